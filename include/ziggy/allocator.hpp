@@ -1,0 +1,156 @@
+// ziggy/allocator.hpp — the interface every ziggyalloc allocator implements.
+//
+// `Allocator` is C#'s IUnmanagedMemoryAllocator: a typed front end that hands
+// out bounds-checked `Buffer<T>`s, over a raw byte layer that adapters and
+// composing allocators (arena over system, pool over debug, ...) talk to.
+//
+//     ziggy::SystemAllocator sys;
+//     ziggy::Buffer<float> xs = sys.allocate<float>(1024, /*zero_memory=*/true);
+//     xs[3] = 1.0f;                        // bounds-checked
+//     for (float& x : xs) x += 1.0f;       // raw-pointer speed
+//     // xs frees itself through `sys` when it goes out of scope
+//
+// The byte layer:
+//     void* p = sys.allocate_bytes(256, 64);     // throws std::bad_alloc
+//     sys.deallocate_bytes(p, 256, 64);          // sized: no lookup needed
+//     void* q = sys.try_allocate_bytes(256);     // nullptr instead of throwing
+//     sys.free(q);                               // unsized (where supported)
+//
+// Concrete allocators are `final`, so calls through a concrete type devirtualize.
+#pragma once
+
+#include <cstddef>
+#include <new>
+
+#include <ziggy/detail/alignment.hpp>
+#include <ziggy/unmanaged.hpp>
+
+namespace ziggy {
+
+template <Unmanaged T>
+class Buffer;
+
+/// Where an allocation was requested. Captured by default arguments at the
+/// caller (`__builtin_FILE()` and friends work on every supported compiler,
+/// unlike std::source_location on clang 14 with libstdc++).
+struct CallSite {
+    const char* file = "";
+    int line = 0;
+    const char* function = "";
+
+    [[nodiscard]] static constexpr CallSite here(const char* file = __builtin_FILE(),
+                                                 int line = __builtin_LINE(),
+                                                 const char* function = __builtin_FUNCTION()) noexcept {
+        return CallSite{file, line, function};
+    }
+};
+
+namespace detail {
+[[noreturn]] void throw_bad_alloc();
+[[noreturn]] void throw_bad_array_new_length();
+[[noreturn]] void throw_bad_alignment(std::size_t alignment);
+} // namespace detail
+
+class Allocator {
+public:
+    Allocator() = default;
+    Allocator(const Allocator&) = delete;
+    Allocator& operator=(const Allocator&) = delete;
+    virtual ~Allocator() = default;
+
+    /// Allocates `count` elements of `T`, aligned to `alignof(T)` (over-aligned
+    /// types included), zeroed when `zero_memory` is true and uninitialised
+    /// otherwise. `count == 0` returns an empty buffer and allocates nothing.
+    /// Throws std::bad_array_new_length if `count * sizeof(T)` overflows (nothing
+    /// is allocated) and std::bad_alloc when memory is exhausted (accounting is
+    /// unchanged). The caller's file, line and function are recorded by
+    /// allocators that track sites (DebugAllocator).
+    template <Unmanaged T>
+    [[nodiscard]] Buffer<T> allocate(std::size_t count, bool zero_memory = false,
+                                     const char* file = __builtin_FILE(),
+                                     int line = __builtin_LINE(),
+                                     const char* function = __builtin_FUNCTION());
+
+    /// Allocates `size` bytes aligned to `alignment` (a power of two). Returns
+    /// nullptr for `size == 0`. Throws std::invalid_argument for an alignment that
+    /// is not a power of two, std::bad_alloc when memory is exhausted.
+    [[nodiscard]] void* allocate_bytes(std::size_t size,
+                                       std::size_t alignment = detail::malloc_alignment,
+                                       bool zero_memory = false,
+                                       CallSite site = CallSite::here()) {
+        if (!detail::is_power_of_two(alignment)) [[unlikely]]
+            detail::throw_bad_alignment(alignment);
+        if (size == 0) return nullptr;
+        void* p = do_allocate(size, alignment, zero_memory, site);
+        if (p == nullptr) [[unlikely]]
+            detail::throw_bad_alloc();
+        return p;
+    }
+
+    /// As `allocate_bytes`, but returns nullptr instead of throwing (also for a
+    /// bad alignment and for `size == 0`).
+    [[nodiscard]] void* try_allocate_bytes(std::size_t size,
+                                           std::size_t alignment = detail::malloc_alignment,
+                                           bool zero_memory = false,
+                                           CallSite site = CallSite::here()) noexcept {
+        if (size == 0 || !detail::is_power_of_two(alignment)) [[unlikely]]
+            return nullptr;
+        return do_allocate(size, alignment, zero_memory, site);
+    }
+
+    /// Sized deallocation: returns memory from `allocate_bytes(size, alignment)`
+    /// (or a Buffer's memory after `release()`, with `size_bytes()` and
+    /// `alignof(T)`). `size` and `alignment` must be those of the allocation.
+    /// nullptr is a no-op. Never throws; allocators that cannot free one block
+    /// (arenas) accept it and reclaim what they can.
+    void deallocate_bytes(void* pointer, std::size_t size,
+                          std::size_t alignment = detail::malloc_alignment) noexcept {
+        if (pointer != nullptr) do_deallocate(pointer, size, alignment);
+    }
+
+    /// Releases memory this allocator handed out, without its size (e.g. the
+    /// pointer from `Buffer::release()`). nullptr is a no-op. Allocators without
+    /// individual deallocation throw ziggy::NotSupportedError.
+    void free(void* pointer) {
+        if (pointer != nullptr) do_free(pointer);
+    }
+
+    /// False for allocators that only free everything at once (arenas).
+    [[nodiscard]] virtual bool supports_individual_deallocation() const noexcept = 0;
+
+    /// Bytes currently handed out to users by live allocations: the sum of the
+    /// requested sizes, exact, also while other threads allocate.
+    [[nodiscard]] virtual std::size_t total_allocated_bytes() const noexcept = 0;
+
+protected:
+    /// Preconditions: `size > 0`, `alignment` a power of two. Returns nullptr
+    /// when the request cannot be satisfied.
+    virtual void* do_allocate(std::size_t size, std::size_t alignment, bool zero_memory,
+                              const CallSite& site) noexcept = 0;
+    /// Precondition: `pointer` is non-null.
+    virtual void do_deallocate(void* pointer, std::size_t size, std::size_t alignment) noexcept = 0;
+    /// Precondition: `pointer` is non-null.
+    virtual void do_free(void* pointer) = 0;
+};
+
+} // namespace ziggy
+
+#include <ziggy/buffer.hpp>
+
+namespace ziggy {
+
+template <Unmanaged T>
+Buffer<T> Allocator::allocate(std::size_t count, bool zero_memory, const char* file, int line,
+                              const char* function) {
+    if (count == 0) return Buffer<T>();
+    std::size_t bytes = 0;
+    if (!detail::checked_multiply(count, sizeof(T), bytes) || bytes > detail::max_object_size)
+        [[unlikely]]
+        detail::throw_bad_array_new_length();
+    void* p = do_allocate(bytes, alignof(T), zero_memory, CallSite{file, line, function});
+    if (p == nullptr) [[unlikely]]
+        detail::throw_bad_alloc();
+    return Buffer<T>(static_cast<T*>(p), count, *this);
+}
+
+} // namespace ziggy

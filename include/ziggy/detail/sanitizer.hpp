@@ -1,0 +1,137 @@
+// ziggy/detail/sanitizer.hpp — the one place that talks to AddressSanitizer and Valgrind.
+//
+// Pools and arenas hide bugs from ASan unless they say which of their bytes are
+// live. Every allocator marks its slack, red zones, guard bytes and pooled blocks
+// through these functions. In a build without ASan (and without ZIGGY_VALGRIND)
+// each of them is an empty inline function, so the release variant pays nothing.
+//
+// ASan tracks memory in 8-byte granules: a granule is addressable from its start
+// up to some byte, never a hole in the middle. `poison` therefore only marks
+// whole granules inside the range, and `unpoison` of a range that does not end on
+// a granule boundary leaves the tail of the last granule poisoned, exactly what
+// ASan needs to report a 1-byte overrun. Callers that want a red zone to be
+// reported keep it granule-aligned (see `asan_granularity`).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#if defined(__SANITIZE_ADDRESS__)
+#define ZIGGY_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define ZIGGY_ASAN 1
+#endif
+#endif
+#ifndef ZIGGY_ASAN
+#define ZIGGY_ASAN 0
+#endif
+
+#if defined(__SANITIZE_THREAD__)
+#define ZIGGY_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define ZIGGY_TSAN 1
+#endif
+#endif
+#ifndef ZIGGY_TSAN
+#define ZIGGY_TSAN 0
+#endif
+
+#if ZIGGY_ASAN
+#include <sanitizer/asan_interface.h>
+#endif
+
+#if defined(ZIGGY_VALGRIND) && ZIGGY_VALGRIND && __has_include(<valgrind/memcheck.h>)
+#include <valgrind/memcheck.h>
+#define ZIGGY_HAS_VALGRIND 1
+#else
+#define ZIGGY_HAS_VALGRIND 0
+#endif
+
+namespace ziggy::detail {
+
+/// True when this translation unit is built with AddressSanitizer.
+inline constexpr bool asan_enabled = ZIGGY_ASAN != 0;
+
+/// ASan's shadow granularity: red zones that must be reported start and end on it.
+inline constexpr std::size_t asan_granularity = 8;
+
+/// Marks [p, p+n) unaddressable: ASan reports any access to it.
+inline void poison(const void* p, std::size_t n) noexcept {
+#if ZIGGY_ASAN
+    ASAN_POISON_MEMORY_REGION(p, n);
+#endif
+#if ZIGGY_HAS_VALGRIND
+    VALGRIND_MAKE_MEM_NOACCESS(p, n);
+#endif
+    (void)p;
+    (void)n;
+}
+
+/// Marks [p, p+n) addressable again (contents undefined to Valgrind).
+inline void unpoison(const void* p, std::size_t n) noexcept {
+#if ZIGGY_ASAN
+    ASAN_UNPOISON_MEMORY_REGION(p, n);
+#endif
+#if ZIGGY_HAS_VALGRIND
+    VALGRIND_MAKE_MEM_UNDEFINED(p, n);
+#endif
+    (void)p;
+    (void)n;
+}
+
+/// Marks [p, p+n) addressable and initialised (e.g. after a fill the allocator
+/// itself wrote, or memory it reads back to verify a pattern).
+inline void unpoison_defined(const void* p, std::size_t n) noexcept {
+#if ZIGGY_ASAN
+    ASAN_UNPOISON_MEMORY_REGION(p, n);
+#endif
+#if ZIGGY_HAS_VALGRIND
+    VALGRIND_MAKE_MEM_DEFINED(p, n);
+#endif
+    (void)p;
+    (void)n;
+}
+
+/// True if ASan would report an access to byte `p` (always false without ASan).
+[[nodiscard]] inline bool is_poisoned(const void* p) noexcept {
+#if ZIGGY_ASAN
+    return __asan_address_is_poisoned(p) != 0;
+#else
+    (void)p;
+    return false;
+#endif
+}
+
+// Valgrind mempool client requests: an arena or pool describes its chunks so
+// memcheck reports use of memory the pool has not handed out.
+inline void mempool_create(const void* pool) noexcept {
+#if ZIGGY_HAS_VALGRIND
+    VALGRIND_CREATE_MEMPOOL(pool, 0, 0);
+#endif
+    (void)pool;
+}
+inline void mempool_destroy(const void* pool) noexcept {
+#if ZIGGY_HAS_VALGRIND
+    VALGRIND_DESTROY_MEMPOOL(pool);
+#endif
+    (void)pool;
+}
+inline void mempool_alloc(const void* pool, const void* p, std::size_t n) noexcept {
+#if ZIGGY_HAS_VALGRIND
+    VALGRIND_MEMPOOL_ALLOC(pool, p, n);
+#endif
+    (void)pool;
+    (void)p;
+    (void)n;
+}
+inline void mempool_free(const void* pool, const void* p) noexcept {
+#if ZIGGY_HAS_VALGRIND
+    VALGRIND_MEMPOOL_FREE(pool, p);
+#endif
+    (void)pool;
+    (void)p;
+}
+
+} // namespace ziggy::detail

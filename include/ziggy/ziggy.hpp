@@ -1,0 +1,8 @@
+// ziggy/ziggy.hpp — everything in ziggyalloc with one include.
+#pragma once
+
+#include <ziggy/allocator.hpp>
+#include <ziggy/buffer.hpp>
+#include <ziggy/errors.hpp>
+#include <ziggy/system_allocator.hpp>
+#include <ziggy/unmanaged.hpp>

@@ -1,0 +1,80 @@
+#include <ziggy/system_allocator.hpp>
+
+#include <ziggy/detail/sanitizer.hpp>
+
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+namespace ziggy {
+namespace {
+
+// The header sits directly in front of the user pointer. For alignments up to
+// 16 the block starts at the header; for larger ones the block starts
+// `alignment` bytes before the user pointer and the header fills the end of
+// that gap.
+struct Header {
+    std::size_t size;
+    std::size_t alignment;
+};
+constexpr std::size_t header_size = 16;
+static_assert(sizeof(Header) <= header_size);
+
+Header* header_of(void* user) noexcept {
+    return reinterpret_cast<Header*>(static_cast<char*>(user) - header_size);
+}
+
+std::size_t front_gap(std::size_t alignment) noexcept {
+    return alignment <= header_size ? header_size : alignment;
+}
+
+} // namespace
+
+void* SystemAllocator::do_allocate(std::size_t size, std::size_t alignment, bool zero_memory,
+                                   const CallSite&) noexcept {
+    const std::size_t gap = front_gap(alignment);
+    std::size_t total = 0;
+    if (size > detail::max_object_size || !detail::checked_add(size, gap, total)) [[unlikely]]
+        return nullptr;
+
+    void* block;
+    if (alignment <= detail::malloc_alignment) [[likely]] {
+        block = zero_memory ? std::calloc(1, total) : std::malloc(total);
+    } else {
+        // aligned_alloc wants a size that is a multiple of the alignment.
+        if (detail::align_up_overflows(total, gap)) return nullptr;
+        block = std::aligned_alloc(gap, detail::align_up(total, gap));
+        if (block != nullptr && zero_memory) std::memset(static_cast<char*>(block) + gap, 0, size);
+    }
+    if (block == nullptr) [[unlikely]]
+        return nullptr;
+
+    void* user = static_cast<char*>(block) + gap;
+    *header_of(user) = Header{size, alignment};
+    // ASan: the header is a red zone, so an underrun of one byte is reported.
+    detail::poison(header_of(user), header_size);
+    live_bytes_.fetch_add(size, std::memory_order_relaxed);
+    return user;
+}
+
+void SystemAllocator::do_deallocate(void* pointer, std::size_t, std::size_t) noexcept {
+    // The header is the authority: a caller passing a wrong size must not
+    // corrupt the accounting.
+    do_free(pointer);
+}
+
+void SystemAllocator::do_free(void* pointer) {
+    detail::unpoison_defined(header_of(pointer), header_size);
+    const Header h = *header_of(pointer);
+    live_bytes_.fetch_sub(h.size, std::memory_order_relaxed);
+    std::free(static_cast<char*>(pointer) - front_gap(h.alignment));
+}
+
+SystemAllocator& default_allocator() noexcept {
+    // Leaked on purpose: buffers held by static objects may be destroyed after
+    // any function-local static would be.
+    static SystemAllocator* instance = new SystemAllocator();
+    return *instance;
+}
+
+} // namespace ziggy
