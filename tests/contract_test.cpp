@@ -24,7 +24,18 @@ struct SystemCase {
     }
 };
 
-using ContractCases = ::testing::Types<SystemCase>;
+// An arena with small blocks, so the contract tests cross block boundaries and
+// take dedicated blocks.
+struct ScopedCase {
+    static constexpr bool thread_safe = false;
+    static std::unique_ptr<ziggy::Allocator> make() {
+        return std::make_unique<ziggy::ScopedAllocator>(
+            ziggy::default_allocator(),
+            ziggy::ScopedAllocatorOptions{.initial_block_size = 256, .max_block_size = 4096});
+    }
+};
+
+using ContractCases = ::testing::Types<SystemCase, ScopedCase>;
 
 template <class Case>
 class AllocatorContract : public ::testing::Test {

@@ -3,6 +3,8 @@
 
 #include <ziggy/allocator.hpp>
 #include <ziggy/buffer.hpp>
+#include <ziggy/defer_scope.hpp>
 #include <ziggy/errors.hpp>
+#include <ziggy/scoped_allocator.hpp>
 #include <ziggy/system_allocator.hpp>
 #include <ziggy/unmanaged.hpp>
