@@ -6,6 +6,7 @@
 #   scripts/dev.sh setup          install everything the other commands need
 #   scripts/dev.sh demo           build and run the tour of every allocator
 #   scripts/dev.sh test           build and run every test suite (+ the consumer)
+#   scripts/dev.sh fuzz [name] [seconds]  libFuzzer run of one or all harnesses
 #   scripts/dev.sh bench [filter] run the benchmarks and print ratios against peers
 #   scripts/dev.sh ensure PKG...  install the Debian packages that are missing
 #
@@ -111,7 +112,7 @@ cmd_bench() {
 }
 
 usage() {
-    sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 case "${1:-}" in
@@ -120,6 +121,7 @@ case "${1:-}" in
     test) shift; cmd_test "$@" ;;
     bench) shift; cmd_bench "$@" ;;
     ensure) shift; ensure_packages "$@" ;;
+    fuzz) shift; ensure_packages "${BASE_PACKAGES[@]}" clang libclang-rt-14-dev; exec bash scripts/fuzz.sh "$@" ;;
     -h|--help|help|"") usage ;;
     *) echo "unknown command: $1" >&2; usage >&2; exit 2 ;;
 esac
