@@ -1,11 +1,10 @@
-// The shared promises of ziggy::Allocator, run over every allocator.
-//
-// To add an allocator: write a Case (how to make one, and what it promises
-// beyond the base contract) and add it to `ContractCases`.
+// The shared promises of ziggy::Allocator, run over every allocator listed in
+// allocator_cases.hpp.
 #include <ziggy/ziggy.hpp>
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <cstring>
@@ -15,27 +14,11 @@
 #include <thread>
 #include <vector>
 
+#include "allocator_cases.hpp"
+
 namespace {
 
-struct SystemCase {
-    static constexpr bool thread_safe = true;
-    static std::unique_ptr<ziggy::Allocator> make() {
-        return std::make_unique<ziggy::SystemAllocator>();
-    }
-};
-
-// An arena with small blocks, so the contract tests cross block boundaries and
-// take dedicated blocks.
-struct ScopedCase {
-    static constexpr bool thread_safe = false;
-    static std::unique_ptr<ziggy::Allocator> make() {
-        return std::make_unique<ziggy::ScopedAllocator>(
-            ziggy::default_allocator(),
-            ziggy::ScopedAllocatorOptions{.initial_block_size = 256, .max_block_size = 4096});
-    }
-};
-
-using ContractCases = ::testing::Types<SystemCase, ScopedCase>;
+using ContractCases = ziggy_test::AllAllocatorCases;
 
 template <class Case>
 class AllocatorContract : public ::testing::Test {
