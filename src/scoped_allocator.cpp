@@ -165,30 +165,19 @@ void ScopedAllocator::reset(std::size_t max_retained_bytes) noexcept {
     owner_thread_.store(nullptr, std::memory_order_relaxed);
 }
 
-void ScopedAllocator::do_deallocate(void* pointer, std::size_t size, std::size_t alignment) noexcept {
-    const std::uintptr_t p = address(pointer);
-    if (size <= detail::max_object_size && p + footprint(size) == cur_) {
-        // The most recent allocation of the current block: bump back.
-        cur_ = p;
-        live_bytes_ -= size;
-        detail::poison(pointer, footprint(size));
-        detail::mempool_free(this, pointer);
-        return;
-    }
-    if (dedicated_ != nullptr) {
-        const std::size_t align = alignment < min_alignment ? min_alignment : alignment;
-        const char* user =
-            detail::align_pointer(reinterpret_cast<char*>(dedicated_) + block_header_size, align);
-        if (user == pointer) {
-            // The most recent dedicated block holds only this allocation.
-            Block* next = read_header(dedicated_).previous;
-            live_bytes_ -= size;
-            detail::mempool_free(this, pointer);
-            release_block(dedicated_);
-            dedicated_ = next;
-        }
-    }
-    // Anything else stays in its block until reset().
+void ScopedAllocator::deallocate_slow(void* pointer, std::size_t size,
+                                      std::size_t alignment) noexcept {
+    if (dedicated_ == nullptr) return;
+    const std::size_t align = alignment < min_alignment ? min_alignment : alignment;
+    const char* user =
+        detail::align_pointer(reinterpret_cast<char*>(dedicated_) + block_header_size, align);
+    if (user != pointer) return;
+    // The newest dedicated block holds only this allocation.
+    Block* next = read_header(dedicated_).previous;
+    live_bytes_ -= size;
+    detail::mempool_free(this, pointer);
+    release_block(dedicated_);
+    dedicated_ = next;
 }
 
 void ScopedAllocator::do_free(void*) {

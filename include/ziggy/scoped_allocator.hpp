@@ -160,7 +160,19 @@ protected:
                       const CallSite&) noexcept override {
         return bump<false>(size, alignment, zero_memory);
     }
-    void do_deallocate(void* pointer, std::size_t size, std::size_t alignment) noexcept override;
+    // Reclaims the most recent allocation of the current block inline (a Buffer
+    // destroyed in LIFO order); everything else is in deallocate_slow().
+    void do_deallocate(void* pointer, std::size_t size, std::size_t alignment) noexcept override {
+        const auto p = reinterpret_cast<std::uintptr_t>(pointer);
+        if (p + footprint(size) == cur_ && size <= detail::max_object_size) {
+            cur_ = p;
+            live_bytes_ -= size;
+            detail::poison(pointer, footprint(size));
+            detail::mempool_free(this, pointer);
+            return;
+        }
+        deallocate_slow(pointer, size, alignment);
+    }
     [[noreturn]] void do_free(void* pointer) override;
 
 private:
@@ -208,6 +220,10 @@ private:
     // (nothing changed) when the request is impossible or the backing fails.
     [[gnu::noinline]] void* grow(std::size_t size, std::size_t alignment, bool zero_memory) noexcept;
     [[gnu::noinline]] void* grow_or_throw(std::size_t size, std::size_t alignment, bool zero_memory);
+    // The newest dedicated block is returned to the backing allocator; any
+    // other allocation stays until reset().
+    [[gnu::noinline]] void deallocate_slow(void* pointer, std::size_t size,
+                                           std::size_t alignment) noexcept;
     void release_block(Block* block) noexcept;
     void check_owner_thread() noexcept;
 
