@@ -199,7 +199,7 @@ TEST(DeferScopeTest, CallablesDestroyedExactlyOnce) {
         EXPECT_EQ(token.use_count(), 1);
         EXPECT_EQ(*token, 2);
         defer.defer([token] { ++*token; });
-        defer.defer([token, big] { ++*token; });
+        defer.defer([token, big] { *token += big[0] + 1; });
         defer.cancel();
         EXPECT_EQ(token.use_count(), 1);
         EXPECT_TRUE(defer.empty());
