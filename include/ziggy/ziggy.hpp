@@ -4,6 +4,7 @@
 #include <ziggy/allocator.hpp>
 #include <ziggy/buffer.hpp>
 #include <ziggy/errors.hpp>
+#include <ziggy/failing_allocator.hpp>
 #include <ziggy/memory_resource.hpp>
 #include <ziggy/std_allocator.hpp>
 #include <ziggy/system_allocator.hpp>
