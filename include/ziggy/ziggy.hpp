@@ -5,6 +5,7 @@
 #include <ziggy/buffer.hpp>
 #include <ziggy/defer_scope.hpp>
 #include <ziggy/errors.hpp>
+#include <ziggy/failing_allocator.hpp>
 #include <ziggy/memory_resource.hpp>
 #include <ziggy/scoped_allocator.hpp>
 #include <ziggy/std_allocator.hpp>
