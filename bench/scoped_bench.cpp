@@ -35,7 +35,7 @@ using ziggy_bench::escape;
 constexpr std::size_t batch = 1024;
 constexpr std::size_t object_size = 64;
 constexpr std::size_t object_alignment = 16;
-constexpr std::size_t region_bytes = 256 * 1024;  // > batch * object_size + headers
+constexpr std::size_t region_bytes = 256 * 1024; // > batch * object_size + headers
 
 struct alignas(object_alignment) Object {
     unsigned char bytes[object_size];
@@ -75,7 +75,8 @@ void BM_BumpPointer64(benchmark::State& state) {
     auto region = std::make_unique<char[]>(region_bytes);
     Bump bump{region.get(), region.get(), region.get() + region_bytes};
     for (auto _ : state) {
-        for (std::size_t i = 0; i < batch; ++i) escape(bump.allocate(object_size, object_alignment));
+        for (std::size_t i = 0; i < batch; ++i)
+            escape(bump.allocate(object_size, object_alignment));
         bump.reset();
     }
     count_items(state);

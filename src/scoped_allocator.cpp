@@ -16,7 +16,7 @@ namespace ziggy {
 // usable part (after the header) starts 16-aligned.
 struct detail::ArenaBlock {
     ArenaBlock* previous;
-    std::size_t size;  // bytes taken from the backing allocator, for sized deallocation
+    std::size_t size; // bytes taken from the backing allocator, for sized deallocation
 };
 static_assert(sizeof(detail::ArenaBlock) <= ScopedAllocator::block_header_size);
 
@@ -37,14 +37,13 @@ Block read_header(const void* block) noexcept {
 
 void check_options(const ScopedAllocatorOptions& o) {
     if (o.initial_block_size < min_block_size)
-        throw std::invalid_argument("ziggy::ScopedAllocator: initial_block_size " +
-                                    std::to_string(o.initial_block_size) + " is below the minimum of " +
-                                    std::to_string(min_block_size) + " bytes");
+        throw std::invalid_argument(
+            "ziggy::ScopedAllocator: initial_block_size " + std::to_string(o.initial_block_size) +
+            " is below the minimum of " + std::to_string(min_block_size) + " bytes");
     if (o.max_block_size < o.initial_block_size)
-        throw std::invalid_argument("ziggy::ScopedAllocator: max_block_size " +
-                                    std::to_string(o.max_block_size) +
-                                    " is smaller than initial_block_size " +
-                                    std::to_string(o.initial_block_size));
+        throw std::invalid_argument(
+            "ziggy::ScopedAllocator: max_block_size " + std::to_string(o.max_block_size) +
+            " is smaller than initial_block_size " + std::to_string(o.initial_block_size));
 }
 
 // One tag per thread; its address identifies the thread without <thread>.
@@ -113,9 +112,8 @@ void* ScopedAllocator::grow(std::size_t size, std::size_t alignment, bool zero_m
     blocks_ = ::new (raw) Block{blocks_, block_size};
     reserved_bytes_ += block_size;
     ++block_count_;
-    next_block_size_ = next_block_size_ > options_.max_block_size / 2
-                           ? options_.max_block_size
-                           : next_block_size_ * 2;
+    next_block_size_ = next_block_size_ > options_.max_block_size / 2 ? options_.max_block_size
+                                                                      : next_block_size_ * 2;
     detail::poison(raw, block_size);
     cur_ = address(raw) + block_header_size;
     end_ = address(raw) + block_size;
@@ -131,7 +129,7 @@ void* ScopedAllocator::grow_or_throw(std::size_t size, std::size_t alignment, bo
 
 void ScopedAllocator::release_block(Block* block) noexcept {
     const std::size_t size = read_header(block).size;
-    detail::unpoison(block, size);  // the backing allocator expects its memory addressable
+    detail::unpoison(block, size); // the backing allocator expects its memory addressable
     reserved_bytes_ -= size;
     --block_count_;
     backing_.deallocate_bytes(block, size, block_alignment);

@@ -82,7 +82,7 @@ TEST(DeferScopeTest, ExplicitRunEmptiesAndScopeIsReusable) {
     defer.run();
     EXPECT_EQ(order, (std::vector<int>{2, 1}));
     EXPECT_TRUE(defer.empty());
-    defer.run();  // nothing pending: no-op
+    defer.run(); // nothing pending: no-op
     defer.defer([&] { order.push_back(3); });
     defer.run();
     EXPECT_EQ(order, (std::vector<int>{2, 1, 3}));
@@ -148,10 +148,10 @@ TEST(DeferScopeTest, SmallCallablesDoNotAllocate) {
         DeferScope defer;
         for (std::size_t i = 0; i < DeferScope::inline_actions; ++i)
             defer.defer([pa = &a, pb = &b, pc = &c, pd = &d] { ++*pa, ++*pb, ++*pc, ++*pd; });
-        defer.defer(+[] {});  // the 9th action grows the slot array
+        defer.defer(+[] {}); // the 9th action grows the slot array
     });
     EXPECT_EQ(a, static_cast<int>(DeferScope::inline_actions));
-    EXPECT_EQ(news, 1u);  // exactly the growth of the slot array
+    EXPECT_EQ(news, 1u); // exactly the growth of the slot array
     const auto inline_only = news_during([&] {
         DeferScope defer;
         for (std::size_t i = 0; i < DeferScope::inline_actions; ++i)
@@ -204,7 +204,7 @@ TEST(DeferScopeTest, CallablesDestroyedExactlyOnce) {
         EXPECT_EQ(token.use_count(), 1);
         EXPECT_TRUE(defer.empty());
     }
-    EXPECT_EQ(*token, 2);  // cancelled actions never ran
+    EXPECT_EQ(*token, 2); // cancelled actions never ran
 }
 
 // Moving a scope moves its pending actions (inline and heap); the source is empty.
@@ -216,7 +216,7 @@ TEST(DeferScopeTest, MoveTransfersActions) {
             DeferScope inner;
             for (int i = 0; i < n; ++i) inner.defer([&order, i] { order.push_back(i); });
             outer = std::move(inner);
-            EXPECT_TRUE(inner.empty());  // NOLINT(bugprone-use-after-move)
+            EXPECT_TRUE(inner.empty()); // NOLINT(bugprone-use-after-move)
         }
         EXPECT_TRUE(order.empty());
         DeferScope moved(std::move(outer));

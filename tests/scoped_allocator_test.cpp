@@ -90,7 +90,7 @@ TEST(ScopedAllocatorTest, LargeRequestGetsDedicatedBlock) {
     ziggy::SystemAllocator sys;
     ScopedAllocator arena(sys, {.initial_block_size = 1024});
     auto small1 = arena.allocate<std::uint64_t>(2);
-    auto large = arena.allocate<char>(1500);  // > 2048 / 2, the next block's half
+    auto large = arena.allocate<char>(1500); // > 2048 / 2, the next block's half
     auto small2 = arena.allocate<std::uint64_t>(2);
     EXPECT_EQ(arena.block_count(), 2u);
     EXPECT_EQ(addr(small2.data()), addr(small1.data()) + footprint(16));
@@ -131,7 +131,8 @@ TEST(ScopedAllocatorTest, HugeSizeThrowsBadAllocAccountingUnchanged) {
     const auto reserved = arena.reserved_bytes();
     const auto backing = sys.total_allocated_bytes();
     EXPECT_THROW((void)arena.allocate<char>(std::size_t(1) << 60), std::bad_alloc);
-    EXPECT_THROW((void)arena.allocate_bytes(std::numeric_limits<std::size_t>::max()), std::bad_alloc);
+    EXPECT_THROW((void)arena.allocate_bytes(std::numeric_limits<std::size_t>::max()),
+                 std::bad_alloc);
     EXPECT_THROW((void)arena.allocate_bytes(64, std::size_t(1) << 62), std::bad_alloc);
     EXPECT_EQ(arena.try_allocate_bytes(std::numeric_limits<std::size_t>::max() - 3), nullptr);
     EXPECT_EQ(arena.total_allocated_bytes(), live);
@@ -183,9 +184,9 @@ TEST(ScopedAllocatorTest, TotalAllocatedBytesIsExact) {
     void* b = arena.allocate_bytes(10, 64);
     void* c = arena.allocate_bytes(5, 8);
     EXPECT_EQ(arena.total_allocated_bytes(), 18u);
-    arena.deallocate_bytes(b, 10, 64);  // not the last: stays until reset()
+    arena.deallocate_bytes(b, 10, 64); // not the last: stays until reset()
     EXPECT_EQ(arena.total_allocated_bytes(), 18u);
-    arena.deallocate_bytes(c, 5, 8);  // the last: reclaimed
+    arena.deallocate_bytes(c, 5, 8); // the last: reclaimed
     EXPECT_EQ(arena.total_allocated_bytes(), 13u);
     (void)a;
     arena.reset();
@@ -254,7 +255,7 @@ TEST(ScopedAllocatorTest, ResetKeepsOneBlockForReuse) {
     ziggy_test::TrackingAllocator backing;
     ScopedAllocator arena(backing, {.initial_block_size = 256, .max_block_size = 1024});
     for (int i = 0; i < 100; ++i) (void)arena.allocate_bytes(40);
-    (void)arena.allocate_bytes(5000);  // dedicated
+    (void)arena.allocate_bytes(5000); // dedicated
     ASSERT_GT(arena.block_count(), 3u);
     arena.reset();
     EXPECT_EQ(arena.block_count(), 1u);
@@ -273,9 +274,9 @@ TEST(ScopedAllocatorTest, ResetRetentionIsBounded) {
     ScopedAllocator arena(sys, {.initial_block_size = 256, .max_retained_bytes = 256});
     (void)arena.allocate_bytes(40);
     arena.reset();
-    EXPECT_EQ(sys.total_allocated_bytes(), 256u);  // first block is within the bound
+    EXPECT_EQ(sys.total_allocated_bytes(), 256u); // first block is within the bound
     for (int i = 0; i < 20; ++i) (void)arena.allocate_bytes(40);
-    arena.reset();  // newest block is 512 bytes or more: above the bound
+    arena.reset(); // newest block is 512 bytes or more: above the bound
     EXPECT_EQ(sys.total_allocated_bytes(), 0u);
     EXPECT_EQ(arena.block_count(), 0u);
     (void)arena.allocate_bytes(40);
@@ -372,7 +373,7 @@ TEST(ScopedAllocatorTest, ResetHandsArenaToAnotherThread) {
 
 [[gnu::noinline]] void write_byte(char* p, std::size_t i) { p[i] = 1; }
 [[gnu::noinline]] char read_byte(const char* p, std::ptrdiff_t i) {
-    return *static_cast<const volatile char*>(p + i);  // volatile: the load must happen
+    return *static_cast<const volatile char*>(p + i); // volatile: the load must happen
 }
 
 // Writing one byte past a buffer inside the arena is an ASan report, also

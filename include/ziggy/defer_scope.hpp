@@ -38,9 +38,9 @@ namespace ziggy {
 /// A callable a DeferScope accepts: invocable with no arguments (as an rvalue),
 /// returning void, and movable into the scope.
 template <class F>
-concept DeferAction = std::is_invocable_v<std::decay_t<F>> &&
-                      std::is_void_v<std::invoke_result_t<std::decay_t<F>>> &&
-                      std::is_constructible_v<std::decay_t<F>, F>;
+concept DeferAction =
+    std::is_invocable_v<std::decay_t<F>> && std::is_void_v<std::invoke_result_t<std::decay_t<F>>> &&
+    std::is_constructible_v<std::decay_t<F>, F>;
 
 class [[nodiscard]] DeferScope final {
 public:
@@ -126,9 +126,9 @@ private:
     };
 
     template <class Fn>
-    static constexpr bool fits_inline = sizeof(Fn) <= inline_capture_bytes &&
-                                        alignof(Fn) <= alignof(void*) &&
-                                        std::is_nothrow_move_constructible_v<Fn>;
+    static constexpr bool fits_inline =
+        sizeof(Fn) <= inline_capture_bytes &&
+        alignof(Fn) <= alignof(void*) && std::is_nothrow_move_constructible_v<Fn>;
 
     template <class Fn>
     static void manage_inline(Op op, Slot& self, Slot* to) {
@@ -156,7 +156,8 @@ private:
                 Fn* fn;
                 ~Delete() { delete fn; }
             } owner{fn};
-            std::move(*fn)();
+            Fn& callable = *fn;
+            std::move(callable)();
         } else if (op == Op::relocate) {
             *to = self;
         } else {
@@ -164,7 +165,7 @@ private:
         }
     }
 
-    Slot* grow();  // makes room for one more slot; throws std::bad_alloc
+    Slot* grow(); // makes room for one more slot; throws std::bad_alloc
     void take(DeferScope& other) noexcept;
     void run_all_noexcept() noexcept;
     void release_storage() noexcept;
@@ -183,8 +184,8 @@ private:
 /// overflow and std::bad_alloc on exhaustion; if registering the release fails,
 /// the memory is freed before the exception propagates.
 template <Unmanaged T>
-[[nodiscard]] Buffer<T> allocate_deferred(Allocator& allocator, DeferScope& scope, std::size_t count,
-                                          bool zero_memory = false,
+[[nodiscard]] Buffer<T> allocate_deferred(Allocator& allocator, DeferScope& scope,
+                                          std::size_t count, bool zero_memory = false,
                                           const char* file = __builtin_FILE(),
                                           int line = __builtin_LINE(),
                                           const char* function = __builtin_FUNCTION()) {
@@ -193,7 +194,8 @@ template <Unmanaged T>
     if (!detail::checked_multiply(count, sizeof(T), bytes) || bytes > detail::max_object_size)
         [[unlikely]]
         detail::throw_bad_array_new_length();
-    void* p = allocator.allocate_bytes(bytes, alignof(T), zero_memory, CallSite{file, line, function});
+    void* p =
+        allocator.allocate_bytes(bytes, alignof(T), zero_memory, CallSite{file, line, function});
     scope.defer([&allocator, p, bytes] { allocator.deallocate_bytes(p, bytes, alignof(T)); });
     return wrap_existing(static_cast<T*>(p), count);
 }

@@ -1,4 +1,4 @@
-// ziggy/scoped_allocator.hpp — ScopedAllocator: an arena (bump allocator) that frees everything at once.
+// ziggy/scoped_allocator.hpp — ScopedAllocator: an arena that frees everything at once.
 //
 // Use an arena for many short-lived allocations that die together: a request,
 // a frame, a parse. Allocation is a pointer bump inside a block taken from a
@@ -131,7 +131,9 @@ public:
     /// Deallocating any other allocation leaves its bytes counted, because they
     /// stay unusable until `reset()`. Alignment padding and red zones are not
     /// counted (see `reserved_bytes()`).
-    [[nodiscard]] std::size_t total_allocated_bytes() const noexcept override { return live_bytes_; }
+    [[nodiscard]] std::size_t total_allocated_bytes() const noexcept override {
+        return live_bytes_;
+    }
 
     /// Bytes currently held from the backing allocator (all blocks, headers
     /// included).
@@ -218,8 +220,10 @@ private:
 
     // Slow path of bump(): a new regular block, or a dedicated one. nullptr
     // (nothing changed) when the request is impossible or the backing fails.
-    [[gnu::noinline]] void* grow(std::size_t size, std::size_t alignment, bool zero_memory) noexcept;
-    [[gnu::noinline]] void* grow_or_throw(std::size_t size, std::size_t alignment, bool zero_memory);
+    [[gnu::noinline]] void* grow(std::size_t size, std::size_t alignment,
+                                 bool zero_memory) noexcept;
+    [[gnu::noinline]] void* grow_or_throw(std::size_t size, std::size_t alignment,
+                                          bool zero_memory);
     // The newest dedicated block is returned to the backing allocator; any
     // other allocation stays until reset().
     [[gnu::noinline]] void deallocate_slow(void* pointer, std::size_t size,
@@ -229,15 +233,15 @@ private:
 
     Allocator& backing_;
     Options options_;
-    std::uintptr_t cur_ = 0;  // next free byte of the current block
-    std::uintptr_t end_ = 0;  // one past the current block
+    std::uintptr_t cur_ = 0; // next free byte of the current block
+    std::uintptr_t end_ = 0; // one past the current block
     std::size_t live_bytes_ = 0;
-    Block* blocks_ = nullptr;     // regular blocks, newest (current) first
-    Block* dedicated_ = nullptr;  // dedicated blocks, newest first
+    Block* blocks_ = nullptr;    // regular blocks, newest (current) first
+    Block* dedicated_ = nullptr; // dedicated blocks, newest first
     std::size_t next_block_size_;
     std::size_t reserved_bytes_ = 0;
     std::size_t block_count_ = 0;
-    std::atomic<const void*> owner_thread_{nullptr};  // debug builds only
+    std::atomic<const void*> owner_thread_{nullptr}; // debug builds only
 };
 
 } // namespace ziggy
