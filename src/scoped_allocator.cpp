@@ -27,8 +27,6 @@ using Block = detail::ArenaBlock;
 constexpr std::size_t block_alignment = ScopedAllocator::block_header_size;
 constexpr std::size_t min_block_size = 64;
 
-std::uintptr_t address(const void* p) noexcept { return reinterpret_cast<std::uintptr_t>(p); }
-
 // Reads a block's header, which is poisoned like the rest of the block.
 Block read_header(const void* block) noexcept {
     detail::unpoison_defined(block, ScopedAllocator::block_header_size);
@@ -115,8 +113,8 @@ void* ScopedAllocator::grow(std::size_t size, std::size_t alignment, bool zero_m
     next_block_size_ = next_block_size_ > options_.max_block_size / 2 ? options_.max_block_size
                                                                       : next_block_size_ * 2;
     detail::poison(raw, block_size);
-    cur_ = address(raw) + block_header_size;
-    end_ = address(raw) + block_size;
+    cur_ = static_cast<char*>(raw) + block_header_size;
+    end_ = static_cast<char*>(raw) + block_size;
     // Fits by construction (needed <= block_size / 2), so this is the fast path.
     return bump<false>(size, alignment, zero_memory);
 }
@@ -153,10 +151,10 @@ void ScopedAllocator::reset(std::size_t max_retained_bytes) noexcept {
         keep->previous = nullptr;
         const std::size_t size = keep->size;
         detail::poison(keep, size);
-        cur_ = address(keep) + block_header_size;
-        end_ = address(keep) + size;
+        cur_ = reinterpret_cast<char*>(keep) + block_header_size;
+        end_ = reinterpret_cast<char*>(keep) + size;
     } else {
-        cur_ = end_ = 0;
+        cur_ = end_ = nullptr;
     }
     live_bytes_ = 0;
     detail::mempool_forget_all(this);

@@ -25,6 +25,7 @@
 #pragma once
 
 #include <cstddef>
+#include <memory>
 #include <new>
 #include <type_traits>
 #include <utility>
@@ -35,11 +36,11 @@
 
 namespace ziggy {
 
-/// A callable a DeferScope accepts: invocable with no arguments (as an rvalue),
-/// returning void, and movable into the scope.
+/// A callable a DeferScope accepts: invocable with no arguments (as passed and
+/// as the stored rvalue), returning void, and movable into the scope.
 template <class F>
-concept DeferAction =
-    std::is_invocable_v<std::decay_t<F>> && std::is_void_v<std::invoke_result_t<std::decay_t<F>>> &&
+concept DeferAction = std::is_invocable_v<F> && std::is_invocable_v<std::decay_t<F>> &&
+    std::is_void_v<std::invoke_result_t<std::decay_t<F>>> &&
     std::is_constructible_v<std::decay_t<F>, F>;
 
 class [[nodiscard]] DeferScope final {
@@ -49,10 +50,13 @@ public:
     /// Actions stored inside the scope object before it grows on the heap.
     static constexpr std::size_t inline_actions = 8;
 
-    DeferScope() noexcept = default;
+    // The slots are raw storage: defer() writes each one before it is read.
+    DeferScope() noexcept {} // NOLINT(cppcoreguidelines-pro-type-member-init)
 
     /// Takes over `other`'s pending actions; `other` becomes empty.
-    DeferScope(DeferScope&& other) noexcept { take(other); }
+    DeferScope(DeferScope&& other) noexcept { // NOLINT(cppcoreguidelines-pro-type-member-init)
+        take(other);
+    }
 
     /// Runs this scope's pending actions (swallowing exceptions, as the
     /// destructor does), then takes over `other`'s.
@@ -93,7 +97,7 @@ public:
             }
         } catch (...) {
             try {
-                std::move(action)();
+                std::forward<F>(action)();
             } catch (...) {
             }
             throw;
@@ -152,12 +156,8 @@ private:
     static void manage_heap(Op op, Slot& self, Slot* to) {
         Fn* fn = *reinterpret_cast<Fn**>(self.storage);
         if (op == Op::run) {
-            struct Delete {
-                Fn* fn;
-                ~Delete() { delete fn; }
-            } owner{fn};
-            Fn& callable = *fn;
-            std::move(callable)();
+            const std::unique_ptr<Fn> owner(fn);
+            std::move (*owner)();
         } else if (op == Op::relocate) {
             *to = self;
         } else {

@@ -78,6 +78,8 @@ public:
 
     ScopedAllocator(const ScopedAllocator&) = delete;
     ScopedAllocator& operator=(const ScopedAllocator&) = delete;
+    ScopedAllocator(ScopedAllocator&&) = delete;
+    ScopedAllocator& operator=(ScopedAllocator&&) = delete;
 
     /// The typed API of Allocator::allocate<T>, as an inline bump through the
     /// concrete type (no virtual call). Same contract: `count == 0` gives an empty
@@ -166,8 +168,9 @@ protected:
     // destroyed in LIFO order); everything else is in deallocate_slow().
     void do_deallocate(void* pointer, std::size_t size, std::size_t alignment) noexcept override {
         const auto p = reinterpret_cast<std::uintptr_t>(pointer);
-        if (p + footprint(size) == cur_ && size <= detail::max_object_size) {
-            cur_ = p;
+        if (p + footprint(size) == reinterpret_cast<std::uintptr_t>(cur_) &&
+            size <= detail::max_object_size) {
+            cur_ = static_cast<char*>(pointer);
             live_bytes_ -= size;
             detail::poison(pointer, footprint(size));
             detail::mempool_free(this, pointer);
@@ -201,13 +204,17 @@ private:
     [[gnu::always_inline]] void* bump(std::size_t size, std::size_t alignment,
                                       bool zero_memory) noexcept(!Throw) {
         const std::size_t align = alignment < min_alignment ? min_alignment : alignment;
-        const std::uintptr_t start = (cur_ + align - 1) & ~static_cast<std::uintptr_t>(align - 1);
-        const std::uintptr_t stop = start + footprint(size);
-        if (stop > end_ || size > detail::max_object_size) [[unlikely]]
+        const auto cur = reinterpret_cast<std::uintptr_t>(cur_);
+        const std::size_t padding = ((cur + align - 1) & ~(align - 1)) - cur;
+        // Integer arithmetic: an oversized request never forms an out-of-range pointer.
+        const std::size_t needed = padding + footprint(size);
+        if (needed > static_cast<std::size_t>(end_ - cur_) || size > detail::max_object_size)
+            [[unlikely]]
             return Throw ? grow_or_throw(size, alignment, zero_memory)
                          : grow(size, alignment, zero_memory);
-        cur_ = stop;
-        return hand_out(reinterpret_cast<void*>(start), size, zero_memory);
+        char* p = cur_ + padding;
+        cur_ += needed;
+        return hand_out(p, size, zero_memory);
     }
 
     [[gnu::always_inline]] void* hand_out(void* p, std::size_t size, bool zero_memory) noexcept {
@@ -233,8 +240,8 @@ private:
 
     Allocator& backing_;
     Options options_;
-    std::uintptr_t cur_ = 0; // next free byte of the current block
-    std::uintptr_t end_ = 0; // one past the current block
+    char* cur_ = nullptr; // next free byte of the current block
+    char* end_ = nullptr; // one past the current block
     std::size_t live_bytes_ = 0;
     Block* blocks_ = nullptr;    // regular blocks, newest (current) first
     Block* dedicated_ = nullptr; // dedicated blocks, newest first
