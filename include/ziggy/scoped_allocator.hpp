@@ -204,16 +204,16 @@ private:
     [[gnu::always_inline]] void* bump(std::size_t size, std::size_t alignment,
                                       bool zero_memory) noexcept(!Throw) {
         const std::size_t align = alignment < min_alignment ? min_alignment : alignment;
-        const auto cur = reinterpret_cast<std::uintptr_t>(cur_);
-        const std::size_t padding = ((cur + align - 1) & ~(align - 1)) - cur;
         // Integer arithmetic: an oversized request never forms an out-of-range pointer.
-        const std::size_t needed = padding + footprint(size);
-        if (needed > static_cast<std::size_t>(end_ - cur_) || size > detail::max_object_size)
+        const auto cur = reinterpret_cast<std::uintptr_t>(cur_);
+        const std::uintptr_t start = (cur + align - 1) & ~static_cast<std::uintptr_t>(align - 1);
+        const std::uintptr_t stop = start + footprint(size);
+        if (stop > reinterpret_cast<std::uintptr_t>(end_) || size > detail::max_object_size)
             [[unlikely]]
             return Throw ? grow_or_throw(size, alignment, zero_memory)
                          : grow(size, alignment, zero_memory);
-        char* p = cur_ + padding;
-        cur_ += needed;
+        char* p = cur_ + (start - cur);
+        cur_ += stop - cur;
         return hand_out(p, size, zero_memory);
     }
 
