@@ -2,6 +2,7 @@
 // operator new with a counting one (that can also be told to fail), to prove
 // that small actions are stored without a heap allocation.
 #include <ziggy/defer_scope.hpp>
+#include <ziggy/failing_allocator.hpp>
 #include <ziggy/scoped_allocator.hpp>
 #include <ziggy/system_allocator.hpp>
 
@@ -337,6 +338,23 @@ TEST(AllocateDeferredTest, RegistrationFailureFreesMemory) {
     EXPECT_THROW((void)ziggy::allocate_deferred<int>(sys, defer, 100), std::bad_alloc);
     EXPECT_EQ(sys.total_allocated_bytes(), 0u);
     EXPECT_EQ(defer.count(), DeferScope::inline_actions);
+}
+
+// Every allocation failure in a session of deferred allocations (direct and
+// through an arena) reaches the caller as bad_alloc, and the scope frees what
+// was already allocated: nothing leaks.
+TEST(AllocateDeferredTest, EveryAllocationFailureIsBadAllocWithoutLeak) {
+    auto report = ziggy::check_all_allocation_failures([](ziggy::Allocator& a) {
+        ziggy::ScopedAllocator arena(a, {.initial_block_size = 256});
+        DeferScope defer;
+        for (std::size_t i = 0; i < 12; ++i) {
+            auto x = ziggy::allocate_deferred<double>(a, defer, 1 + i);
+            auto y = ziggy::allocate_deferred<char>(arena, defer, 100 * i + 1);
+            x.fill(1.0);
+        }
+    });
+    EXPECT_GT(report.allocations, 12u);
+    EXPECT_TRUE(report.ok()) << report.problems.front();
 }
 
 // Records the call site of each allocation it forwards.

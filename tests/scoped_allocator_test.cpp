@@ -2,6 +2,7 @@
 // sanitizer poisoning). The shared Allocator promises are in contract_test.cpp.
 #include <ziggy/detail/sanitizer.hpp>
 #include <ziggy/errors.hpp>
+#include <ziggy/failing_allocator.hpp>
 #include <ziggy/scoped_allocator.hpp>
 #include <ziggy/system_allocator.hpp>
 
@@ -174,6 +175,21 @@ TEST(ScopedAllocatorTest, BackingFailureThrowsBadAlloc) {
     }
     EXPECT_EQ(backing.live_blocks(), 0u);
     EXPECT_EQ(backing.mismatches(), 0u);
+}
+
+// Every backing failure in an arena session (regular, dedicated and reused
+// blocks, nested arenas) reaches the caller as bad_alloc and nothing leaks.
+TEST(ScopedAllocatorTest, EveryBackingFailureIsBadAllocWithoutLeak) {
+    auto report = ziggy::check_all_allocation_failures([](ziggy::Allocator& a) {
+        ScopedAllocator arena(a, {.initial_block_size = 256, .max_block_size = 1024});
+        for (std::size_t i = 0; i < 40; ++i) (void)arena.allocate_bytes(8 * (1 + i % 9));
+        auto big = arena.allocate<char>(5000);
+        arena.reset();
+        ScopedAllocator inner(arena, {.initial_block_size = 128});
+        for (std::size_t i = 0; i < 20; ++i) (void)inner.allocate_bytes(40);
+    });
+    EXPECT_GT(report.allocations, 5u);
+    EXPECT_TRUE(report.ok()) << report.problems.front();
 }
 
 // total_allocated_bytes counts requested sizes (not padding), keeps bytes of
