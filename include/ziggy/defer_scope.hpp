@@ -79,7 +79,7 @@ public:
     }
 
     /// Registers `action` to run when the scope ends. If registering fails
-    /// (std::bad_alloc, or a throwing move of the callable) the action runs
+    /// (std::bad_alloc, or a throwing copy/move of the callable) the action runs
     /// immediately, its own exception is swallowed, and the registration error
     /// propagates.
     template <DeferAction F>
