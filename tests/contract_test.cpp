@@ -24,7 +24,21 @@ struct SystemCase {
     }
 };
 
-using ContractCases = ::testing::Types<SystemCase>;
+struct PoolCase {
+    static constexpr bool thread_safe = true;
+    static std::unique_ptr<ziggy::Allocator> make() {
+        return std::make_unique<ziggy::UnmanagedMemoryPool>();
+    }
+};
+
+struct HybridCase {
+    static constexpr bool thread_safe = true;
+    static std::unique_ptr<ziggy::Allocator> make() {
+        return std::make_unique<ziggy::HybridAllocator>();
+    }
+};
+
+using ContractCases = ::testing::Types<SystemCase, PoolCase, HybridCase>;
 
 template <class Case>
 class AllocatorContract : public ::testing::Test {

@@ -123,6 +123,11 @@ public:
     [[nodiscard]] virtual std::size_t total_allocated_bytes() const noexcept = 0;
 
 protected:
+    /// For concrete allocators with their own inline typed `allocate<T>`: wraps
+    /// `count` elements at `data`, which `owner` handed out, in an owning Buffer.
+    template <Unmanaged T>
+    [[nodiscard]] static Buffer<T> adopt_buffer(T* data, std::size_t count, Allocator& owner) noexcept;
+
     /// Preconditions: `size > 0`, `alignment` a power of two. Returns nullptr
     /// when the request cannot be satisfied.
     virtual void* do_allocate(std::size_t size, std::size_t alignment, bool zero_memory,
@@ -151,6 +156,11 @@ Buffer<T> Allocator::allocate(std::size_t count, bool zero_memory, const char* f
     if (p == nullptr) [[unlikely]]
         detail::throw_bad_alloc();
     return Buffer<T>(static_cast<T*>(p), count, *this);
+}
+
+template <Unmanaged T>
+Buffer<T> Allocator::adopt_buffer(T* data, std::size_t count, Allocator& owner) noexcept {
+    return Buffer<T>(data, count, owner);
 }
 
 } // namespace ziggy
