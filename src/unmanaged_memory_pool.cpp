@@ -38,6 +38,9 @@ namespace {
 
 std::atomic<std::uint64_t> next_pool_id{1};
 
+// A thread's list never holds more blocks than this, whatever the options say.
+constexpr std::size_t max_cached_blocks = 2048;
+
 /// Every cache this thread created; its destructor runs at thread exit.
 struct ThreadRegistry {
     std::vector<detail::PoolThreadCache*> caches;
@@ -121,7 +124,7 @@ UnmanagedMemoryPool::UnmanagedMemoryPool(Allocator& base, PoolOptions options)
     for (std::size_t i = 0; i < detail::pool_list_count; ++i) {
         const std::size_t bs = detail::pool_list_block_size(i);
         cache_limits_[i] = static_cast<std::uint32_t>(
-            std::min({std::size_t{512}, options_.thread_cache_bytes_per_class / bs,
+            std::min({max_cached_blocks, options_.thread_cache_bytes_per_class / bs,
                       options_.max_retained_bytes_per_class / bs, options_.max_retained_bytes / bs}));
     }
     link_->pool = this;
@@ -178,10 +181,6 @@ detail::PoolThreadCache* UnmanagedMemoryPool::thread_cache() noexcept {
 void* UnmanagedMemoryPool::do_allocate(std::size_t size, std::size_t alignment, bool zero_memory,
                                        const CallSite&) noexcept {
     return allocate_inline(size, alignment, zero_memory);
-}
-
-void UnmanagedMemoryPool::do_deallocate(void* pointer, std::size_t, std::size_t) noexcept {
-    deallocate_inline(pointer);
 }
 
 void UnmanagedMemoryPool::do_free(void* pointer) {

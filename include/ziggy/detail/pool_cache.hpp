@@ -104,6 +104,8 @@ struct PoolTlsSlot {
 };
 inline constexpr std::size_t pool_tls_slot_count = 4;
 // Constant-initialised and trivially destructible: access needs no TLS guard.
-inline thread_local PoolTlsSlot pool_tls_slots[pool_tls_slot_count] = {};
+// initial-exec: one %fs-relative load also inside the shared library, instead
+// of a __tls_get_addr call (the library is linked, not dlopen'ed late).
+[[gnu::tls_model("initial-exec")]] inline thread_local PoolTlsSlot pool_tls_slots[pool_tls_slot_count] = {};
 
 } // namespace ziggy::detail
