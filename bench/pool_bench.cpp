@@ -85,6 +85,18 @@ void BM_PoolBufferPair(benchmark::State& state) {
 }
 BENCHMARK(BM_PoolBufferPair)->Apply(apply_sizes);
 
+// The fast paths alone: no Buffer, no virtual call.
+void BM_PoolInlinePair(benchmark::State& state) {
+    const auto n = static_cast<std::size_t>(state.range(0));
+    ziggy::UnmanagedMemoryPool pool;
+    for (auto _ : state) {
+        void* p = pool.allocate_inline(n, 16, false);
+        escape(p);
+        pool.deallocate_inline(p);
+    }
+}
+BENCHMARK(BM_PoolInlinePair)->Apply(apply_sizes);
+
 // The byte layer through an Allocator& (two virtual calls).
 void BM_PoolBytesPair(benchmark::State& state) {
     const auto n = static_cast<std::size_t>(state.range(0));

@@ -83,7 +83,7 @@ def main():
     print("\n## hybrid vs its routes (CPU ns; hybrid / better route [<=1.10])")
     print("| type | count | route | hybrid | pooled route | direct route | hybrid / better |")
     print("|---|---|---|---|---|---|---|")
-    for t in ("unsigned char", "unsigned int", "double", "{anonymous}::Vec4"):
+    for t in ("std::uint8_t", "std::uint32_t", "double", "Vec4"):
         names = [k for k in g if k.startswith(f"BM_HybridTyped<{t}>/")]
         for k in sorted(names, key=lambda k: int(k.rsplit("/", 1)[1])):
             c = k.rsplit("/", 1)[1]

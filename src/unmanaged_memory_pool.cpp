@@ -101,13 +101,14 @@ void detail::PoolLink::retire(PoolThreadCache* cache) noexcept {
         if (UnmanagedMemoryPool* pool = link.pool) {
             pool->drain_cache(*cache, /*to_depot=*/true);
             for (std::size_t i = 0; i < pool_list_count; ++i) {
-                pool->depots_[i].hits.fetch_add(cache->lists[i].hits.load(std::memory_order_relaxed),
+                pool->depots_[i].hits.fetch_add(cache->lists[i].pops.load(std::memory_order_relaxed),
                                                 std::memory_order_relaxed);
                 pool->depots_[i].misses.fetch_add(
                     cache->lists[i].misses.load(std::memory_order_relaxed), std::memory_order_relaxed);
             }
-            pool->shared_live_bytes_.fetch_add(cache->live_bytes.load(std::memory_order_relaxed),
-                                               std::memory_order_relaxed);
+            pool->shared_live_bytes_.fetch_add(cache->live_bytes(), std::memory_order_relaxed);
+            pool->direct_allocations_.fetch_add(
+                cache->direct_allocations.load(std::memory_order_relaxed), std::memory_order_relaxed);
             std::erase(link.caches, cache);
         }
     }
@@ -212,7 +213,7 @@ void* UnmanagedMemoryPool::allocate_slow(std::size_t bytes, std::size_t alignmen
         void* p = allocate_new_block(list, bytes, zero);
         if (p != nullptr) {
             detail::bump(cache->lists[list].misses, std::uint64_t{1});
-            detail::bump(cache->live_bytes, static_cast<std::int64_t>(bytes));
+            detail::bump(cache->allocated_bytes, static_cast<std::uint64_t>(bytes));
         }
         return p;
     }
@@ -271,8 +272,14 @@ void* UnmanagedMemoryPool::allocate_direct(std::size_t bytes, std::size_t alignm
                        static_cast<std::uint64_t>(std::countr_zero(base_alignment));
     *detail::pool_header_of(user) = detail::PoolHeader{nullptr, detail::pool_info(bytes, route)};
     detail::poison(detail::pool_header_of(user), detail::pool_header_size);
-    shared_live_bytes_.fetch_add(static_cast<std::int64_t>(bytes), std::memory_order_relaxed);
-    direct_allocations_.fetch_add(1, std::memory_order_relaxed);
+    // Per-thread counters where the thread has a cache: no contended atomic.
+    if (detail::PoolThreadCache* cache = thread_cache()) [[likely]] {
+        detail::bump(cache->allocated_bytes, static_cast<std::uint64_t>(bytes));
+        detail::bump(cache->direct_allocations, std::uint64_t{1});
+    } else {
+        shared_live_bytes_.fetch_add(static_cast<std::int64_t>(bytes), std::memory_order_relaxed);
+        direct_allocations_.fetch_add(1, std::memory_order_relaxed);
+    }
     return user;
 }
 
@@ -287,7 +294,10 @@ void UnmanagedMemoryPool::deallocate_slow(void* user) noexcept {
     if ((route & detail::pool_direct_route) != 0) {
         const std::size_t alignment = std::size_t{1} << (route & 0x3F);
         const std::size_t gap = detail::pool_gap(alignment);
-        shared_live_bytes_.fetch_sub(bytes, std::memory_order_relaxed);
+        if (detail::PoolThreadCache* cache = thread_cache()) [[likely]]
+            detail::bump(cache->freed_bytes, static_cast<std::uint64_t>(bytes));
+        else
+            shared_live_bytes_.fetch_sub(bytes, std::memory_order_relaxed);
         detail::unpoison(static_cast<char*>(user) - gap, gap + static_cast<std::size_t>(bytes));
         base_.deallocate_bytes(static_cast<char*>(user) - gap, gap + static_cast<std::size_t>(bytes),
                                alignment);
@@ -303,19 +313,17 @@ void UnmanagedMemoryPool::deallocate_slow(void* user) noexcept {
     }
     // Push; if that overfills the list (rather than the cache being new),
     // spill the newest blocks to the depot, down to half the limit.
-    detail::bump(cache->live_bytes, -bytes);
+    detail::bump(cache->freed_bytes, static_cast<std::uint64_t>(bytes));
     detail::PoolFreeList& fl = cache->lists[list];
     write_next(h, fl.head);
-    const std::size_t count = fl.count.load(std::memory_order_relaxed) + 1;
-    if (count <= fl.limit) {
-        fl.head = h;
-        fl.count.store(static_cast<std::uint32_t>(count), std::memory_order_relaxed);
-        return;
-    }
+    fl.head = h;
+    detail::bump(fl.pushes, std::uint64_t{1});
+    const std::size_t count = fl.count();
+    if (count <= fl.limit) return;
     const std::size_t n = count - fl.limit / 2;
     detail::PoolHeader* tail = nth(h, n);
     fl.head = read_next(tail);
-    fl.count.store(static_cast<std::uint32_t>(count - n), std::memory_order_relaxed);
+    detail::bump(fl.pushes, -static_cast<std::uint64_t>(n));
     spill(h, tail, n, list);
 }
 
@@ -366,7 +374,7 @@ std::size_t UnmanagedMemoryPool::refill(detail::PoolThreadCache* cache, std::siz
     }
     write_next(tail, fl.head);
     fl.head = head;
-    detail::bump(fl.count, static_cast<std::uint32_t>(k));
+    detail::bump(fl.pushes, static_cast<std::uint64_t>(k));
     return k;
 }
 
@@ -386,10 +394,10 @@ void UnmanagedMemoryPool::release_chain(detail::PoolHeader* head, std::size_t li
 void UnmanagedMemoryPool::drain_cache(detail::PoolThreadCache& cache, bool to_depot) noexcept {
     for (std::size_t list = 0; list < detail::pool_list_count; ++list) {
         detail::PoolFreeList& fl = cache.lists[list];
-        const std::size_t n = fl.count.load(std::memory_order_relaxed);
+        const std::size_t n = fl.count();
         if (n == 0) continue;
         detail::PoolHeader* head = std::exchange(fl.head, nullptr);
-        fl.count.store(0, std::memory_order_relaxed);
+        fl.pushes.store(fl.pops.load(std::memory_order_relaxed), std::memory_order_relaxed);
         if (to_depot)
             spill(head, nth(head, n), n, list);
         else
@@ -437,9 +445,9 @@ PoolStatistics UnmanagedMemoryPool::statistics() const {
         }
         for (const detail::PoolThreadCache* cache : link_->caches) {
             const detail::PoolFreeList& fl = cache->lists[list];
-            c.hits += fl.hits.load(std::memory_order_relaxed);
+            c.hits += fl.pops.load(std::memory_order_relaxed);
             c.misses += fl.misses.load(std::memory_order_relaxed);
-            c.retained_blocks += fl.count.load(std::memory_order_relaxed);
+            c.retained_blocks += fl.count();
         }
         c.retained_bytes = c.retained_blocks * c.block_size;
         stats.hits += c.hits;
@@ -448,6 +456,8 @@ PoolStatistics UnmanagedMemoryPool::statistics() const {
         stats.retained_bytes += c.retained_bytes;
     }
     stats.direct_allocations = direct_allocations_.load(std::memory_order_relaxed);
+    for (const detail::PoolThreadCache* cache : link_->caches)
+        stats.direct_allocations += cache->direct_allocations.load(std::memory_order_relaxed);
     return stats;
 }
 
@@ -457,7 +467,7 @@ std::size_t UnmanagedMemoryPool::total_allocated_bytes() const noexcept {
     std::lock_guard lock(link_->mutex);
     std::int64_t total = shared_live_bytes_.load(std::memory_order_relaxed);
     for (const detail::PoolThreadCache* cache : link_->caches)
-        total += cache->live_bytes.load(std::memory_order_relaxed);
+        total += cache->live_bytes();
     return total > 0 ? static_cast<std::size_t>(total) : 0;
 }
 

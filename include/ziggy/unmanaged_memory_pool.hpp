@@ -178,9 +178,8 @@ private:
         fl.head = h->next;
         h->info = detail::pool_info(bytes, list);
         detail::poison(h, detail::pool_header_size);
-        detail::bump(fl.count, std::uint32_t(-1));
-        detail::bump(fl.hits, std::uint64_t{1});
-        detail::bump(cache.live_bytes, static_cast<std::int64_t>(bytes));
+        detail::bump(fl.pops, std::uint64_t{1});
+        detail::bump(cache.allocated_bytes, static_cast<std::uint64_t>(bytes));
         void* user = h + 1;
         detail::unpoison(user, bytes);
         return user;
@@ -197,7 +196,7 @@ private:
         detail::PoolThreadCache& cache = *slot.cache;
         // Direct blocks (route >= 0x80) fail the bound test too.
         if (list >= detail::pool_list_count ||
-            cache.lists[list].count.load(std::memory_order_relaxed) >= cache.lists[list].limit)
+            cache.lists[list].count() >= cache.lists[list].limit)
             [[unlikely]] {
             detail::poison(h, detail::pool_header_size);
             return false;
@@ -205,8 +204,8 @@ private:
         detail::PoolFreeList& fl = cache.lists[list];
         h->next = fl.head;
         fl.head = h;
-        detail::bump(fl.count, std::uint32_t{1});
-        detail::bump(cache.live_bytes, -static_cast<std::int64_t>(info >> 16));
+        detail::bump(fl.pushes, std::uint64_t{1});
+        detail::bump(cache.freed_bytes, info >> 16);
         detail::poison(h, detail::pool_header_size + detail::pool_list_block_size(list));
         return true;
     }

@@ -74,24 +74,41 @@ inline void bump(std::atomic<T>& counter, T delta) noexcept {
     counter.store(counter.load(std::memory_order_relaxed) + delta, std::memory_order_relaxed);
 }
 
-/// One list of one thread's cache.
+/// One list of one thread's cache. Why two monotonic counters and not a
+/// count: a pop and a push of the same block would both update a count, and
+/// two read-modify-writes of one word per pair form a store-forwarding chain
+/// that costs more than the rest of the fast path. `pops` is also the hit
+/// counter; `pushes - pops` is the number of blocks on the list.
 struct PoolFreeList {
     PoolHeader* head = nullptr;
-    std::atomic<std::uint32_t> count{0};
     std::uint32_t limit = 0;  // blocks kept before spilling half to the depot
-    std::atomic<std::uint64_t> hits{0};
+    std::atomic<std::uint64_t> pops{0};
+    std::atomic<std::uint64_t> pushes{0};  // frees and refills, minus spills
     std::atomic<std::uint64_t> misses{0};
+
+    [[nodiscard]] std::size_t count() const noexcept {
+        return static_cast<std::size_t>(pushes.load(std::memory_order_relaxed) -
+                                        pops.load(std::memory_order_relaxed));
+    }
 };
 
 struct PoolLink;
 
 /// One thread's cache for one pool. Created by the pool's slow path, owned by
 /// the thread's registry (deleted at thread exit, or once the pool is gone).
-struct PoolThreadCache {
+struct alignas(64) PoolThreadCache {  // own cache lines: no false sharing between threads
     PoolFreeList lists[pool_list_count];
-    /// User bytes allocated minus freed through this cache (negative when the
+    /// User bytes allocated and freed through this cache (two counters for
+    /// the reason PoolFreeList has two; their difference is negative when the
     /// thread frees what others allocated).
-    std::atomic<std::int64_t> live_bytes{0};
+    std::atomic<std::uint64_t> allocated_bytes{0};
+    std::atomic<std::uint64_t> freed_bytes{0};
+    std::atomic<std::uint64_t> direct_allocations{0};
+
+    [[nodiscard]] std::int64_t live_bytes() const noexcept {
+        return static_cast<std::int64_t>(allocated_bytes.load(std::memory_order_relaxed) -
+                                         freed_bytes.load(std::memory_order_relaxed));
+    }
     std::uint64_t pool_id = 0;
     std::shared_ptr<PoolLink> link;  // outlives the pool: thread exit may race its destruction
 };
