@@ -278,6 +278,7 @@ void BM_HybridTyped(benchmark::State& state) {
         escape(b.data());
     }
     state.SetLabel(h.route_for<T>(n) == ziggy::Route::pooled ? "pooled" : "direct");
+    state.counters["retained_bytes"] = static_cast<double>(h.pool().retained_bytes());
 }
 
 template <class T>
@@ -288,6 +289,7 @@ void BM_PooledRouteTyped(benchmark::State& state) {
         auto b = pool.allocate<T>(n);
         escape(b.data());
     }
+    state.counters["retained_bytes"] = static_cast<double>(pool.retained_bytes());
 }
 
 template <class T>

@@ -18,14 +18,16 @@ SIZES = [16, 64, 256, 1024, 4096]
 
 def run(path, reps):
     cmd = [path, "--benchmark_format=json", f"--benchmark_repetitions={reps}",
-           "--benchmark_report_aggregates_only=true", "--benchmark_min_time=0.1"]
+           "--benchmark_report_aggregates_only=true", "--benchmark_min_time=0.05",
+           "--benchmark_enable_random_interleaving=true"]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     res = {}
     for b in json.loads(out)["benchmarks"]:
         if b.get("aggregate_name") == "median":
             scale = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}[b["time_unit"]]
             res[b["run_name"]] = {"cpu": b["cpu_time"] * scale,
-                                  "items": b.get("items_per_second", 0.0)}
+                                  "items": b.get("items_per_second", 0.0),
+                                  "retained": b.get("retained_bytes", 0.0)}
     return res
 
 
@@ -81,8 +83,9 @@ def main():
             print(f"{name}: {two / one:.2f}")
 
     print("\n## hybrid vs its routes (CPU ns; hybrid / better route [<=1.10])")
-    print("| type | count | route | hybrid | pooled route | direct route | hybrid / better |")
-    print("|---|---|---|---|---|---|---|")
+    print("| type | count | hybrid route | hybrid | pooled route | direct route | hybrid / better |"
+          " retained: hybrid / pool |")
+    print("|---|---|---|---|---|---|---|---|")
     for t in ("std::uint8_t", "std::uint32_t", "double", "Vec4"):
         names = [k for k in g if k.startswith(f"BM_HybridTyped<{t}>/")]
         for k in sorted(names, key=lambda k: int(k.rsplit("/", 1)[1])):
@@ -90,7 +93,10 @@ def main():
             h = g[k]["cpu"]
             p = cpu("glibc", f"BM_PooledRouteTyped<{t}>/{c}")
             d = cpu("glibc", f"BM_DirectRouteTyped<{t}>/{c}")
-            print(f"| {t} | {c} | | {h:.2f} | {p:.2f} | {d:.2f} | {h / min(p, d):.2f} |")
+            route = "pooled" if g[k]["retained"] > 0 else "direct"
+            pr = g.get(f"BM_PooledRouteTyped<{t}>/{c}", {}).get("retained", 0)
+            print(f"| {t} | {c} | {route} | {h:.2f} | {p:.2f} | {d:.2f} | {h / min(p, d):.2f} |"
+                  f" {g[k]['retained']:.0f} / {pr:.0f} |")
 
 
 if __name__ == "__main__":
