@@ -53,6 +53,7 @@ public:
     /// Largest pooled element count for elements of `element_size` bytes.
     [[nodiscard]] std::size_t max_pooled_count(std::size_t element_size) const noexcept {
         switch (element_size) {
+        case 0: return 0;
         case 1: return thresholds_.one_byte;
         case 4: return thresholds_.four_byte;
         case 8: return thresholds_.eight_byte;

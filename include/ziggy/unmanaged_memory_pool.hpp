@@ -22,6 +22,15 @@
 // class), so `free(void*)` works on a pointer from `Buffer::release()`. In ASan
 // builds pooled blocks are poisoned: touching a buffer after it went back to
 // the pool is reported as use-after-poison.
+//
+// Threads: a thread's cache for a pool is created on its first use of that
+// pool. When the thread exits, its cached blocks go to the pool's depot (or to
+// the base, beyond the caps) and its counters are folded into the pool's. When
+// the pool is destroyed first, it returns every thread's cached blocks to the
+// base; the thread later deletes its empty cache. Any number of pools per
+// thread work: each pool maps to one of four TLS slots (pool id mod 4), and
+// when two pools used by one thread share a slot, the one that lost it finds
+// its cache through a short per-thread list on the slow path.
 #pragma once
 
 #include <atomic>
@@ -71,7 +80,9 @@ struct PoolStatistics {
     std::uint64_t direct_allocations = 0;  ///< requests that bypassed the classes
     std::size_t retained_blocks = 0;       ///< pooled blocks, depot and all caches
     std::size_t retained_bytes = 0;
-    std::vector<PoolClassStatistics> classes;  ///< one per list, in list order
+    /// One entry per free list: the `detail::size_class_count` classes at
+    /// 16-byte alignment, then the same classes at 64-byte alignment.
+    std::vector<PoolClassStatistics> classes;
 };
 
 class HybridAllocator;
