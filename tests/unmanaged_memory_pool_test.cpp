@@ -199,6 +199,33 @@ TEST(UnmanagedMemoryPoolTest, ManyPoolsPerThread) {
     EXPECT_EQ(base.live_blocks(), 0u);
 }
 
+// A pool may sit on another pool: threads exiting hand blocks down the chain
+// (lock order: inner pool, then outer) and clearing both empties the base.
+TEST(UnmanagedMemoryPoolTest, PoolOverPoolWithExitingThreads) {
+    TrackingAllocator base;
+    {
+        PoolOptions small_caps;
+        small_caps.max_retained_bytes = 4096;  // spills reach the outer pool
+        UnmanagedMemoryPool outer(base);
+        UnmanagedMemoryPool inner(outer, small_caps);
+        std::vector<std::thread> threads;
+        for (int t = 0; t < 4; ++t) {
+            threads.emplace_back([&] {
+                std::vector<ziggy::Buffer<std::uint64_t>> live;
+                for (int i = 0; i < 500; ++i) live.push_back(inner.allocate<std::uint64_t>(1 + i % 50));
+            });
+        }
+        for (auto& th : threads) th.join();
+        EXPECT_EQ(inner.total_allocated_bytes(), 0u);
+        EXPECT_LE(inner.retained_bytes(), small_caps.max_retained_bytes);
+        inner.clear();
+        EXPECT_EQ(outer.total_allocated_bytes(), 0u);
+        outer.clear();
+        EXPECT_EQ(base.live_blocks(), 0u);
+    }
+    EXPECT_EQ(base.mismatches(), 0u);
+}
+
 // Four threads allocate, fill, check and free across threads; nothing is lost.
 TEST(UnmanagedMemoryPoolTest, FourThreadStressKeepsContents) {
     TrackingAllocator base;
