@@ -195,6 +195,20 @@ void BM_PoolBufferBatch(benchmark::State& state) {
 }
 BENCHMARK(BM_PoolBufferBatch)->Arg(64);
 
+// The same through the fast paths alone (no Buffer, no virtual call).
+void BM_PoolInlineBatch(benchmark::State& state) {
+    const auto n = static_cast<std::size_t>(state.range(0));
+    ziggy::UnmanagedMemoryPool pool;
+    std::vector<void*> ptrs(batch);
+    for (auto _ : state) {
+        for (auto& p : ptrs) p = pool.allocate_inline(n, 16, false);
+        escape(ptrs.data());
+        for (void* p : ptrs) pool.deallocate_inline(p);
+    }
+    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * batch));
+}
+BENCHMARK(BM_PoolInlineBatch)->Arg(64);
+
 void BM_PmrUnsyncBatch(benchmark::State& state) {
     const auto n = static_cast<std::size_t>(state.range(0));
     std::pmr::unsynchronized_pool_resource r;
