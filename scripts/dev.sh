@@ -6,7 +6,12 @@
 #   scripts/dev.sh setup          install everything the other commands need
 #   scripts/dev.sh demo           build and run the tour of every allocator
 #   scripts/dev.sh test           build and run every test suite (+ the consumer)
+#   scripts/dev.sh fuzz [name] [seconds]  libFuzzer run of one or all harnesses
 #   scripts/dev.sh bench [filter] run the benchmarks and print ratios against peers
+#   scripts/dev.sh tsan           ThreadSanitizer build (build-tsan) running the test suites
+#   scripts/dev.sh valgrind       the release test suites under Valgrind memcheck
+#   scripts/dev.sh tidy           clang-tidy over src/ with the checked-in .clang-tidy
+#   scripts/dev.sh format-check   fail if a file differs from .clang-format
 #   scripts/dev.sh ensure PKG...  install the Debian packages that are missing
 #
 # Environment: BUILD_DIR (default build), CXX (compiler), MESON_ARGS (extra
@@ -17,7 +22,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 BUILD_DIR=${BUILD_DIR:-build}
 
-BASE_PACKAGES=(meson ninja-build g++ pkg-config python3 libgtest-dev libbenchmark-dev)
+BASE_PACKAGES=(meson ninja-build g++ pkg-config cmake python3 libgtest-dev libbenchmark-dev)
 BENCH_PACKAGES=(libmimalloc-dev libjemalloc-dev libgoogle-perftools-dev libfoonathan-memory-dev gnuplot-nox)
 
 log() { printf '\033[1m== %s\033[0m\n' "$*"; }
@@ -78,6 +83,41 @@ consumer_test() {
     meson test -C "$dir" --print-errorlogs
 }
 
+# Installs the library into a temporary prefix and consumes it the two other
+# ways users do: pkg-config on a compiler command line, and CMake's
+# find_package. Prints "Ok: N" / "Fail: N" like meson test.
+install_test() {
+    local dir="$ROOT/$BUILD_DIR/install-check" ok=0 fail=0
+    rm -rf "$dir/prefix" "$dir/cmake"
+    if [ ! -f "$dir/build/build.ninja" ]; then
+        meson setup "$dir/build" --prefix="$dir/prefix" --wrap-mode=nodownload -Dtests=disabled \
+            -Dbenchmarks=disabled -Dexamples=disabled -Dfuzzing=disabled -Dsanitized_variant=false >/dev/null
+    fi
+    meson install -C "$dir/build" --quiet >/dev/null
+    local libdir
+    libdir=$(dirname "$(find "$dir/prefix" -name ziggyalloc.pc | head -n1)")/..
+    local cxx=${CXX:-c++}
+    # shellcheck disable=SC2046
+    if PKG_CONFIG_PATH="$libdir/pkgconfig" $cxx examples/consumer/main.cpp -o "$dir/pkgconfig-consumer" \
+            $(PKG_CONFIG_PATH="$libdir/pkgconfig" pkg-config --cflags --libs ziggyalloc) \
+            -Wl,-rpath,"$libdir" && "$dir/pkgconfig-consumer"; then
+        echo "install: pkg-config consumer OK"; ok=$((ok + 1))
+    else
+        echo "install: pkg-config consumer FAIL"; fail=$((fail + 1))
+    fi
+    if cmake -S examples/cmake_consumer -B "$dir/cmake" -DCMAKE_PREFIX_PATH="$dir/prefix" \
+            -DCMAKE_CXX_COMPILER="$cxx" >"$dir/cmake.log" 2>&1 &&
+        cmake --build "$dir/cmake" >>"$dir/cmake.log" 2>&1 && "$dir/cmake/cmake_consumer"; then
+        echo "install: CMake find_package consumer OK"; ok=$((ok + 1))
+    else
+        cat "$dir/cmake.log"
+        echo "install: CMake find_package consumer FAIL"; fail=$((fail + 1))
+    fi
+    echo "Ok: $ok"
+    echo "Fail: $fail"
+    [ "$fail" -eq 0 ]
+}
+
 # Reads the Ok/Fail counts of a `meson test` log.
 count() { sed -n "s/^$1: *\([0-9]*\).*/\1/p" "$2" | tail -n1; }
 
@@ -96,6 +136,10 @@ cmd_test() {
     consumer_test 2>&1 | tee "$out" || status=1
     passed=$((passed + $(count Ok "$out") + 0))
     failed=$((failed + $(count Fail "$out") + 0))
+    log "installed library (pkg-config, CMake find_package)"
+    install_test 2>&1 | tee "$out" || status=1
+    passed=$((passed + $(count Ok "$out") + 0))
+    failed=$((failed + $(count Fail "$out") + 0))
     rm -f "$out"
     [ "$failed" -eq 0 ] || status=1
     echo
@@ -110,8 +154,49 @@ cmd_bench() {
     python3 scripts/bench_report.py "$BUILD_DIR" "$@"
 }
 
+cmd_tsan() {
+    ensure_packages "${BASE_PACKAGES[@]}"
+    BUILD_DIR=${BUILD_DIR_TSAN:-build-tsan}
+    MESON_ARGS="${MESON_ARGS:-} -Db_sanitize=thread -Dsanitized_variant=false -Dbenchmarks=disabled -Dexamples=disabled -Dfuzzing=disabled"
+    configure
+    meson compile -C "$BUILD_DIR" -j "$(jobs)"
+    log "test suites under ThreadSanitizer"
+    meson test -C "$BUILD_DIR" --print-errorlogs --num-processes "$(jobs)" "$@"
+}
+
+cmd_valgrind() {
+    ensure_packages "${BASE_PACKAGES[@]}" valgrind
+    configure
+    meson compile -C "$BUILD_DIR" -j "$(jobs)"
+    log "release test suites under Valgrind memcheck"
+    # Death tests fork a child that dies on purpose; memcheck would only slow them down.
+    GTEST_FILTER='-*Death*:*DeathTest*' meson test -C "$BUILD_DIR" --suite release --print-errorlogs \
+        --num-processes "$(jobs)" --timeout-multiplier 10 \
+        --wrapper "valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite --suppressions=$ROOT/scripts/valgrind.supp -q" "$@"
+}
+
+cmd_tidy() {
+    ensure_packages "${BASE_PACKAGES[@]}" clang-tidy
+    configure
+    log "clang-tidy over src/"
+    clang-tidy -p "$BUILD_DIR" --quiet src/*.cpp 2> >(grep -v "warnings generated" >&2)
+}
+
+cmd_format_check() {
+    ensure_packages clang-format
+    local bad=0 f
+    while IFS= read -r f; do
+        if ! clang-format --dry-run -Werror "$f" 2>/dev/null; then
+            echo "not formatted: $f (clang-format -i $f)"
+            bad=1
+        fi
+    done < <(git ls-files '*.hpp' '*.cpp' '*.h')
+    [ "$bad" -eq 0 ] && echo "format: every file follows .clang-format"
+    return $bad
+}
+
 usage() {
-    sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 case "${1:-}" in
@@ -120,6 +205,11 @@ case "${1:-}" in
     test) shift; cmd_test "$@" ;;
     bench) shift; cmd_bench "$@" ;;
     ensure) shift; ensure_packages "$@" ;;
+    tsan) shift; cmd_tsan "$@" ;;
+    valgrind) shift; cmd_valgrind "$@" ;;
+    tidy) shift; cmd_tidy "$@" ;;
+    format-check) shift; cmd_format_check "$@" ;;
+    fuzz) shift; ensure_packages "${BASE_PACKAGES[@]}" clang libclang-rt-14-dev; exec bash scripts/fuzz.sh "$@" ;;
     -h|--help|help|"") usage ;;
     *) echo "unknown command: $1" >&2; usage >&2; exit 2 ;;
 esac

@@ -129,7 +129,6 @@ UnmanagedMemoryPool::UnmanagedMemoryPool(Allocator& base, PoolOptions options)
                       options_.max_retained_bytes_per_class / bs, options_.max_retained_bytes / bs}));
     }
     link_->pool = this;
-    detail::mempool_create(this);
 }
 
 UnmanagedMemoryPool::~UnmanagedMemoryPool() {
@@ -140,7 +139,6 @@ UnmanagedMemoryPool::~UnmanagedMemoryPool() {
         link_->pool = nullptr;
     }
     clear();
-    detail::mempool_destroy(this);
 }
 
 detail::PoolThreadCache* UnmanagedMemoryPool::thread_cache() noexcept {

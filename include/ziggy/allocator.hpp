@@ -56,6 +56,9 @@ public:
     Allocator() = default;
     Allocator(const Allocator&) = delete;
     Allocator& operator=(const Allocator&) = delete;
+    // Buffers point at their allocator: it must stay where it is.
+    Allocator(Allocator&&) = delete;
+    Allocator& operator=(Allocator&&) = delete;
     virtual ~Allocator() = default;
 
     /// Allocates `count` elements of `T`, aligned to `alignof(T)` (over-aligned
@@ -123,10 +126,13 @@ public:
     [[nodiscard]] virtual std::size_t total_allocated_bytes() const noexcept = 0;
 
 protected:
-    /// For concrete allocators with their own inline typed `allocate<T>`: wraps
-    /// `count` elements at `data`, which `owner` handed out, in an owning Buffer.
+    /// Wraps `count` elements at `pointer` (memory this allocator handed out) in
+    /// a Buffer owned by this allocator. For derived allocators that give
+    /// themselves a non-virtual typed fast path (ScopedAllocator::allocate<T>).
     template <Unmanaged T>
-    [[nodiscard]] static Buffer<T> adopt_buffer(T* data, std::size_t count, Allocator& owner) noexcept;
+    [[nodiscard]] Buffer<T> adopt_buffer(T* pointer, std::size_t count) noexcept {
+        return Buffer<T>(pointer, count, *this);
+    }
 
     /// Preconditions: `size > 0`, `alignment` a power of two. Returns nullptr
     /// when the request cannot be satisfied.
@@ -156,11 +162,6 @@ Buffer<T> Allocator::allocate(std::size_t count, bool zero_memory, const char* f
     if (p == nullptr) [[unlikely]]
         detail::throw_bad_alloc();
     return Buffer<T>(static_cast<T*>(p), count, *this);
-}
-
-template <Unmanaged T>
-Buffer<T> Allocator::adopt_buffer(T* data, std::size_t count, Allocator& owner) noexcept {
-    return Buffer<T>(data, count, owner);
 }
 
 } // namespace ziggy

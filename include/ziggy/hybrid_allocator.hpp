@@ -99,7 +99,7 @@ public:
         if (p == nullptr) [[unlikely]]
             detail::throw_bad_alloc();
         (void)file, (void)line, (void)function;
-        return adopt_buffer(static_cast<T*>(p), count, *this);
+        return adopt_buffer(static_cast<T*>(p), count);
     }
 
     [[nodiscard]] const HybridThresholds& thresholds() const noexcept { return thresholds_; }

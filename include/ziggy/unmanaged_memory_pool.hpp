@@ -112,7 +112,7 @@ public:
         if (p == nullptr) [[unlikely]]
             detail::throw_bad_alloc();
         (void)file, (void)line, (void)function;
-        return adopt_buffer(static_cast<T*>(p), count, *this);
+        return adopt_buffer(static_cast<T*>(p), count);
     }
 
     /// Returns every pooled block of the depot and of the calling thread's cache
