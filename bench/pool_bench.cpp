@@ -135,7 +135,8 @@ BENCHMARK(BM_PmrSyncPair)->Apply(apply_sizes);
 #if ZIGGY_HAVE_FOONATHAN
 void BM_FoonathanPoolPair(benchmark::State& state) {
     const auto n = static_cast<std::size_t>(state.range(0));
-    foonathan::memory::memory_pool<> pool(n, foonathan::memory::memory_pool<>::min_block_size(n, 256));
+    foonathan::memory::memory_pool<> pool(n,
+                                          foonathan::memory::memory_pool<>::min_block_size(n, 256));
     for (auto _ : state) {
         void* p = pool.allocate_node();
         escape(p);
@@ -225,7 +226,8 @@ BENCHMARK(BM_PmrUnsyncBatch)->Arg(64);
 #if ZIGGY_HAVE_FOONATHAN
 void BM_FoonathanPoolBatch(benchmark::State& state) {
     const auto n = static_cast<std::size_t>(state.range(0));
-    foonathan::memory::memory_pool<> pool(n, foonathan::memory::memory_pool<>::min_block_size(n, batch));
+    foonathan::memory::memory_pool<> pool(
+        n, foonathan::memory::memory_pool<>::min_block_size(n, batch));
     std::vector<void*> ptrs(batch);
     for (auto _ : state) {
         for (auto& p : ptrs) p = pool.allocate_node();
@@ -273,7 +275,7 @@ BENCHMARK(BM_MallocPairThreads)->Threads(1)->Threads(2)->UseRealTime();
 
 // ---- hybrid against each of its routes, at and past each threshold -------
 
-struct Vec4 {  // 16 bytes: a "larger struct"
+struct Vec4 { // 16 bytes: a "larger struct"
     float x, y, z, w;
 };
 
@@ -316,9 +318,9 @@ void BM_DirectRouteTyped(benchmark::State& state) {
     }
 }
 
-#define ZIGGY_HYBRID_BENCH(T)                                                  \
-    BENCHMARK_TEMPLATE(BM_HybridTyped, T)->Apply(hybrid_counts<T>);            \
-    BENCHMARK_TEMPLATE(BM_PooledRouteTyped, T)->Apply(hybrid_counts<T>);       \
+#define ZIGGY_HYBRID_BENCH(T)                                            \
+    BENCHMARK_TEMPLATE(BM_HybridTyped, T)->Apply(hybrid_counts<T>);      \
+    BENCHMARK_TEMPLATE(BM_PooledRouteTyped, T)->Apply(hybrid_counts<T>); \
     BENCHMARK_TEMPLATE(BM_DirectRouteTyped, T)->Apply(hybrid_counts<T>);
 
 ZIGGY_HYBRID_BENCH(std::uint8_t)

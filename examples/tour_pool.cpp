@@ -7,14 +7,14 @@
 
 void tour_pool() {
     std::puts("-- UnmanagedMemoryPool: freed blocks are reused by size class");
-    ziggy::SystemAllocator base;  // a counting base, to show what the pool keeps
+    ziggy::SystemAllocator base; // a counting base, to show what the pool keeps
     ziggy::UnmanagedMemoryPool pool(base);
     const void* first = nullptr;
     {
-        auto a = pool.allocate<float>(16);  // 64 bytes: a miss, from the base
+        auto a = pool.allocate<float>(16); // 64 bytes: a miss, from the base
         first = a.data();
-    }  // a's block goes back to the pool, not to the base
-    auto b = pool.allocate<std::uint8_t>(60);  // same 64-byte class: a hit
+    }                                         // a's block goes back to the pool, not to the base
+    auto b = pool.allocate<std::uint8_t>(60); // same 64-byte class: a hit
     std::printf("   second buffer reuses the first one's block: %s\n",
                 static_cast<const void*>(b.data()) == first ? "yes" : "no");
     b.reset();
@@ -24,8 +24,8 @@ void tour_pool() {
                 static_cast<unsigned long long>(stats.misses), stats.retained_bytes,
                 base.total_allocated_bytes());
     pool.clear();
-    std::printf("   after clear(): retained %zu bytes; base holds %zu bytes\n\n", pool.retained_bytes(),
-                base.total_allocated_bytes());
+    std::printf("   after clear(): retained %zu bytes; base holds %zu bytes\n\n",
+                pool.retained_bytes(), base.total_allocated_bytes());
 
     std::puts("-- HybridAllocator: small requests pooled, large ones direct");
     ziggy::HybridAllocator hybrid;

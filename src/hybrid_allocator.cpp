@@ -15,8 +15,6 @@ void HybridAllocator::do_deallocate(void* pointer, std::size_t, std::size_t) noe
     pool_.deallocate_inline(pointer);
 }
 
-void HybridAllocator::do_free(void* pointer) {
-    pool_.free(pointer);
-}
+void HybridAllocator::do_free(void* pointer) { pool_.free(pointer); }
 
 } // namespace ziggy

@@ -19,8 +19,8 @@ namespace detail {
 /// mutex, then anything in the base allocator (which never calls back).
 struct PoolLink {
     std::mutex mutex;
-    UnmanagedMemoryPool* pool = nullptr;   // nullptr once the pool is destroyed
-    std::vector<PoolThreadCache*> caches;  // caches of threads that have not exited
+    UnmanagedMemoryPool* pool = nullptr;  // nullptr once the pool is destroyed
+    std::vector<PoolThreadCache*> caches; // caches of threads that have not exited
 
     /// Thread exit: hands the cache's blocks and counters to its pool (if that
     /// still exists) and deletes it.
@@ -49,7 +49,7 @@ struct ThreadRegistry {
 
 // Set when this thread's registry is destroyed: later pool calls from other
 // thread_local destructors bypass the caches and use the depot.
-thread_local bool registry_gone = false;
+[[gnu::tls_model("initial-exec")]] thread_local bool registry_gone = false;
 thread_local ThreadRegistry registry;
 
 void forget_slots(const detail::PoolThreadCache* cache) noexcept {
@@ -87,8 +87,8 @@ detail::PoolHeader* nth(detail::PoolHeader* head, std::size_t n) noexcept {
 
 struct UnmanagedMemoryPool::Depot {
     std::mutex mutex;
-    detail::PoolHeader* head = nullptr;  // guarded by mutex
-    std::size_t count = 0;               // guarded by mutex
+    detail::PoolHeader* head = nullptr; // guarded by mutex
+    std::size_t count = 0;              // guarded by mutex
     // Counters of operations without a cache, and of exited threads.
     std::atomic<std::uint64_t> hits{0};
     std::atomic<std::uint64_t> misses{0};
@@ -101,14 +101,17 @@ void detail::PoolLink::retire(PoolThreadCache* cache) noexcept {
         if (UnmanagedMemoryPool* pool = link.pool) {
             pool->drain_cache(*cache, /*to_depot=*/true);
             for (std::size_t i = 0; i < pool_list_count; ++i) {
-                pool->depots_[i].hits.fetch_add(cache->lists[i].pops.load(std::memory_order_relaxed),
-                                                std::memory_order_relaxed);
+                pool->depots_[i].hits.fetch_add(
+                    cache->lists[i].pops.load(std::memory_order_relaxed),
+                    std::memory_order_relaxed);
                 pool->depots_[i].misses.fetch_add(
-                    cache->lists[i].misses.load(std::memory_order_relaxed), std::memory_order_relaxed);
+                    cache->lists[i].misses.load(std::memory_order_relaxed),
+                    std::memory_order_relaxed);
             }
             pool->shared_live_bytes_.fetch_add(cache->live_bytes(), std::memory_order_relaxed);
             pool->direct_allocations_.fetch_add(
-                cache->direct_allocations.load(std::memory_order_relaxed), std::memory_order_relaxed);
+                cache->direct_allocations.load(std::memory_order_relaxed),
+                std::memory_order_relaxed);
             std::erase(link.caches, cache);
         }
     }
@@ -124,9 +127,9 @@ UnmanagedMemoryPool::UnmanagedMemoryPool(Allocator& base, PoolOptions options)
       depots_(std::make_unique<Depot[]>(detail::pool_list_count)) {
     for (std::size_t i = 0; i < detail::pool_list_count; ++i) {
         const std::size_t bs = detail::pool_list_block_size(i);
-        cache_limits_[i] = static_cast<std::uint32_t>(
-            std::min({max_cached_blocks, options_.thread_cache_bytes_per_class / bs,
-                      options_.max_retained_bytes_per_class / bs, options_.max_retained_bytes / bs}));
+        cache_limits_[i] = static_cast<std::uint32_t>(std::min(
+            {max_cached_blocks, options_.thread_cache_bytes_per_class / bs,
+             options_.max_retained_bytes_per_class / bs, options_.max_retained_bytes / bs}));
     }
     link_->pool = this;
 }
@@ -134,17 +137,18 @@ UnmanagedMemoryPool::UnmanagedMemoryPool(Allocator& base, PoolOptions options)
 UnmanagedMemoryPool::~UnmanagedMemoryPool() {
     {
         std::lock_guard lock(link_->mutex);
-        for (detail::PoolThreadCache* cache : link_->caches) drain_cache(*cache, /*to_depot=*/false);
+        for (detail::PoolThreadCache* cache : link_->caches)
+            drain_cache(*cache, /*to_depot=*/false);
         link_->caches.clear();
         link_->pool = nullptr;
     }
     clear();
 }
 
-detail::PoolThreadCache* UnmanagedMemoryPool::thread_cache() noexcept {
+// Fast path: thread_cache() in the header (the TLS slot matches).
+detail::PoolThreadCache* UnmanagedMemoryPool::find_thread_cache() noexcept {
     if (registry_gone) return nullptr;
     detail::PoolTlsSlot& slot = detail::pool_tls_slots[slot_];
-    if (slot.pool_id == id_) return slot.cache;
     try {
         ThreadRegistry& reg = registry;
         for (detail::PoolThreadCache* cache : reg.caches) {
@@ -163,7 +167,8 @@ detail::PoolThreadCache* UnmanagedMemoryPool::thread_cache() noexcept {
         auto cache = std::make_unique<detail::PoolThreadCache>();
         cache->pool_id = id_;
         cache->link = link_;
-        for (std::size_t i = 0; i < detail::pool_list_count; ++i) cache->lists[i].limit = cache_limits_[i];
+        for (std::size_t i = 0; i < detail::pool_list_count; ++i)
+            cache->lists[i].limit = cache_limits_[i];
         reg.caches.reserve(reg.caches.size() + 1);
         {
             std::lock_guard lock(link_->mutex);
@@ -173,7 +178,7 @@ detail::PoolThreadCache* UnmanagedMemoryPool::thread_cache() noexcept {
         slot = {id_, cache.get()};
         return cache.release();
     } catch (...) {
-        return nullptr;  // out of memory: this operation goes through the depot
+        return nullptr; // out of memory: this operation goes through the depot
     }
 }
 
@@ -190,14 +195,16 @@ void UnmanagedMemoryPool::do_free(void* pointer) {
     const std::uint64_t route = info & 0xFF;
     if (((info >> 8) & 0xFF) != detail::pool_magic ||
         (route >= detail::pool_list_count && (route & detail::pool_direct_route) == 0)) [[unlikely]]
-        throw InvalidFreeError("UnmanagedMemoryPool::free: the pointer was not allocated by this pool "
-                               "(or was already freed)");
+        throw InvalidFreeError(
+            "UnmanagedMemoryPool::free: the pointer was not allocated by this pool "
+            "(or was already freed)");
     deallocate_inline(pointer);
 }
 
 // Fast path: allocate_inline. Reached when the request bypasses the classes,
 // the thread has no cache for this pool yet, or its list is empty.
-void* UnmanagedMemoryPool::allocate_slow(std::size_t bytes, std::size_t alignment, bool zero) noexcept {
+void* UnmanagedMemoryPool::allocate_slow(std::size_t bytes, std::size_t alignment,
+                                         bool zero) noexcept {
     if (bytes > detail::max_class_size || alignment > detail::max_pooled_alignment)
         return allocate_direct(bytes, alignment, zero);
     const std::size_t list = detail::pool_list_index(bytes, alignment);
@@ -244,7 +251,8 @@ void* UnmanagedMemoryPool::allocate_slow(std::size_t bytes, std::size_t alignmen
     return p;
 }
 
-void* UnmanagedMemoryPool::allocate_new_block(std::size_t list, std::size_t bytes, bool zero) noexcept {
+void* UnmanagedMemoryPool::allocate_new_block(std::size_t list, std::size_t bytes,
+                                              bool zero) noexcept {
     const std::size_t alignment = detail::pool_list_alignment(list);
     const std::size_t gap = detail::pool_gap(alignment);
     const std::size_t block = detail::pool_list_block_size(list);
@@ -259,15 +267,16 @@ void* UnmanagedMemoryPool::allocate_new_block(std::size_t list, std::size_t byte
     return user;
 }
 
-void* UnmanagedMemoryPool::allocate_direct(std::size_t bytes, std::size_t alignment, bool zero) noexcept {
+void* UnmanagedMemoryPool::allocate_direct(std::size_t bytes, std::size_t alignment,
+                                           bool zero) noexcept {
     const std::size_t base_alignment = std::max(alignment, detail::pool_header_size);
     const std::size_t gap = detail::pool_gap(base_alignment);
     if (bytes >= detail::pool_max_request) return nullptr;
     char* raw = static_cast<char*>(base_.try_allocate_bytes(gap + bytes, base_alignment, zero));
     if (raw == nullptr) return nullptr;
     char* user = raw + gap;
-    const auto route = detail::pool_direct_route |
-                       static_cast<std::uint64_t>(std::countr_zero(base_alignment));
+    const auto route =
+        detail::pool_direct_route | static_cast<std::uint64_t>(std::countr_zero(base_alignment));
     *detail::pool_header_of(user) = detail::PoolHeader{nullptr, detail::pool_info(bytes, route)};
     detail::poison(detail::pool_header_of(user), detail::pool_header_size);
     // Per-thread counters where the thread has a cache: no contended atomic.
@@ -297,8 +306,8 @@ void UnmanagedMemoryPool::deallocate_slow(void* user) noexcept {
         else
             shared_live_bytes_.fetch_sub(bytes, std::memory_order_relaxed);
         detail::unpoison(static_cast<char*>(user) - gap, gap + static_cast<std::size_t>(bytes));
-        base_.deallocate_bytes(static_cast<char*>(user) - gap, gap + static_cast<std::size_t>(bytes),
-                               alignment);
+        base_.deallocate_bytes(static_cast<char*>(user) - gap,
+                               gap + static_cast<std::size_t>(bytes), alignment);
         return;
     }
     const std::size_t list = route;
@@ -336,10 +345,12 @@ void UnmanagedMemoryPool::spill(detail::PoolHeader* head, detail::PoolHeader* ta
         std::size_t k = 0;
         std::size_t total = depot_bytes_.load(std::memory_order_relaxed);
         do {
-            const std::size_t room =
-                options_.max_retained_bytes > total ? (options_.max_retained_bytes - total) / bs : 0;
+            const std::size_t room = options_.max_retained_bytes > total
+                                         ? (options_.max_retained_bytes - total) / bs
+                                         : 0;
             k = std::min({n, room, class_room > depot.count ? class_room - depot.count : 0});
-        } while (!depot_bytes_.compare_exchange_weak(total, total + k * bs, std::memory_order_relaxed));
+        } while (
+            !depot_bytes_.compare_exchange_weak(total, total + k * bs, std::memory_order_relaxed));
         if (k != 0) {
             detail::PoolHeader* last = k == n ? tail : nth(head, k);
             excess = k == n ? nullptr : read_next(last);
@@ -464,8 +475,7 @@ std::size_t UnmanagedMemoryPool::retained_bytes() const { return statistics().re
 std::size_t UnmanagedMemoryPool::total_allocated_bytes() const noexcept {
     std::lock_guard lock(link_->mutex);
     std::int64_t total = shared_live_bytes_.load(std::memory_order_relaxed);
-    for (const detail::PoolThreadCache* cache : link_->caches)
-        total += cache->live_bytes();
+    for (const detail::PoolThreadCache* cache : link_->caches) total += cache->live_bytes();
     return total > 0 ? static_cast<std::size_t>(total) : 0;
 }
 

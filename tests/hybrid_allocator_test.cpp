@@ -16,13 +16,13 @@ using ziggy::HybridAllocator;
 using ziggy::Route;
 using ziggy_test::TrackingAllocator;
 
-struct Pair {  // 8 bytes, like a double
+struct Pair { // 8 bytes, like a double
     float x, y;
 };
-struct Vec3 {  // 12 bytes: a "larger struct"
+struct Vec3 { // 12 bytes: a "larger struct"
     float x, y, z;
 };
-struct Short3 {  // 6 bytes: computed threshold
+struct Short3 { // 6 bytes: computed threshold
     std::int16_t a, b, c;
 };
 struct alignas(128) Wide {
@@ -74,7 +74,7 @@ TEST(HybridAllocatorTest, UnpoolableRequestsGoDirect) {
     };
     HybridAllocator h;
     EXPECT_EQ(h.route_for<Huge>(8), Route::pooled);
-    EXPECT_EQ(h.route_for<Huge>(9), Route::direct);  // above the largest class
+    EXPECT_EQ(h.route_for<Huge>(9), Route::direct); // above the largest class
     EXPECT_EQ(h.route_for<Wide>(1), Route::direct);
     EXPECT_EQ(h.route_for_bytes(64, 128), Route::direct);
     EXPECT_EQ(h.route_for_bytes(1024), Route::pooled);
@@ -92,7 +92,7 @@ TEST(HybridAllocatorTest, AllocationsFollowTheirRoute) {
     for (int i = 0; i < 3; ++i) (void)h.allocate<double>(129);
     EXPECT_EQ(backing.allocation_calls(), 4u);
     EXPECT_EQ(h.pool().statistics().direct_allocations, 3u);
-    EXPECT_EQ(backing.live_blocks(), 1u);  // the pooled block
+    EXPECT_EQ(backing.live_blocks(), 1u); // the pooled block
 }
 
 // free(void*) finds the route of a released pointer from its header.
@@ -104,7 +104,7 @@ TEST(HybridAllocatorTest, ReleaseThenFreeOnBothRoutes) {
     h.free(small.release());
     h.free(large.release());
     EXPECT_EQ(h.total_allocated_bytes(), 0u);
-    EXPECT_EQ(backing.live_blocks(), 1u);  // the small block stays pooled
+    EXPECT_EQ(backing.live_blocks(), 1u); // the small block stays pooled
     h.pool().clear();
     EXPECT_EQ(backing.live_blocks(), 0u);
     EXPECT_EQ(backing.mismatches(), 0u);

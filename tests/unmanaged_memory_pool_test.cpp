@@ -48,7 +48,7 @@ TEST(UnmanagedMemoryPoolTest, ReuseGivesBackTheSameBlock) {
     auto a = pool.allocate<std::uint64_t>(8);
     void* first = a.data();
     a.reset();
-    auto b = pool.allocate<std::uint8_t>(60);  // 60 and 64 bytes share the 64-byte class
+    auto b = pool.allocate<std::uint8_t>(60); // 60 and 64 bytes share the 64-byte class
     EXPECT_EQ(static_cast<void*>(b.data()), first);
     EXPECT_EQ(base.allocation_calls(), 1u);
     const auto stats = pool.statistics();
@@ -61,7 +61,7 @@ TEST(UnmanagedMemoryPoolTest, ReuseGivesBackTheSameBlock) {
 TEST(UnmanagedMemoryPoolTest, DifferentClassesDoNotShareBlocks) {
     TrackingAllocator base;
     UnmanagedMemoryPool pool(base);
-    void* small = pool.allocate<char>(16).data();  // freed at once
+    void* small = pool.allocate<char>(16).data(); // freed at once
     auto big = pool.allocate<char>(17);
     EXPECT_NE(static_cast<void*>(big.data()), small);
     EXPECT_EQ(pool.statistics().misses, 2u);
@@ -103,7 +103,7 @@ TEST(UnmanagedMemoryPoolTest, DestructionReturnsEverything) {
 TEST(UnmanagedMemoryPoolTest, RetentionCapIsHonoured) {
     TrackingAllocator base;
     PoolOptions options;
-    options.max_retained_bytes = 1024;  // 16 blocks of 64 bytes
+    options.max_retained_bytes = 1024; // 16 blocks of 64 bytes
     UnmanagedMemoryPool pool(base, options);
     {
         std::vector<ziggy::Buffer<char>> bufs;
@@ -144,7 +144,7 @@ TEST(UnmanagedMemoryPoolTest, CrossThreadFree) {
         EXPECT_EQ(static_cast<void*>(again.data()), block);
     }).join();
     EXPECT_EQ(pool.total_allocated_bytes(), 0u);
-    pool.clear();  // the exited thread's cache went to the depot
+    pool.clear(); // the exited thread's cache went to the depot
     EXPECT_EQ(base.total_allocated_bytes(), 0u);
 }
 
@@ -157,7 +157,7 @@ TEST(UnmanagedMemoryPoolTest, ExitingThreadGivesBackItsCache) {
         for (int i = 0; i < 20; ++i) bufs.push_back(pool.allocate<char>(100));
     }).join();
     EXPECT_EQ(pool.statistics().retained_blocks, 20u);
-    auto reused = pool.allocate<char>(100);  // from the depot: a hit
+    auto reused = pool.allocate<char>(100); // from the depot: a hit
     EXPECT_EQ(pool.statistics().hits, 1u);
     EXPECT_EQ(pool.statistics().misses, 20u);
 }
@@ -169,10 +169,10 @@ TEST(UnmanagedMemoryPoolTest, PoolDestroyedBeforeThreadExits) {
     auto pool = std::make_unique<UnmanagedMemoryPool>(base);
     std::atomic<int> phase{0};
     std::thread worker([&] {
-        (void)pool->allocate<char>(40);  // cached in this thread
+        (void)pool->allocate<char>(40); // cached in this thread
         phase.store(1, std::memory_order_release);
         while (phase.load(std::memory_order_acquire) != 2) std::this_thread::yield();
-        UnmanagedMemoryPool other(base);  // a new pool reuses the slot safely
+        UnmanagedMemoryPool other(base); // a new pool reuses the slot safely
         (void)other.allocate<char>(40);
     });
     while (phase.load(std::memory_order_acquire) != 1) std::this_thread::yield();
@@ -205,14 +205,15 @@ TEST(UnmanagedMemoryPoolTest, PoolOverPoolWithExitingThreads) {
     TrackingAllocator base;
     {
         PoolOptions small_caps;
-        small_caps.max_retained_bytes = 4096;  // spills reach the outer pool
+        small_caps.max_retained_bytes = 4096; // spills reach the outer pool
         UnmanagedMemoryPool outer(base);
         UnmanagedMemoryPool inner(outer, small_caps);
         std::vector<std::thread> threads;
         for (int t = 0; t < 4; ++t) {
             threads.emplace_back([&] {
                 std::vector<ziggy::Buffer<std::uint64_t>> live;
-                for (int i = 0; i < 500; ++i) live.push_back(inner.allocate<std::uint64_t>(1 + i % 50));
+                for (int i = 0; i < 500; ++i)
+                    live.push_back(inner.allocate<std::uint64_t>(1 + i % 50));
             });
         }
         for (auto& th : threads) th.join();
@@ -245,7 +246,7 @@ TEST(UnmanagedMemoryPoolTest, FourThreadStressKeepsContents) {
                     live.erase(live.begin());
                 }
             }
-            handoff[t] = std::move(live);  // freed by the main thread
+            handoff[t] = std::move(live); // freed by the main thread
         });
     }
     for (auto& w : workers) w.join();
@@ -289,7 +290,7 @@ TEST(UnmanagedMemoryPoolTest, SizeClassEdges) {
     }
     auto one = pool.allocate<char>(1);
     auto large = pool.allocate<char>(ziggy::detail::max_class_size + 1);
-    EXPECT_EQ(pool.statistics().direct_allocations, 2u);  // max_class_size + 1, twice
+    EXPECT_EQ(pool.statistics().direct_allocations, 2u); // max_class_size + 1, twice
     EXPECT_EQ(pool.total_allocated_bytes(), ziggy::detail::max_class_size + 2);
     large.reset();
     EXPECT_EQ(pool.total_allocated_bytes(), 1u);
@@ -301,9 +302,15 @@ TEST(UnmanagedMemoryPoolTest, SizeClassEdges) {
 
 // Over-aligned types are served from the 64-byte set (up to 64) or directly.
 TEST(UnmanagedMemoryPoolTest, OverAlignedTypes) {
-    struct alignas(32) A32 { char b[32]; };
-    struct alignas(64) A64 { char b[40]; };
-    struct alignas(256) A256 { char b[8]; };
+    struct alignas(32) A32 {
+        char b[32];
+    };
+    struct alignas(64) A64 {
+        char b[40];
+    };
+    struct alignas(256) A256 {
+        char b[8];
+    };
     TrackingAllocator base;
     UnmanagedMemoryPool pool(base);
     for (int round = 0; round < 2; ++round) {
@@ -315,7 +322,7 @@ TEST(UnmanagedMemoryPoolTest, OverAlignedTypes) {
         EXPECT_EQ(reinterpret_cast<std::uintptr_t>(c.data()) % 256, 0u);
     }
     const auto stats = pool.statistics();
-    EXPECT_EQ(stats.hits, 2u);  // A32 and A64 pooled and reused
+    EXPECT_EQ(stats.hits, 2u); // A32 and A64 pooled and reused
     EXPECT_EQ(stats.direct_allocations, 2u);
     pool.clear();
     EXPECT_EQ(base.live_blocks(), 0u);
@@ -334,7 +341,7 @@ TEST(UnmanagedMemoryPoolTest, ReleaseThenFree) {
     pool.free(l);
     EXPECT_EQ(pool.total_allocated_bytes(), 0u);
     auto again = pool.allocate<int>(8);
-    EXPECT_EQ(again.data(), s);  // the freed block was pooled
+    EXPECT_EQ(again.data(), s); // the freed block was pooled
     again.reset();
     pool.clear();
     EXPECT_EQ(base.live_blocks(), 0u);
@@ -381,7 +388,7 @@ TEST(UnmanagedMemoryPoolTest, UseAfterReturnToPoolIsReported) {
 TEST(UnmanagedMemoryPoolTest, OverrunIntoClassSlackIsReported) {
     if (!ziggy::detail::asan_enabled) GTEST_SKIP() << "release variant: no ASan";
     UnmanagedMemoryPool pool;
-    auto b = pool.allocate<char>(40);  // 48-byte class
+    auto b = pool.allocate<char>(40); // 48-byte class
     EXPECT_FALSE(ziggy::detail::is_poisoned(b.data() + 39));
     EXPECT_TRUE(ziggy::detail::is_poisoned(b.data() + 40));
     EXPECT_TRUE(ziggy::detail::is_poisoned(b.data() - 1));

@@ -34,31 +34,36 @@ enum class Route { pooled, direct };
 
 /// Largest element counts that are pooled, by element size.
 struct HybridThresholds {
-    std::size_t one_byte = 1024;     ///< sizeof(T) == 1
-    std::size_t four_byte = 512;     ///< sizeof(T) == 4
-    std::size_t eight_byte = 128;    ///< sizeof(T) == 8
-    std::size_t large_struct = 64;   ///< sizeof(T) > 8
-    std::size_t byte_budget = 1024;  ///< other sizes: byte_budget / sizeof(T) elements
-    std::size_t untyped_bytes = 1024;  ///< byte layer: requests of at most this many bytes
+    std::size_t one_byte = 1024;      ///< sizeof(T) == 1
+    std::size_t four_byte = 512;      ///< sizeof(T) == 4
+    std::size_t eight_byte = 128;     ///< sizeof(T) == 8
+    std::size_t large_struct = 64;    ///< sizeof(T) > 8
+    std::size_t byte_budget = 1024;   ///< other sizes: byte_budget / sizeof(T) elements
+    std::size_t untyped_bytes = 1024; ///< byte layer: requests of at most this many bytes
 };
 
 class HybridAllocator final : public Allocator {
 public:
     /// `backing` serves direct requests and the pool's blocks; it must outlive
     /// this allocator.
-    explicit HybridAllocator(Allocator& backing = default_allocator(), HybridThresholds thresholds = {},
-                             PoolOptions pool_options = {})
+    explicit HybridAllocator(Allocator& backing = default_allocator(),
+                             HybridThresholds thresholds = {}, PoolOptions pool_options = {})
         : thresholds_(thresholds), pool_(backing, pool_options) {}
 
     /// Largest pooled element count for elements of `element_size` bytes.
     [[nodiscard]] std::size_t max_pooled_count(std::size_t element_size) const noexcept {
         switch (element_size) {
-        case 0: return 0;
-        case 1: return thresholds_.one_byte;
-        case 4: return thresholds_.four_byte;
-        case 8: return thresholds_.eight_byte;
-        default:
-            return element_size > 8 ? thresholds_.large_struct : thresholds_.byte_budget / element_size;
+            case 0:
+                return 0;
+            case 1:
+                return thresholds_.one_byte;
+            case 4:
+                return thresholds_.four_byte;
+            case 8:
+                return thresholds_.eight_byte;
+            default:
+                return element_size > 8 ? thresholds_.large_struct
+                                        : thresholds_.byte_budget / element_size;
         }
     }
 
@@ -74,8 +79,8 @@ public:
 
     /// The route of the byte layer: pooled for `size <= untyped_bytes` (and
     /// within the pool's classes and alignments).
-    [[nodiscard]] Route route_for_bytes(std::size_t size,
-                                        std::size_t alignment = detail::malloc_alignment) const noexcept {
+    [[nodiscard]] Route route_for_bytes(
+        std::size_t size, std::size_t alignment = detail::malloc_alignment) const noexcept {
         return size <= thresholds_.untyped_bytes && size <= detail::max_class_size &&
                        alignment <= detail::max_pooled_alignment
                    ? Route::pooled

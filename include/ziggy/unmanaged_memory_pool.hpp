@@ -67,8 +67,8 @@ struct PoolOptions {
 struct PoolClassStatistics {
     std::size_t block_size = 0;
     std::size_t alignment = 0;
-    std::uint64_t hits = 0;    ///< allocations served by a pooled block
-    std::uint64_t misses = 0;  ///< allocations that needed a new block from the base
+    std::uint64_t hits = 0;   ///< allocations served by a pooled block
+    std::uint64_t misses = 0; ///< allocations that needed a new block from the base
     std::size_t retained_blocks = 0;
     std::size_t retained_bytes = 0;
 };
@@ -77,8 +77,8 @@ struct PoolClassStatistics {
 struct PoolStatistics {
     std::uint64_t hits = 0;
     std::uint64_t misses = 0;
-    std::uint64_t direct_allocations = 0;  ///< requests that bypassed the classes
-    std::size_t retained_blocks = 0;       ///< pooled blocks, depot and all caches
+    std::uint64_t direct_allocations = 0; ///< requests that bypassed the classes
+    std::size_t retained_blocks = 0;      ///< pooled blocks, depot and all caches
     std::size_t retained_bytes = 0;
     /// One entry per free list: the `detail::size_class_count` classes at
     /// 16-byte alignment, then the same classes at 64-byte alignment.
@@ -143,8 +143,11 @@ public:
     /// The inline fast path behind `allocate<T>` and `do_allocate`. Returns
     /// nullptr on failure. Preconditions: `0 < bytes <= max_object_size`,
     /// `alignment` a power of two.
-    [[nodiscard, gnu::always_inline]] void* allocate_inline(std::size_t bytes, std::size_t alignment, bool zero) noexcept {
-        if (bytes <= detail::max_class_size && alignment <= detail::max_pooled_alignment) [[likely]] {
+    [[nodiscard, gnu::always_inline]] void* allocate_inline(std::size_t bytes,
+                                                            std::size_t alignment,
+                                                            bool zero) noexcept {
+        if (bytes <= detail::max_class_size && alignment <= detail::max_pooled_alignment)
+            [[likely]] {
             const std::size_t list = detail::pool_list_index(bytes, alignment);
             if (void* p = pop_cached(list, bytes)) [[likely]] {
                 if (zero) std::memset(p, 0, bytes);
@@ -206,8 +209,7 @@ private:
         const std::size_t list = info & 0xFF;
         detail::PoolThreadCache& cache = *slot.cache;
         // Direct blocks (route >= 0x80) fail the bound test too.
-        if (list >= detail::pool_list_count ||
-            cache.lists[list].count() >= cache.lists[list].limit)
+        if (list >= detail::pool_list_count || cache.lists[list].count() >= cache.lists[list].limit)
             [[unlikely]] {
             detail::poison(h, detail::pool_header_size);
             return false;
@@ -221,13 +223,24 @@ private:
         return true;
     }
 
-    [[gnu::noinline]] void* allocate_slow(std::size_t bytes, std::size_t alignment, bool zero) noexcept;
+    [[gnu::noinline]] void* allocate_slow(std::size_t bytes, std::size_t alignment,
+                                          bool zero) noexcept;
     [[gnu::noinline]] void deallocate_slow(void* user) noexcept;
     void* allocate_direct(std::size_t bytes, std::size_t alignment, bool zero) noexcept;
     void* allocate_new_block(std::size_t list, std::size_t bytes, bool zero) noexcept;
     void release_block(detail::PoolHeader* h, std::size_t list) noexcept;
     void release_chain(detail::PoolHeader* head, std::size_t list) noexcept;
-    detail::PoolThreadCache* thread_cache() noexcept;
+    /// The calling thread's cache for this pool, created on first use; nullptr
+    /// while the thread exits (or without memory for a cache). The registry's
+    /// destructor clears every slot before it retires the caches, so a
+    /// matching slot always names a live cache.
+    detail::PoolThreadCache* thread_cache() noexcept {
+        const detail::PoolTlsSlot& slot = detail::pool_tls_slots[slot_];
+        if (slot.pool_id == id_) [[likely]]
+            return slot.cache;
+        return find_thread_cache();
+    }
+    [[gnu::noinline]] detail::PoolThreadCache* find_thread_cache() noexcept;
     void spill(detail::PoolHeader* head, detail::PoolHeader* tail, std::size_t n,
                std::size_t list) noexcept;
     std::size_t refill(detail::PoolThreadCache* cache, std::size_t list) noexcept;

@@ -31,7 +31,7 @@ namespace ziggy::detail {
 /// says how the block was allocated (so `free(void*)` needs no size).
 struct PoolHeader {
     PoolHeader* next;
-    std::uint64_t info;  // requested size << 16 | pool_magic << 8 | route
+    std::uint64_t info; // requested size << 16 | pool_magic << 8 | route
 };
 inline constexpr std::size_t pool_header_size = 16;
 static_assert(sizeof(PoolHeader) == pool_header_size);
@@ -48,7 +48,8 @@ inline constexpr std::size_t max_pooled_alignment = 64;
 inline constexpr std::size_t pool_list_count = 2 * size_class_count;
 static_assert(pool_list_count < pool_direct_route);
 
-[[nodiscard]] constexpr std::size_t pool_list_index(std::size_t size, std::size_t alignment) noexcept {
+[[nodiscard]] constexpr std::size_t pool_list_index(std::size_t size,
+                                                    std::size_t alignment) noexcept {
     return size_class_index(size) + (alignment <= 16 ? 0 : size_class_count);
 }
 [[nodiscard]] constexpr std::size_t pool_list_block_size(std::size_t list) noexcept {
@@ -81,9 +82,9 @@ inline void bump(std::atomic<T>& counter, T delta) noexcept {
 /// counter; `pushes - pops` is the number of blocks on the list.
 struct PoolFreeList {
     PoolHeader* head = nullptr;
-    std::uint32_t limit = 0;  // blocks kept before spilling half to the depot
+    std::uint32_t limit = 0; // blocks kept before spilling half to the depot
     std::atomic<std::uint64_t> pops{0};
-    std::atomic<std::uint64_t> pushes{0};  // frees and refills, minus spills
+    std::atomic<std::uint64_t> pushes{0}; // frees and refills, minus spills
     std::atomic<std::uint64_t> misses{0};
 
     [[nodiscard]] std::size_t count() const noexcept {
@@ -96,7 +97,7 @@ struct PoolLink;
 
 /// One thread's cache for one pool. Created by the pool's slow path, owned by
 /// the thread's registry (deleted at thread exit, or once the pool is gone).
-struct alignas(64) PoolThreadCache {  // own cache lines: no false sharing between threads
+struct alignas(64) PoolThreadCache { // own cache lines: no false sharing between threads
     PoolFreeList lists[pool_list_count];
     /// User bytes allocated and freed through this cache (two counters for
     /// the reason PoolFreeList has two; their difference is negative when the
@@ -110,7 +111,7 @@ struct alignas(64) PoolThreadCache {  // own cache lines: no false sharing betwe
                                          freed_bytes.load(std::memory_order_relaxed));
     }
     std::uint64_t pool_id = 0;
-    std::shared_ptr<PoolLink> link;  // outlives the pool: thread exit may race its destruction
+    std::shared_ptr<PoolLink> link; // outlives the pool: thread exit may race its destruction
 };
 
 /// The fast path finds its cache in one of these slots (slot = pool id mod N).
@@ -123,6 +124,7 @@ inline constexpr std::size_t pool_tls_slot_count = 4;
 // Constant-initialised and trivially destructible: access needs no TLS guard.
 // initial-exec: one %fs-relative load also inside the shared library, instead
 // of a __tls_get_addr call (the library is linked, not dlopen'ed late).
-[[gnu::tls_model("initial-exec")]] inline thread_local PoolTlsSlot pool_tls_slots[pool_tls_slot_count] = {};
+[[gnu::tls_model(
+    "initial-exec")]] inline thread_local PoolTlsSlot pool_tls_slots[pool_tls_slot_count] = {};
 
 } // namespace ziggy::detail

@@ -42,7 +42,7 @@ inline constexpr std::size_t size_class_count = linear_class_count + classes_per
 [[nodiscard]] constexpr std::size_t size_class_index(std::size_t size) noexcept {
     if (size <= 128) return (size + 15) / 16 - 1;
     const std::size_t s = size - 1;
-    const auto msb = static_cast<std::size_t>(std::bit_width(s)) - 1;  // >= 7
+    const auto msb = static_cast<std::size_t>(std::bit_width(s)) - 1; // >= 7
     const std::size_t step = (s >> (msb - 2)) & (classes_per_doubling - 1);
     return linear_class_count + (msb - 7) * classes_per_doubling + step;
 }
