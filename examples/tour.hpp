@@ -3,3 +3,4 @@
 
 void tour_system();
 void tour_scoped();
+void tour_pool();
