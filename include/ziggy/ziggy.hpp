@@ -3,6 +3,7 @@
 
 #include <ziggy/allocator.hpp>
 #include <ziggy/buffer.hpp>
+#include <ziggy/debug_allocator.hpp>
 #include <ziggy/errors.hpp>
 #include <ziggy/system_allocator.hpp>
 #include <ziggy/unmanaged.hpp>
