@@ -24,7 +24,17 @@ struct SystemCase {
     }
 };
 
-using ContractCases = ::testing::Types<SystemCase>;
+// Every contract test frees what it allocates, so a leak report here would be
+// a real bug; the default abort reaction turns any guard damage into a failure.
+struct DebugCase {
+    static constexpr bool thread_safe = true;
+    static std::unique_ptr<ziggy::Allocator> make() {
+        return std::make_unique<ziggy::DebugAllocator>("contract", ziggy::default_allocator(),
+                                                       ziggy::LeakReportingMode::log);
+    }
+};
+
+using ContractCases = ::testing::Types<SystemCase, DebugCase>;
 
 template <class Case>
 class AllocatorContract : public ::testing::Test {
