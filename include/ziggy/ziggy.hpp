@@ -5,5 +5,7 @@
 #include <ziggy/buffer.hpp>
 #include <ziggy/debug_allocator.hpp>
 #include <ziggy/errors.hpp>
+#include <ziggy/memory_resource.hpp>
+#include <ziggy/std_allocator.hpp>
 #include <ziggy/system_allocator.hpp>
 #include <ziggy/unmanaged.hpp>

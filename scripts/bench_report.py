@@ -1,0 +1,66 @@
+#!/usr/bin/env python3
+"""Runs every benchmark program in <build>/bench and prints ratios against peers.
+
+Usage: bench_report.py BUILD_DIR [FILTER]
+
+Each program runs with 5 repetitions; the report uses medians, and every
+ratio compares two benchmarks measured in the same run of this script (the
+machine is shared and noisy: absolute times mean little). Results go to
+<build>/bench/results.json and a table on stdout.
+"""
+import json
+import os
+import re
+import subprocess
+import sys
+
+# (label, numerator, denominator): "program:benchmark" names, medians compared.
+RATIOS = [
+    ("system pair / malloc pair (64 B)", "core_bench:BM_SystemPair64", "core_bench:BM_MallocPair64"),
+    ("span index loop / raw index loop", "core_bench:BM_SpanIndexLoop", "core_bench:BM_RawIndexLoop"),
+    ("span range loop / raw range loop", "core_bench:BM_SpanRangeLoop", "core_bench:BM_RawRangeLoop"),
+    ("checked operator[] loop / raw index loop", "core_bench:BM_CheckedIndexLoop", "core_bench:BM_RawIndexLoop"),
+]
+
+
+def run(program, path, bench_filter):
+    cmd = [path, "--benchmark_format=json", "--benchmark_repetitions=5",
+           "--benchmark_report_aggregates_only=true", "--benchmark_min_time=0.05"]
+    if bench_filter:
+        cmd.append("--benchmark_filter=" + bench_filter)
+    print(f"running {program} ...", file=sys.stderr, flush=True)
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    results = {}
+    for b in json.loads(out)["benchmarks"]:
+        if b.get("aggregate_name") == "median":
+            scale = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}[b["time_unit"]]
+            results[f"{program}:{b['run_name']}"] = b["real_time"] * scale
+    return results
+
+
+def main():
+    build = sys.argv[1]
+    bench_filter = sys.argv[2] if len(sys.argv) > 2 else ""
+    bench_dir = os.path.join(build, "bench")
+    programs = sorted(f for f in os.listdir(bench_dir)
+                      if re.search(r"_bench(-[\w-]+)?$", f)
+                      and os.access(os.path.join(bench_dir, f), os.X_OK))
+    medians = {}
+    for program in programs:
+        medians.update(run(program, os.path.join(bench_dir, program), bench_filter))
+
+    print(f"\n{'benchmark (median)':60} {'ns':>10}")
+    for name, ns in sorted(medians.items()):
+        print(f"{name:60} {ns:10.2f}")
+    print(f"\n{'ratio':60} {'value':>10}")
+    for label, num, den in RATIOS:
+        if num in medians and den in medians:
+            print(f"{label:60} {medians[num] / medians[den]:10.2f}")
+    with open(os.path.join(bench_dir, "results.json"), "w") as f:
+        json.dump({"medians_ns": medians,
+                   "ratios": {label: medians[n] / medians[d] for label, n, d in RATIOS
+                              if n in medians and d in medians}}, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()

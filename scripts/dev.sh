@@ -1,0 +1,166 @@
+#!/usr/bin/env bash
+# ziggyalloc's one entry point. Each subcommand first installs what it needs
+# and is missing (Debian packages, as root or through sudo), then re-uses the
+# build directory if it exists.
+#
+#   scripts/dev.sh setup          install everything the other commands need
+#   scripts/dev.sh demo           build and run the tour of every allocator
+#   scripts/dev.sh test           build and run every test suite (+ the consumer)
+#   scripts/dev.sh fuzz [name] [seconds]  libFuzzer run of one or all harnesses
+#   scripts/dev.sh bench [filter] run the benchmarks and print ratios against peers
+#   scripts/dev.sh ensure PKG...  install the Debian packages that are missing
+#
+# Environment: BUILD_DIR (default build), CXX (compiler), MESON_ARGS (extra
+# `meson setup` arguments, used when the build directory is first created).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+BUILD_DIR=${BUILD_DIR:-build}
+
+BASE_PACKAGES=(meson ninja-build g++ pkg-config cmake python3 libgtest-dev libbenchmark-dev)
+BENCH_PACKAGES=(libmimalloc-dev libjemalloc-dev libgoogle-perftools-dev libfoonathan-memory-dev gnuplot-nox)
+
+log() { printf '\033[1m== %s\033[0m\n' "$*"; }
+
+# Installs the Debian packages of "$@" that are not installed yet.
+ensure_packages() {
+    local missing=() p
+    for p in "$@"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    local sudo=()
+    if [ "$(id -u)" -ne 0 ]; then
+        command -v sudo >/dev/null || { echo "need root or sudo to install: ${missing[*]}" >&2; exit 1; }
+        sudo=(sudo)
+    fi
+    log "installing ${missing[*]}"
+    # One `apt-get update` per machine is enough; later installs reuse the lists.
+    if [ ! -f /var/lib/apt/periodic/ziggyalloc-updated ] || [ -z "$(ls -A /var/lib/apt/lists 2>/dev/null | grep -v lock)" ]; then
+        "${sudo[@]}" apt-get update -qq
+        "${sudo[@]}" mkdir -p /var/lib/apt/periodic
+        "${sudo[@]}" touch /var/lib/apt/periodic/ziggyalloc-updated
+    fi
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# Configures $BUILD_DIR once; later calls reuse it (meson regenerates itself).
+configure() {
+    if [ ! -f "$BUILD_DIR/build.ninja" ]; then
+        log "configuring $BUILD_DIR"
+        # shellcheck disable=SC2086
+        meson setup "$BUILD_DIR" --wrap-mode=nodownload ${MESON_ARGS:-} "$@"
+    fi
+}
+
+jobs() { nproc 2>/dev/null || echo 2; }
+
+cmd_setup() {
+    ensure_packages "${BASE_PACKAGES[@]}" "${BENCH_PACKAGES[@]}"
+}
+
+cmd_demo() {
+    ensure_packages "${BASE_PACKAGES[@]}"
+    configure
+    meson compile -C "$BUILD_DIR" -j "$(jobs)" examples/tour
+    log "running the tour"
+    "$BUILD_DIR/examples/tour"
+}
+
+# Builds examples/consumer, a separate project that pulls ziggyalloc in as a
+# wrap subproject, against both variants, and runs both programs.
+consumer_test() {
+    local dir="$BUILD_DIR/consumer"
+    if [ ! -f "$dir/build.ninja" ]; then
+        meson setup "$dir" examples/consumer --wrap-mode=nodownload >/dev/null
+    fi
+    meson compile -C "$dir" -j "$(jobs)" >/dev/null
+    meson test -C "$dir" --print-errorlogs
+}
+
+# Installs the library into a temporary prefix and consumes it the two other
+# ways users do: pkg-config on a compiler command line, and CMake's
+# find_package. Prints "Ok: N" / "Fail: N" like meson test.
+install_test() {
+    local dir="$ROOT/$BUILD_DIR/install-check" ok=0 fail=0
+    rm -rf "$dir/prefix" "$dir/cmake"
+    if [ ! -f "$dir/build/build.ninja" ]; then
+        meson setup "$dir/build" --prefix="$dir/prefix" --wrap-mode=nodownload -Dtests=disabled \
+            -Dbenchmarks=disabled -Dexamples=disabled -Dfuzzing=disabled -Dsanitized_variant=false >/dev/null
+    fi
+    meson install -C "$dir/build" --quiet >/dev/null
+    local libdir
+    libdir=$(dirname "$(find "$dir/prefix" -name ziggyalloc.pc | head -n1)")/..
+    local cxx=${CXX:-c++}
+    # shellcheck disable=SC2046
+    if PKG_CONFIG_PATH="$libdir/pkgconfig" $cxx examples/consumer/main.cpp -o "$dir/pkgconfig-consumer" \
+            $(PKG_CONFIG_PATH="$libdir/pkgconfig" pkg-config --cflags --libs ziggyalloc) \
+            -Wl,-rpath,"$libdir" && "$dir/pkgconfig-consumer"; then
+        echo "install: pkg-config consumer OK"; ok=$((ok + 1))
+    else
+        echo "install: pkg-config consumer FAIL"; fail=$((fail + 1))
+    fi
+    if cmake -S examples/cmake_consumer -B "$dir/cmake" -DCMAKE_PREFIX_PATH="$dir/prefix" \
+            -DCMAKE_CXX_COMPILER="$cxx" >"$dir/cmake.log" 2>&1 &&
+        cmake --build "$dir/cmake" >>"$dir/cmake.log" 2>&1 && "$dir/cmake/cmake_consumer"; then
+        echo "install: CMake find_package consumer OK"; ok=$((ok + 1))
+    else
+        cat "$dir/cmake.log"
+        echo "install: CMake find_package consumer FAIL"; fail=$((fail + 1))
+    fi
+    echo "Ok: $ok"
+    echo "Fail: $fail"
+    [ "$fail" -eq 0 ]
+}
+
+# Reads the Ok/Fail counts of a `meson test` log.
+count() { sed -n "s/^$1: *\([0-9]*\).*/\1/p" "$2" | tail -n1; }
+
+cmd_test() {
+    ensure_packages "${BASE_PACKAGES[@]}"
+    configure
+    log "building"
+    meson compile -C "$BUILD_DIR" -j "$(jobs)"
+    local status=0 passed=0 failed=0 out
+    out=$(mktemp)
+    log "unit tests (suites: release, sanitized)"
+    meson test -C "$BUILD_DIR" --print-errorlogs --num-processes "$(jobs)" 2>&1 | tee "$out" || status=1
+    passed=$((passed + $(count Ok "$out") + 0))
+    failed=$((failed + $(count Fail "$out") + $(count Timeout "$out") + 0))
+    log "consumer project (wrap subproject, both variants)"
+    consumer_test 2>&1 | tee "$out" || status=1
+    passed=$((passed + $(count Ok "$out") + 0))
+    failed=$((failed + $(count Fail "$out") + 0))
+    log "installed library (pkg-config, CMake find_package)"
+    install_test 2>&1 | tee "$out" || status=1
+    passed=$((passed + $(count Ok "$out") + 0))
+    failed=$((failed + $(count Fail "$out") + 0))
+    rm -f "$out"
+    [ "$failed" -eq 0 ] || status=1
+    echo
+    echo "ziggyalloc: $passed passed, $failed failed"
+    return $status
+}
+
+cmd_bench() {
+    ensure_packages "${BASE_PACKAGES[@]}" "${BENCH_PACKAGES[@]}"
+    configure
+    meson compile -C "$BUILD_DIR" -j "$(jobs)"
+    python3 scripts/bench_report.py "$BUILD_DIR" "$@"
+}
+
+usage() {
+    sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
+}
+
+case "${1:-}" in
+    setup) shift; cmd_setup "$@" ;;
+    demo) shift; cmd_demo "$@" ;;
+    test) shift; cmd_test "$@" ;;
+    bench) shift; cmd_bench "$@" ;;
+    ensure) shift; ensure_packages "$@" ;;
+    fuzz) shift; ensure_packages "${BASE_PACKAGES[@]}" clang libclang-rt-14-dev; exec bash scripts/fuzz.sh "$@" ;;
+    -h|--help|help|"") usage ;;
+    *) echo "unknown command: $1" >&2; usage >&2; exit 2 ;;
+esac

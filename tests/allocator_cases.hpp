@@ -1,0 +1,35 @@
+// tests/allocator_cases.hpp — every allocator, for the suites that run over all of them
+// (the contract suite, the std/pmr adapter suites).
+//
+// To add an allocator: write a Case (how to make one and whether it is
+// thread-safe) and add it to `AllAllocatorCases`.
+#pragma once
+
+#include <memory>
+
+#include <gtest/gtest.h>
+
+#include <ziggy/ziggy.hpp>
+
+namespace ziggy_test {
+
+struct SystemCase {
+    static constexpr bool thread_safe = true;
+    static std::unique_ptr<ziggy::Allocator> make() {
+        return std::make_unique<ziggy::SystemAllocator>();
+    }
+};
+
+// Every suite frees what it allocates, so a leak report here would be a real
+// bug; the default abort reaction turns any guard damage into a failure.
+struct DebugCase {
+    static constexpr bool thread_safe = true;
+    static std::unique_ptr<ziggy::Allocator> make() {
+        return std::make_unique<ziggy::DebugAllocator>("contract", ziggy::default_allocator(),
+                                                       ziggy::LeakReportingMode::log);
+    }
+};
+
+using AllAllocatorCases = ::testing::Types<SystemCase, DebugCase>;
+
+} // namespace ziggy_test
