@@ -3,20 +3,32 @@
 #include <ziggy/detail/sanitizer.hpp>
 
 #include <algorithm>
-#include <cstdio>
-#include <cstdlib>
 
-// Tracking, guards and quarantine. Reports are formatted and dispatched in
-// debug_report.cpp. Every check runs under `mutex_` (so a block being checked
-// cannot be freed meanwhile); reports are raised after the lock is dropped, so a
-// callback may use the allocator.
+// Tracking, guards and quarantine; reports are worded and dispatched in
+// debug_report.cpp. A free does all its work in one critical section under
+// `mutex_` (so no block can be checked and freed at once, and a double free
+// racing the first one still finds it), then raises its reports after the lock
+// is dropped, so an `on_error` callback may use the allocator.
+//
+// The helpers of the allocate and free paths are `inline` although only this
+// file uses them: in a shared library an ordinary member function may be
+// interposed, so the compiler would not inline it.
 namespace ziggy {
 namespace {
 
 constexpr std::size_t granule = detail::asan_granularity;
 
-char* block_of(const AllocationRecord& r, std::size_t front) noexcept {
-    return static_cast<char*>(const_cast<void*>(r.address)) - front;
+// Only ever reached through the live table or the quarantine, never from a
+// pointer a caller handed in: a foreign pointer is not dereferenced.
+char* user_of(const AllocationRecord& r) noexcept {
+    return static_cast<char*>(const_cast<void*>(r.address));
+}
+
+// Updates the live byte count. Every writer holds the lock, so a relaxed load
+// and store suffice (readers still see a whole value) and cost less than an
+// atomic read-modify-write.
+void adjust(std::atomic<std::size_t>& counter, std::size_t add, std::size_t sub) noexcept {
+    counter.store(counter.load(std::memory_order_relaxed) + add - sub, std::memory_order_relaxed);
 }
 
 } // namespace
@@ -31,20 +43,19 @@ DebugAllocator::DebugAllocator(std::string name, Allocator& backing, LeakReporti
     history_.resize(options_.freed_history);
 }
 
-DebugAllocator::Geometry DebugAllocator::geometry(std::size_t size,
+inline DebugAllocator::Geometry DebugAllocator::geometry(std::size_t size,
                                                   std::size_t alignment) const noexcept {
-    // total == 0 says the request cannot be laid out (it overflows).
+    // total == 0 says the request cannot be laid out (it would overflow).
     const std::size_t g = options_.guard_width;
-    const std::size_t block_alignment = std::max(alignment, granule);
-    Geometry geo{0, 0, 0, block_alignment};
-    std::size_t tail = 0;
-    if (size > detail::max_object_size || detail::align_up_overflows(g, block_alignment))
+    Geometry geo{0, 0, 0, std::max(alignment, granule)};
+    if (size > detail::max_object_size || detail::align_up_overflows(g, geo.alignment)) [[unlikely]]
         return geo;
-    geo.front = detail::align_up(g, block_alignment);
-    tail = detail::align_up(size, granule);
+    geo.front = detail::align_up(g, geo.alignment);
+    const std::size_t tail = detail::align_up(size, granule);
     geo.back = tail - size + g;
     if (!detail::checked_add(geo.front, tail, geo.total) ||
         !detail::checked_add(geo.total, g, geo.total) || geo.total > detail::max_object_size)
+        [[unlikely]]
         geo.total = 0;
     return geo;
 }
@@ -58,25 +69,22 @@ void* DebugAllocator::do_allocate(std::size_t size, std::size_t alignment, bool 
     if (block == nullptr) [[unlikely]]
         return nullptr;
 
-    char* user = static_cast<char*>(block) + geo.front;
-    detail::fill(block, geo.front, options_.guard_fill);
-    detail::fill(user, size, zero_memory ? 0 : options_.fresh_fill);
-    detail::fill(user + size, geo.back, options_.guard_fill);
+    AllocationRecord record{static_cast<char*>(block) + geo.front, size, alignment, site, 0};
+    // Two fills, not three: the whole block as guard, then the user bytes.
+    detail::fill(block, geo.total, options_.guard_fill);
+    detail::fill(user_of(record), size, zero_memory ? 0 : options_.fresh_fill);
     detail::poison(block, geo.front);
-    detail::poison(user + size, geo.back);  // leaves [user, user+size) addressable
-
-    AllocationRecord record{user, size, alignment, site, 0};
+    detail::poison(user_of(record) + size, geo.back);  // from mid-granule: the user bytes stay addressable
     try {
         std::lock_guard lock(mutex_);
         record.sequence = ++sequence_;
-        live_.insert(user, record);
-        live_bytes_.fetch_add(size, std::memory_order_relaxed);
+        live_.insert(record.address, record);
+        adjust(live_bytes_, size, 0);
     } catch (...) {  // the table could not grow: fail like an exhausted heap
-        detail::unpoison(block, geo.total);
-        backing_.deallocate_bytes(block, geo.total, geo.alignment);
+        return_to_backing(record, geo);
         return nullptr;
     }
-    return user;
+    return user_of(record);
 }
 
 void DebugAllocator::do_deallocate(void* pointer, std::size_t size, std::size_t alignment) noexcept {
@@ -91,23 +99,22 @@ void DebugAllocator::do_free(void* pointer) {
     release(pointer, nullptr, 0, /*may_throw=*/true);
 }
 
-void DebugAllocator::release(void* pointer, const std::size_t* claimed_size,
+inline void DebugAllocator::release(void* pointer, const std::size_t* claimed_size,
                              std::size_t claimed_alignment, bool may_throw) {
     std::vector<DebugReport> reports;  // stays empty (no allocation) for a good free
-    AllocationRecord record;
     {
         std::lock_guard lock(mutex_);
         const AllocationRecord* found = live_.find(pointer);
         if (found == nullptr) [[unlikely]] {
-            // Never handed to the backing allocator: it is not ours to free.
+            // Not ours (or no longer): the backing allocator never sees it.
             reports.push_back(classify_invalid_free(pointer));
         } else {
-            record = *found;
+            const AllocationRecord record = *found;
             live_.erase(pointer);
-            live_bytes_.fetch_sub(record.size, std::memory_order_relaxed);
+            adjust(live_bytes_, 0, record.size);
             if (!history_.empty()) {
                 history_[history_next_] = record;
-                history_next_ = (history_next_ + 1) % history_.size();
+                if (++history_next_ == history_.size()) history_next_ = 0;
             }
             if (claimed_size != nullptr &&
                 (*claimed_size != record.size || claimed_alignment != record.alignment))
@@ -118,64 +125,44 @@ void DebugAllocator::release(void* pointer, const std::size_t* claimed_size,
                 finish_message(r);
                 reports.push_back(std::move(r));
             }
-            DebugReport damage;
-            if (check_block_guards(record, damage)) [[unlikely]]
-                reports.push_back(std::move(damage));
+            const Geometry geo = geometry(record.size, record.alignment);
+            (void)check_block_guards(record, geo, reports);
+            retire(record, geo, reports);
         }
     }
-    if (record.address != nullptr) quarantine(record);
     if (!reports.empty()) [[unlikely]]
         raise(reports, may_throw);
 }
 
-void DebugAllocator::quarantine(const AllocationRecord& record) {
-    const Geometry geo = geometry(record.size, record.alignment);
-    char* block = block_of(record, geo.front);
-    const bool held = record.size <= options_.quarantine_bytes && !quarantine_.empty();
-    if (held) {
-        // The whole block, guards included, turns "freed": any later change
-        // anywhere in it is a write after free.
-        detail::unpoison(block, geo.total);
-        detail::fill(block, geo.total, options_.freed_fill);
-        detail::poison(block, geo.total);
+inline void DebugAllocator::retire(const AllocationRecord& record, const Geometry& geo,
+                            std::vector<DebugReport>& reports) {
+    const std::size_t cap = quarantine_.size();
+    if (cap == 0 || record.size > options_.quarantine_bytes) {
+        return_to_backing(record, geo);
+        return;
     }
-    std::vector<DebugReport> reports;
-    bool pushed = !held;
-    if (!held) return_to_backing(record);
-    while (!pushed) {
-        AllocationRecord evicted;
-        {
-            std::lock_guard lock(mutex_);
-            const std::size_t cap = quarantine_.size();
-            if (quarantine_size_ == cap || quarantine_bytes_ + record.size > options_.quarantine_bytes) {
-                evicted = quarantine_[quarantine_head_];
-                quarantine_head_ = (quarantine_head_ + 1) % cap;
-                --quarantine_size_;
-                quarantine_bytes_ -= evicted.size;
-            }
-            if (quarantine_size_ < cap && quarantine_bytes_ + record.size <= options_.quarantine_bytes) {
-                quarantine_[(quarantine_head_ + quarantine_size_) % cap] = record;
-                ++quarantine_size_;
-                quarantine_bytes_ += record.size;
-                pushed = true;
-            }
-        }
-        // The evicted block left every table: no other thread can reach it.
-        if (evicted.address != nullptr) {
-            DebugReport waf;
-            if (check_freed_pattern(evicted, waf)) [[unlikely]]
-                reports.push_back(std::move(waf));
-            return_to_backing(evicted);
-        }
+    paint_freed(record, geo);
+    // FIFO: the oldest blocks leave (verified) until the new one fits.
+    while (quarantine_size_ == cap || quarantine_bytes_ + record.size > options_.quarantine_bytes) {
+        const AllocationRecord evicted = quarantine_[quarantine_head_];
+        if (++quarantine_head_ == cap) quarantine_head_ = 0;
+        --quarantine_size_;
+        quarantine_bytes_ -= evicted.size;
+        const Geometry evicted_geo = geometry(evicted.size, evicted.alignment);
+        (void)check_freed_pattern(evicted, evicted_geo, reports);
+        return_to_backing(evicted, evicted_geo);
     }
-    if (!reports.empty()) [[unlikely]]
-        raise(reports, false);
+    std::size_t tail = quarantine_head_ + quarantine_size_;
+    if (tail >= cap) tail -= cap;
+    quarantine_[tail] = record;
+    ++quarantine_size_;
+    quarantine_bytes_ += record.size;
 }
 
-bool DebugAllocator::check_block_guards(const AllocationRecord& r, DebugReport& out) const noexcept {
-    const Geometry geo = geometry(r.size, r.alignment);
-    char* block = block_of(r, geo.front);
-    char* back = block + geo.front + r.size;
+inline bool DebugAllocator::check_block_guards(const AllocationRecord& r, const Geometry& geo,
+                                        std::vector<DebugReport>& reports) const {
+    char* block = user_of(r) - geo.front;
+    char* back = user_of(r) + r.size;
     // Unpoison to look (ASan would flag our own read), re-poison afterwards;
     // the poison of `back` starts mid-granule and keeps the user's tail bytes.
     detail::unpoison_defined(block, geo.front);
@@ -185,62 +172,91 @@ bool DebugAllocator::check_block_guards(const AllocationRecord& r, DebugReport& 
     detail::poison(block, geo.front);
     detail::poison(back, geo.back);
     if (over == geo.back && under == geo.front) [[likely]]
-        return false;
-    out = make_report(DebugErrorKind::guard_damaged, r);
+        return true;
+    DebugReport report = make_report(DebugErrorKind::guard_damaged, r);
     if (over != geo.back) {
-        out.side = GuardSide::overrun;
-        out.offset = static_cast<std::ptrdiff_t>(r.size + over);
+        report.side = GuardSide::overrun;
+        report.offset = static_cast<std::ptrdiff_t>(r.size + over);
     } else {
-        out.side = GuardSide::underrun;
-        out.offset = static_cast<std::ptrdiff_t>(under) - static_cast<std::ptrdiff_t>(geo.front);
+        report.side = GuardSide::underrun;
+        report.offset = static_cast<std::ptrdiff_t>(under) - static_cast<std::ptrdiff_t>(geo.front);
     }
-    finish_message(out);
-    return true;
+    finish_message(report);
+    reports.push_back(std::move(report));
+    return false;
 }
 
-bool DebugAllocator::check_freed_pattern(const AllocationRecord& r, DebugReport& out) const noexcept {
-    const Geometry geo = geometry(r.size, r.alignment);
-    char* block = block_of(r, geo.front);
+inline bool DebugAllocator::check_freed_pattern(const AllocationRecord& r, const Geometry& geo,
+                                         std::vector<DebugReport>& reports) const {
+    char* block = user_of(r) - geo.front;
     detail::unpoison_defined(block, geo.total);
     const std::size_t i = detail::first_mismatch(block, geo.total, options_.freed_fill);
     detail::poison(block, geo.total);
     if (i == geo.total) [[likely]]
-        return false;
-    out = make_report(DebugErrorKind::write_after_free, r);
-    out.offset = static_cast<std::ptrdiff_t>(i) - static_cast<std::ptrdiff_t>(geo.front);
-    finish_message(out);
-    return true;
+        return true;
+    DebugReport report = make_report(DebugErrorKind::write_after_free, r);
+    report.offset = static_cast<std::ptrdiff_t>(i) - static_cast<std::ptrdiff_t>(geo.front);
+    finish_message(report);
+    reports.push_back(std::move(report));
+    return false;
 }
 
-void DebugAllocator::return_to_backing(const AllocationRecord& r) noexcept {
-    const Geometry geo = geometry(r.size, r.alignment);
-    char* block = block_of(r, geo.front);
+inline void DebugAllocator::paint_guards(const AllocationRecord& r, const Geometry& geo) const noexcept {
+    char* block = user_of(r) - geo.front;
+    char* back = user_of(r) + r.size;
+    detail::unpoison(block, geo.front);
+    detail::unpoison(back, geo.back);
+    detail::fill(block, geo.front, options_.guard_fill);
+    detail::fill(back, geo.back, options_.guard_fill);
+    detail::poison(block, geo.front);
+    detail::poison(back, geo.back);  // from mid-granule: [user, user+size) stays addressable
+}
+
+inline void DebugAllocator::paint_freed(const AllocationRecord& r, const Geometry& geo) const noexcept {
+    // The whole block, guards included, turns "freed": a later change anywhere
+    // in it is a write after free.
+    char* block = user_of(r) - geo.front;
+    detail::unpoison(block, geo.total);
+    detail::fill(block, geo.total, options_.freed_fill);
+    detail::poison(block, geo.total);
+}
+
+inline void DebugAllocator::return_to_backing(const AllocationRecord& r, const Geometry& geo) noexcept {
+    char* block = user_of(r) - geo.front;
     detail::unpoison(block, geo.total);
     backing_.deallocate_bytes(block, geo.total, geo.alignment);
 }
 
-DebugReport DebugAllocator::classify_invalid_free(void* pointer) {
-    // Error path, under the lock: linear scans are fine here.
-    const auto* p = static_cast<const char*>(pointer);
-    for (std::size_t k = 0; k < quarantine_size_; ++k) {
-        const AllocationRecord& r = quarantine_[(quarantine_head_ + k) % quarantine_.size()];
-        if (r.address == pointer) return finished(make_report(DebugErrorKind::double_free, r));
+template <class F>
+void DebugAllocator::for_each_quarantined(F&& f) const {
+    std::size_t k = quarantine_head_;
+    for (std::size_t n = 0; n < quarantine_size_; ++n) {
+        f(quarantine_[k]);
+        if (++k == quarantine_.size()) k = 0;
     }
-    for (std::size_t k = 1; k <= history_.size(); ++k) {
+}
+
+DebugReport DebugAllocator::classify_invalid_free(void* pointer) const {
+    // Error path, under the lock: linear scans are fine here. Quarantine first
+    // (its addresses cannot have been reused), then the history, newest first.
+    DebugReport report;
+    for_each_quarantined([&](const AllocationRecord& r) {
+        if (r.address == pointer) report = make_report(DebugErrorKind::double_free, r);
+    });
+    for (std::size_t k = 1; k <= history_.size() && !report.site_known; ++k) {
         const AllocationRecord& r = history_[(history_next_ + history_.size() - k) % history_.size()];
-        if (r.address == pointer) return finished(make_report(DebugErrorKind::double_free, r));
+        if (r.address == pointer) report = make_report(DebugErrorKind::double_free, r);
     }
-    DebugReport interior;
+    const auto* p = static_cast<const char*>(pointer);
     live_.for_each([&](const void*, const AllocationRecord& r) {
         const Geometry geo = geometry(r.size, r.alignment);
-        const auto* start = static_cast<const char*>(r.address);
-        if (p >= start - geo.front && p < start + r.size + geo.back && !interior.site_known) {
-            interior = make_report(DebugErrorKind::interior_pointer, r);
-            interior.offset = p - start;
+        const char* start = user_of(r);
+        if (!report.site_known && p >= start - geo.front && p < start + r.size + geo.back) {
+            report = make_report(DebugErrorKind::interior_pointer, r);
+            report.offset = p - start;
         }
     });
-    DebugReport report = interior.site_known ? std::move(interior)
-                                             : make_report(DebugErrorKind::foreign_pointer, {});
+    if (!report.site_known) report = make_report(DebugErrorKind::foreign_pointer, {});
     report.pointer = pointer;
     finish_message(report);
     return report;
@@ -251,19 +267,9 @@ std::size_t DebugAllocator::check_guards() {
     {
         std::lock_guard lock(mutex_);
         live_.for_each([&](const void*, const AllocationRecord& r) {
-            DebugReport damage;
-            if (!check_block_guards(r, damage)) return;
-            reports.push_back(std::move(damage));
-            // Repaint, so the same damage is not reported again at free.
             const Geometry geo = geometry(r.size, r.alignment);
-            char* block = block_of(r, geo.front);
-            detail::unpoison(block, geo.front);
-            detail::fill(block, geo.front, options_.guard_fill);
-            detail::poison(block, geo.front);
-            char* back = block + geo.front + r.size;
-            detail::unpoison(back, geo.back);
-            detail::fill(back, geo.back, options_.guard_fill);
-            detail::poison(back, geo.back);
+            // Repainted after a report, so the same damage is reported once.
+            if (!check_block_guards(r, geo, reports)) paint_guards(r, geo);
         });
     }
     const std::size_t n = reports.size();
@@ -275,17 +281,10 @@ std::size_t DebugAllocator::check_quarantine() {
     std::vector<DebugReport> reports;
     {
         std::lock_guard lock(mutex_);
-        for (std::size_t k = 0; k < quarantine_size_; ++k) {
-            const AllocationRecord& r = quarantine_[(quarantine_head_ + k) % quarantine_.size()];
-            DebugReport waf;
-            if (!check_freed_pattern(r, waf)) continue;
-            reports.push_back(std::move(waf));
+        for_each_quarantined([&](const AllocationRecord& r) {
             const Geometry geo = geometry(r.size, r.alignment);
-            char* block = block_of(r, geo.front);
-            detail::unpoison(block, geo.total);
-            detail::fill(block, geo.total, options_.freed_fill);
-            detail::poison(block, geo.total);
-        }
+            if (!check_freed_pattern(r, geo, reports)) paint_freed(r, geo);
+        });
     }
     const std::size_t n = reports.size();
     raise(reports, /*may_throw=*/true);
@@ -309,33 +308,31 @@ std::vector<AllocationRecord> DebugAllocator::leaks() const {
         out.reserve(live_.size());
         live_.for_each([&](const void*, const AllocationRecord& r) { out.push_back(r); });
     }
-    std::sort(out.begin(), out.end(),
-              [](const AllocationRecord& a, const AllocationRecord& b) { return a.sequence < b.sequence; });
+    std::sort(out.begin(), out.end(), [](const AllocationRecord& a, const AllocationRecord& b) {
+        return a.sequence < b.sequence;
+    });
     return out;
 }
 
 DebugAllocator::~DebugAllocator() {
-    std::vector<DebugReport> reports;
-    std::vector<AllocationRecord> leaked;
+    // No other thread may use an allocator being destroyed: no lock needed.
     try {
-        leaked = leaks();
-        for (const AllocationRecord& r : leaked) {
-            DebugReport damage;
-            if (check_block_guards(r, damage)) reports.push_back(std::move(damage));
-        }
-        for (std::size_t k = 0; k < quarantine_size_; ++k) {
-            const AllocationRecord& r = quarantine_[(quarantine_head_ + k) % quarantine_.size()];
-            DebugReport waf;
-            if (check_freed_pattern(r, waf)) reports.push_back(std::move(waf));
-        }
+        std::vector<DebugReport> reports;
+        const std::vector<AllocationRecord> leaked = leaks();
+        for (const AllocationRecord& r : leaked)
+            (void)check_block_guards(r, geometry(r.size, r.alignment), reports);
+        for_each_quarantined([&](const AllocationRecord& r) {
+            (void)check_freed_pattern(r, geometry(r.size, r.alignment), reports);
+        });
         raise(reports, /*may_throw=*/false);
-        if (mode_ != LeakReportingMode::ignore && !leaked.empty())
-            emit_leaks(leaked, /*may_throw=*/false);
+        if (!leaked.empty()) emit_leaks(leaked, /*may_throw=*/false);
     } catch (...) {  // out of memory while reporting: still release everything
     }
-    for (std::size_t k = 0; k < quarantine_size_; ++k)
-        return_to_backing(quarantine_[(quarantine_head_ + k) % quarantine_.size()]);
-    live_.for_each([&](const void*, const AllocationRecord& r) { return_to_backing(r); });
+    for_each_quarantined(
+        [&](const AllocationRecord& r) { return_to_backing(r, geometry(r.size, r.alignment)); });
+    live_.for_each([&](const void*, const AllocationRecord& r) {
+        return_to_backing(r, geometry(r.size, r.alignment));
+    });
 }
 
 } // namespace ziggy

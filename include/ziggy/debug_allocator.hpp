@@ -172,11 +172,17 @@ private:
     [[nodiscard]] Geometry geometry(std::size_t size, std::size_t alignment) const noexcept;
     void release(void* pointer, const std::size_t* claimed_size, std::size_t claimed_alignment,
                  bool may_throw);
-    void quarantine(const AllocationRecord& record);
-    [[nodiscard]] bool check_block_guards(const AllocationRecord& r, DebugReport& out) const noexcept;
-    [[nodiscard]] bool check_freed_pattern(const AllocationRecord& r, DebugReport& out) const noexcept;
-    void return_to_backing(const AllocationRecord& r) noexcept;
-    [[nodiscard]] DebugReport classify_invalid_free(void* pointer);
+    void retire(const AllocationRecord& r, const Geometry& geo, std::vector<DebugReport>& reports);
+    bool check_block_guards(const AllocationRecord& r, const Geometry& geo,
+                            std::vector<DebugReport>& reports) const;
+    bool check_freed_pattern(const AllocationRecord& r, const Geometry& geo,
+                             std::vector<DebugReport>& reports) const;
+    void paint_guards(const AllocationRecord& r, const Geometry& geo) const noexcept;
+    void paint_freed(const AllocationRecord& r, const Geometry& geo) const noexcept;
+    void return_to_backing(const AllocationRecord& r, const Geometry& geo) noexcept;
+    [[nodiscard]] DebugReport classify_invalid_free(void* pointer) const;
+    template <class F>
+    void for_each_quarantined(F&& f) const;
 
     // Reporting (debug_report.cpp).
     [[nodiscard]] DebugReport make_report(DebugErrorKind kind, const AllocationRecord& r) const noexcept;

@@ -32,22 +32,23 @@ inline void fill(void* p, std::size_t n, unsigned char byte) noexcept {
     if (n != 0) std::memset(p, byte, n);
 }
 
+/// True when every byte of [p, p+n) is `byte`. The first byte is compared,
+/// then the block with itself shifted by one (all bytes equal iff each equals
+/// its successor), so the libc's vectorised memcmp does the work.
+[[nodiscard]] inline bool all_equal(const void* p, std::size_t n, unsigned char byte) noexcept {
+    const auto* b = static_cast<const unsigned char*>(p);
+    return n == 0 || (b[0] == byte && std::memcmp(b, b + 1, n - 1) == 0);
+}
+
 /// Index of the first byte in [p, p+n) that is not `byte`, or `n` if all are.
 [[nodiscard]] inline std::size_t first_mismatch(const void* p, std::size_t n,
                                                 unsigned char byte) noexcept {
+    if (all_equal(p, n, byte)) [[likely]]
+        return n;
     const auto* b = static_cast<const unsigned char*>(p);
-    const std::uint64_t word = 0x0101010101010101ull * byte;
     std::size_t i = 0;
-    // Whole words first (memcpy: no alignment or aliasing assumptions); the
-    // byte loop below then pins down which byte of a differing word it was.
-    for (; i + 8 <= n; i += 8) {
-        std::uint64_t w;
-        std::memcpy(&w, b + i, 8);
-        if (w != word) break;
-    }
-    for (; i < n; ++i)
-        if (b[i] != byte) return i;
-    return n;
+    while (b[i] == byte) ++i;
+    return i;
 }
 
 /// Index of the last byte in [p, p+n) that is not `byte`, or `n` if all are.
@@ -55,10 +56,12 @@ inline void fill(void* p, std::size_t n, unsigned char byte) noexcept {
 /// from the block, so the damaged byte nearest to it is the one to report.
 [[nodiscard]] inline std::size_t last_mismatch(const void* p, std::size_t n,
                                                unsigned char byte) noexcept {
+    if (all_equal(p, n, byte)) [[likely]]
+        return n;
     const auto* b = static_cast<const unsigned char*>(p);
-    for (std::size_t i = n; i > 0; --i)
-        if (b[i - 1] != byte) return i - 1;
-    return n;
+    std::size_t i = n - 1;
+    while (b[i] == byte) --i;
+    return i;
 }
 
 } // namespace ziggy::detail
