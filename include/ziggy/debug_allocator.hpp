@@ -26,6 +26,14 @@
 // so ASan stops at the faulting instruction; the pattern check stays the
 // authority in a release build. The records live in a table beside the blocks,
 // so an underrun cannot damage them and a foreign pointer is never dereferenced.
+//
+// Where reports are raised: `free()`, `check_guards()` and `check_quarantine()`
+// may throw (ErrorReaction::throw_exception); `deallocate_bytes()` (and so a
+// Buffer's destructor) and the destructor are noexcept and log instead. A free
+// checks the block's guards, paints the whole block with the freed pattern and
+// queues it; the block evicted from the quarantine is verified, then returned
+// to the backing allocator. The DebugAllocator is thread-safe when its backing
+// allocator is.
 #pragma once
 
 #include <atomic>
@@ -145,8 +153,10 @@ public:
     /// Freed blocks currently held in quarantine.
     [[nodiscard]] std::size_t quarantined_count() const;
 
-    /// Reports the live blocks as leaks, by the mode: ignore, log, throw
-    /// MemoryLeakError carrying the records, or abort. Returns the leak count.
+    /// Reports the live blocks as leaks, by the mode: ignore, log (a summary
+    /// line, then one `file:line (function): N bytes` line per leak), throw
+    /// MemoryLeakError carrying the records, or abort. Returns the leak count;
+    /// the blocks stay live (free them, or the destructor reclaims them).
     std::size_t report_memory_leaks();
 
     /// Checks the guards of every live block and reports each damaged one
