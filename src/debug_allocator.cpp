@@ -4,6 +4,13 @@
 
 #include <algorithm>
 
+#if __has_include(<execinfo.h>)
+#include <execinfo.h>
+#define ZIGGY_HAS_BACKTRACE 1
+#else
+#define ZIGGY_HAS_BACKTRACE 0
+#endif
+
 // Tracking, guards and quarantine; reports are worded and dispatched in
 // debug_report.cpp. A free does all its work in one critical section under
 // `mutex_` (so no block can be checked and freed at once, and a double free
@@ -69,6 +76,12 @@ void* DebugAllocator::do_allocate(std::size_t size, std::size_t alignment, bool 
     if (block == nullptr) [[unlikely]]
         return nullptr;
 
+    StackTrace stack;
+    stack.depth = 0;
+#if ZIGGY_HAS_BACKTRACE
+    if (options_.capture_stack) [[unlikely]]
+        stack.depth = ::backtrace(stack.frames, static_cast<int>(std::size(stack.frames)));
+#endif
     AllocationRecord record{static_cast<char*>(block) + geo.front, size, alignment, site, 0};
     // Two fills, not three: the whole block as guard, then the user bytes.
     detail::fill(block, geo.total, options_.guard_fill);
@@ -79,6 +92,14 @@ void* DebugAllocator::do_allocate(std::size_t size, std::size_t alignment, bool 
         std::lock_guard lock(mutex_);
         record.sequence = ++sequence_;
         live_.insert(record.address, record);
+        if (options_.capture_stack) [[unlikely]] {
+            try {
+                stacks_.insert(record.address, stack);
+            } catch (...) {
+                live_.erase(record.address);
+                throw;
+            }
+        }
         adjust(live_bytes_, size, 0);
     } catch (...) {  // the table could not grow: fail like an exhausted heap
         return_to_backing(record, geo);
@@ -111,6 +132,8 @@ inline void DebugAllocator::release(void* pointer, const std::size_t* claimed_si
         } else {
             const AllocationRecord record = *found;
             live_.erase(pointer);
+            if (options_.capture_stack) [[unlikely]]
+                stacks_.erase(pointer);
             adjust(live_bytes_, 0, record.size);
             if (!history_.empty()) {
                 history_[history_next_] = record;
@@ -294,6 +317,13 @@ std::size_t DebugAllocator::check_quarantine() {
 std::size_t DebugAllocator::tracked_allocation_count() const {
     std::lock_guard lock(mutex_);
     return live_.size();
+}
+
+std::vector<void*> DebugAllocator::allocation_stack(const void* pointer) const {
+    std::lock_guard lock(mutex_);
+    const StackTrace* stack = stacks_.find(pointer);
+    if (stack == nullptr) return {};
+    return std::vector<void*>(stack->frames, stack->frames + stack->depth);
 }
 
 std::size_t DebugAllocator::quarantined_count() const {

@@ -4,6 +4,13 @@
 #include <cstdlib>
 #include <exception>
 
+#if __has_include(<execinfo.h>)
+#include <execinfo.h>
+#define ZIGGY_HAS_BACKTRACE 1
+#else
+#define ZIGGY_HAS_BACKTRACE 0
+#endif
+
 // How DebugAllocator words its reports and acts on them: one reporting path
 // for every kind of misuse (STYLE.md rule 5).
 namespace ziggy {
@@ -27,6 +34,20 @@ std::string pointer_text(const void* p) {
 std::string allocation_text(const AllocationRecord& r) {
     return "the " + std::to_string(r.size) + "-byte allocation #" + std::to_string(r.sequence) +
            " made at " + site_of(r);
+}
+
+// "    #1 ./app(_Z5parsev+0x2a) [0x55...]" for each frame.
+void append_stack(std::vector<std::string>& lines, const std::vector<void*>& frames) {
+    if (frames.empty()) return;
+#if ZIGGY_HAS_BACKTRACE
+    char** symbols = ::backtrace_symbols(frames.data(), static_cast<int>(frames.size()));
+#else
+    char** symbols = nullptr;
+#endif
+    for (std::size_t i = 0; i < frames.size(); ++i)
+        lines.push_back("    #" + std::to_string(i) + " " +
+                        (symbols != nullptr ? std::string(symbols[i]) : pointer_text(frames[i])));
+    std::free(symbols);
 }
 
 bool is_corruption(DebugErrorKind kind) noexcept {
@@ -119,9 +140,11 @@ void DebugAllocator::emit_leaks(const std::vector<AllocationRecord>& leaked, boo
     lines.push_back("ziggy::DebugAllocator '" + name_ + "': " + std::to_string(leaked.size()) +
                     (leaked.size() == 1 ? " memory leak, " : " memory leaks, ") +
                     std::to_string(bytes) + " bytes:");
-    for (const AllocationRecord& r : leaked)
+    for (const AllocationRecord& r : leaked) {
         lines.push_back("  " + site_of(r) + ": " + std::to_string(r.size) + " bytes (allocation #" +
                         std::to_string(r.sequence) + ")");
+        if (options_.capture_stack) append_stack(lines, allocation_stack(r.address));
+    }
     switch (mode_) {
     case LeakReportingMode::ignore:
         return;

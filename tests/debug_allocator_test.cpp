@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -201,6 +202,33 @@ TEST(DebugAllocatorDeathTest, LeakModeAbortDies) {
         "'doomed': 1 memory leak, 9 bytes");
 }
 
+[[gnu::noinline]] void* allocate_from_helper(DebugAllocator& d) {
+    return d.allocate_bytes(11);
+}
+
+// capture_stack records the allocation's return addresses and prints them
+// under its leak line; without it nothing is recorded.
+TEST(DebugAllocatorTest, CaptureStackRecordsFramesForLeaks) {
+    Capture cap;
+    DebugOptions o = cap.options();
+    o.capture_stack = true;
+    DebugAllocator d("stacks", ziggy::default_allocator(), LeakReportingMode::log, o);
+    void* p = allocate_from_helper(d);
+    const std::vector<void*> stack = d.allocation_stack(p);
+    ASSERT_GE(stack.size(), 2u);
+    d.report_memory_leaks();
+    ASSERT_GE(cap.lines->size(), 3u);
+    EXPECT_NE((*cap.lines)[1].find(": 11 bytes"), std::string::npos);
+    EXPECT_EQ((*cap.lines)[2].rfind("    #0 ", 0), 0u) << (*cap.lines)[2];
+    d.free(p);
+    EXPECT_TRUE(d.allocation_stack(p).empty());
+
+    DebugAllocator plain("plain", ziggy::default_allocator(), LeakReportingMode::ignore);
+    void* q = allocate_from_helper(plain);
+    EXPECT_TRUE(plain.allocation_stack(q).empty());
+    plain.free(q);
+}
+
 // ---------------------------------------------------------------- guards
 
 // Every byte of the buffer can be written: no false positive, any size or alignment.
@@ -221,12 +249,13 @@ TEST(DebugAllocatorTest, WritingTheWholeBufferIsNeverReported) {
     EXPECT_TRUE(cap.lines->empty());
 }
 
-// Every overrun offset within the guard width is found at free, as +size+k.
+// Every overrun offset within the guard width (plus the padding up to the next
+// 8-byte boundary) is found at free, as +size+k.
 TEST(DebugAllocatorTest, EveryOverrunOffsetIsDetected) {
     Capture cap;
     DebugAllocator d("t", ziggy::default_allocator(), LeakReportingMode::log, cap.options());
     for (std::size_t size : {1u, 13u, 16u}) {
-        for (std::size_t k = 0; k < 16; ++k) {
+        for (std::size_t k = 0; k < 16 + (ziggy::detail::align_up(size, 8) - size); ++k) {
             cap.reports->clear();
             auto* p = static_cast<char*>(d.allocate_bytes(size)); const int line = __LINE__;
             poke(p, static_cast<std::ptrdiff_t>(size + k));
@@ -242,12 +271,14 @@ TEST(DebugAllocatorTest, EveryOverrunOffsetIsDetected) {
     }
 }
 
-// Every underrun offset within the guard width is found at free, as -k.
+// Every underrun offset within the front guard (the guard width, rounded up to
+// the alignment) is found at free, as -k.
 TEST(DebugAllocatorTest, EveryUnderrunOffsetIsDetected) {
     Capture cap;
     DebugAllocator d("t", ziggy::default_allocator(), LeakReportingMode::log, cap.options());
     for (std::size_t align : {1u, 8u, 64u}) {
-        for (std::ptrdiff_t k = 1; k <= 16; ++k) {
+        const auto front = static_cast<std::ptrdiff_t>(std::max<std::size_t>(align, 16));
+        for (std::ptrdiff_t k = 1; k <= front; ++k) {
             cap.reports->clear();
             auto* p = static_cast<char*>(d.allocate_bytes(24, align));
             poke(p, -k);

@@ -41,6 +41,10 @@ public:
         }
     }
 
+    [[nodiscard]] const V* find(const void* key) const noexcept {
+        return const_cast<PointerMap*>(this)->find(key);
+    }
+
     /// Stores `value` for `key` (non-null, not yet present). Throws
     /// std::bad_alloc if the table must grow and cannot; the map is unchanged then.
     void insert(const void* key, const V& value) {
