@@ -32,12 +32,25 @@ inline void fill(void* p, std::size_t n, unsigned char byte) noexcept {
     if (n != 0) std::memset(p, byte, n);
 }
 
-/// True when every byte of [p, p+n) is `byte`. The first byte is compared,
-/// then the block with itself shifted by one (all bytes equal iff each equals
-/// its successor), so the libc's vectorised memcmp does the work.
+/// True when every byte of [p, p+n) is `byte`. Guard-sized ranges (up to 32
+/// bytes) are compared inline, a word at a time; longer ones compare the first
+/// byte, then the range with itself shifted by one (all bytes are equal iff
+/// each equals its successor), so the libc's vectorised memcmp does the work.
 [[nodiscard]] inline bool all_equal(const void* p, std::size_t n, unsigned char byte) noexcept {
     const auto* b = static_cast<const unsigned char*>(p);
-    return n == 0 || (b[0] == byte && std::memcmp(b, b + 1, n - 1) == 0);
+    if (n <= 32) {
+        const std::uint64_t word = 0x0101010101010101ull * byte;
+        std::uint64_t diff = 0;
+        std::size_t i = 0;
+        for (; i + 8 <= n; i += 8) {
+            std::uint64_t w;
+            std::memcpy(&w, b + i, 8);  // no alignment or aliasing assumptions
+            diff |= w ^ word;
+        }
+        for (; i < n; ++i) diff |= static_cast<std::uint64_t>(b[i] ^ byte);
+        return diff == 0;
+    }
+    return b[0] == byte && std::memcmp(b, b + 1, n - 1) == 0;
 }
 
 /// Index of the first byte in [p, p+n) that is not `byte`, or `n` if all are.
