@@ -17,9 +17,10 @@
 // racing the first one still finds it), then raises its reports after the lock
 // is dropped, so an `on_error` callback may use the allocator.
 //
-// The helpers of the allocate and free paths are `inline` although only this
-// file uses them: in a shared library an ordinary member function may be
-// interposed, so the compiler would not inline it.
+// The helpers of the allocate and free paths are `inline` (the two largest
+// always) although only this file uses them: in a shared library an ordinary
+// member function may be interposed, so the compiler would call it through the
+// PLT instead of inlining it.
 namespace ziggy {
 namespace {
 
@@ -87,11 +88,8 @@ void* DebugAllocator::do_allocate(std::size_t size, std::size_t alignment, bool 
         stack.depth = ::backtrace(stack.frames, static_cast<int>(std::size(stack.frames)));
 #endif
     AllocationRecord record{static_cast<char*>(block) + geo.front, size, alignment, where, 0};
-    // Two fills, not three: the whole block as guard, then the user bytes.
-    detail::fill(block, geo.total, options_.guard_fill);
     detail::fill(user_of(record), size, zero_memory ? 0 : options_.fresh_fill);
-    detail::poison(block, geo.front);
-    detail::poison(user_of(record) + size, geo.back);  // from mid-granule: the user bytes stay addressable
+    paint_guards(record, geo);
     try {
         std::lock_guard lock(mutex_);
         record.sequence = ++sequence_;
@@ -124,7 +122,7 @@ void DebugAllocator::do_free(void* pointer) {
     release(pointer, nullptr, 0, /*may_throw=*/true);
 }
 
-inline void DebugAllocator::release(void* pointer, const std::size_t* claimed_size,
+[[gnu::always_inline]] inline void DebugAllocator::release(void* pointer, const std::size_t* claimed_size,
                              std::size_t claimed_alignment, bool may_throw) {
     std::vector<DebugReport> reports;  // stays empty (no allocation) for a good free
     {
@@ -161,7 +159,7 @@ inline void DebugAllocator::release(void* pointer, const std::size_t* claimed_si
         raise(reports, may_throw);
 }
 
-inline void DebugAllocator::retire(const AllocationRecord& record, const Geometry& geo,
+[[gnu::always_inline]] inline void DebugAllocator::retire(const AllocationRecord& record, const Geometry& geo,
                             std::vector<DebugReport>& reports) {
     const std::size_t cap = quarantine_.size();
     if (cap == 0 || record.size > options_.quarantine_bytes) {

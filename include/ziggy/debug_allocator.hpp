@@ -48,6 +48,7 @@
 #include <ziggy/allocator.hpp>
 #include <ziggy/detail/fill_pattern.hpp>
 #include <ziggy/detail/pointer_map.hpp>
+#include <ziggy/detail/spin_lock.hpp>
 #include <ziggy/errors.hpp>
 #include <ziggy/system_allocator.hpp>
 
@@ -222,7 +223,7 @@ private:
     LeakReportingMode mode_;
     DebugOptions options_;
 
-    mutable std::mutex mutex_;
+    mutable detail::SpinLock mutex_;
     detail::PointerMap<AllocationRecord> live_;  // user pointer -> record
     detail::PointerMap<StackTrace> stacks_;      // user pointer -> stack (capture_stack)
     std::vector<AllocationRecord> quarantine_;   // FIFO ring of freed, painted blocks

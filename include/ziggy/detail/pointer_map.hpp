@@ -48,7 +48,8 @@ public:
     /// Stores `value` for `key` (non-null, not yet present). Throws
     /// std::bad_alloc if the table must grow and cannot; the map is unchanged then.
     void insert(const void* key, const V& value) {
-        if ((size_ + 1) * 2 > slots_.size()) grow();
+        if ((size_ + 1) * 2 > slots_.size()) [[unlikely]]
+            grow();
         std::size_t i = home(key);
         while (slots_[i].key != nullptr) i = next(i);
         slots_[i] = Slot{key, value};
@@ -107,7 +108,7 @@ private:
         return (i + 1) & (slots_.size() - 1);
     }
 
-    void grow() {
+    [[gnu::noinline]] void grow() {
         const std::size_t capacity = slots_.empty() ? 64 : slots_.size() * 2;
         std::vector<Slot> old(capacity);  // throws before anything changes
         old.swap(slots_);
