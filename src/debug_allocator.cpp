@@ -3,6 +3,7 @@
 #include <ziggy/detail/sanitizer.hpp>
 
 #include <algorithm>
+#include <iterator>
 
 #if __has_include(<execinfo.h>)
 #include <execinfo.h>
@@ -13,7 +14,7 @@
 
 // Tracking, guards and quarantine; reports are worded and dispatched in
 // debug_report.cpp. A free does all its work in one critical section under
-// `mutex_` (so no block can be checked and freed at once, and a double free
+// `lock_` (so no block can be checked and freed at once, and a double free
 // racing the first one still finds it), then raises its reports after the lock
 // is dropped, so an `on_error` callback may use the allocator.
 //
@@ -52,7 +53,7 @@ DebugAllocator::DebugAllocator(std::string name, Allocator& backing, LeakReporti
 }
 
 inline DebugAllocator::Geometry DebugAllocator::geometry(std::size_t size,
-                                                  std::size_t alignment) const noexcept {
+                                                         std::size_t alignment) const noexcept {
     // total == 0 says the request cannot be laid out (it would overflow).
     const std::size_t g = options_.guard_width;
     Geometry geo{0, 0, 0, std::max(alignment, granule)};
@@ -74,8 +75,8 @@ void* DebugAllocator::do_allocate(std::size_t size, std::size_t alignment, bool 
     if (geo.total == 0) [[unlikely]]
         return nullptr;
     // The caller built `site` with one store per field; copying it as a whole
-    // would load across two stores, which the CPU cannot forward (a stall of
-    // ~15 cycles, measured). Field by field, each load meets its own store.
+    // loads across two stores, which the CPU cannot forward (perf showed the
+    // stall). Field by field, each load meets its own store.
     const CallSite where{site.file, site.line, site.function};
     void* block = backing_.try_allocate_bytes(geo.total, geo.alignment, false, where);
     if (block == nullptr) [[unlikely]]
@@ -91,7 +92,7 @@ void* DebugAllocator::do_allocate(std::size_t size, std::size_t alignment, bool 
     detail::fill(user_of(record), size, zero_memory ? 0 : options_.fresh_fill);
     paint_guards(record, geo);
     try {
-        std::lock_guard lock(mutex_);
+        std::lock_guard lock(lock_);
         record.sequence = ++sequence_;
         live_.insert(record.address, record);
         if (options_.capture_stack) [[unlikely]] {
@@ -110,7 +111,8 @@ void* DebugAllocator::do_allocate(std::size_t size, std::size_t alignment, bool 
     return user_of(record);
 }
 
-void DebugAllocator::do_deallocate(void* pointer, std::size_t size, std::size_t alignment) noexcept {
+void DebugAllocator::do_deallocate(void* pointer, std::size_t size,
+                                   std::size_t alignment) noexcept {
     release(pointer, &size, alignment, /*may_throw=*/false);
 }
 
@@ -122,11 +124,13 @@ void DebugAllocator::do_free(void* pointer) {
     release(pointer, nullptr, 0, /*may_throw=*/true);
 }
 
-[[gnu::always_inline]] inline void DebugAllocator::release(void* pointer, const std::size_t* claimed_size,
-                             std::size_t claimed_alignment, bool may_throw) {
+[[gnu::always_inline]] inline void DebugAllocator::release(void* pointer,
+                                                           const std::size_t* claimed_size,
+                                                           std::size_t claimed_alignment,
+                                                           bool may_throw) {
     std::vector<DebugReport> reports;  // stays empty (no allocation) for a good free
     {
-        std::lock_guard lock(mutex_);
+        std::lock_guard lock(lock_);
         const AllocationRecord* found = live_.find(pointer);
         if (found == nullptr) [[unlikely]] {
             // Not ours (or no longer): the backing allocator never sees it.
@@ -159,8 +163,9 @@ void DebugAllocator::do_free(void* pointer) {
         raise(reports, may_throw);
 }
 
-[[gnu::always_inline]] inline void DebugAllocator::retire(const AllocationRecord& record, const Geometry& geo,
-                            std::vector<DebugReport>& reports) {
+[[gnu::always_inline]] inline void DebugAllocator::retire(const AllocationRecord& record,
+                                                          const Geometry& geo,
+                                                          std::vector<DebugReport>& reports) {
     const std::size_t cap = quarantine_.size();
     if (cap == 0 || record.size > options_.quarantine_bytes) {
         return_to_backing(record, geo);
@@ -185,7 +190,7 @@ void DebugAllocator::do_free(void* pointer) {
 }
 
 inline bool DebugAllocator::check_block_guards(const AllocationRecord& r, const Geometry& geo,
-                                        std::vector<DebugReport>& reports) const {
+                                               std::vector<DebugReport>& reports) const {
     char* block = user_of(r) - geo.front;
     char* back = user_of(r) + r.size;
     // Unpoison to look (ASan would flag our own read), re-poison afterwards;
@@ -212,7 +217,7 @@ inline bool DebugAllocator::check_block_guards(const AllocationRecord& r, const 
 }
 
 inline bool DebugAllocator::check_freed_pattern(const AllocationRecord& r, const Geometry& geo,
-                                         std::vector<DebugReport>& reports) const {
+                                                std::vector<DebugReport>& reports) const {
     char* block = user_of(r) - geo.front;
     detail::unpoison_defined(block, geo.total);
     const std::size_t i = detail::first_mismatch(block, geo.total, options_.freed_fill);
@@ -226,7 +231,8 @@ inline bool DebugAllocator::check_freed_pattern(const AllocationRecord& r, const
     return false;
 }
 
-inline void DebugAllocator::paint_guards(const AllocationRecord& r, const Geometry& geo) const noexcept {
+inline void DebugAllocator::paint_guards(const AllocationRecord& r,
+                                         const Geometry& geo) const noexcept {
     char* block = user_of(r) - geo.front;
     char* back = user_of(r) + r.size;
     detail::unpoison(block, geo.front);
@@ -237,7 +243,8 @@ inline void DebugAllocator::paint_guards(const AllocationRecord& r, const Geomet
     detail::poison(back, geo.back);  // from mid-granule: [user, user+size) stays addressable
 }
 
-inline void DebugAllocator::paint_freed(const AllocationRecord& r, const Geometry& geo) const noexcept {
+inline void DebugAllocator::paint_freed(const AllocationRecord& r,
+                                        const Geometry& geo) const noexcept {
     // The whole block, guards included, turns "freed": a later change anywhere
     // in it is a write after free.
     char* block = user_of(r) - geo.front;
@@ -246,7 +253,8 @@ inline void DebugAllocator::paint_freed(const AllocationRecord& r, const Geometr
     detail::poison(block, geo.total);
 }
 
-inline void DebugAllocator::return_to_backing(const AllocationRecord& r, const Geometry& geo) noexcept {
+inline void DebugAllocator::return_to_backing(const AllocationRecord& r,
+                                              const Geometry& geo) noexcept {
     char* block = user_of(r) - geo.front;
     detail::unpoison(block, geo.total);
     backing_.deallocate_bytes(block, geo.total, geo.alignment);
@@ -269,7 +277,8 @@ DebugReport DebugAllocator::classify_invalid_free(void* pointer) const {
         if (r.address == pointer) report = make_report(DebugErrorKind::double_free, r);
     });
     for (std::size_t k = 1; k <= history_.size() && !report.site_known; ++k) {
-        const AllocationRecord& r = history_[(history_next_ + history_.size() - k) % history_.size()];
+        const std::size_t n = history_.size();
+        const AllocationRecord& r = history_[(history_next_ + n - k) % n];
         if (r.address == pointer) report = make_report(DebugErrorKind::double_free, r);
     }
     const auto* p = static_cast<const char*>(pointer);
@@ -290,7 +299,7 @@ DebugReport DebugAllocator::classify_invalid_free(void* pointer) const {
 std::size_t DebugAllocator::check_guards() {
     std::vector<DebugReport> reports;
     {
-        std::lock_guard lock(mutex_);
+        std::lock_guard lock(lock_);
         live_.for_each([&](const void*, const AllocationRecord& r) {
             const Geometry geo = geometry(r.size, r.alignment);
             // Repainted after a report, so the same damage is reported once.
@@ -305,7 +314,7 @@ std::size_t DebugAllocator::check_guards() {
 std::size_t DebugAllocator::check_quarantine() {
     std::vector<DebugReport> reports;
     {
-        std::lock_guard lock(mutex_);
+        std::lock_guard lock(lock_);
         for_each_quarantined([&](const AllocationRecord& r) {
             const Geometry geo = geometry(r.size, r.alignment);
             if (!check_freed_pattern(r, geo, reports)) paint_freed(r, geo);
@@ -317,26 +326,26 @@ std::size_t DebugAllocator::check_quarantine() {
 }
 
 std::size_t DebugAllocator::tracked_allocation_count() const {
-    std::lock_guard lock(mutex_);
+    std::lock_guard lock(lock_);
     return live_.size();
 }
 
 std::vector<void*> DebugAllocator::allocation_stack(const void* pointer) const {
-    std::lock_guard lock(mutex_);
+    std::lock_guard lock(lock_);
     const StackTrace* stack = stacks_.find(pointer);
     if (stack == nullptr) return {};
     return std::vector<void*>(stack->frames, stack->frames + stack->depth);
 }
 
 std::size_t DebugAllocator::quarantined_count() const {
-    std::lock_guard lock(mutex_);
+    std::lock_guard lock(lock_);
     return quarantine_size_;
 }
 
 std::vector<AllocationRecord> DebugAllocator::leaks() const {
     std::vector<AllocationRecord> out;
     {
-        std::lock_guard lock(mutex_);
+        std::lock_guard lock(lock_);
         out.reserve(live_.size());
         live_.for_each([&](const void*, const AllocationRecord& r) { out.push_back(r); });
     }

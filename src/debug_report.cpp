@@ -17,7 +17,8 @@ namespace ziggy {
 namespace {
 
 std::string site_of(const AllocationRecord& r) {
-    return std::string(r.site.file) + ":" + std::to_string(r.site.line) + " (" + r.site.function + ")";
+    return std::string(r.site.file) + ":" + std::to_string(r.site.line) + " (" +
+           r.site.function + ")";
 }
 
 std::string signed_offset(std::ptrdiff_t offset) {
@@ -60,7 +61,8 @@ void write_stderr(std::string_view line) noexcept {
 
 } // namespace
 
-DebugReport DebugAllocator::make_report(DebugErrorKind kind, const AllocationRecord& r) const noexcept {
+DebugReport DebugAllocator::make_report(DebugErrorKind kind,
+                                        const AllocationRecord& r) const noexcept {
     DebugReport report;
     report.kind = kind;
     report.allocator_name = name_;
@@ -120,8 +122,9 @@ void DebugAllocator::raise(std::vector<DebugReport>& reports, bool may_throw) {
     case ErrorReaction::throw_exception:
         if (may_throw) {
             for (std::size_t i = 1; i < reports.size(); ++i) log_line(reports[i].message);
-            if (is_corruption(reports.front().kind)) throw MemoryCorruptionError(reports.front().message);
-            throw InvalidFreeError(reports.front().message);
+            const DebugReport& first = reports.front();
+            if (is_corruption(first.kind)) throw MemoryCorruptionError(first.message);
+            throw InvalidFreeError(first.message);
         }
         // A noexcept caller (deallocate_bytes, a Buffer's destructor, the
         // allocator's destructor) cannot throw: the report is logged instead.

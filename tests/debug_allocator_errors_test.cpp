@@ -253,7 +253,8 @@ TEST(DebugAllocatorDeathTest, AbortReactionDiesOnEveryKind) {
             poke(p, 9);
             d.free(p);
         },
-        "'boom': overrun at \\+9 of the 8-byte allocation #1 made at .*debug_allocator_errors_test.cpp");
+        "'boom': overrun at \\+9 of the 8-byte allocation #1 made at "
+        ".*debug_allocator_errors_test.cpp");
     EXPECT_DEATH(
         {
             DebugAllocator d("boom");

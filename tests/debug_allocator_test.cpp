@@ -167,7 +167,8 @@ TEST(DebugAllocatorDeathTest, LeakModeAbortDies) {
             (void)p;
             d.report_memory_leaks();
         },
-        "'doomed': 1 memory leak, 7 bytes:\n.*debug_allocator_test.cpp:[0-9]+ \\(TestBody\\): 7 bytes");
+        "'doomed': 1 memory leak, 7 bytes:\n"
+        ".*debug_allocator_test.cpp:[0-9]+ \\(TestBody\\): 7 bytes");
     EXPECT_DEATH(
         {
             DebugAllocator d("doomed", ziggy::default_allocator(), LeakReportingMode::abort);
@@ -271,7 +272,8 @@ TEST(DebugAllocatorTest, GuardReportMessageIsComplete) {
     auto b = d.allocate<int>(16); const int line = __LINE__;
     poke(b.data(), 64 + 2);
     b.reset();
-    EXPECT_TRUE(cap.logged("ziggy::DebugAllocator 'parser': overrun at +66 of the 64-byte allocation"))
+    EXPECT_TRUE(
+        cap.logged("ziggy::DebugAllocator 'parser': overrun at +66 of the 64-byte allocation"))
         << (cap.lines->empty() ? "" : cap.lines->front());
     EXPECT_TRUE(cap.logged(here(line) + " (TestBody)"));
 }

@@ -208,12 +208,9 @@ private:
     void for_each_quarantined(F&& f) const;
 
     // Reporting (debug_report.cpp).
-    [[nodiscard]] DebugReport make_report(DebugErrorKind kind, const AllocationRecord& r) const noexcept;
+    [[nodiscard]] DebugReport make_report(DebugErrorKind kind,
+                                          const AllocationRecord& r) const noexcept;
     void finish_message(DebugReport& report) const noexcept;
-    [[nodiscard]] DebugReport finished(DebugReport report) const noexcept {
-        finish_message(report);
-        return report;
-    }
     void raise(std::vector<DebugReport>& reports, bool may_throw);
     void emit_leaks(const std::vector<AllocationRecord>& leaked, bool may_throw);
     void log_line(std::string_view line) const noexcept;
@@ -223,7 +220,7 @@ private:
     LeakReportingMode mode_;
     DebugOptions options_;
 
-    mutable detail::SpinLock mutex_;
+    mutable detail::SpinLock lock_;
     detail::PointerMap<AllocationRecord> live_;  // user pointer -> record
     detail::PointerMap<StackTrace> stacks_;      // user pointer -> stack (capture_stack)
     std::vector<AllocationRecord> quarantine_;   // FIFO ring of freed, painted blocks
