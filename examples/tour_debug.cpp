@@ -1,5 +1,6 @@
-// Tour stop: DebugAllocator catches an overrun, a leak and a double free, and
-// (with the log reaction chosen here) reports them and carries on.
+// Tour section: DebugAllocator catches an overrun, a leak and a double free,
+// and (with the log reaction chosen here) reports them and carries on. Called
+// from tour.cpp.
 #include <ziggy/debug_allocator.hpp>
 
 #include <cstdio>
