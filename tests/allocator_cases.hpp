@@ -20,6 +20,17 @@ struct SystemCase {
     }
 };
 
+// An arena with small blocks, so the suites cross block boundaries and take
+// dedicated blocks.
+struct ScopedCase {
+    static constexpr bool thread_safe = false;
+    static std::unique_ptr<ziggy::Allocator> make() {
+        return std::make_unique<ziggy::ScopedAllocator>(
+            ziggy::default_allocator(),
+            ziggy::ScopedAllocatorOptions{.initial_block_size = 256, .max_block_size = 4096});
+    }
+};
+
 // Every suite frees what it allocates, so a leak report here would be a real
 // bug; the default abort reaction turns any guard damage into a failure.
 struct DebugCase {
@@ -30,6 +41,39 @@ struct DebugCase {
     }
 };
 
-using AllAllocatorCases = ::testing::Types<SystemCase, DebugCase>;
+// A DebugAllocator over an arena: composition, and a debug allocator whose
+// backing frees nothing individually (free() says NotSupported, Buffers still
+// return their memory through the sized path). Not thread-safe: the arena is not.
+struct DebugOverScopedCase {
+    static constexpr bool thread_safe = false;
+
+    class Stack final : public ziggy::Allocator {
+    public:
+        bool supports_individual_deallocation() const noexcept override {
+            return debug_.supports_individual_deallocation();
+        }
+        std::size_t total_allocated_bytes() const noexcept override {
+            return debug_.total_allocated_bytes();
+        }
+
+    private:
+        void* do_allocate(std::size_t size, std::size_t alignment, bool zero,
+                          const ziggy::CallSite& site) noexcept override {
+            return debug_.try_allocate_bytes(size, alignment, zero, site);
+        }
+        void do_deallocate(void* p, std::size_t size, std::size_t alignment) noexcept override {
+            debug_.deallocate_bytes(p, size, alignment);
+        }
+        void do_free(void* p) override { debug_.free(p); }
+
+        ziggy::ScopedAllocator arena_{ziggy::default_allocator()};
+        ziggy::DebugAllocator debug_{"debug-over-arena", arena_, ziggy::LeakReportingMode::log};
+    };
+
+    static std::unique_ptr<ziggy::Allocator> make() { return std::make_unique<Stack>(); }
+};
+
+using AllAllocatorCases =
+    ::testing::Types<SystemCase, ScopedCase, DebugCase, DebugOverScopedCase>;
 
 } // namespace ziggy_test
