@@ -4,3 +4,4 @@
 void tour_system();
 void tour_scoped();
 void tour_pool();
+void tour_debug();

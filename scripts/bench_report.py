@@ -26,6 +26,8 @@ RATIOS = [
     ("arena typed / pmr monotonic, inlined (64 B)", "scoped_bench:BM_ArenaTyped64", "scoped_bench:BM_PmrMonotonic64"),
     ("arena typed / pmr monotonic via memory_resource& (64 B)", "scoped_bench:BM_ArenaTyped64", "scoped_bench:BM_PmrMonotonicVirtual64"),
     ("DeferScope / vector<function> (4 actions)", "scoped_bench:BM_DeferScope/4", "scoped_bench:BM_VectorOfFunction/4"),
+    ("debug pair / ASan malloc pair (64 B)", "debug_bench:BM_DebugPair64", "debug_asan_bench:BM_AsanMallocPair64"),
+    ("debug pair / system pair (64 B)", "debug_bench:BM_DebugPair64", "debug_bench:BM_SystemPair64"),
     ("pool Buffer pair / mimalloc pair (64 B)", "pool_bench-mimalloc:BM_PoolBufferPair/64", "pool_bench-mimalloc:BM_MallocPair/64"),
     ("pool Buffer pair / tcmalloc pair (64 B)", "pool_bench-tcmalloc:BM_PoolBufferPair/64", "pool_bench-tcmalloc:BM_MallocPair/64"),
     ("pool Buffer pair / foonathan memory_pool (64 B)", "pool_bench-glibc:BM_PoolBufferPair/64", "pool_bench-glibc:BM_FoonathanPoolPair/64"),
