@@ -116,6 +116,9 @@ TEST(BadInputTest, ForeignPointer) {
     const auto msg = message_of<ziggy::InvalidFreeError>([&] { debug.free(&local); });
     EXPECT_NE(msg.find("'matrix': free of foreign pointer"), std::string::npos) << msg;
     EXPECT_EQ(debug.total_allocated_bytes(), 0u);
+    if (asan_enabled) {
+        EXPECT_DEATH(ziggy::default_allocator().free(&local), "did not hand out");
+    }
 }
 
 // Interior pointer: reported with its offset into the block.
@@ -126,6 +129,13 @@ TEST(BadInputTest, InteriorPointer) {
     EXPECT_NE(msg.find("interior pointer"), std::string::npos) << msg;
     EXPECT_NE(msg.find("at +8 of the 32-byte allocation"), std::string::npos) << msg;
     EXPECT_EQ(debug.tracked_allocation_count(), 1u);  // the block itself is untouched
+    if (asan_enabled) {
+        // The sanitized system allocator checks its poisoned header before
+        // trusting it.
+        EXPECT_DEATH(ziggy::default_allocator().free(
+                         static_cast<char*>(ziggy::default_allocator().allocate_bytes(32)) + 8),
+                     "did not hand out");
+    }
 }
 
 // Misaligned raw free (a pointer one byte off): an interior pointer to the
@@ -136,6 +146,11 @@ TEST(BadInputTest, MisalignedRawFree) {
     auto* off = reinterpret_cast<char*>(b.data()) + 1;
     EXPECT_THROW(debug.free(off), ziggy::InvalidFreeError);
     EXPECT_EQ(debug.tracked_allocation_count(), 1u);
+    if (asan_enabled) {
+        EXPECT_DEATH(ziggy::default_allocator().free(
+                         static_cast<char*>(ziggy::default_allocator().allocate_bytes(16)) + 1),
+                     "did not hand out");
+    }
 }
 
 // 1-byte overrun: the debug allocator's guard check reports "overrun at
