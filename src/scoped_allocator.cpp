@@ -163,6 +163,12 @@ void ScopedAllocator::reset(std::size_t max_retained_bytes) noexcept {
 
 void ScopedAllocator::deallocate_slow(void* pointer, std::size_t size,
                                       std::size_t alignment) noexcept {
+    // Not the newest allocation of the current block: its bytes stay unusable
+    // until reset(), but they are no longer handed out (accounting), and in
+    // sanitized builds touching them again is a report. The clamp keeps a
+    // stale Buffer from before reset() (a documented misuse) from wrapping.
+    if (size <= detail::max_object_size) detail::poison(pointer, footprint(size));
+    live_bytes_ -= size < live_bytes_ ? size : live_bytes_;
     if (dedicated_ == nullptr) return;
     const std::size_t align = alignment < min_alignment ? min_alignment : alignment;
     const char* user =
@@ -170,7 +176,6 @@ void ScopedAllocator::deallocate_slow(void* pointer, std::size_t size,
     if (user != pointer) return;
     // The newest dedicated block holds only this allocation.
     Block* next = read_header(dedicated_).previous;
-    live_bytes_ -= size;
     detail::mempool_free(this, pointer);
     release_block(dedicated_);
     dedicated_ = next;

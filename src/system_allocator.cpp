@@ -2,6 +2,7 @@
 
 #include <ziggy/detail/sanitizer.hpp>
 
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -16,8 +17,12 @@ namespace {
 // that gap.
 struct Header {
     std::size_t size;
-    std::size_t alignment;
+    std::uint32_t alignment;
+    std::uint32_t cookie;  // header_cookie while the block is live
 };
+// Checked on free: a pointer whose "header" lacks it was not handed out here
+// (or was freed already, and the heap reused the header's bytes).
+constexpr std::uint32_t header_cookie = 0x5A16A11Cu;
 constexpr std::size_t header_size = 16;
 static_assert(sizeof(Header) <= header_size);
 
@@ -45,14 +50,19 @@ void* SystemAllocator::do_allocate(std::size_t size, std::size_t alignment, bool
     } else {
         // aligned_alloc wants a size that is a multiple of the alignment.
         if (detail::align_up_overflows(total, gap)) return nullptr;
-        block = std::aligned_alloc(gap, detail::align_up(total, gap));
-        if (block != nullptr && zero_memory) std::memset(static_cast<char*>(block) + gap, 0, size);
+        const std::size_t rounded = detail::align_up(total, gap);
+        block = std::aligned_alloc(gap, rounded);
+        if (block != nullptr) {
+            if (zero_memory) std::memset(static_cast<char*>(block) + gap, 0, size);
+            // ASan: the rounding slack after the user's bytes is a red zone too.
+            detail::poison(static_cast<char*>(block) + total, rounded - total);
+        }
     }
     if (block == nullptr) [[unlikely]]
         return nullptr;
 
     void* user = static_cast<char*>(block) + gap;
-    *header_of(user) = Header{size, alignment};
+    *header_of(user) = Header{size, static_cast<std::uint32_t>(alignment), header_cookie};
     // ASan: the header is a red zone, so an underrun of one byte is reported.
     detail::poison(header_of(user), header_size);
     live_bytes_.fetch_add(size, std::memory_order_relaxed);
@@ -65,31 +75,30 @@ void SystemAllocator::do_deallocate(void* pointer, std::size_t, std::size_t) noe
     do_free(pointer);
 }
 
-// Sanitized builds only: the header of every live block is poisoned and the
-// first user byte is not, so a pointer for which that does not hold was never
-// handed out here (interior, misaligned or foreign) and its "header" is
-// garbage. Stop with a clear message instead of freeing garbage.
+// A pointer this allocator did not hand out has a garbage "header": stop with
+// a clear message instead of freeing garbage. Sanitized builds check the
+// header's poisoning first, so they never touch someone else's shadow memory.
 namespace {
 [[noreturn, gnu::noinline, gnu::cold]] void report_foreign_free(const void* pointer) {
     std::fprintf(stderr,
                  "ziggy::SystemAllocator: free of %p, which this allocator did not hand out "
-                 "(an interior, misaligned or foreign pointer)\n",
+                 "(an interior, misaligned, foreign or already freed pointer)\n",
                  pointer);
     std::abort();
 }
 } // namespace
 
 void SystemAllocator::do_free(void* pointer) {
-    if constexpr (detail::asan_enabled) {
-        const char* p = static_cast<const char*>(pointer);
-        const bool freed_block = detail::is_poisoned(p) && detail::is_poisoned(p - header_size);
-        const bool header_intact =
-            detail::is_poisoned(p - header_size) && detail::is_poisoned(p - 1) && !detail::is_poisoned(p);
-        // A freed block is all poisoned: let ASan's own double-free report speak.
-        if (!header_intact && !freed_block) report_foreign_free(pointer);
+    if (!detail::looks_like_live_block(pointer, header_size)) [[unlikely]] {
+        // A block freed before is all poisoned: let ASan's double-free report speak.
+        if (!detail::is_poisoned(pointer)) report_foreign_free(pointer);
     }
     detail::unpoison_defined(header_of(pointer), header_size);
-    const Header h = *header_of(pointer);
+    Header* header = header_of(pointer);
+    if (header->cookie != header_cookie) [[unlikely]]
+        report_foreign_free(pointer);
+    const Header h = *header;
+    header->cookie = 0;
     live_bytes_.fetch_sub(h.size, std::memory_order_relaxed);
     std::free(static_cast<char*>(pointer) - front_gap(h.alignment));
 }

@@ -188,6 +188,12 @@ void* UnmanagedMemoryPool::do_allocate(std::size_t size, std::size_t alignment, 
 }
 
 void UnmanagedMemoryPool::do_free(void* pointer) {
+    // Sanitized builds: refuse before touching the shadow of memory that may
+    // belong to someone else.
+    if (!detail::looks_like_live_block(pointer, detail::pool_header_size)) [[unlikely]]
+        throw InvalidFreeError(
+            "UnmanagedMemoryPool::free: the pointer was not allocated by this pool "
+            "(or was already freed)");
     detail::PoolHeader* h = detail::pool_header_of(pointer);
     detail::unpoison(h, detail::pool_header_size);
     const std::uint64_t info = h->info;
@@ -311,6 +317,7 @@ void UnmanagedMemoryPool::deallocate_slow(void* user) noexcept {
         return;
     }
     const std::size_t list = route;
+    h->info = detail::pool_freed_info(list);
     detail::poison(h, detail::pool_header_size + detail::pool_list_block_size(list));
     detail::PoolThreadCache* cache = thread_cache();
     if (cache == nullptr) {

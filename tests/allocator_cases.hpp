@@ -91,7 +91,16 @@ struct DebugOverScopedCase {
     static std::unique_ptr<ziggy::Allocator> make() { return std::make_unique<Stack>(); }
 };
 
+// The failure-injection allocator, failing nothing: it must keep every promise
+// of the allocator it forwards to.
+struct FailingCase {
+    static constexpr bool thread_safe = true;
+    static std::unique_ptr<ziggy::Allocator> make() {
+        return std::make_unique<ziggy::FailingAllocator>(ziggy::default_allocator());
+    }
+};
+
 using AllAllocatorCases = ::testing::Types<SystemCase, ScopedCase, DebugCase, DebugOverScopedCase,
-                                           PoolCase, HybridCase>;
+                                           PoolCase, HybridCase, FailingCase>;
 
 } // namespace ziggy_test

@@ -170,6 +170,31 @@ TYPED_TEST(AllocatorContract, ByteLayerAlignments) {
     EXPECT_EQ(this->a().allocate_bytes(0), nullptr);
 }
 
+// Impossible byte-layer requests (sizes near SIZE_MAX or PTRDIFF_MAX, huge
+// alignments) fail cleanly: nullptr from try_, std::bad_alloc otherwise, never
+// a small block or an overflow. Asked after a first allocation, so an arena
+// has a current block.
+TYPED_TEST(AllocatorContract, ByteLayerRejectsImpossibleRequests) {
+    auto warm = this->a().template allocate<int>(4);
+    const auto before = this->a().total_allocated_bytes();
+    const std::size_t max = std::numeric_limits<std::size_t>::max();
+    const std::size_t pmax = static_cast<std::size_t>(std::numeric_limits<std::ptrdiff_t>::max());
+    for (std::size_t size : {pmax - 8, pmax, pmax + 1, max - 15, max}) {
+        for (std::size_t align : {std::size_t(1), std::size_t(16), std::size_t(64),
+                                  std::size_t(4096), std::size_t(1) << 31, std::size_t(1) << 62,
+                                  std::size_t(1) << 63}) {
+            EXPECT_EQ(this->a().try_allocate_bytes(size, align), nullptr) << size << " @" << align;
+            EXPECT_THROW((void)this->a().allocate_bytes(size, align), std::bad_alloc)
+                << size << " @" << align;
+        }
+    }
+    // A small size with an impossible alignment fails too.
+    EXPECT_EQ(this->a().try_allocate_bytes(8, std::size_t(1) << 63), nullptr);
+    EXPECT_EQ(this->a().total_allocated_bytes(), before);
+    auto still = this->a().template allocate<int>(4);  // and the allocator still works
+    EXPECT_TRUE(still.valid());
+}
+
 // Thread-safe allocators keep contents and exact accounting under 4 threads.
 TYPED_TEST(AllocatorContract, ConcurrentUseIsSafe) {
     if constexpr (!TypeParam::thread_safe) {

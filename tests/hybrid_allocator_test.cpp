@@ -1,3 +1,4 @@
+#include <ziggy/errors.hpp>
 #include <ziggy/hybrid_allocator.hpp>
 
 #include <ziggy/detail/sanitizer.hpp>
@@ -159,6 +160,15 @@ TEST(HybridAllocatorTest, UseAfterReturnIsReported) {
     char* stale = b.data();
     b.reset();
     EXPECT_DEATH({ stale[0] = 1; }, "use-after-poison");
+}
+
+// A second free of a pooled pointer is refused by the hybrid too.
+TEST(HybridAllocatorTest, FreeTwiceThrows) {
+    ziggy::HybridAllocator hybrid;
+    auto b = hybrid.allocate<int>(8);
+    int* p = b.release();
+    hybrid.free(p);
+    EXPECT_THROW(hybrid.free(p), ziggy::InvalidFreeError);
 }
 
 } // namespace

@@ -192,18 +192,20 @@ TEST(ScopedAllocatorTest, EveryBackingFailureIsBadAllocWithoutLeak) {
     EXPECT_TRUE(report.ok()) << report.problems.front();
 }
 
-// total_allocated_bytes counts requested sizes (not padding), keeps bytes of
-// an out-of-order deallocation, and drops a reclaimed last allocation.
+// total_allocated_bytes counts requested sizes (not padding) of live
+// allocations: any deallocation subtracts, reclaimed or not.
 TEST(ScopedAllocatorTest, TotalAllocatedBytesIsExact) {
     ScopedAllocator arena;
     void* a = arena.allocate_bytes(3, 1);
     void* b = arena.allocate_bytes(10, 64);
     void* c = arena.allocate_bytes(5, 8);
     EXPECT_EQ(arena.total_allocated_bytes(), 18u);
-    arena.deallocate_bytes(b, 10, 64); // not the last: stays until reset()
-    EXPECT_EQ(arena.total_allocated_bytes(), 18u);
+    const auto reserved = arena.reserved_bytes();
+    arena.deallocate_bytes(b, 10, 64); // not the last: no longer live, space kept
+    EXPECT_EQ(arena.total_allocated_bytes(), 8u);
+    EXPECT_EQ(arena.reserved_bytes(), reserved);
     arena.deallocate_bytes(c, 5, 8); // the last: reclaimed
-    EXPECT_EQ(arena.total_allocated_bytes(), 13u);
+    EXPECT_EQ(arena.total_allocated_bytes(), 3u);
     (void)a;
     arena.reset();
     EXPECT_EQ(arena.total_allocated_bytes(), 0u);
@@ -238,15 +240,28 @@ TEST(ScopedAllocatorTest, LifoBuffersAreAllReclaimed) {
 }
 
 // Destroying a buffer that is not the last is allowed, never throws, and
-// leaves its bytes in the arena.
+// leaves the others intact; its bytes are no longer counted as live.
 TEST(ScopedAllocatorTest, OutOfOrderBufferDestructionIsHarmless) {
     ScopedAllocator arena;
     auto a = arena.allocate<int>(4);
     auto b = arena.allocate<int>(4);
+    b.fill(7);
     EXPECT_NO_THROW(a.reset());
-    EXPECT_EQ(arena.total_allocated_bytes(), 32u);
-    b[3] = 7;
-    EXPECT_EQ(b[3], 7);
+    EXPECT_EQ(arena.total_allocated_bytes(), 16u);
+    for (int x : b) EXPECT_EQ(x, 7);
+}
+
+// Sanitized builds: memory of a buffer destroyed out of order is poisoned, so
+// a use after its destruction is an ASan report.
+TEST(ScopedAllocatorTest, OutOfOrderDestroyedMemoryIsPoisoned) {
+    if (!ziggy::detail::asan_enabled) GTEST_SKIP() << "release variant: no ASan";
+    ScopedAllocator arena;
+    auto a = arena.allocate<int>(4);
+    auto b = arena.allocate<int>(4);
+    int* stale = a.data();
+    a.reset();
+    EXPECT_TRUE(ziggy::detail::is_poisoned(stale));
+    EXPECT_FALSE(ziggy::detail::is_poisoned(b.data()));
 }
 
 // Deallocating the most recent dedicated block returns it to the backing allocator.

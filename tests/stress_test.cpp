@@ -20,21 +20,25 @@ namespace {
 constexpr int thread_count = 4;
 constexpr int rounds = 3000;
 
-// Buffers in flight between threads, each filled with its producer's tag.
+// Buffers in flight between threads, each with the tag it was filled with.
+struct Letter {
+    std::uint64_t tag = 0;
+    ziggy::Buffer<std::uint64_t> buffer;
+};
 struct Mailbox {
     std::mutex mutex;
-    std::deque<ziggy::Buffer<std::uint64_t>> items;
+    std::deque<Letter> items;
 
-    void put(ziggy::Buffer<std::uint64_t> b) {
+    void put(Letter letter) {
         std::lock_guard lock(mutex);
-        items.push_back(std::move(b));
+        items.push_back(std::move(letter));
     }
-    ziggy::Buffer<std::uint64_t> take() {
+    Letter take() {
         std::lock_guard lock(mutex);
         if (items.empty()) return {};
-        auto b = std::move(items.front());
+        auto letter = std::move(items.front());
         items.pop_front();
-        return b;
+        return letter;
     }
 };
 
@@ -51,15 +55,17 @@ void traffic(ziggy::Allocator& a, Mailbox& mailbox, int self, std::atomic<int>& 
         auto b = a.allocate<std::uint64_t>(count);
         b.fill(tag(self, r));
         if (r % 2 == 0) {
-            mailbox.put(std::move(b));
+            mailbox.put(Letter{tag(self, r), std::move(b)});
         } else {
             local.push_back(std::move(b));
         }
-        if (auto other = mailbox.take(); other.valid()) {
-            const std::uint64_t first = other[0];
-            for (auto v : other)
-                if (v != first) errors.fetch_add(1);
+        // Two threads handed the same block would overwrite each other's tag.
+        if (auto other = mailbox.take(); other.buffer.valid()) {
+            for (auto v : other.buffer)
+                if (v != other.tag) errors.fetch_add(1);
         }  // freed here, usually on another thread than the one that made it
+        for (const auto& mine : local)
+            if (mine[0] != mine[mine.size() - 1]) errors.fetch_add(1);
         if (local.size() > 8) local.erase(local.begin());
     }
 }

@@ -352,6 +352,37 @@ TEST(UnmanagedMemoryPoolTest, FreeOfForeignPointerThrows) {
     UnmanagedMemoryPool pool;
     alignas(16) unsigned char storage[64] = {};
     EXPECT_THROW(pool.free(storage + 32), ziggy::InvalidFreeError);
+    // The refused free left the caller's memory as it was: usable, and in
+    // sanitized builds not poisoned.
+    EXPECT_FALSE(ziggy::detail::is_poisoned(storage + 16));
+    storage[20] = 1;
+    EXPECT_EQ(storage[20], 1);
+}
+
+// A second free of the same pointer is refused, and the block is not handed
+// out twice.
+TEST(UnmanagedMemoryPoolTest, FreeTwiceThrows) {
+    UnmanagedMemoryPool pool;
+    void* p = pool.allocate_bytes(32);
+    pool.free(p);
+    EXPECT_THROW(pool.free(p), ziggy::InvalidFreeError);
+    void* x = pool.allocate_bytes(32);
+    void* y = pool.allocate_bytes(32);
+    EXPECT_NE(x, y);
+    EXPECT_EQ(pool.total_allocated_bytes(), 64u);
+    pool.free(x);
+    pool.free(y);
+}
+
+// A double free that reaches the depot (through a full thread cache) is
+// refused as well.
+TEST(UnmanagedMemoryPoolTest, FreeTwiceAfterSpillThrows) {
+    ziggy::PoolOptions options;
+    options.thread_cache_bytes_per_class = 0;  // every free goes to the depot
+    UnmanagedMemoryPool pool(ziggy::default_allocator(), options);
+    void* p = pool.allocate_bytes(48);
+    pool.free(p);
+    EXPECT_THROW(pool.free(p), ziggy::InvalidFreeError);
 }
 
 // zero_memory zeroes a reused (dirty) block.

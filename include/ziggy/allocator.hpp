@@ -76,7 +76,8 @@ public:
 
     /// Allocates `size` bytes aligned to `alignment` (a power of two). Returns
     /// nullptr for `size == 0`. Throws std::invalid_argument for an alignment that
-    /// is not a power of two, std::bad_alloc when memory is exhausted.
+    /// is not a power of two, std::bad_alloc when memory is exhausted or the
+    /// request is impossible (`size > PTRDIFF_MAX`, `alignment > 1 GiB`).
     [[nodiscard]] void* allocate_bytes(std::size_t size,
                                        std::size_t alignment = detail::malloc_alignment,
                                        bool zero_memory = false,
@@ -84,7 +85,9 @@ public:
         if (!detail::is_power_of_two(alignment)) [[unlikely]]
             detail::throw_bad_alignment(alignment);
         if (size == 0) return nullptr;
-        void* p = do_allocate(size, alignment, zero_memory, site);
+        void* p = detail::is_possible_request(size, alignment)
+                      ? do_allocate(size, alignment, zero_memory, site)
+                      : nullptr;
         if (p == nullptr) [[unlikely]]
             detail::throw_bad_alloc();
         return p;
@@ -96,7 +99,8 @@ public:
                                            std::size_t alignment = detail::malloc_alignment,
                                            bool zero_memory = false,
                                            CallSite site = CallSite::here()) noexcept {
-        if (size == 0 || !detail::is_power_of_two(alignment)) [[unlikely]]
+        if (size == 0 || !detail::is_power_of_two(alignment) ||
+            !detail::is_possible_request(size, alignment)) [[unlikely]]
             return nullptr;
         return do_allocate(size, alignment, zero_memory, site);
     }
@@ -134,8 +138,9 @@ protected:
         return Buffer<T>(pointer, count, *this);
     }
 
-    /// Preconditions: `size > 0`, `alignment` a power of two. Returns nullptr
-    /// when the request cannot be satisfied.
+    /// Preconditions: `0 < size <= detail::max_object_size`, `alignment` a power
+    /// of two no larger than `detail::max_alignment`. Returns nullptr when the
+    /// request cannot be satisfied.
     virtual void* do_allocate(std::size_t size, std::size_t alignment, bool zero_memory,
                               const CallSite& site) noexcept = 0;
     /// Precondition: `pointer` is non-null.

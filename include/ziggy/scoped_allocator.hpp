@@ -110,6 +110,8 @@ public:
         if (!detail::is_power_of_two(alignment)) [[unlikely]]
             detail::throw_bad_alignment(alignment);
         if (size == 0) return nullptr;
+        if (!detail::is_possible_request(size, alignment)) [[unlikely]]
+            detail::throw_bad_alloc();
         return bump<true>(size, alignment, zero_memory);
     }
 
@@ -118,6 +120,9 @@ public:
     /// only if it has at most `options().max_retained_bytes` bytes. Afterwards
     /// `total_allocated_bytes() == 0`; in sanitized builds the kept block is
     /// poisoned. Never throws.
+    /// Precondition: Buffers made before `reset()` are destroyed or released
+    /// first. Their memory is handed out again afterwards, so destroying such
+    /// a Buffer later could give back bytes of a newer allocation.
     void reset() noexcept { reset(options_.max_retained_bytes); }
 
     /// As `reset()`, keeping a block only if it has at most `max_retained_bytes`
@@ -127,12 +132,11 @@ public:
     /// False: memory is freed all at once by `reset()` or destruction.
     [[nodiscard]] bool supports_individual_deallocation() const noexcept override { return false; }
 
-    /// Exact: the sum of the sizes of the allocations handed out since
-    /// construction or the last `reset()`, minus those reclaimed (a deallocation
-    /// of the most recent allocation, e.g. a Buffer destroyed in LIFO order).
-    /// Deallocating any other allocation leaves its bytes counted, because they
-    /// stay unusable until `reset()`. Alignment padding and red zones are not
-    /// counted (see `reserved_bytes()`).
+    /// Exact: the sum of the sizes of the live allocations handed out since
+    /// construction or the last `reset()` (every deallocation, e.g. a Buffer
+    /// destroyed, subtracts its size; only the most recent allocation's bytes
+    /// can be reused before `reset()`, see `reserved_bytes()` for what the arena
+    /// holds). Alignment padding and red zones are not counted.
     [[nodiscard]] std::size_t total_allocated_bytes() const noexcept override {
         return live_bytes_;
     }

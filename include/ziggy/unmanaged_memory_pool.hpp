@@ -216,6 +216,7 @@ private:
         }
         detail::PoolFreeList& fl = cache.lists[list];
         h->next = fl.head;
+        h->info = detail::pool_freed_info(list);
         fl.head = h;
         detail::bump(fl.pushes, std::uint64_t{1});
         detail::bump(cache.freed_bytes, info >> 16);

@@ -51,4 +51,15 @@ inline constexpr std::size_t malloc_alignment = alignof(std::max_align_t);
 inline constexpr std::size_t max_object_size =
     static_cast<std::size_t>(std::numeric_limits<std::ptrdiff_t>::max());
 
+/// The largest alignment any allocator honours (1 GiB, a huge page); larger
+/// power-of-two alignments are requests no allocator can satisfy.
+inline constexpr std::size_t max_alignment = std::size_t(1) << 30;
+
+/// Whether `size` bytes at `alignment` can be satisfied at all. Requests
+/// outside these bounds fail up front, so no allocator's size arithmetic
+/// (size + header + padding + red zone) can overflow.
+[[nodiscard]] constexpr bool is_possible_request(std::size_t size, std::size_t alignment) noexcept {
+    return size <= max_object_size && alignment <= max_alignment;
+}
+
 } // namespace ziggy::detail

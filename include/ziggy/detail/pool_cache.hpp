@@ -37,6 +37,8 @@ inline constexpr std::size_t pool_header_size = 16;
 static_assert(sizeof(PoolHeader) == pool_header_size);
 
 inline constexpr std::uint64_t pool_magic = 0xA5;
+/// Magic of a block on a free list: a second free of it is refused.
+inline constexpr std::uint64_t pool_freed_magic = 0x5A;
 /// Route byte of a direct block: this bit | log2(alignment).
 inline constexpr std::uint64_t pool_direct_route = 0x80;
 /// Larger requests cannot be described by a header (and no machine maps them).
@@ -64,6 +66,10 @@ static_assert(pool_list_count < pool_direct_route);
 }
 [[nodiscard]] constexpr std::uint64_t pool_info(std::size_t size, std::uint64_t route) noexcept {
     return static_cast<std::uint64_t>(size) << 16 | pool_magic << 8 | route;
+}
+/// The info word of a pooled block while it sits on a free list of `list`.
+[[nodiscard]] constexpr std::uint64_t pool_freed_info(std::size_t list) noexcept {
+    return pool_freed_magic << 8 | list;
 }
 [[nodiscard]] inline PoolHeader* pool_header_of(void* user) noexcept {
     return reinterpret_cast<PoolHeader*>(static_cast<char*>(user) - pool_header_size);

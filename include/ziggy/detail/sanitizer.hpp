@@ -104,6 +104,22 @@ inline void unpoison_defined(const void* p, std::size_t n) noexcept {
 #endif
 }
 
+/// Sanitized builds: whether `p` looks like the start of a live block whose
+/// `header_size`-byte header the allocator keeps poisoned (header poisoned,
+/// first user byte addressable). An allocator checks it before it unpoisons a
+/// header on free, so a foreign, interior or freed pointer is refused without
+/// touching memory that is not its own. Always true without ASan.
+[[nodiscard]] inline bool looks_like_live_block(const void* p, std::size_t header_size) noexcept {
+#if ZIGGY_ASAN
+    const char* c = static_cast<const char*>(p);
+    return is_poisoned(c - header_size) && is_poisoned(c - 1) && !is_poisoned(c);
+#else
+    (void)p;
+    (void)header_size;
+    return true;
+#endif
+}
+
 // Valgrind mempool client requests: an arena or pool describes its chunks so
 // memcheck reports use of memory the pool has not handed out.
 inline void mempool_create(const void* pool) noexcept {
