@@ -1,0 +1,127 @@
+// fuzz/ops_fuzzer.cpp — random programs of operations over every allocator, with a model.
+//
+// The input decodes as a program: allocate (element type, count, zeroing; or raw
+// bytes at any power-of-two alignment), reset a buffer, release it and free the
+// raw pointer (unsized or sized), write/read/fill/copy buffer contents, and
+// allocator-specific operations (see targets.hpp). The model knows what every
+// live block must contain and how many bytes each allocator must report, and
+// every step is checked: the touched block's contents, no overlap with any other
+// live block, alignment, zeroed memory reads zero, exact total_allocated_bytes;
+// every 16 steps and at the end, all contents. At the end everything is freed,
+// each allocator is destroyed, and its checked backing allocator must hold no
+// block (the debug allocator must report no leak).
+#include "targets.hpp"
+
+#include <cstring>
+
+namespace {
+
+using namespace ziggy_fuzz;
+
+enum class Op : std::uint8_t {
+    allocate, allocate_bytes, reset, release, raw_free, write, read, fill, copy, move, edge,
+    target_op, check_all, count_
+};
+
+class OpsProgram {
+public:
+    OpsProgram(Reader& in, Targets& targets) : in_(in), m_(targets) {}
+
+    void run() {
+        for (int step = 0; step < 200 && !in_.exhausted(); ++step) {
+            const auto op = static_cast<Op>(in_.u8() % static_cast<unsigned>(Op::count_));
+            if (in_.exhausted()) break;
+            apply(op);
+            m_.check_accounting();
+            if (step % 16 == 15) m_.check_all_contents();
+        }
+        m_.check_all_contents();
+        m_.free_everything(in_);
+    }
+
+private:
+    void apply(Op op) {
+        switch (op) {
+        case Op::allocate: {
+            Target& t = m_.pick_target(in_);
+            const auto type = static_cast<ElementType>(in_.u8() % element_type_count);
+            const std::size_t max_bytes = in_.flag() ? 20000 : 2048;
+            const std::size_t count = in_.range(0, max_bytes / element_size(type));
+            m_.allocate_typed(t, type, count, in_.flag(), in_.u8());
+            break;
+        }
+        case Op::allocate_bytes: {
+            Target& t = m_.pick_target(in_);
+            const std::size_t size = in_.range(1, in_.flag() ? 20000 : 512);
+            const std::size_t alignment = std::size_t{1} << (in_.u8() % 13);  // up to 4096
+            m_.allocate_raw(t, size, alignment, in_.flag(), in_.u8());
+            break;
+        }
+        case Op::reset:
+            if (Entry* e = m_.pick_entry(in_)) m_.destroy(*e, /*through_buffer=*/true);
+            break;
+        case Op::release:
+            if (Entry* e = m_.pick_entry(in_)) m_.release(*e);
+            break;
+        case Op::raw_free:
+            if (Entry* e = m_.pick_entry(in_)) m_.raw_free(*e, in_.flag());
+            break;
+        case Op::write:
+            if (Entry* e = m_.pick_entry(in_)) {
+                const std::size_t offset = in_.pick(e->size) ;
+                const std::size_t length = in_.range(0, e->size - offset);
+                const std::uint32_t seed = in_.u8();
+                for (std::size_t i = 0; i < length; ++i)
+                    e->data[offset + i] = e->model[offset + i] = pattern_byte(seed, i);
+                m_.check_contents(*e);
+            }
+            break;
+        case Op::read:
+            if (Entry* e = m_.pick_entry(in_)) m_.check_contents(*e);
+            break;
+        case Op::fill:
+            if (Entry* e = m_.pick_entry(in_)) {
+                m_.fill(*e, in_.u8());
+                m_.check_contents(*e);
+            }
+            break;
+        case Op::copy: {
+            Entry* from = m_.pick_entry(in_);
+            Entry* to = m_.pick_entry(in_);
+            if (from != nullptr && to != nullptr) {
+                m_.copy(*from, *to, in_.u16());
+                m_.check_contents(*to);
+            }
+            break;
+        }
+        case Op::move:
+            if (Entry* e = m_.pick_entry(in_)) m_.move_buffer(*e);
+            break;
+        case Op::edge:
+            m_.edge_cases(m_.pick_target(in_), in_.u8());
+            break;
+        case Op::target_op: {
+            Target& t = m_.pick_target(in_);
+            t.special(in_.u8(), in_, m_);
+            break;
+        }
+        case Op::check_all:
+            m_.check_all_contents();
+            break;
+        case Op::count_:
+            break;
+        }
+    }
+
+    Reader& in_;
+    Model m_;
+};
+
+} // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    Reader in(data, size);
+    Targets targets = make_targets(in.u8());
+    OpsProgram(in, targets).run();
+    return 0;
+}

@@ -1,0 +1,456 @@
+// fuzz/ops_model.hpp — the model behind ops_fuzzer: live blocks, their expected
+// contents, and what each allocator under test must report.
+//
+// A `Target` is one allocator under test. Adding an allocator to the fuzzer is
+// one `Target` subclass in targets.hpp (how to build it, how its byte count
+// follows the model, its own operations such as reset or clear, its end-of-run
+// checks) plus one line in `make_targets`. Everything else — typed and raw
+// allocation, frees, contents, overlap and accounting checks — is shared here.
+#pragma once
+
+#include "fuzz_support.hpp"
+
+#include <ziggy/allocator.hpp>
+#include <ziggy/buffer.hpp>
+#include <ziggy/errors.hpp>
+
+#include <algorithm>
+#include <cstring>
+#include <limits>
+#include <memory>
+#include <new>
+#include <stdexcept>
+#include <type_traits>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace ziggy_fuzz {
+
+// Element types: each size and alignment class a user meets, including an
+// odd-sized one and an over-aligned one.
+struct Odd {
+    std::uint8_t b[3];
+};
+struct alignas(64) Line {
+    std::uint8_t b[64];
+};
+
+enum class ElementType : std::uint8_t { u8, u16, u32, u64, odd, line };
+inline constexpr unsigned element_type_count = 6;
+
+using AnyBuffer = std::variant<std::monostate, ziggy::Buffer<std::uint8_t>,
+                               ziggy::Buffer<std::uint16_t>, ziggy::Buffer<std::uint32_t>,
+                               ziggy::Buffer<std::uint64_t>, ziggy::Buffer<Odd>,
+                               ziggy::Buffer<Line>>;
+
+/// Calls `f(T{})` with the element type `type` names.
+template <class F>
+decltype(auto) with_type(ElementType type, F&& f) {
+    switch (type) {
+    case ElementType::u8: return f(std::uint8_t{});
+    case ElementType::u16: return f(std::uint16_t{});
+    case ElementType::u32: return f(std::uint32_t{});
+    case ElementType::u64: return f(std::uint64_t{});
+    case ElementType::odd: return f(Odd{});
+    case ElementType::line: break;
+    }
+    return f(Line{});
+}
+
+inline std::size_t element_size(ElementType type) {
+    return with_type(type, [](auto v) { return sizeof(v); });
+}
+
+template <class T>
+T make_value(std::uint32_t seed) {
+    T v;
+    auto* bytes = reinterpret_cast<unsigned char*>(&v);
+    for (std::size_t i = 0; i < sizeof(T); ++i) bytes[i] = pattern_byte(seed, i);
+    return v;
+}
+
+class Model;
+class Target;
+
+/// One live block handed out by a target.
+struct Entry {
+    Target* target = nullptr;
+    AnyBuffer buffer;                 // monostate once released, or for raw blocks
+    std::uint8_t* data = nullptr;
+    std::size_t size = 0;             // bytes
+    std::size_t alignment = 1;
+    std::size_t count = 0;            // elements (== size for raw blocks)
+    ElementType type = ElementType::u8;
+    std::vector<std::uint8_t> model;  // what the block must contain
+    std::uint64_t generation = 0;     // the target's generation when allocated (arenas)
+
+    [[nodiscard]] bool has_buffer() const noexcept { return buffer.index() != 0; }
+};
+
+/// One allocator under test (see the file comment).
+class Target {
+public:
+    explicit Target(const char* name) noexcept : name_(name) {}
+    Target(const Target&) = delete;
+    Target& operator=(const Target&) = delete;
+    virtual ~Target() = default;
+
+    [[nodiscard]] const char* name() const noexcept { return name_; }
+    [[nodiscard]] virtual ziggy::Allocator& allocator() noexcept = 0;
+
+    /// What `total_allocated_bytes()` must report: by default the live bytes.
+    [[nodiscard]] virtual std::size_t expected_bytes() const noexcept { return live_bytes; }
+    /// The target's own operations (reset, clear, scopes, guard checks, ...).
+    virtual void special(std::uint8_t what, Reader& in, Model& model) {
+        (void)what, (void)in, (void)model;
+    }
+    /// Checks after every block has been freed (e.g. no leak reported).
+    virtual void finish(Model& model) { (void)model; }
+
+    std::size_t live_bytes = 0;    // sum of the sizes of live entries
+    std::uint64_t generation = 0;  // bumped when everything is freed at once (arena reset)
+
+private:
+    const char* name_;
+};
+
+using Targets = std::vector<std::unique_ptr<Target>>;
+
+class Model {
+public:
+    explicit Model(Targets& targets) noexcept : targets_(targets) {}
+    Model(const Model&) = delete;
+    Model& operator=(const Model&) = delete;
+    ~Model() = default;
+
+    static constexpr std::size_t max_entries = 64;
+    static constexpr std::size_t max_live_bytes = 256 * 1024;
+
+    Target& pick_target(Reader& in) { return *targets_[in.pick(targets_.size())]; }
+    Entry* pick_entry(Reader& in) {
+        const std::size_t i = in.pick(entries_.size());
+        return entries_.empty() ? nullptr : entries_[i].get();
+    }
+    [[nodiscard]] std::size_t entry_count() const noexcept { return entries_.size(); }
+
+    void allocate_typed(Target& t, ElementType type, std::size_t count, bool zero,
+                        std::uint32_t seed) {
+        const std::size_t bytes = count * element_size(type);
+        if (entries_.size() >= max_entries || total_live() + bytes > max_live_bytes) return;
+        const std::size_t before = t.allocator().total_allocated_bytes();
+        with_type(type, [&](auto v) {
+            using T = decltype(v);
+            ziggy::Buffer<T> b = allocate_or_trap<T>(t, count, zero);
+            if (count == 0) {
+                ZIGGY_FUZZ_CHECK(b.empty() && !b.valid() && !b.owns_memory(),
+                                 "%s: allocate<T>(0) is not empty", t.name());
+                ZIGGY_FUZZ_CHECK(t.allocator().total_allocated_bytes() == before,
+                                 "%s: allocate<T>(0) changed the byte count", t.name());
+                return;
+            }
+            ZIGGY_FUZZ_CHECK(b.size() == count && b.owns_memory() && b.allocator() == &t.allocator(),
+                             "%s: allocate<T>(%zu) gave size %zu", t.name(), count, b.size());
+            auto e = std::make_unique<Entry>();
+            e->data = reinterpret_cast<std::uint8_t*>(b.data());
+            e->count = count;
+            e->type = type;
+            e->buffer = std::move(b);
+            add(t, std::move(e), bytes, alignof(T), zero, seed);
+        });
+    }
+
+    void allocate_raw(Target& t, std::size_t size, std::size_t alignment, bool zero,
+                      std::uint32_t seed) {
+        if (entries_.size() >= max_entries || total_live() + size > max_live_bytes) return;
+        void* p = nullptr;
+        try {
+            p = t.allocator().allocate_bytes(size, alignment, zero);
+        } catch (const std::bad_alloc&) {
+            ZIGGY_FUZZ_CHECK(false, "%s: allocate_bytes(%zu, %zu) threw bad_alloc", t.name(), size,
+                             alignment);
+        }
+        auto e = std::make_unique<Entry>();
+        e->data = static_cast<std::uint8_t*>(p);
+        e->count = size;
+        add(t, std::move(e), size, alignment, zero, seed);
+    }
+
+    /// Frees an entry: through its Buffer (reset) when it still has one,
+    /// otherwise with sized deallocation.
+    void destroy(Entry& e, bool through_buffer) {
+        Target& t = *e.target;
+        if (e.has_buffer() && through_buffer) {
+            std::visit([](auto& b) {
+                if constexpr (!std::is_same_v<std::decay_t<decltype(b)>, std::monostate>) b.reset();
+            }, e.buffer);
+        } else {
+            release(e);
+            t.allocator().deallocate_bytes(e.data, e.size, e.alignment);
+        }
+        forget(e);
+    }
+
+    /// Buffer::release(): the entry stays live, as a raw block.
+    void release(Entry& e) {
+        if (!e.has_buffer()) return;
+        void* p = std::visit([](auto& b) -> void* {
+            if constexpr (std::is_same_v<std::decay_t<decltype(b)>, std::monostate>) return nullptr;
+            else {
+                void* raw = b.release();
+                ZIGGY_FUZZ_CHECK(b.empty() && !b.valid() && !b.owns_memory(),
+                                 "release() left a view");
+                return raw;
+            }
+        }, e.buffer);
+        ZIGGY_FUZZ_CHECK(p == e.data, "release() returned %p, the buffer's data is %p", p,
+                         static_cast<void*>(e.data));
+        e.buffer = std::monostate{};
+    }
+
+    /// Release, then free the raw pointer: unsized `free` or sized deallocation.
+    void raw_free(Entry& e, bool unsized) {
+        Target& t = *e.target;
+        release(e);
+        if (!unsized) {
+            t.allocator().deallocate_bytes(e.data, e.size, e.alignment);
+        } else if (t.allocator().supports_individual_deallocation()) {
+            t.allocator().free(e.data);
+        } else {
+            bool threw = false;
+            try {
+                t.allocator().free(e.data);
+            } catch (const ziggy::NotSupportedError&) {
+                threw = true;
+            }
+            ZIGGY_FUZZ_CHECK(threw, "%s: free() without individual deallocation did not throw",
+                             t.name());
+            return;  // still live: the arena frees it at reset
+        }
+        forget(e);
+    }
+
+    void fill(Entry& e, std::uint32_t seed) {
+        if (!e.has_buffer()) {
+            std::memset(e.data, static_cast<int>(seed), e.size);
+            std::fill(e.model.begin(), e.model.end(), static_cast<std::uint8_t>(seed));
+            return;
+        }
+        std::visit([&](auto& b) {
+            using B = std::decay_t<decltype(b)>;
+            if constexpr (!std::is_same_v<B, std::monostate>) {
+                using T = typename B::value_type;
+                const T value = make_value<T>(seed);
+                b.fill(value);
+                for (std::size_t i = 0; i < e.count; ++i)
+                    std::memcpy(e.model.data() + i * sizeof(T), &value, sizeof(T));
+            }
+        }, e.buffer);
+    }
+
+    /// Copies up to `length` elements (typed copy_from when both are buffers of
+    /// one type, including its too-long exception; memmove of bytes otherwise).
+    void copy(Entry& from, Entry& to, std::size_t length) {
+        if (from.has_buffer() && to.has_buffer() && from.buffer.index() == to.buffer.index()) {
+            const std::size_t n = std::min(length, from.count);
+            bool threw = false;
+            std::visit([&](auto& dst) {
+                using B = std::decay_t<decltype(dst)>;
+                if constexpr (!std::is_same_v<B, std::monostate>) {
+                    const B& src = std::get<B>(from.buffer);
+                    try {
+                        dst.copy_from(src.as_read_only_span().first(n));
+                    } catch (const std::invalid_argument&) {
+                        threw = true;
+                    }
+                }
+            }, to.buffer);
+            ZIGGY_FUZZ_CHECK(threw == (n > to.count), "copy_from %zu into %zu: %s", n, to.count,
+                             threw ? "threw" : "did not throw");
+            if (!threw) {
+                const std::size_t bytes = n * element_size(to.type);
+                std::memmove(to.model.data(), from.model.data(), bytes);
+            }
+            return;
+        }
+        const std::size_t n = std::min({length, from.size, to.size});
+        std::memmove(to.data, from.data, n);
+        std::memmove(to.model.data(), from.model.data(), n);
+    }
+
+    /// Moves the Buffer out and back (move construction and assignment).
+    void move_buffer(Entry& e) {
+        std::visit([&](auto& b) {
+            using B = std::decay_t<decltype(b)>;
+            if constexpr (!std::is_same_v<B, std::monostate>) {
+                B moved(std::move(b));
+                ZIGGY_FUZZ_CHECK(b.empty() && !b.valid() && !b.owns_memory(),
+                                 "a moved-from buffer is not empty");
+                ZIGGY_FUZZ_CHECK(reinterpret_cast<std::uint8_t*>(moved.data()) == e.data,
+                                 "move changed the data pointer");
+                B back;
+                back = std::move(moved);
+                b = std::move(back);
+            }
+        }, e.buffer);
+    }
+
+    /// The allocator contract's edge cases; none may change the byte count.
+    void edge_cases(Target& t, std::uint8_t what) {
+        ziggy::Allocator& a = t.allocator();
+        const std::size_t before = a.total_allocated_bytes();
+        switch (what % 5) {
+        case 0: {
+            bool threw = false;
+            try {
+                auto b = a.allocate<std::uint64_t>(std::numeric_limits<std::size_t>::max() / 4);
+            } catch (const std::bad_array_new_length&) {
+                threw = true;
+            }
+            ZIGGY_FUZZ_CHECK(threw, "%s: overflowing count did not throw bad_array_new_length",
+                             t.name());
+            break;
+        }
+        case 1: {
+            bool threw = false;
+            try {
+                (void)a.allocate_bytes(16, 24);
+            } catch (const std::invalid_argument&) {
+                threw = true;
+            }
+            ZIGGY_FUZZ_CHECK(threw && a.try_allocate_bytes(16, 24) == nullptr,
+                             "%s: alignment 24 was accepted", t.name());
+            break;
+        }
+        case 2:
+            ZIGGY_FUZZ_CHECK(a.allocate_bytes(0) == nullptr && a.try_allocate_bytes(0) == nullptr,
+                             "%s: a zero-byte request returned memory", t.name());
+            break;
+        case 3: {
+            ZIGGY_FUZZ_CHECK(a.try_allocate_bytes(ziggy::detail::max_object_size + 1) == nullptr,
+                             "%s: an impossible size returned memory", t.name());
+            bool threw = false;
+            try {
+                (void)a.allocate_bytes(std::numeric_limits<std::size_t>::max() - 8);
+            } catch (const std::bad_alloc&) {
+                threw = true;
+            }
+            ZIGGY_FUZZ_CHECK(threw, "%s: an impossible size did not throw bad_alloc", t.name());
+            break;
+        }
+        default:
+            a.free(nullptr);
+            a.deallocate_bytes(nullptr, 16, 8);
+            break;
+        }
+        ZIGGY_FUZZ_CHECK(a.total_allocated_bytes() == before,
+                         "%s: edge case %d changed the byte count from %zu to %zu", t.name(),
+                         what % 5, before, a.total_allocated_bytes());
+    }
+
+    void check_contents(const Entry& e) const {
+        if (e.size != 0 && std::memcmp(e.data, e.model.data(), e.size) != 0) {
+            std::size_t i = 0;
+            while (e.data[i] == e.model[i]) ++i;
+            ZIGGY_FUZZ_CHECK(false, "%s: byte %zu of a %zu-byte block is 0x%02x, expected 0x%02x",
+                             e.target->name(), i, e.size, e.data[i], e.model[i]);
+        }
+    }
+    void check_all_contents() const {
+        for (const auto& e : entries_) check_contents(*e);
+    }
+    void check_accounting() const {
+        for (const auto& t : targets_) {
+            const std::size_t actual = t->allocator().total_allocated_bytes();
+            ZIGGY_FUZZ_CHECK(actual == t->expected_bytes(),
+                             "%s: total_allocated_bytes() is %zu, the model says %zu", t->name(),
+                             actual, t->expected_bytes());
+        }
+    }
+
+    /// Frees every entry (some through their buffer, some sized, some
+    /// unsized), then runs each target's final checks.
+    void free_everything(Reader& in) {
+        while (!entries_.empty()) {
+            Entry& e = *entries_.back();
+            if (e.target->allocator().supports_individual_deallocation() && in.flag())
+                raw_free(e, true);
+            else
+                destroy(e, !in.flag());
+        }
+        check_accounting();
+        for (auto& t : targets_) t->finish(*this);
+    }
+
+    /// Drops every entry of `t` without freeing it (the target freed them all
+    /// at once: arena reset). Their Buffers give up ownership first.
+    void abandon_all_of(Target& t) {
+        for (std::size_t i = entries_.size(); i-- > 0;) {
+            if (entries_[i]->target != &t) continue;
+            release(*entries_[i]);
+            forget(*entries_[i]);
+        }
+    }
+
+    void forget(Entry& e) {
+        e.target->live_bytes -= e.size;
+        auto it = std::find_if(entries_.begin(), entries_.end(),
+                               [&](const auto& p) { return p.get() == &e; });
+        std::swap(*it, entries_.back());
+        entries_.pop_back();
+    }
+
+private:
+    template <class T>
+    ziggy::Buffer<T> allocate_or_trap(Target& t, std::size_t count, bool zero) {
+        try {
+            return t.allocator().allocate<T>(count, zero);
+        } catch (const std::bad_alloc&) {
+            ZIGGY_FUZZ_CHECK(false, "%s: allocate<T>(%zu) threw bad_alloc", t.name(), count);
+        }
+        return {};
+    }
+
+    // Records a new block: checks alignment, zeroing and overlap, then writes
+    // the pattern `seed` into non-zeroed memory so the model knows every byte.
+    void add(Target& t, std::unique_ptr<Entry> e, std::size_t size, std::size_t alignment,
+             bool zero, std::uint32_t seed) {
+        e->target = &t;
+        e->size = size;
+        e->alignment = alignment;
+        e->generation = t.generation;
+        ZIGGY_FUZZ_CHECK(e->data != nullptr, "%s: %zu bytes gave nullptr", t.name(), size);
+        ZIGGY_FUZZ_CHECK(reinterpret_cast<std::uintptr_t>(e->data) % alignment == 0,
+                         "%s: %p is not aligned to %zu", t.name(), static_cast<void*>(e->data),
+                         alignment);
+        const auto lo = reinterpret_cast<std::uintptr_t>(e->data);
+        for (const auto& other : entries_) {
+            const auto olo = reinterpret_cast<std::uintptr_t>(other->data);
+            ZIGGY_FUZZ_CHECK(lo + size <= olo || olo + other->size <= lo,
+                             "%s: new block [%p, +%zu) overlaps a live block of %s [%p, +%zu)",
+                             t.name(), static_cast<void*>(e->data), size, other->target->name(),
+                             static_cast<void*>(other->data), other->size);
+        }
+        e->model.resize(size);
+        if (zero) {
+            for (std::size_t i = 0; i < size; ++i)
+                ZIGGY_FUZZ_CHECK(e->data[i] == 0, "%s: byte %zu of a zeroed %zu-byte block is 0x%02x",
+                                 t.name(), i, size, e->data[i]);
+        } else {
+            for (std::size_t i = 0; i < size; ++i) e->data[i] = e->model[i] = pattern_byte(seed, i);
+        }
+        t.live_bytes += size;
+        entries_.push_back(std::move(e));
+    }
+
+    std::size_t total_live() const noexcept {
+        std::size_t n = 0;
+        for (const auto& t : targets_) n += t->live_bytes;
+        return n;
+    }
+
+    Targets& targets_;
+    std::vector<std::unique_ptr<Entry>> entries_;
+};
+
+} // namespace ziggy_fuzz
