@@ -18,7 +18,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 BUILD_DIR=${BUILD_DIR:-build}
 
-BASE_PACKAGES=(meson ninja-build g++ pkg-config python3 libgtest-dev libbenchmark-dev)
+BASE_PACKAGES=(meson ninja-build g++ pkg-config cmake python3 libgtest-dev libbenchmark-dev)
 BENCH_PACKAGES=(libmimalloc-dev libjemalloc-dev libgoogle-perftools-dev libfoonathan-memory-dev gnuplot-nox)
 
 log() { printf '\033[1m== %s\033[0m\n' "$*"; }
@@ -79,6 +79,41 @@ consumer_test() {
     meson test -C "$dir" --print-errorlogs
 }
 
+# Installs the library into a temporary prefix and consumes it the two other
+# ways users do: pkg-config on a compiler command line, and CMake's
+# find_package. Prints "Ok: N" / "Fail: N" like meson test.
+install_test() {
+    local dir="$ROOT/$BUILD_DIR/install-check" ok=0 fail=0
+    rm -rf "$dir/prefix" "$dir/cmake"
+    if [ ! -f "$dir/build/build.ninja" ]; then
+        meson setup "$dir/build" --prefix="$dir/prefix" --wrap-mode=nodownload -Dtests=disabled \
+            -Dbenchmarks=disabled -Dexamples=disabled -Dfuzzing=disabled -Dsanitized_variant=false >/dev/null
+    fi
+    meson install -C "$dir/build" --quiet >/dev/null
+    local libdir
+    libdir=$(dirname "$(find "$dir/prefix" -name ziggyalloc.pc | head -n1)")/..
+    local cxx=${CXX:-c++}
+    # shellcheck disable=SC2046
+    if PKG_CONFIG_PATH="$libdir/pkgconfig" $cxx examples/consumer/main.cpp -o "$dir/pkgconfig-consumer" \
+            $(PKG_CONFIG_PATH="$libdir/pkgconfig" pkg-config --cflags --libs ziggyalloc) \
+            -Wl,-rpath,"$libdir" && "$dir/pkgconfig-consumer"; then
+        echo "install: pkg-config consumer OK"; ok=$((ok + 1))
+    else
+        echo "install: pkg-config consumer FAIL"; fail=$((fail + 1))
+    fi
+    if cmake -S examples/cmake_consumer -B "$dir/cmake" -DCMAKE_PREFIX_PATH="$dir/prefix" \
+            -DCMAKE_CXX_COMPILER="$cxx" >"$dir/cmake.log" 2>&1 &&
+        cmake --build "$dir/cmake" >>"$dir/cmake.log" 2>&1 && "$dir/cmake/cmake_consumer"; then
+        echo "install: CMake find_package consumer OK"; ok=$((ok + 1))
+    else
+        cat "$dir/cmake.log"
+        echo "install: CMake find_package consumer FAIL"; fail=$((fail + 1))
+    fi
+    echo "Ok: $ok"
+    echo "Fail: $fail"
+    [ "$fail" -eq 0 ]
+}
+
 # Reads the Ok/Fail counts of a `meson test` log.
 count() { sed -n "s/^$1: *\([0-9]*\).*/\1/p" "$2" | tail -n1; }
 
@@ -95,6 +130,10 @@ cmd_test() {
     failed=$((failed + $(count Fail "$out") + $(count Timeout "$out") + 0))
     log "consumer project (wrap subproject, both variants)"
     consumer_test 2>&1 | tee "$out" || status=1
+    passed=$((passed + $(count Ok "$out") + 0))
+    failed=$((failed + $(count Fail "$out") + 0))
+    log "installed library (pkg-config, CMake find_package)"
+    install_test 2>&1 | tee "$out" || status=1
     passed=$((passed + $(count Ok "$out") + 0))
     failed=$((failed + $(count Fail "$out") + 0))
     rm -f "$out"

@@ -1,11 +1,10 @@
-// The shared promises of ziggy::Allocator, run over every allocator.
-//
-// To add an allocator: write a Case (how to make one, and what it promises
-// beyond the base contract) and add it to `ContractCases`.
+// The shared promises of ziggy::Allocator, run over every allocator listed in
+// allocator_cases.hpp.
 #include <ziggy/ziggy.hpp>
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <cstring>
@@ -15,16 +14,11 @@
 #include <thread>
 #include <vector>
 
+#include "allocator_cases.hpp"
+
 namespace {
 
-struct SystemCase {
-    static constexpr bool thread_safe = true;
-    static std::unique_ptr<ziggy::Allocator> make() {
-        return std::make_unique<ziggy::SystemAllocator>();
-    }
-};
-
-using ContractCases = ::testing::Types<SystemCase>;
+using ContractCases = ziggy_test::AllAllocatorCases;
 
 template <class Case>
 class AllocatorContract : public ::testing::Test {

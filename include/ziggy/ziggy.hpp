@@ -4,5 +4,8 @@
 #include <ziggy/allocator.hpp>
 #include <ziggy/buffer.hpp>
 #include <ziggy/errors.hpp>
+#include <ziggy/failing_allocator.hpp>
+#include <ziggy/memory_resource.hpp>
+#include <ziggy/std_allocator.hpp>
 #include <ziggy/system_allocator.hpp>
 #include <ziggy/unmanaged.hpp>

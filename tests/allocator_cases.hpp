@@ -1,0 +1,25 @@
+// tests/allocator_cases.hpp — every allocator, for the suites that run over all of them
+// (the contract suite, the std/pmr adapter suites).
+//
+// To add an allocator: write a Case (how to make one and whether it is
+// thread-safe) and add it to `AllAllocatorCases`.
+#pragma once
+
+#include <memory>
+
+#include <gtest/gtest.h>
+
+#include <ziggy/ziggy.hpp>
+
+namespace ziggy_test {
+
+struct SystemCase {
+    static constexpr bool thread_safe = true;
+    static std::unique_ptr<ziggy::Allocator> make() {
+        return std::make_unique<ziggy::SystemAllocator>();
+    }
+};
+
+using AllAllocatorCases = ::testing::Types<SystemCase>;
+
+} // namespace ziggy_test
