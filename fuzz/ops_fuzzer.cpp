@@ -20,7 +20,7 @@ using namespace ziggy_fuzz;
 
 enum class Op : std::uint8_t {
     allocate, allocate_bytes, reset, release, raw_free, write, read, fill, copy, move, edge,
-    target_op, check_all, count_
+    containers, target_op, check_all, count_
 };
 
 class OpsProgram {
@@ -54,7 +54,8 @@ private:
             Target& t = m_.pick_target(in_);
             const std::size_t size = in_.range(1, in_.flag() ? 20000 : 512);
             const std::size_t alignment = std::size_t{1} << (in_.u8() % 13);  // up to 4096
-            m_.allocate_raw(t, size, alignment, in_.flag(), in_.u8());
+            const std::uint8_t how = in_.u8();
+            m_.allocate_raw(t, size, alignment, (how & 1) != 0, (how & 2) != 0, in_.u8());
             break;
         }
         case Op::reset:
@@ -100,6 +101,11 @@ private:
         case Op::edge:
             m_.edge_cases(m_.pick_target(in_), in_.u8());
             break;
+        case Op::containers: {
+            Target& t = m_.pick_target(in_);
+            m_.containers(t, in_.range(0, 300), in_.u8());
+            break;
+        }
         case Op::target_op: {
             Target& t = m_.pick_target(in_);
             t.special(in_.u8(), in_, m_);

@@ -13,11 +13,14 @@
 #include <ziggy/allocator.hpp>
 #include <ziggy/buffer.hpp>
 #include <ziggy/errors.hpp>
+#include <ziggy/memory_resource.hpp>
+#include <ziggy/std_allocator.hpp>
 
 #include <algorithm>
 #include <cstring>
 #include <limits>
 #include <memory>
+#include <memory_resource>
 #include <new>
 #include <stdexcept>
 #include <type_traits>
@@ -84,6 +87,7 @@ struct Entry {
     ElementType type = ElementType::u8;
     std::vector<std::uint8_t> model;  // what the block must contain
     std::uint64_t generation = 0;     // the target's generation when allocated (arenas)
+    bool from_pmr = false;            // allocated through a MemoryResource over the target
 
     [[nodiscard]] bool has_buffer() const noexcept { return buffer.index() != 0; }
 };
@@ -160,12 +164,20 @@ public:
         });
     }
 
+    /// Raw bytes from the byte layer, or through a std::pmr MemoryResource
+    /// over the target (then freed through one as well).
     void allocate_raw(Target& t, std::size_t size, std::size_t alignment, bool zero,
-                      std::uint32_t seed) {
+                      bool via_pmr, std::uint32_t seed) {
         if (entries_.size() >= max_entries || total_live() + size > max_live_bytes) return;
         void* p = nullptr;
         try {
-            p = t.allocator().allocate_bytes(size, alignment, zero);
+            if (via_pmr) {
+                ziggy::MemoryResource resource(t.allocator());
+                p = resource.allocate(size, alignment);
+                zero = false;
+            } else {
+                p = t.allocator().allocate_bytes(size, alignment, zero);
+            }
         } catch (const std::bad_alloc&) {
             ZIGGY_FUZZ_CHECK(false, "%s: allocate_bytes(%zu, %zu) threw bad_alloc", t.name(), size,
                              alignment);
@@ -173,7 +185,32 @@ public:
         auto e = std::make_unique<Entry>();
         e->data = static_cast<std::uint8_t*>(p);
         e->count = size;
+        e->from_pmr = via_pmr;
         add(t, std::move(e), size, alignment, zero, seed);
+    }
+
+    /// Standard containers over the target (std::pmr::vector through a
+    /// MemoryResource, std::vector through StdAllocator): contents survive
+    /// growth, and destroying them gives every byte back.
+    void containers(Target& t, std::size_t count, std::uint32_t seed) {
+        if (!t.allocator().supports_individual_deallocation()) return;
+        const std::size_t before = t.allocator().total_allocated_bytes();
+        {
+            ziggy::MemoryResource resource(t.allocator());
+            std::pmr::vector<std::uint32_t> a(&resource);
+            std::vector<std::uint64_t, ziggy::StdAllocator<std::uint64_t>> b{
+                ziggy::StdAllocator<std::uint64_t>(t.allocator())};
+            for (std::size_t i = 0; i < count; ++i) {
+                a.push_back(static_cast<std::uint32_t>(seed + i));
+                b.push_back(seed * 3 + i);
+            }
+            for (std::size_t i = 0; i < count; ++i)
+                ZIGGY_FUZZ_CHECK(a[i] == static_cast<std::uint32_t>(seed + i) && b[i] == seed * 3 + i,
+                                 "%s: container element %zu changed", t.name(), i);
+        }
+        ZIGGY_FUZZ_CHECK(t.allocator().total_allocated_bytes() == before,
+                         "%s: containers left %zu bytes behind", t.name(),
+                         t.allocator().total_allocated_bytes() - before);
     }
 
     /// Frees an entry: through its Buffer (reset) when it still has one,
@@ -184,6 +221,9 @@ public:
             std::visit([](auto& b) {
                 if constexpr (!std::is_same_v<std::decay_t<decltype(b)>, std::monostate>) b.reset();
             }, e.buffer);
+        } else if (e.from_pmr) {
+            ziggy::MemoryResource resource(t.allocator());
+            resource.deallocate(e.data, e.size, e.alignment);
         } else {
             release(e);
             t.allocator().deallocate_bytes(e.data, e.size, e.alignment);
