@@ -262,7 +262,11 @@ private:
         switch (in_.u8() % 4) {
         case 0: return std::numeric_limits<std::size_t>::max() - in_.u8();
         case 1: return in_.u32();
-        default: return s.model.size() + in_.u8() % 4 - (s.model.empty() ? 0 : in_.u8() % 3);
+        default: {
+            const std::size_t above = in_.u8() % 4;
+            const std::size_t below = s.model.empty() ? 0 : in_.u8() % 3;
+            return s.model.size() + above - below;
+        }
         }
     }
 

@@ -10,6 +10,10 @@
 // every 16 steps and at the end, all contents. At the end everything is freed,
 // each allocator is destroyed, and its checked backing allocator must hold no
 // block (the debug allocator must report no leak).
+//
+// Arguments are read in the order they are listed (never two reads in one
+// argument list, whose order is unspecified), so fuzz/make_corpus.py can
+// spell programs byte by byte.
 #include "targets.hpp"
 
 #include <cstring>
@@ -47,7 +51,8 @@ private:
             const auto type = static_cast<ElementType>(in_.u8() % element_type_count);
             const std::size_t max_bytes = in_.flag() ? 20000 : 2048;
             const std::size_t count = in_.range(0, max_bytes / element_size(type));
-            m_.allocate_typed(t, type, count, in_.flag(), in_.u8());
+            const bool zero = in_.flag();
+            m_.allocate_typed(t, type, count, zero, in_.u8());
             break;
         }
         case Op::allocate_bytes: {
@@ -98,12 +103,15 @@ private:
         case Op::move:
             if (Entry* e = m_.pick_entry(in_)) m_.move_buffer(*e);
             break;
-        case Op::edge:
-            m_.edge_cases(m_.pick_target(in_), in_.u8());
+        case Op::edge: {
+            Target& t = m_.pick_target(in_);
+            m_.edge_cases(t, in_.u8());
             break;
+        }
         case Op::containers: {
             Target& t = m_.pick_target(in_);
-            m_.containers(t, in_.range(0, 300), in_.u8());
+            const std::size_t count = in_.range(0, 300);
+            m_.containers(t, count, in_.u8());
             break;
         }
         case Op::target_op: {
