@@ -6,11 +6,13 @@ Usage: bench_report.py BUILD_DIR [FILTER]
 Each program runs with 5 repetitions; the report uses medians, and every
 ratio compares two benchmarks measured in the same run of this script (the
 machine is shared and noisy: absolute times mean little). Results go to
-<build>/bench/results.json and a table on stdout.
+<build>/bench/results.json and a table on stdout, and the ratios are drawn
+with gnuplot into docs/benchmarks.png (the chart in the README).
 """
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 
@@ -56,10 +58,43 @@ def main():
     for label, num, den in RATIOS:
         if num in medians and den in medians:
             print(f"{label:60} {medians[num] / medians[den]:10.2f}")
+    chart([(label, medians[n] / medians[d]) for label, n, d in RATIOS
+           if n in medians and d in medians],
+          os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "docs", "benchmarks.png"))
     with open(os.path.join(bench_dir, "results.json"), "w") as f:
         json.dump({"medians_ns": medians,
                    "ratios": {label: medians[n] / medians[d] for label, n, d in RATIOS
                               if n in medians and d in medians}}, f, indent=2)
+
+
+def chart(ratios, png):
+    """Draws the ratios as horizontal bars; 1.0 (parity with the peer) is marked."""
+    if not ratios or shutil.which("gnuplot") is None:
+        print("gnuplot not found: no chart", file=sys.stderr)
+        return
+    data = os.path.splitext(png)[0] + ".dat"
+    with open(data, "w") as f:
+        for i, (label, value) in enumerate(ratios):
+            f.write(f'{i} {value:.4f} "{label}"\n')
+    height = 120 + 28 * len(ratios)
+    script = f"""
+set terminal pngcairo size 1000,{height} font ",10"
+set output "{png}"
+set title "ziggyalloc / peer, median time ratio (lower is better; scripts/dev.sh bench)"
+set style fill solid 0.8
+set yrange [-0.7:{len(ratios) - 0.3}]
+set xrange [0:*]
+set offsets 0, graph 0.1, 0, 0
+set ytics nomirror
+set grid xtics
+set arrow from 1,graph 0 to 1,graph 1 nohead dt 2 lc rgb "red"
+unset key
+plot "{data}" using 2:1:(0):2:($1-0.35):($1+0.35):ytic(3) with boxxyerror lc rgb "#3572a5", \\
+     "{data}" using 2:1:(sprintf(" %.2f", $2)) with labels left
+"""
+    subprocess.run(["gnuplot"], input=script, text=True, check=True)
+    os.remove(data)
+    print(f"chart: {png}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,10 @@
 #   scripts/dev.sh test           build and run every test suite (+ the consumer)
 #   scripts/dev.sh fuzz [name] [seconds]  libFuzzer run of one or all harnesses
 #   scripts/dev.sh bench [filter] run the benchmarks and print ratios against peers
+#   scripts/dev.sh tsan           ThreadSanitizer build (build-tsan) running the test suites
+#   scripts/dev.sh valgrind       the release test suites under Valgrind memcheck
+#   scripts/dev.sh tidy           clang-tidy over src/ with the checked-in .clang-tidy
+#   scripts/dev.sh format-check   fail if a file differs from .clang-format
 #   scripts/dev.sh ensure PKG...  install the Debian packages that are missing
 #
 # Environment: BUILD_DIR (default build), CXX (compiler), MESON_ARGS (extra
@@ -150,8 +154,49 @@ cmd_bench() {
     python3 scripts/bench_report.py "$BUILD_DIR" "$@"
 }
 
+cmd_tsan() {
+    ensure_packages "${BASE_PACKAGES[@]}"
+    BUILD_DIR=${BUILD_DIR_TSAN:-build-tsan}
+    MESON_ARGS="${MESON_ARGS:-} -Db_sanitize=thread -Dsanitized_variant=false -Dbenchmarks=disabled -Dexamples=disabled -Dfuzzing=disabled"
+    configure
+    meson compile -C "$BUILD_DIR" -j "$(jobs)"
+    log "test suites under ThreadSanitizer"
+    meson test -C "$BUILD_DIR" --print-errorlogs --num-processes "$(jobs)" "$@"
+}
+
+cmd_valgrind() {
+    ensure_packages "${BASE_PACKAGES[@]}" valgrind
+    configure
+    meson compile -C "$BUILD_DIR" -j "$(jobs)"
+    log "release test suites under Valgrind memcheck"
+    # Death tests fork a child that dies on purpose; memcheck would only slow them down.
+    GTEST_FILTER='-*Death*:*DeathTest*' meson test -C "$BUILD_DIR" --suite release --print-errorlogs \
+        --num-processes "$(jobs)" --timeout-multiplier 10 \
+        --wrapper "valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite --suppressions=$ROOT/scripts/valgrind.supp -q" "$@"
+}
+
+cmd_tidy() {
+    ensure_packages "${BASE_PACKAGES[@]}" clang-tidy
+    configure
+    log "clang-tidy over src/"
+    clang-tidy -p "$BUILD_DIR" --quiet src/*.cpp 2> >(grep -v "warnings generated" >&2)
+}
+
+cmd_format_check() {
+    ensure_packages clang-format
+    local bad=0 f
+    while IFS= read -r f; do
+        if ! clang-format --dry-run -Werror "$f" 2>/dev/null; then
+            echo "not formatted: $f (clang-format -i $f)"
+            bad=1
+        fi
+    done < <(git ls-files '*.hpp' '*.cpp' '*.h')
+    [ "$bad" -eq 0 ] && echo "format: every file follows .clang-format"
+    return $bad
+}
+
 usage() {
-    sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 case "${1:-}" in
@@ -160,6 +205,10 @@ case "${1:-}" in
     test) shift; cmd_test "$@" ;;
     bench) shift; cmd_bench "$@" ;;
     ensure) shift; ensure_packages "$@" ;;
+    tsan) shift; cmd_tsan "$@" ;;
+    valgrind) shift; cmd_valgrind "$@" ;;
+    tidy) shift; cmd_tidy "$@" ;;
+    format-check) shift; cmd_format_check "$@" ;;
     fuzz) shift; ensure_packages "${BASE_PACKAGES[@]}" clang libclang-rt-14-dev; exec bash scripts/fuzz.sh "$@" ;;
     -h|--help|help|"") usage ;;
     *) echo "unknown command: $1" >&2; usage >&2; exit 2 ;;

@@ -33,11 +33,12 @@ std::size_t front_gap(std::size_t alignment) noexcept {
 void* SystemAllocator::do_allocate(std::size_t size, std::size_t alignment, bool zero_memory,
                                    const CallSite&) noexcept {
     const std::size_t gap = front_gap(alignment);
-    std::size_t total = 0;
-    if (size > detail::max_object_size || !detail::checked_add(size, gap, total)) [[unlikely]]
+    // The whole block, header included, must stay within PTRDIFF_MAX.
+    if (size > detail::max_object_size - gap) [[unlikely]]
         return nullptr;
+    const std::size_t total = size + gap;
 
-    void* block;
+    void* block = nullptr;
     if (alignment <= detail::malloc_alignment) [[likely]] {
         block = zero_memory ? std::calloc(1, total) : std::malloc(total);
     } else {
@@ -71,9 +72,11 @@ void SystemAllocator::do_free(void* pointer) {
 }
 
 SystemAllocator& default_allocator() noexcept {
-    // Leaked on purpose: buffers held by static objects may be destroyed after
-    // any function-local static would be.
-    static SystemAllocator* instance = new SystemAllocator();
+    // Never destroyed, on purpose: buffers held by static objects may be
+    // destroyed after any function-local static would be. Placement new into
+    // static storage: no heap, so nothing to fail and nothing for leak checkers.
+    alignas(SystemAllocator) static unsigned char storage[sizeof(SystemAllocator)];
+    static SystemAllocator* const instance = ::new (static_cast<void*>(storage)) SystemAllocator();
     return *instance;
 }
 

@@ -56,6 +56,9 @@ public:
     Allocator() = default;
     Allocator(const Allocator&) = delete;
     Allocator& operator=(const Allocator&) = delete;
+    // Buffers point at their allocator: it must stay where it is.
+    Allocator(Allocator&&) = delete;
+    Allocator& operator=(Allocator&&) = delete;
     virtual ~Allocator() = default;
 
     /// Allocates `count` elements of `T`, aligned to `alignof(T)` (over-aligned
