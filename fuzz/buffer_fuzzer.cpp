@@ -47,7 +47,18 @@ bool same(const T& x, const T& y) {
 }
 
 enum class Op : std::uint8_t {
-    allocate, wrap, write, read, front_back, fill, clear, copy_from, move, reset, release, spans,
+    allocate,
+    wrap,
+    write,
+    read,
+    front_back,
+    fill,
+    clear,
+    copy_from,
+    move,
+    reset,
+    release,
+    spans,
     count_
 };
 
@@ -74,199 +85,210 @@ public:
 private:
     struct Slot {
         ziggy::Buffer<T> buffer;
-        std::vector<T> model;     // what the buffer must contain
-        std::vector<T> storage;   // the memory behind a wrapped (non-owning) buffer
+        std::vector<T> model;   // what the buffer must contain
+        std::vector<T> storage; // the memory behind a wrapped (non-owning) buffer
         bool owned = false;
     };
 
     void apply(Op op, Slot& s) {
         switch (op) {
-        case Op::allocate: {
-            const std::size_t count = in_.range(0, 300);
-            const bool zero = in_.flag();
-            s.buffer = system_.allocate<T>(count, zero);
-            s.owned = count != 0;
-            s.model.assign(count, T{});
-            ZIGGY_FUZZ_CHECK(s.buffer.size() == count, "allocate size %zu != %zu",
-                             s.buffer.size(), count);
-            ZIGGY_FUZZ_CHECK(s.buffer.owns_memory() == (count != 0) &&
-                                 s.buffer.allocator() == (count ? &system_ : nullptr),
-                             "allocate ownership");
-            ZIGGY_FUZZ_CHECK(reinterpret_cast<std::uintptr_t>(s.buffer.data()) % alignof(T) == 0,
-                             "allocate misaligned for alignof %zu", alignof(T));
-            if (zero) {
+            case Op::allocate: {
+                const std::size_t count = in_.range(0, 300);
+                const bool zero = in_.flag();
+                s.buffer = system_.allocate<T>(count, zero);
+                s.owned = count != 0;
+                s.model.assign(count, T{});
+                ZIGGY_FUZZ_CHECK(s.buffer.size() == count, "allocate size %zu != %zu",
+                                 s.buffer.size(), count);
+                ZIGGY_FUZZ_CHECK(s.buffer.owns_memory() == (count != 0) &&
+                                     s.buffer.allocator() == (count ? &system_ : nullptr),
+                                 "allocate ownership");
+                ZIGGY_FUZZ_CHECK(
+                    reinterpret_cast<std::uintptr_t>(s.buffer.data()) % alignof(T) == 0,
+                    "allocate misaligned for alignof %zu", alignof(T));
+                if (zero) {
+                    for (std::size_t i = 0; i < count; ++i)
+                        ZIGGY_FUZZ_CHECK(same(s.buffer[i], T{}), "zeroed element %zu is not zero",
+                                         i);
+                } else {
+                    const std::uint32_t seed = in_.u8();
+                    for (std::size_t i = 0; i < count; ++i)
+                        s.buffer.data()[i] = s.model[i] =
+                            make_value<T>(seed + static_cast<std::uint32_t>(i));
+                }
+                break;
+            }
+            case Op::wrap: {
+                s.buffer.reset();
+                const std::size_t count = in_.range(0, 64);
+                const std::uint8_t how = in_.u8() % 3;
+                s.storage.resize(count);
                 for (std::size_t i = 0; i < count; ++i)
-                    ZIGGY_FUZZ_CHECK(same(s.buffer[i], T{}), "zeroed element %zu is not zero", i);
-            } else {
-                const std::uint32_t seed = in_.u8();
-                for (std::size_t i = 0; i < count; ++i)
-                    s.buffer.data()[i] = s.model[i] = make_value<T>(seed + static_cast<std::uint32_t>(i));
+                    s.storage[i] = make_value<T>(static_cast<std::uint32_t>(i) * 3u + how);
+                if (how == 0) {
+                    s.buffer = ziggy::wrap_existing(s.storage.data(), count);
+                } else if (how == 1) {
+                    s.buffer = ziggy::wrap_span(std::span<T>(s.storage));
+                } else {
+                    // A null pointer wraps as empty, whatever count says.
+                    s.buffer = ziggy::wrap_existing(static_cast<T*>(nullptr), count);
+                    s.storage.clear();
+                }
+                s.model = s.storage;
+                s.owned = false;
+                ZIGGY_FUZZ_CHECK(!s.buffer.owns_memory() && s.buffer.allocator() == nullptr,
+                                 "a wrapped buffer claims ownership");
+                ZIGGY_FUZZ_CHECK(count == 0 || how == 2 || s.buffer.data() == s.storage.data(),
+                                 "wrap does not view the given memory");
+                break;
             }
-            break;
-        }
-        case Op::wrap: {
-            s.buffer.reset();
-            const std::size_t count = in_.range(0, 64);
-            const std::uint8_t how = in_.u8() % 3;
-            s.storage.resize(count);
-            for (std::size_t i = 0; i < count; ++i)
-                s.storage[i] = make_value<T>(static_cast<std::uint32_t>(i) * 3u + how);
-            if (how == 0) {
-                s.buffer = ziggy::wrap_existing(s.storage.data(), count);
-            } else if (how == 1) {
-                s.buffer = ziggy::wrap_span(std::span<T>(s.storage));
-            } else {
-                // A null pointer wraps as empty, whatever count says.
-                s.buffer = ziggy::wrap_existing(static_cast<T*>(nullptr), count);
-                s.storage.clear();
+            case Op::write:
+            case Op::read: {
+                const std::size_t index = pick_index(s);
+                const bool use_at = in_.flag();
+                const T value = make_value<T>(in_.u8());
+                bool threw = false;
+                try {
+                    T& ref = use_at ? s.buffer.at(index) : s.buffer[index];
+                    if (op == Op::write)
+                        ref = value;
+                    else
+                        ZIGGY_FUZZ_CHECK(same(ref, s.model[index]), "read of element %zu", index);
+                } catch (const std::out_of_range&) {
+                    threw = true;
+                }
+                ZIGGY_FUZZ_CHECK(threw == (index >= s.model.size()),
+                                 "index %zu, size %zu: out_of_range %s", index, s.model.size(),
+                                 threw ? "thrown" : "not thrown");
+                if (op == Op::write && !threw) s.model[index] = value;
+                break;
             }
-            s.model = s.storage;
-            s.owned = false;
-            ZIGGY_FUZZ_CHECK(!s.buffer.owns_memory() && s.buffer.allocator() == nullptr,
-                             "a wrapped buffer claims ownership");
-            ZIGGY_FUZZ_CHECK(count == 0 || how == 2 || s.buffer.data() == s.storage.data(),
-                             "wrap does not view the given memory");
-            break;
-        }
-        case Op::write:
-        case Op::read: {
-            const std::size_t index = pick_index(s);
-            const bool use_at = in_.flag();
-            const T value = make_value<T>(in_.u8());
-            bool threw = false;
-            try {
-                T& ref = use_at ? s.buffer.at(index) : s.buffer[index];
-                if (op == Op::write) ref = value;
-                else ZIGGY_FUZZ_CHECK(same(ref, s.model[index]), "read of element %zu", index);
-            } catch (const std::out_of_range&) {
-                threw = true;
+            case Op::front_back: {
+                const bool front = in_.flag();
+                bool threw = false;
+                try {
+                    const T& v = front ? s.buffer.front() : s.buffer.back();
+                    ZIGGY_FUZZ_CHECK(same(v, front ? s.model.front() : s.model.back()),
+                                     "front/back value");
+                } catch (const std::out_of_range&) {
+                    threw = true;
+                }
+                ZIGGY_FUZZ_CHECK(threw == s.model.empty(), "front/back on size %zu: %s",
+                                 s.model.size(), threw ? "threw" : "did not throw");
+                break;
             }
-            ZIGGY_FUZZ_CHECK(threw == (index >= s.model.size()),
-                             "index %zu, size %zu: out_of_range %s", index, s.model.size(),
-                             threw ? "thrown" : "not thrown");
-            if (op == Op::write && !threw) s.model[index] = value;
-            break;
-        }
-        case Op::front_back: {
-            const bool front = in_.flag();
-            bool threw = false;
-            try {
-                const T& v = front ? s.buffer.front() : s.buffer.back();
-                ZIGGY_FUZZ_CHECK(same(v, front ? s.model.front() : s.model.back()),
-                                 "front/back value");
-            } catch (const std::out_of_range&) {
-                threw = true;
+            case Op::fill: {
+                const T value = make_value<T>(in_.u8());
+                s.buffer.fill(value);
+                for (T& x : s.model) x = value;
+                break;
             }
-            ZIGGY_FUZZ_CHECK(threw == s.model.empty(), "front/back on size %zu: %s",
-                             s.model.size(), threw ? "threw" : "did not throw");
-            break;
-        }
-        case Op::fill: {
-            const T value = make_value<T>(in_.u8());
-            s.buffer.fill(value);
-            for (T& x : s.model) x = value;
-            break;
-        }
-        case Op::clear:
-            s.buffer.clear();
-            for (T& x : s.model) x = T{};
-            break;
-        case Op::copy_from: {
-            // Source: a fresh vector (may be longer than the buffer), or a piece
-            // of another slot's buffer, or of this one (overlapping).
-            Slot& from = slots_[in_.pick(slots_.size())];
-            const bool from_vector = in_.flag();
-            std::vector<T> temp;
-            std::span<const T> source;
-            std::vector<T> expected_source;
-            if (from_vector || from.model.empty()) {
-                temp.resize(in_.range(0, s.model.size() + 4));
-                for (std::size_t i = 0; i < temp.size(); ++i)
-                    temp[i] = make_value<T>(static_cast<std::uint32_t>(i + 100));
-                source = temp;
-                expected_source = temp;
-            } else {
-                const std::size_t offset = in_.pick(from.model.size());
-                const std::size_t length = in_.range(0, from.model.size() - offset);
-                source = from.buffer.as_read_only_span().subspan(offset, length);
-                expected_source.assign(from.model.begin() + static_cast<std::ptrdiff_t>(offset),
-                                       from.model.begin() + static_cast<std::ptrdiff_t>(offset + length));
+            case Op::clear:
+                s.buffer.clear();
+                for (T& x : s.model) x = T{};
+                break;
+            case Op::copy_from: {
+                // Source: a fresh vector (may be longer than the buffer), or a piece
+                // of another slot's buffer, or of this one (overlapping).
+                Slot& from = slots_[in_.pick(slots_.size())];
+                const bool from_vector = in_.flag();
+                std::vector<T> temp;
+                std::span<const T> source;
+                std::vector<T> expected_source;
+                if (from_vector || from.model.empty()) {
+                    temp.resize(in_.range(0, s.model.size() + 4));
+                    for (std::size_t i = 0; i < temp.size(); ++i)
+                        temp[i] = make_value<T>(static_cast<std::uint32_t>(i + 100));
+                    source = temp;
+                    expected_source = temp;
+                } else {
+                    const std::size_t offset = in_.pick(from.model.size());
+                    const std::size_t length = in_.range(0, from.model.size() - offset);
+                    source = from.buffer.as_read_only_span().subspan(offset, length);
+                    expected_source.assign(
+                        from.model.begin() + static_cast<std::ptrdiff_t>(offset),
+                        from.model.begin() + static_cast<std::ptrdiff_t>(offset + length));
+                }
+                bool threw = false;
+                try {
+                    s.buffer.copy_from(source);
+                } catch (const std::invalid_argument&) {
+                    threw = true;
+                }
+                ZIGGY_FUZZ_CHECK(threw == (source.size() > s.model.size()),
+                                 "copy_from %zu into %zu: invalid_argument %s", source.size(),
+                                 s.model.size(), threw ? "thrown" : "not thrown");
+                if (!threw)
+                    std::copy(expected_source.begin(), expected_source.end(), s.model.begin());
+                break;
             }
-            bool threw = false;
-            try {
-                s.buffer.copy_from(source);
-            } catch (const std::invalid_argument&) {
-                threw = true;
+            case Op::move: {
+                Slot& from = slots_[in_.pick(slots_.size())];
+                if (&from == &s) break;
+                T* const data = from.buffer.data();
+                s.buffer = std::move(from.buffer);
+                s.model = std::move(from.model);
+                s.storage = std::move(from.storage); // keeps its heap block, so `data` stays valid
+                s.owned = std::exchange(from.owned, false);
+                from.model.clear();
+                from.storage.clear();
+                ZIGGY_FUZZ_CHECK(s.buffer.data() == data, "move changed the data pointer");
+                ZIGGY_FUZZ_CHECK(from.buffer.empty() && !from.buffer.valid() &&
+                                     !from.buffer.owns_memory() && from.buffer.data() == nullptr,
+                                 "a moved-from buffer is not empty");
+                break;
             }
-            ZIGGY_FUZZ_CHECK(threw == (source.size() > s.model.size()),
-                             "copy_from %zu into %zu: invalid_argument %s", source.size(),
-                             s.model.size(), threw ? "thrown" : "not thrown");
-            if (!threw) std::copy(expected_source.begin(), expected_source.end(), s.model.begin());
-            break;
-        }
-        case Op::move: {
-            Slot& from = slots_[in_.pick(slots_.size())];
-            if (&from == &s) break;
-            T* const data = from.buffer.data();
-            s.buffer = std::move(from.buffer);
-            s.model = std::move(from.model);
-            s.storage = std::move(from.storage);  // keeps its heap block, so `data` stays valid
-            s.owned = std::exchange(from.owned, false);
-            from.model.clear();
-            from.storage.clear();
-            ZIGGY_FUZZ_CHECK(s.buffer.data() == data, "move changed the data pointer");
-            ZIGGY_FUZZ_CHECK(from.buffer.empty() && !from.buffer.valid() &&
-                                 !from.buffer.owns_memory() && from.buffer.data() == nullptr,
-                             "a moved-from buffer is not empty");
-            break;
-        }
-        case Op::reset:
-            s.buffer.reset();
-            s.model.clear();
-            s.owned = false;
-            ZIGGY_FUZZ_CHECK(s.buffer.empty() && !s.buffer.valid(), "reset left a view");
-            break;
-        case Op::release: {
-            const std::size_t bytes = s.buffer.size_bytes();
-            T* p = s.buffer.release();
-            ZIGGY_FUZZ_CHECK(s.buffer.empty() && !s.buffer.valid() && !s.buffer.owns_memory(),
-                             "release left a view");
-            if (s.owned) {
-                if (in_.flag()) system_.free(p);
-                else system_.deallocate_bytes(p, bytes, alignof(T));
+            case Op::reset:
+                s.buffer.reset();
+                s.model.clear();
+                s.owned = false;
+                ZIGGY_FUZZ_CHECK(s.buffer.empty() && !s.buffer.valid(), "reset left a view");
+                break;
+            case Op::release: {
+                const std::size_t bytes = s.buffer.size_bytes();
+                T* p = s.buffer.release();
+                ZIGGY_FUZZ_CHECK(s.buffer.empty() && !s.buffer.valid() && !s.buffer.owns_memory(),
+                                 "release left a view");
+                if (s.owned) {
+                    if (in_.flag())
+                        system_.free(p);
+                    else
+                        system_.deallocate_bytes(p, bytes, alignof(T));
+                }
+                s.model.clear();
+                s.owned = false;
+                break;
             }
-            s.model.clear();
-            s.owned = false;
-            break;
-        }
-        case Op::spans: {
-            const std::span<T> rw = s.buffer;
-            const std::span<const T> ro = s.buffer;
-            ZIGGY_FUZZ_CHECK(rw.data() == s.buffer.data() && ro.data() == s.buffer.data() &&
-                                 rw.size() == s.buffer.size() && ro.size() == s.buffer.size() &&
-                                 s.buffer.as_span().data() == s.buffer.data() &&
-                                 s.buffer.as_read_only_span().size() == s.buffer.size(),
-                             "spans do not view the buffer");
-            ZIGGY_FUZZ_CHECK(static_cast<std::size_t>(s.buffer.end() - s.buffer.begin()) ==
-                                 s.buffer.size(),
-                             "begin/end distance");
-            break;
-        }
-        case Op::count_:
-            break;
+            case Op::spans: {
+                const std::span<T> rw = s.buffer;
+                const std::span<const T> ro = s.buffer;
+                ZIGGY_FUZZ_CHECK(rw.data() == s.buffer.data() && ro.data() == s.buffer.data() &&
+                                     rw.size() == s.buffer.size() && ro.size() == s.buffer.size() &&
+                                     s.buffer.as_span().data() == s.buffer.data() &&
+                                     s.buffer.as_read_only_span().size() == s.buffer.size(),
+                                 "spans do not view the buffer");
+                ZIGGY_FUZZ_CHECK(
+                    static_cast<std::size_t>(s.buffer.end() - s.buffer.begin()) == s.buffer.size(),
+                    "begin/end distance");
+                break;
+            }
+            case Op::count_:
+                break;
         }
     }
 
     // Mostly indexes near the size (the edge), sometimes anything at all.
     std::size_t pick_index(const Slot& s) {
         switch (in_.u8() % 4) {
-        case 0: return std::numeric_limits<std::size_t>::max() - in_.u8();
-        case 1: return in_.u32();
-        default: {
-            const std::size_t above = in_.u8() % 4;
-            const std::size_t below = s.model.empty() ? 0 : in_.u8() % 3;
-            return s.model.size() + above - below;
-        }
+            case 0:
+                return std::numeric_limits<std::size_t>::max() - in_.u8();
+            case 1:
+                return in_.u32();
+            default: {
+                const std::size_t above = in_.u8() % 4;
+                const std::size_t below = s.model.empty() ? 0 : in_.u8() % 3;
+                return s.model.size() + above - below;
+            }
         }
     }
 
@@ -280,8 +302,8 @@ private:
         ZIGGY_FUZZ_CHECK(b.valid() == (b.data() != nullptr) && !(b.empty() && b.valid()),
                          "valid() is %d for size %zu, data %p", b.valid(), b.size(),
                          static_cast<void*>(b.data()));
-        ZIGGY_FUZZ_CHECK(b.owns_memory() == s.owned, "owns_memory() %d, model %d",
-                         b.owns_memory(), s.owned);
+        ZIGGY_FUZZ_CHECK(b.owns_memory() == s.owned, "owns_memory() %d, model %d", b.owns_memory(),
+                         s.owned);
         if (!s.model.empty())
             ZIGGY_FUZZ_CHECK(std::memcmp(b.data(), s.model.data(), s.model.size() * sizeof(T)) == 0,
                              "contents differ from the model");
@@ -306,10 +328,18 @@ private:
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     Reader in(data, size);
     switch (in.u8() % 4) {
-    case 0: Program<std::uint8_t>(in).run(); break;
-    case 1: Program<std::uint32_t>(in).run(); break;
-    case 2: Program<Triple>(in).run(); break;
-    default: Program<Wide>(in).run(); break;
+        case 0:
+            Program<std::uint8_t>(in).run();
+            break;
+        case 1:
+            Program<std::uint32_t>(in).run();
+            break;
+        case 2:
+            Program<Triple>(in).run();
+            break;
+        default:
+            Program<Wide>(in).run();
+            break;
     }
     return 0;
 }

@@ -31,20 +31,20 @@
 
 #include <ziggy/system_allocator.hpp>
 
-#define ZIGGY_FUZZ_CHECK(cond, ...)                                                             \
-    do {                                                                                        \
-        if (!(cond)) [[unlikely]]                                                               \
-            ::ziggy_fuzz::fail(__FILE__, __LINE__, #cond, __VA_ARGS__);                         \
+#define ZIGGY_FUZZ_CHECK(cond, ...)                                     \
+    do {                                                                \
+        if (!(cond)) [[unlikely]]                                       \
+            ::ziggy_fuzz::fail(__FILE__, __LINE__, #cond, __VA_ARGS__); \
     } while (false)
 
 namespace ziggy_fuzz {
 
 /// Reports a violated oracle check and stops the process with a trap.
 [[noreturn]] __attribute__((format(printf, 4, 5))) inline void fail(const char* file, int line,
-                                                                   const char* cond,
-                                                                   const char* fmt, ...) {
-    std::fprintf(stderr, "\n==ziggy-fuzz== CHECK FAILED at %s:%d: %s\n==ziggy-fuzz== ", file,
-                 line, cond);
+                                                                    const char* cond,
+                                                                    const char* fmt, ...) {
+    std::fprintf(stderr, "\n==ziggy-fuzz== CHECK FAILED at %s:%d: %s\n==ziggy-fuzz== ", file, line,
+                 cond);
     va_list args;
     va_start(args, fmt);
     std::vfprintf(stderr, fmt, args);

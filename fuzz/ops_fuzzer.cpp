@@ -23,8 +23,21 @@ namespace {
 using namespace ziggy_fuzz;
 
 enum class Op : std::uint8_t {
-    allocate, allocate_bytes, reset, release, raw_free, write, read, fill, copy, move, edge,
-    containers, target_op, check_all, count_
+    allocate,
+    allocate_bytes,
+    reset,
+    release,
+    raw_free,
+    write,
+    read,
+    fill,
+    copy,
+    move,
+    edge,
+    containers,
+    target_op,
+    check_all,
+    count_
 };
 
 class OpsProgram {
@@ -46,84 +59,84 @@ public:
 private:
     void apply(Op op) {
         switch (op) {
-        case Op::allocate: {
-            Target& t = m_.pick_target(in_);
-            const auto type = static_cast<ElementType>(in_.u8() % element_type_count);
-            const std::size_t max_bytes = in_.flag() ? 20000 : 2048;
-            const std::size_t count = in_.range(0, max_bytes / element_size(type));
-            const bool zero = in_.flag();
-            m_.allocate_typed(t, type, count, zero, in_.u8());
-            break;
-        }
-        case Op::allocate_bytes: {
-            Target& t = m_.pick_target(in_);
-            const std::size_t size = in_.range(1, in_.flag() ? 20000 : 512);
-            const std::size_t alignment = std::size_t{1} << (in_.u8() % 13);  // up to 4096
-            const std::uint8_t how = in_.u8();
-            m_.allocate_raw(t, size, alignment, (how & 1) != 0, (how & 2) != 0, in_.u8());
-            break;
-        }
-        case Op::reset:
-            if (Entry* e = m_.pick_entry(in_)) m_.destroy(*e, /*through_buffer=*/true);
-            break;
-        case Op::release:
-            if (Entry* e = m_.pick_entry(in_)) m_.release(*e);
-            break;
-        case Op::raw_free:
-            if (Entry* e = m_.pick_entry(in_)) m_.raw_free(*e, in_.flag());
-            break;
-        case Op::write:
-            if (Entry* e = m_.pick_entry(in_)) {
-                const std::size_t offset = in_.pick(e->size) ;
-                const std::size_t length = in_.range(0, e->size - offset);
-                const std::uint32_t seed = in_.u8();
-                for (std::size_t i = 0; i < length; ++i)
-                    e->data[offset + i] = e->model[offset + i] = pattern_byte(seed, i);
-                m_.check_contents(*e);
+            case Op::allocate: {
+                Target& t = m_.pick_target(in_);
+                const auto type = static_cast<ElementType>(in_.u8() % element_type_count);
+                const std::size_t max_bytes = in_.flag() ? 20000 : 2048;
+                const std::size_t count = in_.range(0, max_bytes / element_size(type));
+                const bool zero = in_.flag();
+                m_.allocate_typed(t, type, count, zero, in_.u8());
+                break;
             }
-            break;
-        case Op::read:
-            if (Entry* e = m_.pick_entry(in_)) m_.check_contents(*e);
-            break;
-        case Op::fill:
-            if (Entry* e = m_.pick_entry(in_)) {
-                m_.fill(*e, in_.u8());
-                m_.check_contents(*e);
+            case Op::allocate_bytes: {
+                Target& t = m_.pick_target(in_);
+                const std::size_t size = in_.range(1, in_.flag() ? 20000 : 512);
+                const std::size_t alignment = std::size_t{1} << (in_.u8() % 13); // up to 4096
+                const std::uint8_t how = in_.u8();
+                m_.allocate_raw(t, size, alignment, (how & 1) != 0, (how & 2) != 0, in_.u8());
+                break;
             }
-            break;
-        case Op::copy: {
-            Entry* from = m_.pick_entry(in_);
-            Entry* to = m_.pick_entry(in_);
-            if (from != nullptr && to != nullptr) {
-                m_.copy(*from, *to, in_.u16());
-                m_.check_contents(*to);
+            case Op::reset:
+                if (Entry* e = m_.pick_entry(in_)) m_.destroy(*e, /*through_buffer=*/true);
+                break;
+            case Op::release:
+                if (Entry* e = m_.pick_entry(in_)) m_.release(*e);
+                break;
+            case Op::raw_free:
+                if (Entry* e = m_.pick_entry(in_)) m_.raw_free(*e, in_.flag());
+                break;
+            case Op::write:
+                if (Entry* e = m_.pick_entry(in_)) {
+                    const std::size_t offset = in_.pick(e->size);
+                    const std::size_t length = in_.range(0, e->size - offset);
+                    const std::uint32_t seed = in_.u8();
+                    for (std::size_t i = 0; i < length; ++i)
+                        e->data[offset + i] = e->model[offset + i] = pattern_byte(seed, i);
+                    m_.check_contents(*e);
+                }
+                break;
+            case Op::read:
+                if (Entry* e = m_.pick_entry(in_)) m_.check_contents(*e);
+                break;
+            case Op::fill:
+                if (Entry* e = m_.pick_entry(in_)) {
+                    m_.fill(*e, in_.u8());
+                    m_.check_contents(*e);
+                }
+                break;
+            case Op::copy: {
+                Entry* from = m_.pick_entry(in_);
+                Entry* to = m_.pick_entry(in_);
+                if (from != nullptr && to != nullptr) {
+                    m_.copy(*from, *to, in_.u16());
+                    m_.check_contents(*to);
+                }
+                break;
             }
-            break;
-        }
-        case Op::move:
-            if (Entry* e = m_.pick_entry(in_)) m_.move_buffer(*e);
-            break;
-        case Op::edge: {
-            Target& t = m_.pick_target(in_);
-            m_.edge_cases(t, in_.u8());
-            break;
-        }
-        case Op::containers: {
-            Target& t = m_.pick_target(in_);
-            const std::size_t count = in_.range(0, 300);
-            m_.containers(t, count, in_.u8());
-            break;
-        }
-        case Op::target_op: {
-            Target& t = m_.pick_target(in_);
-            t.special(in_.u8(), in_, m_);
-            break;
-        }
-        case Op::check_all:
-            m_.check_all_contents();
-            break;
-        case Op::count_:
-            break;
+            case Op::move:
+                if (Entry* e = m_.pick_entry(in_)) m_.move_buffer(*e);
+                break;
+            case Op::edge: {
+                Target& t = m_.pick_target(in_);
+                m_.edge_cases(t, in_.u8());
+                break;
+            }
+            case Op::containers: {
+                Target& t = m_.pick_target(in_);
+                const std::size_t count = in_.range(0, 300);
+                m_.containers(t, count, in_.u8());
+                break;
+            }
+            case Op::target_op: {
+                Target& t = m_.pick_target(in_);
+                t.special(in_.u8(), in_, m_);
+                break;
+            }
+            case Op::check_all:
+                m_.check_all_contents();
+                break;
+            case Op::count_:
+                break;
         }
     }
 

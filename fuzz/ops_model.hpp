@@ -42,21 +42,27 @@ struct alignas(64) Line {
 enum class ElementType : std::uint8_t { u8, u16, u32, u64, odd, line };
 inline constexpr unsigned element_type_count = 6;
 
-using AnyBuffer = std::variant<std::monostate, ziggy::Buffer<std::uint8_t>,
-                               ziggy::Buffer<std::uint16_t>, ziggy::Buffer<std::uint32_t>,
-                               ziggy::Buffer<std::uint64_t>, ziggy::Buffer<Odd>,
-                               ziggy::Buffer<Line>>;
+using AnyBuffer =
+    std::variant<std::monostate, ziggy::Buffer<std::uint8_t>, ziggy::Buffer<std::uint16_t>,
+                 ziggy::Buffer<std::uint32_t>, ziggy::Buffer<std::uint64_t>, ziggy::Buffer<Odd>,
+                 ziggy::Buffer<Line>>;
 
 /// Calls `f(T{})` with the element type `type` names.
 template <class F>
 decltype(auto) with_type(ElementType type, F&& f) {
     switch (type) {
-    case ElementType::u8: return f(std::uint8_t{});
-    case ElementType::u16: return f(std::uint16_t{});
-    case ElementType::u32: return f(std::uint32_t{});
-    case ElementType::u64: return f(std::uint64_t{});
-    case ElementType::odd: return f(Odd{});
-    case ElementType::line: break;
+        case ElementType::u8:
+            return f(std::uint8_t{});
+        case ElementType::u16:
+            return f(std::uint16_t{});
+        case ElementType::u32:
+            return f(std::uint32_t{});
+        case ElementType::u64:
+            return f(std::uint64_t{});
+        case ElementType::odd:
+            return f(Odd{});
+        case ElementType::line:
+            break;
     }
     return f(Line{});
 }
@@ -79,15 +85,15 @@ class Target;
 /// One live block handed out by a target.
 struct Entry {
     Target* target = nullptr;
-    AnyBuffer buffer;                 // monostate once released, or for raw blocks
+    AnyBuffer buffer; // monostate once released, or for raw blocks
     std::uint8_t* data = nullptr;
-    std::size_t size = 0;             // bytes
+    std::size_t size = 0; // bytes
     std::size_t alignment = 1;
-    std::size_t count = 0;            // elements (== size for raw blocks)
+    std::size_t count = 0; // elements (== size for raw blocks)
     ElementType type = ElementType::u8;
-    std::vector<std::uint8_t> model;  // what the block must contain
-    std::uint64_t generation = 0;     // the target's generation when allocated (arenas)
-    bool from_pmr = false;            // allocated through a MemoryResource over the target
+    std::vector<std::uint8_t> model; // what the block must contain
+    std::uint64_t generation = 0;    // the target's generation when allocated (arenas)
+    bool from_pmr = false;           // allocated through a MemoryResource over the target
 
     [[nodiscard]] bool has_buffer() const noexcept { return buffer.index() != 0; }
 };
@@ -112,8 +118,8 @@ public:
     /// Checks after every block has been freed (e.g. no leak reported).
     virtual void finish(Model& model) { (void)model; }
 
-    std::size_t live_bytes = 0;    // sum of the sizes of live entries
-    std::uint64_t generation = 0;  // bumped when everything is freed at once (arena reset)
+    std::size_t live_bytes = 0;   // sum of the sizes of live entries
+    std::uint64_t generation = 0; // bumped when everything is freed at once (arena reset)
 
 private:
     const char* name_;
@@ -153,8 +159,9 @@ public:
                                  "%s: allocate<T>(0) changed the byte count", t.name());
                 return;
             }
-            ZIGGY_FUZZ_CHECK(b.size() == count && b.owns_memory() && b.allocator() == &t.allocator(),
-                             "%s: allocate<T>(%zu) gave size %zu", t.name(), count, b.size());
+            ZIGGY_FUZZ_CHECK(
+                b.size() == count && b.owns_memory() && b.allocator() == &t.allocator(),
+                "%s: allocate<T>(%zu) gave size %zu", t.name(), count, b.size());
             auto e = std::make_unique<Entry>();
             e->data = reinterpret_cast<std::uint8_t*>(b.data());
             e->count = count;
@@ -166,8 +173,8 @@ public:
 
     /// Raw bytes from the byte layer, or through a std::pmr MemoryResource
     /// over the target (then freed through one as well).
-    void allocate_raw(Target& t, std::size_t size, std::size_t alignment, bool zero,
-                      bool via_pmr, std::uint32_t seed) {
+    void allocate_raw(Target& t, std::size_t size, std::size_t alignment, bool zero, bool via_pmr,
+                      std::uint32_t seed) {
         if (entries_.size() >= max_entries || total_live() + size > max_live_bytes) return;
         void* p = nullptr;
         try {
@@ -205,8 +212,9 @@ public:
                 b.push_back(seed * 3 + i);
             }
             for (std::size_t i = 0; i < count; ++i)
-                ZIGGY_FUZZ_CHECK(a[i] == static_cast<std::uint32_t>(seed + i) && b[i] == seed * 3 + i,
-                                 "%s: container element %zu changed", t.name(), i);
+                ZIGGY_FUZZ_CHECK(
+                    a[i] == static_cast<std::uint32_t>(seed + i) && b[i] == seed * 3 + i,
+                    "%s: container element %zu changed", t.name(), i);
         }
         ZIGGY_FUZZ_CHECK(t.allocator().total_allocated_bytes() == before,
                          "%s: containers left %zu bytes behind", t.name(),
@@ -218,9 +226,12 @@ public:
     void destroy(Entry& e, bool through_buffer) {
         Target& t = *e.target;
         if (e.has_buffer() && through_buffer) {
-            std::visit([](auto& b) {
-                if constexpr (!std::is_same_v<std::decay_t<decltype(b)>, std::monostate>) b.reset();
-            }, e.buffer);
+            std::visit(
+                [](auto& b) {
+                    if constexpr (!std::is_same_v<std::decay_t<decltype(b)>, std::monostate>)
+                        b.reset();
+                },
+                e.buffer);
         } else if (e.from_pmr) {
             ziggy::MemoryResource resource(t.allocator());
             resource.deallocate(e.data, e.size, e.alignment);
@@ -234,15 +245,18 @@ public:
     /// Buffer::release(): the entry stays live, as a raw block.
     void release(Entry& e) {
         if (!e.has_buffer()) return;
-        void* p = std::visit([](auto& b) -> void* {
-            if constexpr (std::is_same_v<std::decay_t<decltype(b)>, std::monostate>) return nullptr;
-            else {
-                void* raw = b.release();
-                ZIGGY_FUZZ_CHECK(b.empty() && !b.valid() && !b.owns_memory(),
-                                 "release() left a view");
-                return raw;
-            }
-        }, e.buffer);
+        void* p = std::visit(
+            [](auto& b) -> void* {
+                if constexpr (std::is_same_v<std::decay_t<decltype(b)>, std::monostate>)
+                    return nullptr;
+                else {
+                    void* raw = b.release();
+                    ZIGGY_FUZZ_CHECK(b.empty() && !b.valid() && !b.owns_memory(),
+                                     "release() left a view");
+                    return raw;
+                }
+            },
+            e.buffer);
         ZIGGY_FUZZ_CHECK(p == e.data, "release() returned %p, the buffer's data is %p", p,
                          static_cast<void*>(e.data));
         e.buffer = std::monostate{};
@@ -265,7 +279,7 @@ public:
             }
             ZIGGY_FUZZ_CHECK(threw, "%s: free() without individual deallocation did not throw",
                              t.name());
-            return;  // still live: the arena frees it at reset
+            return; // still live: the arena frees it at reset
         }
         forget(e);
     }
@@ -276,16 +290,18 @@ public:
             std::fill(e.model.begin(), e.model.end(), static_cast<std::uint8_t>(seed));
             return;
         }
-        std::visit([&](auto& b) {
-            using B = std::decay_t<decltype(b)>;
-            if constexpr (!std::is_same_v<B, std::monostate>) {
-                using T = typename B::value_type;
-                const T value = make_value<T>(seed);
-                b.fill(value);
-                for (std::size_t i = 0; i < e.count; ++i)
-                    std::memcpy(e.model.data() + i * sizeof(T), &value, sizeof(T));
-            }
-        }, e.buffer);
+        std::visit(
+            [&](auto& b) {
+                using B = std::decay_t<decltype(b)>;
+                if constexpr (!std::is_same_v<B, std::monostate>) {
+                    using T = typename B::value_type;
+                    const T value = make_value<T>(seed);
+                    b.fill(value);
+                    for (std::size_t i = 0; i < e.count; ++i)
+                        std::memcpy(e.model.data() + i * sizeof(T), &value, sizeof(T));
+                }
+            },
+            e.buffer);
     }
 
     /// Copies up to `length` elements (typed copy_from when both are buffers of
@@ -294,17 +310,19 @@ public:
         if (from.has_buffer() && to.has_buffer() && from.buffer.index() == to.buffer.index()) {
             const std::size_t n = std::min(length, from.count);
             bool threw = false;
-            std::visit([&](auto& dst) {
-                using B = std::decay_t<decltype(dst)>;
-                if constexpr (!std::is_same_v<B, std::monostate>) {
-                    const B& src = std::get<B>(from.buffer);
-                    try {
-                        dst.copy_from(src.as_read_only_span().first(n));
-                    } catch (const std::invalid_argument&) {
-                        threw = true;
+            std::visit(
+                [&](auto& dst) {
+                    using B = std::decay_t<decltype(dst)>;
+                    if constexpr (!std::is_same_v<B, std::monostate>) {
+                        const B& src = std::get<B>(from.buffer);
+                        try {
+                            dst.copy_from(src.as_read_only_span().first(n));
+                        } catch (const std::invalid_argument&) {
+                            threw = true;
+                        }
                     }
-                }
-            }, to.buffer);
+                },
+                to.buffer);
             ZIGGY_FUZZ_CHECK(threw == (n > to.count), "copy_from %zu into %zu: %s", n, to.count,
                              threw ? "threw" : "did not throw");
             if (!threw) {
@@ -320,19 +338,21 @@ public:
 
     /// Moves the Buffer out and back (move construction and assignment).
     void move_buffer(Entry& e) {
-        std::visit([&](auto& b) {
-            using B = std::decay_t<decltype(b)>;
-            if constexpr (!std::is_same_v<B, std::monostate>) {
-                B moved(std::move(b));
-                ZIGGY_FUZZ_CHECK(b.empty() && !b.valid() && !b.owns_memory(),
-                                 "a moved-from buffer is not empty");
-                ZIGGY_FUZZ_CHECK(reinterpret_cast<std::uint8_t*>(moved.data()) == e.data,
-                                 "move changed the data pointer");
-                B back;
-                back = std::move(moved);
-                b = std::move(back);
-            }
-        }, e.buffer);
+        std::visit(
+            [&](auto& b) {
+                using B = std::decay_t<decltype(b)>;
+                if constexpr (!std::is_same_v<B, std::monostate>) {
+                    B moved(std::move(b));
+                    ZIGGY_FUZZ_CHECK(b.empty() && !b.valid() && !b.owns_memory(),
+                                     "a moved-from buffer is not empty");
+                    ZIGGY_FUZZ_CHECK(reinterpret_cast<std::uint8_t*>(moved.data()) == e.data,
+                                     "move changed the data pointer");
+                    B back;
+                    back = std::move(moved);
+                    b = std::move(back);
+                }
+            },
+            e.buffer);
     }
 
     /// The allocator contract's edge cases; none may change the byte count.
@@ -340,48 +360,50 @@ public:
         ziggy::Allocator& a = t.allocator();
         const std::size_t before = a.total_allocated_bytes();
         switch (what % 5) {
-        case 0: {
-            bool threw = false;
-            try {
-                auto b = a.allocate<std::uint64_t>(std::numeric_limits<std::size_t>::max() / 4);
-            } catch (const std::bad_array_new_length&) {
-                threw = true;
+            case 0: {
+                bool threw = false;
+                try {
+                    auto b = a.allocate<std::uint64_t>(std::numeric_limits<std::size_t>::max() / 4);
+                } catch (const std::bad_array_new_length&) {
+                    threw = true;
+                }
+                ZIGGY_FUZZ_CHECK(threw, "%s: overflowing count did not throw bad_array_new_length",
+                                 t.name());
+                break;
             }
-            ZIGGY_FUZZ_CHECK(threw, "%s: overflowing count did not throw bad_array_new_length",
-                             t.name());
-            break;
-        }
-        case 1: {
-            bool threw = false;
-            try {
-                (void)a.allocate_bytes(16, 24);
-            } catch (const std::invalid_argument&) {
-                threw = true;
+            case 1: {
+                bool threw = false;
+                try {
+                    (void)a.allocate_bytes(16, 24);
+                } catch (const std::invalid_argument&) {
+                    threw = true;
+                }
+                ZIGGY_FUZZ_CHECK(threw && a.try_allocate_bytes(16, 24) == nullptr,
+                                 "%s: alignment 24 was accepted", t.name());
+                break;
             }
-            ZIGGY_FUZZ_CHECK(threw && a.try_allocate_bytes(16, 24) == nullptr,
-                             "%s: alignment 24 was accepted", t.name());
-            break;
-        }
-        case 2:
-            ZIGGY_FUZZ_CHECK(a.allocate_bytes(0) == nullptr && a.try_allocate_bytes(0) == nullptr,
-                             "%s: a zero-byte request returned memory", t.name());
-            break;
-        case 3: {
-            ZIGGY_FUZZ_CHECK(a.try_allocate_bytes(ziggy::detail::max_object_size + 1) == nullptr,
-                             "%s: an impossible size returned memory", t.name());
-            bool threw = false;
-            try {
-                (void)a.allocate_bytes(std::numeric_limits<std::size_t>::max() - 8);
-            } catch (const std::bad_alloc&) {
-                threw = true;
+            case 2:
+                ZIGGY_FUZZ_CHECK(
+                    a.allocate_bytes(0) == nullptr && a.try_allocate_bytes(0) == nullptr,
+                    "%s: a zero-byte request returned memory", t.name());
+                break;
+            case 3: {
+                ZIGGY_FUZZ_CHECK(
+                    a.try_allocate_bytes(ziggy::detail::max_object_size + 1) == nullptr,
+                    "%s: an impossible size returned memory", t.name());
+                bool threw = false;
+                try {
+                    (void)a.allocate_bytes(std::numeric_limits<std::size_t>::max() - 8);
+                } catch (const std::bad_alloc&) {
+                    threw = true;
+                }
+                ZIGGY_FUZZ_CHECK(threw, "%s: an impossible size did not throw bad_alloc", t.name());
+                break;
             }
-            ZIGGY_FUZZ_CHECK(threw, "%s: an impossible size did not throw bad_alloc", t.name());
-            break;
-        }
-        default:
-            a.free(nullptr);
-            a.deallocate_bytes(nullptr, 16, 8);
-            break;
+            default:
+                a.free(nullptr);
+                a.deallocate_bytes(nullptr, 16, 8);
+                break;
         }
         ZIGGY_FUZZ_CHECK(a.total_allocated_bytes() == before,
                          "%s: edge case %d changed the byte count from %zu to %zu", t.name(),
@@ -474,8 +496,9 @@ private:
         e->model.resize(size);
         if (zero) {
             for (std::size_t i = 0; i < size; ++i)
-                ZIGGY_FUZZ_CHECK(e->data[i] == 0, "%s: byte %zu of a zeroed %zu-byte block is 0x%02x",
-                                 t.name(), i, size, e->data[i]);
+                ZIGGY_FUZZ_CHECK(e->data[i] == 0,
+                                 "%s: byte %zu of a zeroed %zu-byte block is 0x%02x", t.name(), i,
+                                 size, e->data[i]);
         } else {
             for (std::size_t i = 0; i < size; ++i) e->data[i] = e->model[i] = pattern_byte(seed, i);
         }
