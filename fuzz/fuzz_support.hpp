@@ -9,7 +9,8 @@
 // - `CheckedBacking`: a backing allocator for composing allocators (pool, arena,
 //   hybrid, debug) that traps on any deallocation whose pointer, size or
 //   alignment does not match what it handed out, and counts live blocks so a
-//   harness can prove that destroying the composite returned everything.
+//   harness can prove that destroying the composite returned everything. It
+//   can also fail the next requests, to drive the composites' out-of-memory paths.
 // - `pattern_byte`: the deterministic fill the model predicts.
 //
 //     extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -117,6 +118,8 @@ public:
     }
     [[nodiscard]] std::size_t live_blocks() const noexcept { return live_.size(); }
     [[nodiscard]] std::size_t allocations() const noexcept { return allocations_; }
+    /// Makes the next `n` allocation requests fail (return nullptr).
+    void fail_next(std::size_t n) noexcept { failures_ = n; }
 
 private:
     struct Block {
@@ -126,6 +129,10 @@ private:
 
     void* do_allocate(std::size_t size, std::size_t alignment, bool zero_memory,
                       const ziggy::CallSite& site) noexcept override {
+        if (failures_ > 0) {
+            --failures_;
+            return nullptr;
+        }
         void* p = system_.try_allocate_bytes(size, alignment, zero_memory, site);
         if (p != nullptr) {
             ++allocations_;
@@ -157,6 +164,7 @@ private:
     ziggy::SystemAllocator system_;
     std::unordered_map<void*, Block> live_;
     std::size_t allocations_ = 0;
+    std::size_t failures_ = 0;
 };
 
 } // namespace ziggy_fuzz

@@ -92,7 +92,9 @@ struct Entry {
     std::size_t count = 0; // elements (== size for raw blocks)
     ElementType type = ElementType::u8;
     std::vector<std::uint8_t> model; // what the block must contain
-    std::uint64_t generation = 0;    // the target's generation when allocated (arenas)
+    ziggy::Allocator* allocator = nullptr;  // the allocator that handed it out
+    int level = 0;                   // the target's scope level when allocated (arenas)
+    std::uint64_t serial = 0;        // allocation order
     bool from_pmr = false;           // allocated through a MemoryResource over the target
 
     [[nodiscard]] bool has_buffer() const noexcept { return buffer.index() != 0; }
@@ -107,10 +109,19 @@ public:
     virtual ~Target() = default;
 
     [[nodiscard]] const char* name() const noexcept { return name_; }
+    /// Where new blocks come from (for an arena: its innermost scope).
     [[nodiscard]] virtual ziggy::Allocator& allocator() noexcept = 0;
+    /// The checked allocator under a composing allocator (nullptr if none).
+    [[nodiscard]] virtual CheckedBacking* backing() noexcept { return nullptr; }
 
-    /// What `total_allocated_bytes()` must report: by default the live bytes.
-    [[nodiscard]] virtual std::size_t expected_bytes() const noexcept { return live_bytes; }
+    /// Checks `total_allocated_bytes()` against the model: by default it is
+    /// exactly the live bytes.
+    virtual void check_accounting(const Model& model);
+    /// Called once a new block is recorded.
+    virtual void allocated(Entry& e) { (void)e; }
+    /// Called after a block was freed (`before`: its allocator's byte count
+    /// before the free), before the entry is dropped.
+    virtual void freed(const Entry& e, std::size_t before) { (void)e, (void)before; }
     /// The target's own operations (reset, clear, scopes, guard checks, ...).
     virtual void special(std::uint8_t what, Reader& in, Model& model) {
         (void)what, (void)in, (void)model;
@@ -118,8 +129,7 @@ public:
     /// Checks after every block has been freed (e.g. no leak reported).
     virtual void finish(Model& model) { (void)model; }
 
-    std::size_t live_bytes = 0;   // sum of the sizes of live entries
-    std::uint64_t generation = 0; // bumped when everything is freed at once (arena reset)
+    std::size_t live_bytes = 0; // sum of the sizes of live entries
 
 private:
     const char* name_;
@@ -196,6 +206,31 @@ public:
         add(t, std::move(e), size, alignment, zero, seed);
     }
 
+    /// The backing allocator refuses the next request: the target must either
+    /// serve `size` bytes from what it holds or throw std::bad_alloc with its
+    /// byte count unchanged.
+    void out_of_memory(Target& t, std::size_t size, std::uint32_t seed) {
+        CheckedBacking* backing = t.backing();
+        if (backing == nullptr || entries_.size() >= max_entries) return;
+        const std::size_t before = t.allocator().total_allocated_bytes();
+        backing->fail_next(1);
+        void* p = nullptr;
+        try {
+            p = t.allocator().allocate_bytes(size, 8);
+        } catch (const std::bad_alloc&) {
+            backing->fail_next(0);
+            ZIGGY_FUZZ_CHECK(t.allocator().total_allocated_bytes() == before,
+                             "%s: a failed allocation changed the byte count from %zu to %zu",
+                             t.name(), before, t.allocator().total_allocated_bytes());
+            return;
+        }
+        backing->fail_next(0);
+        auto e = std::make_unique<Entry>();
+        e->data = static_cast<std::uint8_t*>(p);
+        e->count = size;
+        add(t, std::move(e), size, 8, false, seed);
+    }
+
     /// Standard containers over the target (std::pmr::vector through a
     /// MemoryResource, std::vector through StdAllocator): contents survive
     /// growth, and destroying them gives every byte back.
@@ -224,7 +259,7 @@ public:
     /// Frees an entry: through its Buffer (reset) when it still has one,
     /// otherwise with sized deallocation.
     void destroy(Entry& e, bool through_buffer) {
-        Target& t = *e.target;
+        const std::size_t before = e.allocator->total_allocated_bytes();
         if (e.has_buffer() && through_buffer) {
             std::visit(
                 [](auto& b) {
@@ -233,12 +268,13 @@ public:
                 },
                 e.buffer);
         } else if (e.from_pmr) {
-            ziggy::MemoryResource resource(t.allocator());
+            ziggy::MemoryResource resource(*e.allocator);
             resource.deallocate(e.data, e.size, e.alignment);
         } else {
             release(e);
-            t.allocator().deallocate_bytes(e.data, e.size, e.alignment);
+            e.allocator->deallocate_bytes(e.data, e.size, e.alignment);
         }
+        e.target->freed(e, before);
         forget(e);
     }
 
@@ -264,23 +300,27 @@ public:
 
     /// Release, then free the raw pointer: unsized `free` or sized deallocation.
     void raw_free(Entry& e, bool unsized) {
-        Target& t = *e.target;
+        ziggy::Allocator& a = *e.allocator;
+        const std::size_t before = a.total_allocated_bytes();
         release(e);
         if (!unsized) {
-            t.allocator().deallocate_bytes(e.data, e.size, e.alignment);
-        } else if (t.allocator().supports_individual_deallocation()) {
-            t.allocator().free(e.data);
+            a.deallocate_bytes(e.data, e.size, e.alignment);
+        } else if (a.supports_individual_deallocation()) {
+            a.free(e.data);
         } else {
             bool threw = false;
             try {
-                t.allocator().free(e.data);
+                a.free(e.data);
             } catch (const ziggy::NotSupportedError&) {
                 threw = true;
             }
             ZIGGY_FUZZ_CHECK(threw, "%s: free() without individual deallocation did not throw",
-                             t.name());
+                             e.target->name());
+            ZIGGY_FUZZ_CHECK(a.total_allocated_bytes() == before,
+                             "%s: a refused free() changed the byte count", e.target->name());
             return; // still live: the arena frees it at reset
         }
+        e.target->freed(e, before);
         forget(e);
     }
 
@@ -422,12 +462,24 @@ public:
         for (const auto& e : entries_) check_contents(*e);
     }
     void check_accounting() const {
-        for (const auto& t : targets_) {
-            const std::size_t actual = t->allocator().total_allocated_bytes();
-            ZIGGY_FUZZ_CHECK(actual == t->expected_bytes(),
-                             "%s: total_allocated_bytes() is %zu, the model says %zu", t->name(),
-                             actual, t->expected_bytes());
-        }
+        for (const auto& t : targets_) t->check_accounting(*this);
+    }
+
+    /// Sum of the sizes of the live entries of `t` allocated at scope `level`.
+    [[nodiscard]] std::size_t live_bytes_at(const Target& t, int level) const noexcept {
+        std::size_t n = 0;
+        for (const auto& e : entries_)
+            if (e->target == &t && e->level == level) n += e->size;
+        return n;
+    }
+    /// The live entries of `t` at `level`, newest first.
+    [[nodiscard]] std::vector<Entry*> entries_at(const Target& t, int level) const {
+        std::vector<Entry*> found;
+        for (const auto& e : entries_)
+            if (e->target == &t && e->level == level) found.push_back(e.get());
+        std::sort(found.begin(), found.end(),
+                  [](const Entry* a, const Entry* b) { return a->serial > b->serial; });
+        return found;
     }
 
     /// Frees every entry (some through their buffer, some sized, some
@@ -435,7 +487,7 @@ public:
     void free_everything(Reader& in) {
         while (!entries_.empty()) {
             Entry& e = *entries_.back();
-            if (e.target->allocator().supports_individual_deallocation() && in.flag())
+            if (e.allocator->supports_individual_deallocation() && in.flag())
                 raw_free(e, true);
             else
                 destroy(e, !in.flag());
@@ -444,14 +496,11 @@ public:
         for (auto& t : targets_) t->finish(*this);
     }
 
-    /// Drops every entry of `t` without freeing it (the target freed them all
-    /// at once: arena reset). Their Buffers give up ownership first.
-    void abandon_all_of(Target& t) {
-        for (std::size_t i = entries_.size(); i-- > 0;) {
-            if (entries_[i]->target != &t) continue;
-            release(*entries_[i]);
-            forget(*entries_[i]);
-        }
+    /// Drops an entry without freeing it (its allocator freed everything at
+    /// once: arena reset). Its Buffer gives up ownership first.
+    void abandon(Entry& e) {
+        release(e);
+        forget(e);
     }
 
     void forget(Entry& e) {
@@ -478,9 +527,10 @@ private:
     void add(Target& t, std::unique_ptr<Entry> e, std::size_t size, std::size_t alignment,
              bool zero, std::uint32_t seed) {
         e->target = &t;
+        e->allocator = &t.allocator();
         e->size = size;
         e->alignment = alignment;
-        e->generation = t.generation;
+        e->serial = ++serial_;
         ZIGGY_FUZZ_CHECK(e->data != nullptr, "%s: %zu bytes gave nullptr", t.name(), size);
         ZIGGY_FUZZ_CHECK(reinterpret_cast<std::uintptr_t>(e->data) % alignment == 0,
                          "%s: %p is not aligned to %zu", t.name(), static_cast<void*>(e->data),
@@ -504,6 +554,7 @@ private:
         }
         t.live_bytes += size;
         entries_.push_back(std::move(e));
+        t.allocated(*entries_.back());
     }
 
     std::size_t total_live() const noexcept {
@@ -514,6 +565,14 @@ private:
 
     Targets& targets_;
     std::vector<std::unique_ptr<Entry>> entries_;
+    std::uint64_t serial_ = 0;
 };
+
+inline void Target::check_accounting(const Model& model) {
+    (void)model;
+    const std::size_t actual = allocator().total_allocated_bytes();
+    ZIGGY_FUZZ_CHECK(actual == live_bytes, "%s: total_allocated_bytes() is %zu, the model says %zu",
+                     name_, actual, live_bytes);
+}
 
 } // namespace ziggy_fuzz
