@@ -95,7 +95,8 @@ def buffer_seeds():
 class OpsProgram:
     """fuzz/ops_fuzzer.cpp: config byte, then (op, args...)*."""
     OPS = ["allocate", "allocate_bytes", "reset", "release", "raw_free", "write", "read",
-           "fill", "copy", "move", "edge", "containers", "target_op", "check_all"]
+           "fill", "copy", "move", "edge", "containers", "out_of_memory", "target_op",
+           "check_all"]
     TYPES = ["u8", "u16", "u32", "u64", "odd", "line"]
     # Index of each target in make_targets (fuzz/targets.hpp).
     TARGETS = ["system"]

@@ -35,6 +35,7 @@ enum class Op : std::uint8_t {
     move,
     edge,
     containers,
+    out_of_memory,
     target_op,
     check_all,
     count_
@@ -127,7 +128,13 @@ private:
                 m_.containers(t, count, in_.u8());
                 break;
             }
-            case Op::target_op: {
+            case Op::out_of_memory: {
+            Target& t = m_.pick_target(in_);
+            const std::size_t size = in_.range(1, 20000);
+            m_.out_of_memory(t, size, in_.u8());
+            break;
+        }
+        case Op::target_op: {
                 Target& t = m_.pick_target(in_);
                 t.special(in_.u8(), in_, m_);
                 break;
