@@ -37,7 +37,7 @@ template <class T>
 T make_value(std::uint32_t seed) {
     T v;
     auto* bytes = reinterpret_cast<unsigned char*>(&v);
-    for (std::size_t i = 0; i < sizeof(T); ++i) bytes[i] = ziggy_fuzz::pattern_byte(seed, i);
+    std::memcpy(bytes, ziggy_fuzz::pattern(seed), sizeof(T));
     return v;
 }
 

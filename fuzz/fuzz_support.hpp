@@ -28,6 +28,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <unordered_map>
 
 #include <ziggy/system_allocator.hpp>
@@ -98,9 +99,43 @@ private:
     bool exhausted_ = false;
 };
 
-/// Byte `i` of the fill identified by `seed` (what the model expects to read back).
-[[nodiscard]] constexpr std::uint8_t pattern_byte(std::uint32_t seed, std::size_t i) noexcept {
-    return static_cast<std::uint8_t>(seed * 31u + i * 7u + (i >> 8));
+/// The bytes fills are cut from: 64 KiB of offsets plus room for the longest
+/// fill, so a fill is one memcpy (per-byte loops are slow under coverage
+/// instrumentation).
+inline constexpr std::size_t max_fill = 1 << 16;
+inline const std::uint8_t* pattern_table() noexcept {
+    static const std::uint8_t* table = [] {
+        static std::uint8_t t[(1 << 16) + max_fill];
+        for (std::size_t i = 0; i < sizeof t; ++i)
+            t[i] = static_cast<std::uint8_t>(i * 7 + (i >> 8) + (i >> 13) * 13);
+        return t;
+    }();
+    return table;
+}
+[[nodiscard]] inline const std::uint8_t* pattern(std::uint32_t seed) noexcept {
+    return pattern_table() + (seed * 131u) % (1u << 16);
+}
+/// Byte `i` (< max_fill) of the fill identified by `seed` (what the model
+/// expects to read back).
+[[nodiscard]] inline std::uint8_t pattern_byte(std::uint32_t seed, std::size_t i) noexcept {
+    return pattern(seed)[i];
+}
+/// Writes the first `n` (<= max_fill) bytes of fill `seed` to `p`.
+inline void fill_pattern(void* p, std::uint32_t seed, std::size_t n) noexcept {
+    if (n != 0) std::memcpy(p, pattern(seed), n);
+}
+/// The index of the first non-zero byte of [p, p+n), or n if all are zero.
+[[nodiscard]] inline std::size_t first_nonzero(const void* p, std::size_t n) noexcept {
+    static const std::uint8_t zeros[4096] = {};
+    const auto* b = static_cast<const std::uint8_t*>(p);
+    for (std::size_t at = 0; at < n; at += sizeof zeros) {
+        const std::size_t chunk = n - at < sizeof zeros ? n - at : sizeof zeros;
+        if (std::memcmp(b + at, zeros, chunk) != 0) {
+            for (std::size_t i = at;; ++i)
+                if (b[i] != 0) return i;
+        }
+    }
+    return n;
 }
 
 /// Backing allocator that verifies every deallocation (see the file comment).

@@ -15,6 +15,10 @@
 // argument list, whose order is unspecified), so fuzz/make_corpus.py can
 // spell programs byte by byte.
 #include "targets.hpp"
+#if __has_include(<ziggy/defer_scope.hpp>)
+#include "defer_model.hpp"
+#define ZIGGY_FUZZ_HAS_DEFER 1
+#endif
 
 #include <cstring>
 
@@ -37,6 +41,7 @@ enum class Op : std::uint8_t {
     containers,
     out_of_memory,
     target_op,
+    defer,
     check_all,
     count_
 };
@@ -54,6 +59,9 @@ public:
             if (step % 16 == 15) m_.check_all_contents();
         }
         m_.check_all_contents();
+#ifdef ZIGGY_FUZZ_HAS_DEFER
+        defers_.close_all(m_);
+#endif
         m_.free_everything(in_);
     }
 
@@ -66,7 +74,8 @@ private:
                 const std::size_t max_bytes = in_.flag() ? 20000 : 2048;
                 const std::size_t count = in_.range(0, max_bytes / element_size(type));
                 const bool zero = in_.flag();
-                m_.allocate_typed(t, type, count, zero, in_.u8());
+                const bool concrete = in_.flag();
+                m_.allocate_typed(t, type, count, zero, concrete, in_.u8());
                 break;
             }
             case Op::allocate_bytes: {
@@ -78,21 +87,21 @@ private:
                 break;
             }
             case Op::reset:
-                if (Entry* e = m_.pick_entry(in_)) m_.destroy(*e, /*through_buffer=*/true);
+                if (Entry* e = m_.pick_freeable(in_)) m_.destroy(*e, /*through_buffer=*/true);
                 break;
             case Op::release:
-                if (Entry* e = m_.pick_entry(in_)) m_.release(*e);
+                if (Entry* e = m_.pick_freeable(in_)) m_.release(*e);
                 break;
             case Op::raw_free:
-                if (Entry* e = m_.pick_entry(in_)) m_.raw_free(*e, in_.flag());
+                if (Entry* e = m_.pick_freeable(in_)) m_.raw_free(*e, in_.flag());
                 break;
             case Op::write:
                 if (Entry* e = m_.pick_entry(in_)) {
                     const std::size_t offset = in_.pick(e->size);
                     const std::size_t length = in_.range(0, e->size - offset);
                     const std::uint32_t seed = in_.u8();
-                    for (std::size_t i = 0; i < length; ++i)
-                        e->data[offset + i] = e->model[offset + i] = pattern_byte(seed, i);
+                    fill_pattern(e->data + offset, seed, length);
+                    fill_pattern(e->model.data() + offset, seed, length);
                     m_.check_contents(*e);
                 }
                 break;
@@ -129,16 +138,21 @@ private:
                 break;
             }
             case Op::out_of_memory: {
-            Target& t = m_.pick_target(in_);
-            const std::size_t size = in_.range(1, 20000);
-            m_.out_of_memory(t, size, in_.u8());
-            break;
-        }
-        case Op::target_op: {
+                Target& t = m_.pick_target(in_);
+                const std::size_t size = in_.range(1, 20000);
+                m_.out_of_memory(t, size, in_.u8());
+                break;
+            }
+            case Op::target_op: {
                 Target& t = m_.pick_target(in_);
                 t.special(in_.u8(), in_, m_);
                 break;
             }
+            case Op::defer:
+#ifdef ZIGGY_FUZZ_HAS_DEFER
+                defers_.apply(in_.u8(), in_, m_);
+#endif
+                break;
             case Op::check_all:
                 m_.check_all_contents();
                 break;
@@ -149,6 +163,9 @@ private:
 
     Reader& in_;
     Model m_;
+#ifdef ZIGGY_FUZZ_HAS_DEFER
+    Defers defers_; // after the model: destroyed first, while the allocators live
+#endif
 };
 
 } // namespace

@@ -67,6 +67,22 @@ decltype(auto) with_type(ElementType type, F&& f) {
     return f(Line{});
 }
 
+template <class T>
+constexpr ElementType type_of() {
+    if constexpr (std::is_same_v<T, std::uint8_t>)
+        return ElementType::u8;
+    else if constexpr (std::is_same_v<T, std::uint16_t>)
+        return ElementType::u16;
+    else if constexpr (std::is_same_v<T, std::uint32_t>)
+        return ElementType::u32;
+    else if constexpr (std::is_same_v<T, std::uint64_t>)
+        return ElementType::u64;
+    else if constexpr (std::is_same_v<T, Odd>)
+        return ElementType::odd;
+    else
+        return ElementType::line;
+}
+
 inline std::size_t element_size(ElementType type) {
     return with_type(type, [](auto v) { return sizeof(v); });
 }
@@ -75,7 +91,7 @@ template <class T>
 T make_value(std::uint32_t seed) {
     T v;
     auto* bytes = reinterpret_cast<unsigned char*>(&v);
-    for (std::size_t i = 0; i < sizeof(T); ++i) bytes[i] = pattern_byte(seed, i);
+    std::memcpy(bytes, pattern(seed), sizeof(T));
     return v;
 }
 
@@ -91,11 +107,12 @@ struct Entry {
     std::size_t alignment = 1;
     std::size_t count = 0; // elements (== size for raw blocks)
     ElementType type = ElementType::u8;
-    std::vector<std::uint8_t> model; // what the block must contain
-    ziggy::Allocator* allocator = nullptr;  // the allocator that handed it out
-    int level = 0;                   // the target's scope level when allocated (arenas)
-    std::uint64_t serial = 0;        // allocation order
-    bool from_pmr = false;           // allocated through a MemoryResource over the target
+    std::vector<std::uint8_t> model;       // what the block must contain
+    ziggy::Allocator* allocator = nullptr; // the allocator that handed it out
+    int level = 0;                         // the target's scope level when allocated (arenas)
+    std::uint64_t serial = 0;              // allocation order
+    bool deferred = false;                 // a DeferScope frees it (allocate_deferred)
+    bool from_pmr = false;                 // allocated through a MemoryResource over the target
 
     [[nodiscard]] bool has_buffer() const noexcept { return buffer.index() != 0; }
 };
@@ -120,8 +137,17 @@ public:
     /// Called once a new block is recorded.
     virtual void allocated(Entry& e) { (void)e; }
     /// Called after a block was freed (`before`: its allocator's byte count
-    /// before the free), before the entry is dropped.
+    /// before the free, or `unknown` when several went at once), before the
+    /// entry is dropped.
     virtual void freed(const Entry& e, std::size_t before) { (void)e, (void)before; }
+    static constexpr std::size_t unknown = static_cast<std::size_t>(-1);
+    /// A typed allocation through the concrete allocator type (its own inline
+    /// `allocate<T>`, where it has one); by default through `Allocator&`.
+    virtual AnyBuffer allocate_concrete(ElementType type, std::size_t count, bool zero) {
+        return with_type(type, [&](auto v) -> AnyBuffer {
+            return allocator().template allocate<decltype(v)>(count, zero);
+        });
+    }
     /// The target's own operations (reset, clear, scopes, guard checks, ...).
     virtual void special(std::uint8_t what, Reader& in, Model& model) {
         (void)what, (void)in, (void)model;
@@ -152,16 +178,34 @@ public:
         const std::size_t i = in.pick(entries_.size());
         return entries_.empty() ? nullptr : entries_[i].get();
     }
+    /// An entry the program may free (not one a DeferScope will free).
+    Entry* pick_freeable(Reader& in) {
+        Entry* e = pick_entry(in);
+        return e != nullptr && !e->deferred ? e : nullptr;
+    }
     [[nodiscard]] std::size_t entry_count() const noexcept { return entries_.size(); }
+    [[nodiscard]] std::size_t entry_count_of(const Target& t) const noexcept {
+        return static_cast<std::size_t>(std::count_if(
+            entries_.begin(), entries_.end(), [&](const auto& e) { return e->target == &t; }));
+    }
+    [[nodiscard]] bool has_deferred_at(const Target& t, int level) const noexcept {
+        return std::any_of(entries_.begin(), entries_.end(), [&](const auto& e) {
+            return e->target == &t && e->level == level && e->deferred;
+        });
+    }
+    [[nodiscard]] bool has_room(std::size_t bytes) const noexcept {
+        return entries_.size() < max_entries && total_live() + bytes <= max_live_bytes;
+    }
 
-    void allocate_typed(Target& t, ElementType type, std::size_t count, bool zero,
+    /// A typed allocation, through `Allocator&` or the concrete type.
+    void allocate_typed(Target& t, ElementType type, std::size_t count, bool zero, bool concrete,
                         std::uint32_t seed) {
         const std::size_t bytes = count * element_size(type);
-        if (entries_.size() >= max_entries || total_live() + bytes > max_live_bytes) return;
+        if (!has_room(bytes)) return;
         const std::size_t before = t.allocator().total_allocated_bytes();
         with_type(type, [&](auto v) {
             using T = decltype(v);
-            ziggy::Buffer<T> b = allocate_or_trap<T>(t, count, zero);
+            ziggy::Buffer<T> b = allocate_or_trap<T>(t, type, count, zero, concrete);
             if (count == 0) {
                 ZIGGY_FUZZ_CHECK(b.empty() && !b.valid() && !b.owns_memory(),
                                  "%s: allocate<T>(0) is not empty", t.name());
@@ -496,6 +540,33 @@ public:
         for (auto& t : targets_) t->finish(*this);
     }
 
+    /// Records a non-owning buffer whose memory `t` handed out (a deferred
+    /// allocation); returns its entry.
+    template <class T>
+    Entry* adopt_buffer(Target& t, ziggy::Buffer<T>&& b, bool zero, std::uint32_t seed) {
+        auto e = std::make_unique<Entry>();
+        e->data = reinterpret_cast<std::uint8_t*>(b.data());
+        e->count = b.size();
+        e->type = type_of<T>();
+        e->buffer = std::move(b);
+        const std::size_t size = e->count * sizeof(T);
+        add(t, std::move(e), size, alignof(T), zero, seed);
+        return entries_.back().get();
+    }
+    /// A DeferScope freed the entry with serial `serial`.
+    void freed_elsewhere(std::uint64_t serial) {
+        Entry& e = by_serial(serial);
+        e.target->freed(e, Target::unknown);
+        abandon(e);
+    }
+    /// The DeferScope that would have freed `serial` was cancelled: the block
+    /// is now the program's, as a raw block.
+    void undefer(std::uint64_t serial) {
+        Entry& e = by_serial(serial);
+        release(e);
+        e.deferred = false;
+    }
+
     /// Drops an entry without freeing it (its allocator freed everything at
     /// once: arena reset). Its Buffer gives up ownership first.
     void abandon(Entry& e) {
@@ -512,9 +583,19 @@ public:
     }
 
 private:
+    Entry& by_serial(std::uint64_t serial) {
+        for (auto& e : entries_)
+            if (e->serial == serial) return *e;
+        ZIGGY_FUZZ_CHECK(false, "no entry with serial %llu",
+                         static_cast<unsigned long long>(serial));
+        __builtin_unreachable();
+    }
+
     template <class T>
-    ziggy::Buffer<T> allocate_or_trap(Target& t, std::size_t count, bool zero) {
+    ziggy::Buffer<T> allocate_or_trap(Target& t, ElementType type, std::size_t count, bool zero,
+                                      bool concrete) {
         try {
+            if (concrete) return std::get<ziggy::Buffer<T>>(t.allocate_concrete(type, count, zero));
             return t.allocator().allocate<T>(count, zero);
         } catch (const std::bad_alloc&) {
             ZIGGY_FUZZ_CHECK(false, "%s: allocate<T>(%zu) threw bad_alloc", t.name(), count);
@@ -545,12 +626,12 @@ private:
         }
         e->model.resize(size);
         if (zero) {
-            for (std::size_t i = 0; i < size; ++i)
-                ZIGGY_FUZZ_CHECK(e->data[i] == 0,
-                                 "%s: byte %zu of a zeroed %zu-byte block is 0x%02x", t.name(), i,
-                                 size, e->data[i]);
+            const std::size_t bad = first_nonzero(e->data, size);
+            ZIGGY_FUZZ_CHECK(bad == size, "%s: byte %zu of a zeroed %zu-byte block is 0x%02x",
+                             t.name(), bad, size, bad < size ? e->data[bad] : 0);
         } else {
-            for (std::size_t i = 0; i < size; ++i) e->data[i] = e->model[i] = pattern_byte(seed, i);
+            fill_pattern(e->data, seed, size);
+            fill_pattern(e->model.data(), seed, size);
         }
         t.live_bytes += size;
         entries_.push_back(std::move(e));
