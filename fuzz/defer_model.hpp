@@ -135,7 +135,7 @@ private:
         ziggy::Allocator& a = t.allocator();
         ziggy::DeferScope& scope = *l->scope;
         Entry* e = with_type(type, [&](auto v) -> Entry* {
-            using T = decltype(v);
+            using T = typename decltype(v)::type;
             ziggy::Buffer<T> b = single ? ziggy::allocate_single_deferred<T>(a, scope, zero)
                                         : ziggy::allocate_deferred<T>(a, scope, count, zero);
             ZIGGY_FUZZ_CHECK(!b.owns_memory() && b.size() == count,

@@ -51,11 +51,12 @@ public:
     OpsProgram(Reader& in, Targets& targets) : in_(in), m_(targets) {}
 
     void run() {
-        for (int step = 0; step < 200 && !in_.exhausted(); ++step) {
+        for (int step = 0; step < 128 && !in_.exhausted(); ++step) {
             const auto op = static_cast<Op>(in_.u8() % static_cast<unsigned>(Op::count_));
             if (in_.exhausted()) break;
             apply(op);
-            m_.check_accounting();
+            // The allocators this step used; every 16 steps, everything.
+            m_.check_accounting(step % 16 == 15);
             if (step % 16 == 15) m_.check_all_contents();
         }
         m_.check_all_contents();

@@ -47,24 +47,24 @@ using AnyBuffer =
                  ziggy::Buffer<std::uint32_t>, ziggy::Buffer<std::uint64_t>, ziggy::Buffer<Odd>,
                  ziggy::Buffer<Line>>;
 
-/// Calls `f(T{})` with the element type `type` names.
+/// Calls `f(std::type_identity<T>{})` for the element type `type` names.
 template <class F>
 decltype(auto) with_type(ElementType type, F&& f) {
     switch (type) {
         case ElementType::u8:
-            return f(std::uint8_t{});
+            return f(std::type_identity<std::uint8_t>{});
         case ElementType::u16:
-            return f(std::uint16_t{});
+            return f(std::type_identity<std::uint16_t>{});
         case ElementType::u32:
-            return f(std::uint32_t{});
+            return f(std::type_identity<std::uint32_t>{});
         case ElementType::u64:
-            return f(std::uint64_t{});
+            return f(std::type_identity<std::uint64_t>{});
         case ElementType::odd:
-            return f(Odd{});
+            return f(std::type_identity<Odd>{});
         case ElementType::line:
             break;
     }
-    return f(Line{});
+    return f(std::type_identity<Line>{});
 }
 
 template <class T>
@@ -84,7 +84,7 @@ constexpr ElementType type_of() {
 }
 
 inline std::size_t element_size(ElementType type) {
-    return with_type(type, [](auto v) { return sizeof(v); });
+    return with_type(type, [](auto v) { return sizeof(typename decltype(v)::type); });
 }
 
 template <class T>
@@ -145,7 +145,7 @@ public:
     /// `allocate<T>`, where it has one); by default through `Allocator&`.
     virtual AnyBuffer allocate_concrete(ElementType type, std::size_t count, bool zero) {
         return with_type(type, [&](auto v) -> AnyBuffer {
-            return allocator().template allocate<decltype(v)>(count, zero);
+            return allocator().template allocate<typename decltype(v)::type>(count, zero);
         });
     }
     /// The target's own operations (reset, clear, scopes, guard checks, ...).
@@ -156,6 +156,7 @@ public:
     virtual void finish(Model& model) { (void)model; }
 
     std::size_t live_bytes = 0; // sum of the sizes of live entries
+    bool touched = true;        // used since its accounting was last checked
 
 private:
     const char* name_;
@@ -173,7 +174,11 @@ public:
     static constexpr std::size_t max_entries = 64;
     static constexpr std::size_t max_live_bytes = 256 * 1024;
 
-    Target& pick_target(Reader& in) { return *targets_[in.pick(targets_.size())]; }
+    Target& pick_target(Reader& in) {
+        Target& t = *targets_[in.pick(targets_.size())];
+        t.touched = true;
+        return t;
+    }
     Entry* pick_entry(Reader& in) {
         const std::size_t i = in.pick(entries_.size());
         return entries_.empty() ? nullptr : entries_[i].get();
@@ -204,7 +209,7 @@ public:
         if (!has_room(bytes)) return;
         const std::size_t before = t.allocator().total_allocated_bytes();
         with_type(type, [&](auto v) {
-            using T = decltype(v);
+            using T = typename decltype(v)::type;
             ziggy::Buffer<T> b = allocate_or_trap<T>(t, type, count, zero, concrete);
             if (count == 0) {
                 ZIGGY_FUZZ_CHECK(b.empty() && !b.valid() && !b.owns_memory(),
@@ -505,8 +510,14 @@ public:
     void check_all_contents() const {
         for (const auto& e : entries_) check_contents(*e);
     }
-    void check_accounting() const {
-        for (const auto& t : targets_) t->check_accounting(*this);
+    /// Checks the accounting of every target (`all`), or of those used since
+    /// the last check.
+    void check_accounting(bool all = true) const {
+        for (const auto& t : targets_) {
+            if (!all && !t->touched) continue;
+            t->check_accounting(*this);
+            t->touched = false;
+        }
     }
 
     /// Sum of the sizes of the live entries of `t` allocated at scope `level`.
@@ -576,6 +587,7 @@ public:
 
     void forget(Entry& e) {
         e.target->live_bytes -= e.size;
+        e.target->touched = true;
         auto it = std::find_if(entries_.begin(), entries_.end(),
                                [&](const auto& p) { return p.get() == &e; });
         std::swap(*it, entries_.back());

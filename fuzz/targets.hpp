@@ -46,7 +46,7 @@ public:
     ziggy::Allocator& allocator() noexcept final { return concrete(); }
     AnyBuffer allocate_concrete(ElementType type, std::size_t count, bool zero) final {
         return with_type(type, [&](auto v) -> AnyBuffer {
-            return concrete().template allocate<decltype(v)>(count, zero);
+            return concrete().template allocate<typename decltype(v)::type>(count, zero);
         });
     }
 };
@@ -260,7 +260,7 @@ private:
     void check_route(ElementType type, std::size_t count) {
         if (count == 0) return;
         with_type(type, [&](auto v) {
-            using T = decltype(v);
+            using T = typename decltype(v)::type;
             const bool pooled = count <= documented_max(sizeof(T)) && alignof(T) <= 64 &&
                                 count * sizeof(T) <= ziggy::detail::max_class_size;
             ZIGGY_FUZZ_CHECK(
@@ -295,9 +295,7 @@ class ScopedTarget final : public TargetOf<ziggy::ScopedAllocator> {
 public:
     static constexpr int max_levels = 4;
 
-    explicit ScopedTarget(std::uint8_t config) : TargetOf("scoped") {
-        push(config);
-    }
+    explicit ScopedTarget(std::uint8_t config) : TargetOf("scoped") { push(config); }
     ~ScopedTarget() override {
         while (!levels_.empty()) levels_.pop_back(); // innermost first
     }
@@ -425,7 +423,7 @@ private:
 
 /// Every allocator under test, each configured by `config` (guard widths,
 /// retention caps, block sizes, thresholds vary with it).
-inline Targets make_targets(std::uint8_t config) {
+inline Targets make_targets([[maybe_unused]] std::uint8_t config) {
     Targets targets;
     targets.push_back(std::make_unique<SystemTarget>());
 #ifdef ZIGGY_FUZZ_HAS_SCOPED
