@@ -1,8 +1,8 @@
 // fuzz/pool_fuzzer.cpp — UnmanagedMemoryPool and HybridAllocator under the ops engine.
 //
-// The ops program (see ops_fuzzer.cpp) aimed at the pool: three pools with
-// different retention caps (default; none at all; small caps with a small
-// thread cache) and a hybrid allocator, each over a checked base. Raw sizes sit
+// The ops program (see ops_fuzzer.cpp) aimed at the pool: two pools with
+// different retention caps (of: default; none at all; small caps with a small
+// thread cache; the depot only) and a hybrid allocator, each over a checked base. Raw sizes sit
 // on the size-class edges (a class size, one below, one above; the largest
 // class and past it, where requests go straight to the base). The targets'
 // own operations clear the pool (after which the base must hold exactly the
@@ -17,13 +17,11 @@ using namespace ziggy_fuzz;
 
 Targets make_pool_targets(std::uint8_t config) {
     Targets targets;
-    targets.push_back(std::make_unique<PoolTarget>(0));
-    targets.push_back(std::make_unique<PoolTarget>(1));
-    targets.push_back(std::make_unique<PoolTarget>(2));
+    // Two retention settings per run (default, none, small caps, depot only).
+    targets.push_back(std::make_unique<PoolTarget>(config));
+    targets.push_back(std::make_unique<PoolTarget>(static_cast<std::uint8_t>(config + 1)));
 #ifdef ZIGGY_FUZZ_HAS_HYBRID
     targets.push_back(std::make_unique<HybridTarget>(config));
-#else
-    (void)config;
 #endif
     return targets;
 }

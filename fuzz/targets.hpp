@@ -120,7 +120,9 @@ private:
 /// go back, and after `clear()` nothing is retained.
 class PoolChecker {
 public:
-    void check(const char* name, const ziggy::UnmanagedMemoryPool& pool) {
+    /// One statistics snapshot; `cleared`: right after clear(), so nothing
+    /// may be retained.
+    void check(const char* name, const ziggy::UnmanagedMemoryPool& pool, bool cleared = false) {
         const ziggy::PoolStatistics s = pool.statistics();
         std::size_t blocks = 0, bytes = 0;
         std::uint64_t events = s.direct_allocations;
@@ -143,11 +145,9 @@ public:
         ZIGGY_FUZZ_CHECK(bytes <= cap, "%s: retains %zu bytes, above the caps' %zu", name, bytes,
                          cap);
         ZIGGY_FUZZ_CHECK(events >= events_, "%s: hit/miss/direct counters went back", name);
+        ZIGGY_FUZZ_CHECK(!cleared || bytes == 0, "%s: clear() left %zu bytes retained", name,
+                         bytes);
         events_ = events;
-    }
-    void check_cleared(const char* name, const ziggy::UnmanagedMemoryPool& pool) {
-        ZIGGY_FUZZ_CHECK(pool.retained_bytes() == 0 && pool.statistics().retained_blocks == 0,
-                         "%s: clear() left %zu bytes retained", name, pool.retained_bytes());
     }
 
 private:
@@ -183,13 +183,12 @@ public:
     CheckedBacking* backing() noexcept override { return &backing_; }
 
     void special(std::uint8_t what, Reader&, Model& model) override {
-        if (what % 2 == 0) clear(model);
-        checker_.check(name(), pool_);
+        if (what % 2 == 0)
+            clear(model);
+        else
+            checker_.check(name(), pool_);
     }
-    void finish(Model& model) override {
-        checker_.check(name(), pool_);
-        clear(model);
-    }
+    void finish(Model& model) override { clear(model); }
 
 private:
     CheckedBacking backing_{"pool base"};
@@ -198,7 +197,7 @@ private:
 
     void clear(Model& model) {
         pool_.clear();
-        checker_.check_cleared(name(), pool_);
+        checker_.check(name(), pool_, /*cleared=*/true);
         ZIGGY_FUZZ_CHECK(backing_.live_blocks() == model.entry_count_of(*this),
                          "pool: after clear() the base holds %zu blocks for %zu live buffers",
                          backing_.live_blocks(), model.entry_count_of(*this));
@@ -221,18 +220,20 @@ public:
         switch (what % 3) {
             case 0:
                 hybrid_.pool().clear();
-                checker_.check_cleared(name(), hybrid_.pool());
+                checker_.check(name(), hybrid_.pool(), /*cleared=*/true);
                 ZIGGY_FUZZ_CHECK(backing_.live_blocks() == model.entry_count_of(*this),
                                  "hybrid: after clear() the base holds %zu blocks for %zu buffers",
                                  backing_.live_blocks(), model.entry_count_of(*this));
                 break;
-            case 1:
-                check_route(static_cast<ElementType>(in.u8() % element_type_count), in.u16());
+            case 1: {
+                const auto type = static_cast<ElementType>(in.u8() % element_type_count);
+                check_route(type, in.u16() % 4096);
                 break;
+            }
             default:
+                checker_.check(name(), hybrid_.pool());
                 break;
         }
-        checker_.check(name(), hybrid_.pool());
     }
     void finish(Model&) override { checker_.check(name(), hybrid_.pool()); }
 

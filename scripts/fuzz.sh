@@ -50,7 +50,14 @@ build() {
     configure
     local targets=() n
     for n in "$@"; do targets+=("fuzz/$n"); done
-    meson compile -C "$BUILD_DIR" "${targets[@]}" >/dev/null
+    local out="$BUILD_DIR/fuzz-build.log"
+    # Regenerates the build (and Meson's target list) if a meson.build changed.
+    ninja -C "$BUILD_DIR" build.ninja >/dev/null 2>&1 || true
+    if ! meson compile -C "$BUILD_DIR" "${targets[@]}" >"$out" 2>&1; then
+        grep -E 'error|ERROR' "$out" | head -n 20 >&2 || tail -n 30 "$out" >&2
+        echo "build failed (full log: $out)" >&2
+        exit 2
+    fi
 }
 
 # Reads fuzz/NAME.options' [libfuzzer] section as -key=value arguments
