@@ -22,6 +22,10 @@ RATIOS = [
     ("span index loop / raw index loop", "core_bench:BM_SpanIndexLoop", "core_bench:BM_RawIndexLoop"),
     ("span range loop / raw range loop", "core_bench:BM_SpanRangeLoop", "core_bench:BM_RawRangeLoop"),
     ("checked operator[] loop / raw index loop", "core_bench:BM_CheckedIndexLoop", "core_bench:BM_RawIndexLoop"),
+    ("arena typed / bump pointer (64 B)", "scoped_bench:BM_ArenaTyped64", "scoped_bench:BM_BumpPointer64"),
+    ("arena typed / pmr monotonic, inlined (64 B)", "scoped_bench:BM_ArenaTyped64", "scoped_bench:BM_PmrMonotonic64"),
+    ("arena typed / pmr monotonic via memory_resource& (64 B)", "scoped_bench:BM_ArenaTyped64", "scoped_bench:BM_PmrMonotonicVirtual64"),
+    ("DeferScope / vector<function> (4 actions)", "scoped_bench:BM_DeferScope/4", "scoped_bench:BM_VectorOfFunction/4"),
 ]
 
 

@@ -20,6 +20,17 @@ struct SystemCase {
     }
 };
 
-using AllAllocatorCases = ::testing::Types<SystemCase>;
+// An arena with small blocks, so the suites cross block boundaries and take
+// dedicated blocks.
+struct ScopedCase {
+    static constexpr bool thread_safe = false;
+    static std::unique_ptr<ziggy::Allocator> make() {
+        return std::make_unique<ziggy::ScopedAllocator>(
+            ziggy::default_allocator(),
+            ziggy::ScopedAllocatorOptions{.initial_block_size = 256, .max_block_size = 4096});
+    }
+};
+
+using AllAllocatorCases = ::testing::Types<SystemCase, ScopedCase>;
 
 } // namespace ziggy_test

@@ -126,6 +126,14 @@ public:
     [[nodiscard]] virtual std::size_t total_allocated_bytes() const noexcept = 0;
 
 protected:
+    /// Wraps `count` elements at `pointer` (memory this allocator handed out) in
+    /// a Buffer owned by this allocator. For derived allocators that give
+    /// themselves a non-virtual typed fast path (ScopedAllocator::allocate<T>).
+    template <Unmanaged T>
+    [[nodiscard]] Buffer<T> adopt_buffer(T* pointer, std::size_t count) noexcept {
+        return Buffer<T>(pointer, count, *this);
+    }
+
     /// Preconditions: `size > 0`, `alignment` a power of two. Returns nullptr
     /// when the request cannot be satisfied.
     virtual void* do_allocate(std::size_t size, std::size_t alignment, bool zero_memory,

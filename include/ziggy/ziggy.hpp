@@ -3,9 +3,11 @@
 
 #include <ziggy/allocator.hpp>
 #include <ziggy/buffer.hpp>
+#include <ziggy/defer_scope.hpp>
 #include <ziggy/errors.hpp>
 #include <ziggy/failing_allocator.hpp>
 #include <ziggy/memory_resource.hpp>
+#include <ziggy/scoped_allocator.hpp>
 #include <ziggy/std_allocator.hpp>
 #include <ziggy/system_allocator.hpp>
 #include <ziggy/unmanaged.hpp>

@@ -134,4 +134,18 @@ inline void mempool_free(const void* pool, const void* p) noexcept {
     (void)p;
 }
 
+/// True when a memory checker (ASan, or Valgrind with ZIGGY_VALGRIND) watches
+/// poisoned memory, so allocators should leave red zones between blocks.
+inline constexpr bool memory_checker_enabled = ZIGGY_ASAN != 0 || ZIGGY_HAS_VALGRIND != 0;
+
+/// Valgrind: forgets every chunk of `pool` at once (an arena's reset) while
+/// keeping the pool itself.
+inline void mempool_forget_all(const void* pool) noexcept {
+#if ZIGGY_HAS_VALGRIND
+    VALGRIND_DESTROY_MEMPOOL(pool);
+    VALGRIND_CREATE_MEMPOOL(pool, 0, 0);
+#endif
+    (void)pool;
+}
+
 } // namespace ziggy::detail

@@ -1,0 +1,5 @@
+// The tour's sections, one file each; tour.cpp runs them in order.
+#pragma once
+
+void tour_system();
+void tour_scoped();
