@@ -91,34 +91,43 @@ def buffer_seeds():
     return seeds
 
 
-# ---------------------------------------------------------------- ops_fuzzer
-class OpsProgram:
-    """fuzz/ops_fuzzer.cpp: config byte, then (op, args...)*."""
-    OPS = ["allocate", "allocate_bytes", "reset", "release", "raw_free", "write", "read",
-           "fill", "copy", "move", "edge", "containers", "out_of_memory", "target_op",
-           "check_all"]
-    TYPES = ["u8", "u16", "u32", "u64", "odd", "line"]
-    # Index of each target in make_targets (fuzz/targets.hpp).
-    TARGETS = ["system"]
+# ---------------------------------------------------------------- ops engine
+# ops_fuzzer, pool_fuzzer and scope_defer_fuzzer share fuzz/ops_engine.hpp;
+# they differ in their target list and in the table the opcode byte indexes.
+ENGINE_OPS = ["allocate", "allocate_bytes", "reset", "release", "raw_free", "write", "read",
+              "fill", "copy", "move", "edge", "containers", "out_of_memory", "target_op",
+              "defer", "check_all"]
+POOL_OPS = ["allocate", "allocate_bytes", "allocate_bytes", "reset", "raw_free", "raw_free",
+            "release", "write", "copy", "edge", "containers", "out_of_memory", "target_op",
+            "target_op", "check_all"]
+SCOPE_OPS = ["allocate", "allocate", "allocate_bytes", "reset", "raw_free", "release", "write",
+             "fill", "copy", "target_op", "target_op", "target_op", "defer", "defer", "defer",
+             "defer", "out_of_memory", "check_all"]
+TYPES = ["u8", "u16", "u32", "u64", "odd", "line"]
+DEFER = ["open", "push", "allocate", "run", "close", "cancel", "move"]
 
-    def __init__(self, config=0):
+
+class OpsProgram:
+    """fuzz/ops_engine.hpp: config byte, then (op, args...)*."""
+
+    def __init__(self, targets, ops=ENGINE_OPS, config=0):
+        self.targets, self.ops = targets, ops
         self.b = u8(config)
 
     def op(self, name, args=b""):
-        self.b += u8(self.OPS.index(name)) + args
+        self.b += u8(self.ops.index(name)) + args
         return self
 
     def target(self, name):
-        return u8(self.TARGETS.index(name))
+        return u8(self.targets.index(name))
 
-    def allocate(self, target, type_, count, zero=False, large=False, seed=1):
-        return self.op("allocate", self.target(target) + u8(self.TYPES.index(type_)) +
-                       u8(int(large)) + u16(count) + u8(int(zero)) + u8(seed))
+    def allocate(self, target, type_, count, zero=False, large=False, concrete=False, seed=1):
+        return self.op("allocate", self.target(target) + u8(TYPES.index(type_)) + u8(int(large)) +
+                       u16(count) + u8(int(zero)) + u8(int(concrete)) + u8(seed))
 
-    def allocate_bytes(self, target, size, align_log2, zero=False, pmr=False, large=False, seed=2):
-        size_arg = size - 1  # range(1, max)
-        return self.op("allocate_bytes", self.target(target) + u8(int(large)) + u16(size_arg) +
-                       u8(align_log2) + u8(int(zero) | (int(pmr) << 1)) + u8(seed))
+    def allocate_bytes(self, target, size_args, align_log2, zero=False, pmr=False, seed=2):
+        return self.op("allocate_bytes", self.target(target) + size_args + u8(align_log2) +
+                       u8(int(zero) | (int(pmr) << 1)) + u8(seed))
 
     def entry_op(self, name, entry, args=b""):
         return self.op(name, u8(entry) + args)
@@ -135,34 +144,164 @@ class OpsProgram:
     def containers(self, target, count, seed=5):
         return self.op("containers", self.target(target) + u16(count) + u8(seed))
 
+    def oom(self, target, size_args, seed=3):
+        return self.op("out_of_memory", self.target(target) + size_args + u8(seed))
+
+    def special(self, target, what, args=b""):
+        return self.op("target_op", self.target(target) + u8(what) + args)
+
+    def defer(self, what, args=b""):
+        return self.op("defer", u8(DEFER.index(what)) + args)
+
+    def defer_push(self, kind):  # 0 log, 1 heap, 2 throws, 3 nested
+        return self.defer("push", u8(kind))
+
+    def defer_allocate(self, target, type_, count, zero=False, seed=4):
+        single = count == 1
+        return self.defer("allocate", self.target(target) + u8(TYPES.index(type_)) +
+                          u8(int(single)) + (b"" if single else u16(count)) + u8(int(zero)) +
+                          u8(seed))
+
+
+def small(size):  # default raw size: small (<= 512)
+    return u8(0) + u16(size - 1)
+
+
+def large(size):  # default raw size: up to 20000
+    return u8(1) + u16(size - 1)
+
+
+ALL_TARGETS = ["system", "scoped", "debug", "pool", "hybrid"]
+
+
+def lifecycle(p, t):
+    """Typed and raw blocks of every kind on target t, then frees of each kind."""
+    for i, ty in enumerate(TYPES):
+        p.allocate(t, ty, 1 + 7 * i, zero=(i % 2 == 0), concrete=(i % 3 == 0))
+    p.allocate_bytes(t, small(100), 6, pmr=True).allocate_bytes(t, large(20000), 12, zero=True)
+    p.write(0, 0, 3).copy(1, 2, 4).entry_op("fill", 3, u8(0xAB)).entry_op("move", 4)
+    p.entry_op("release", 5).entry_op("raw_free", 5, u8(1)).entry_op("reset", 0)
+    p.entry_op("raw_free", 1, u8(0)).op("check_all")
+    return p
+
 
 def ops_seeds():
     seeds = {}
-    for t in OpsProgram.TARGETS:
-        p = OpsProgram()
-        for i, ty in enumerate(OpsProgram.TYPES):
-            p.allocate(t, ty, 1 + 7 * i, zero=(i % 2 == 0))
-        p.write(0, 0, 3).copy(1, 2, 4).entry_op("fill", 3, u8(0xAB)).entry_op("move", 4)
-        p.entry_op("release", 5).entry_op("raw_free", 5, u8(1)).entry_op("reset", 0)
-        p.entry_op("raw_free", 1, u8(0)).op("check_all")
-        seeds[f"typed-{t}"] = p.b
-        p = OpsProgram()
-        for a in range(0, 13, 3):
-            p.allocate_bytes(t, 1 + 40 * a, a, zero=(a % 2 == 1), pmr=(a % 3 == 0))
-        p.allocate_bytes(t, 20000, 6, large=True)
-        p.copy(0, 1, 64).entry_op("raw_free", 2, u8(1)).entry_op("reset", 0)
-        seeds[f"raw-{t}"] = p.b
-        p = OpsProgram()
+    for t in ALL_TARGETS:
+        seeds[f"lifecycle-{t}"] = lifecycle(OpsProgram(ALL_TARGETS), t).b
+        p = OpsProgram(ALL_TARGETS)
         for w in range(5):
             p.edge(t, w)
-        p.containers(t, 100).allocate(t, "u8", 0).allocate(t, "line", 300, large=True)
+        p.containers(t, 100).oom(t, large(4000)).oom(t, small(24))
         seeds[f"edges-{t}"] = p.b
+    p = OpsProgram(ALL_TARGETS)
+    p.special("scoped", 0, u8(1)).allocate("scoped", "u32", 50).allocate("scoped", "line", 3)
+    p.entry_op("reset", 1).entry_op("reset", 0).special("scoped", 1, u8(1))
+    p.allocate("scoped", "u8", 100).special("scoped", 2, u8(0)).special("scoped", 3, u8(1))
+    seeds["scoped-levels"] = p.b
+    p = OpsProgram(ALL_TARGETS)
+    p.allocate("debug", "u64", 9).allocate("debug", "odd", 5).special("debug", 0)
+    p.entry_op("reset", 0).special("debug", 1).special("debug", 2)
+    seeds["debug-checks"] = p.b
+    p = OpsProgram(ALL_TARGETS)
+    p.allocate("pool", "u8", 64).allocate("pool", "u8", 64).entry_op("reset", 0).special("pool", 0)
+    p.allocate("pool", "u8", 64).special("pool", 1).allocate("hybrid", "u32", 512)
+    p.allocate("hybrid", "u32", 513).special("hybrid", 1, u8(2) + u16(513)).special("hybrid", 0)
+    seeds["pool-hybrid"] = p.b
+    p = OpsProgram(ALL_TARGETS)
+    p.defer("open").defer_push(0).defer_push(1).defer_push(2).defer_push(3)
+    p.defer_allocate("pool", "u32", 16).defer_allocate("scoped", "u8", 1).defer("run")
+    p.defer_push(2).defer_allocate("debug", "u64", 4).defer("cancel").defer("open").defer_push(0)
+    p.defer("move").defer("close")
+    seeds["defers"] = p.b
+    return seeds
+
+
+def pool_seeds():
+    seeds = {}
+    targets = ["pool_a", "pool_b", "hybrid"]
+    for cfg in range(4):
+        p = OpsProgram(targets, POOL_OPS, config=cfg)
+        for i, index in enumerate([0, 7, 8, 9, 20, 39]):
+            for how in range(4):
+                size_args = u8(how) + u8(index) + (u8(i) if how == 2 else b"")
+                p.allocate_bytes(targets[i % 3], size_args, 4)
+        for e in range(0, 20, 3):
+            p.entry_op("raw_free", e, u8(e % 2))
+        p.special("pool_a", 0).special("pool_b", 1).special("hybrid", 1, u8(0) + u16(1024))
+        p.special("hybrid", 1, u8(0) + u16(1025)).special("hybrid", 0)
+        seeds[f"class-edges-{cfg}"] = p.b
+    return seeds
+
+
+def scope_seeds():
+    seeds = {}
+    targets = ["scoped_a", "scoped_b", "system"]
+    p = OpsProgram(targets, SCOPE_OPS)
+    p.allocate("scoped_a", "u32", 10).special("scoped_a", 0, u8(1)).allocate("scoped_a", "u8", 300)
+    p.special("scoped_a", 0, u8(2)).allocate("scoped_a", "line", 2).entry_op("reset", 2)
+    p.special("scoped_a", 1, u8(1)).special("scoped_a", 2, u8(0)).special("scoped_a", 1, u8(0))
+    p.special("scoped_a", 3, u8(0))
+    seeds["nested-arenas"] = p.b
+    p = OpsProgram(targets, SCOPE_OPS)
+    p.defer("open").defer_push(0).defer_allocate("scoped_a", "u16", 40).defer_push(3)
+    p.defer("open").defer_push(2).defer_push(1).defer_allocate("system", "odd", 7)
+    p.defer("run").defer_push(2).defer_push(2).defer("close").defer("move").defer("cancel")
+    p.defer_allocate("scoped_b", "u8", 1).defer("close")
+    seeds["defer-nesting"] = p.b
+    p = OpsProgram(targets, SCOPE_OPS)
+    for _ in range(12):
+        p.defer_push(0)
+    p.defer("move").defer_push(1).defer("run")
+    seeds["defer-grow"] = p.b
+    return seeds
+
+
+class GuardProgram:
+    """fuzz/debug_guard_fuzzer.cpp: config, then (op, args...)*."""
+
+    def __init__(self, throws, width_index):
+        self.b = u8(int(throws) | (width_index << 1))
+
+    def allocate(self, size, align_log2):
+        self.b += u8(0) + u16(size - 1) + u8(align_log2)
+        return self
+
+    def write(self, block, offset_arg, value):  # offset_arg = offset + g (mod size + 2g)
+        self.b += u8(1) + u8(block) + u16(offset_arg) + u8(value)
+        return self
+
+    def check(self):
+        self.b += u8(3)
+        return self
+
+    def free(self, block, unsized):
+        self.b += u8(4) + u8(block) + u8(int(unsized))
+        return self
+
+
+def guard_seeds():
+    seeds = {}
+    widths = [16, 8, 1, 24, 64, 0]
+    for wi, w in enumerate(widths):
+        g = (w + 7) // 8 * 8
+        for throws in (False, True):
+            p = GuardProgram(throws, wi).allocate(13, 0).allocate(64, 6).allocate(1, 8)
+            p.write(0, g + 13, 0xEE).check()                 # first byte behind: overrun at 13
+            p.write(1, g - 1, 0x91).check()                  # byte in front: underrun at -1
+            p.write(0, 0, 0xA2).write(0, g + 5, 0xB3).check()  # far front, and in bounds
+            p.write(2, g, 0xC4).write(2, g + 1, 0xD5).free(2, True)  # in bounds, then overrun
+            p.write(1, g + 64 + g - 1, 0xE6).free(1, False)  # last guard byte behind
+            seeds[f"guards-w{w}-{'throw' if throws else 'log'}"] = p.b
     return seeds
 
 
 HARNESSES = {
     "buffer_fuzzer": buffer_seeds,
     "ops_fuzzer": ops_seeds,
+    "pool_fuzzer": pool_seeds,
+    "scope_defer_fuzzer": scope_seeds,
+    "debug_guard_fuzzer": guard_seeds,
 }
 
 
