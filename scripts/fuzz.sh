@@ -40,9 +40,14 @@ configure() {
         local cxx
         cxx=$(pick_cxx)
         log "configuring $BUILD_DIR with $cxx (ASan+UBSan, -fsanitize=fuzzer)"
-        CXX=$cxx meson setup "$BUILD_DIR" --wrap-mode=nodownload \
+        if ! CXX=$cxx meson setup "$BUILD_DIR" --wrap-mode=nodownload \
             -Dfuzzer_ldflags=-fsanitize=fuzzer -Dfuzzing=enabled \
-            -Dtests=disabled -Dbenchmarks=disabled -Dexamples=disabled >/dev/null
+            -Dtests=disabled -Dbenchmarks=disabled -Dexamples=disabled >"$BUILD_DIR.log" 2>&1; then
+            tail -n 20 "$BUILD_DIR.log" >&2
+            rm -rf "$BUILD_DIR"
+            exit 2
+        fi
+        rm -f "$BUILD_DIR.log"
     fi
 }
 
