@@ -31,6 +31,20 @@ struct ScopedCase {
     }
 };
 
-using AllAllocatorCases = ::testing::Types<SystemCase, ScopedCase>;
+struct PoolCase {
+    static constexpr bool thread_safe = true;
+    static std::unique_ptr<ziggy::Allocator> make() {
+        return std::make_unique<ziggy::UnmanagedMemoryPool>();
+    }
+};
+
+struct HybridCase {
+    static constexpr bool thread_safe = true;
+    static std::unique_ptr<ziggy::Allocator> make() {
+        return std::make_unique<ziggy::HybridAllocator>();
+    }
+};
+
+using AllAllocatorCases = ::testing::Types<SystemCase, ScopedCase, PoolCase, HybridCase>;
 
 } // namespace ziggy_test

@@ -1,0 +1,340 @@
+// Pool benchmarks: UnmanagedMemoryPool and HybridAllocator against malloc
+// replacements, std::pmr pools, foonathan/memory's memory_pool and a
+// hand-written free list (the floor: nothing can pop and push faster).
+//
+// The same file is built once per malloc (bench/meson.build): ZIGGY_BENCH_PEER
+// names the malloc the binary is linked with (glibc, mimalloc, jemalloc,
+// tcmalloc), so BM_MallocPair in pool_bench-mimalloc measures mimalloc, and
+// every ratio can be taken between two benchmarks of one process.
+#include <ziggy/hybrid_allocator.hpp>
+#include <ziggy/unmanaged_memory_pool.hpp>
+
+#include <benchmark/benchmark.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <memory_resource>
+#include <thread>
+#include <vector>
+
+#if __has_include(<foonathan/memory/memory_pool.hpp>) && defined(ZIGGY_BENCH_FOONATHAN)
+#include <foonathan/memory/memory_pool.hpp>
+#define ZIGGY_HAVE_FOONATHAN 1
+#else
+#define ZIGGY_HAVE_FOONATHAN 0
+#endif
+
+#include "bench_support.hpp"
+
+#ifndef ZIGGY_BENCH_PEER
+#define ZIGGY_BENCH_PEER "glibc"
+#endif
+
+// Referencing one symbol of the replacement proves it is linked (and keeps
+// --as-needed from dropping it).
+#if defined(ZIGGY_BENCH_MIMALLOC)
+extern "C" int mi_version(void);
+static const int peer_version = mi_version();
+#elif defined(ZIGGY_BENCH_JEMALLOC)
+extern "C" int mallctl(const char*, void*, std::size_t*, void*, std::size_t);
+static const int peer_version = [] {
+    const char* v = nullptr;
+    std::size_t n = sizeof(v);
+    return mallctl("version", &v, &n, nullptr, 0) == 0 ? 1 : 0;
+}();
+#elif defined(ZIGGY_BENCH_TCMALLOC)
+extern "C" const char* tc_version(int*, int*, const char**);
+static const int peer_version = tc_version(nullptr, nullptr, nullptr) != nullptr ? 1 : 0;
+#else
+static const int peer_version = 0;
+#endif
+
+namespace {
+
+using ziggy_bench::escape;
+
+const std::vector<std::int64_t> sizes = {16, 64, 256, 1024, 4096};
+
+void apply_sizes(benchmark::internal::Benchmark* b) {
+    for (auto s : sizes) b->Arg(s);
+}
+
+// ---- one allocate + free pair -------------------------------------------
+
+void BM_MallocPair(benchmark::State& state) {
+    const auto n = static_cast<std::size_t>(state.range(0));
+    for (auto _ : state) {
+        void* p = std::malloc(n);
+        escape(p);
+        std::free(p);
+    }
+    state.SetLabel(ZIGGY_BENCH_PEER);
+}
+BENCHMARK(BM_MallocPair)->Apply(apply_sizes);
+
+// Through the Buffer API on the concrete pool type (inline typed allocate;
+// the Buffer's destructor frees through one virtual call).
+void BM_PoolBufferPair(benchmark::State& state) {
+    const auto n = static_cast<std::size_t>(state.range(0));
+    ziggy::UnmanagedMemoryPool pool;
+    for (auto _ : state) {
+        auto b = pool.allocate<unsigned char>(n);
+        escape(b.data());
+    }
+}
+BENCHMARK(BM_PoolBufferPair)->Apply(apply_sizes);
+
+// The fast paths alone: no Buffer, no virtual call.
+void BM_PoolInlinePair(benchmark::State& state) {
+    const auto n = static_cast<std::size_t>(state.range(0));
+    ziggy::UnmanagedMemoryPool pool;
+    for (auto _ : state) {
+        void* p = pool.allocate_inline(n, 16, false);
+        escape(p);
+        pool.deallocate_inline(p);
+    }
+}
+BENCHMARK(BM_PoolInlinePair)->Apply(apply_sizes);
+
+// The byte layer through an Allocator& (two virtual calls).
+void BM_PoolBytesPair(benchmark::State& state) {
+    const auto n = static_cast<std::size_t>(state.range(0));
+    ziggy::UnmanagedMemoryPool pool;
+    ziggy::Allocator& a = pool;
+    for (auto _ : state) {
+        void* p = a.allocate_bytes(n);
+        escape(p);
+        a.deallocate_bytes(p, n);
+    }
+}
+BENCHMARK(BM_PoolBytesPair)->Apply(apply_sizes);
+
+void BM_PmrUnsyncPair(benchmark::State& state) {
+    const auto n = static_cast<std::size_t>(state.range(0));
+    std::pmr::unsynchronized_pool_resource r;
+    for (auto _ : state) {
+        void* p = r.allocate(n, 16);
+        escape(p);
+        r.deallocate(p, n, 16);
+    }
+}
+BENCHMARK(BM_PmrUnsyncPair)->Apply(apply_sizes);
+
+void BM_PmrSyncPair(benchmark::State& state) {
+    const auto n = static_cast<std::size_t>(state.range(0));
+    std::pmr::synchronized_pool_resource r;
+    for (auto _ : state) {
+        void* p = r.allocate(n, 16);
+        escape(p);
+        r.deallocate(p, n, 16);
+    }
+}
+BENCHMARK(BM_PmrSyncPair)->Apply(apply_sizes);
+
+#if ZIGGY_HAVE_FOONATHAN
+void BM_FoonathanPoolPair(benchmark::State& state) {
+    const auto n = static_cast<std::size_t>(state.range(0));
+    foonathan::memory::memory_pool<> pool(n,
+                                          foonathan::memory::memory_pool<>::min_block_size(n, 256));
+    for (auto _ : state) {
+        void* p = pool.allocate_node();
+        escape(p);
+        pool.deallocate_node(p);
+    }
+}
+BENCHMARK(BM_FoonathanPoolPair)->Apply(apply_sizes);
+#endif
+
+// The floor: an intrusive singly linked free list, pop and push, no checks.
+struct FreeNode {
+    FreeNode* next;
+};
+
+void BM_FreeListFloorPair(benchmark::State& state) {
+    const auto n = static_cast<std::size_t>(state.range(0));
+    std::vector<std::max_align_t> storage(n / sizeof(std::max_align_t) + 1);
+    FreeNode* head = reinterpret_cast<FreeNode*>(storage.data());
+    head->next = nullptr;
+    for (auto _ : state) {
+        FreeNode* p = head;
+        head = p->next;
+        escape(p);
+        p->next = head;
+        head = p;
+    }
+}
+BENCHMARK(BM_FreeListFloorPair)->Apply(apply_sizes);
+
+// ---- 1000 allocations, then 1000 frees ----------------------------------
+
+constexpr std::size_t batch = 1000;
+
+void BM_MallocBatch(benchmark::State& state) {
+    const auto n = static_cast<std::size_t>(state.range(0));
+    std::vector<void*> ptrs(batch);
+    for (auto _ : state) {
+        for (auto& p : ptrs) p = std::malloc(n);
+        escape(ptrs.data());
+        for (void* p : ptrs) std::free(p);
+    }
+    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * batch));
+    state.SetLabel(ZIGGY_BENCH_PEER);
+}
+BENCHMARK(BM_MallocBatch)->Arg(64);
+
+void BM_PoolBufferBatch(benchmark::State& state) {
+    const auto n = static_cast<std::size_t>(state.range(0));
+    ziggy::UnmanagedMemoryPool pool;
+    std::vector<ziggy::Buffer<unsigned char>> bufs(batch);
+    for (auto _ : state) {
+        for (auto& b : bufs) b = pool.allocate<unsigned char>(n);
+        escape(bufs.data());
+        for (auto& b : bufs) b.reset();
+    }
+    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * batch));
+}
+BENCHMARK(BM_PoolBufferBatch)->Arg(64);
+
+// The same through the fast paths alone (no Buffer, no virtual call).
+void BM_PoolInlineBatch(benchmark::State& state) {
+    const auto n = static_cast<std::size_t>(state.range(0));
+    ziggy::UnmanagedMemoryPool pool;
+    std::vector<void*> ptrs(batch);
+    for (auto _ : state) {
+        for (auto& p : ptrs) p = pool.allocate_inline(n, 16, false);
+        escape(ptrs.data());
+        for (void* p : ptrs) pool.deallocate_inline(p);
+    }
+    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * batch));
+}
+BENCHMARK(BM_PoolInlineBatch)->Arg(64);
+
+void BM_PmrUnsyncBatch(benchmark::State& state) {
+    const auto n = static_cast<std::size_t>(state.range(0));
+    std::pmr::unsynchronized_pool_resource r;
+    std::vector<void*> ptrs(batch);
+    for (auto _ : state) {
+        for (auto& p : ptrs) p = r.allocate(n, 16);
+        escape(ptrs.data());
+        for (void* p : ptrs) r.deallocate(p, n, 16);
+    }
+    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * batch));
+}
+BENCHMARK(BM_PmrUnsyncBatch)->Arg(64);
+
+#if ZIGGY_HAVE_FOONATHAN
+void BM_FoonathanPoolBatch(benchmark::State& state) {
+    const auto n = static_cast<std::size_t>(state.range(0));
+    foonathan::memory::memory_pool<> pool(
+        n, foonathan::memory::memory_pool<>::min_block_size(n, batch));
+    std::vector<void*> ptrs(batch);
+    for (auto _ : state) {
+        for (auto& p : ptrs) p = pool.allocate_node();
+        escape(ptrs.data());
+        for (void* p : ptrs) pool.deallocate_node(p);
+    }
+    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * batch));
+}
+BENCHMARK(BM_FoonathanPoolBatch)->Arg(64);
+#endif
+
+// ---- threads: one shared allocator, pairs on every thread ----------------
+
+void BM_PoolPairThreads(benchmark::State& state) {
+    static ziggy::UnmanagedMemoryPool* pool = new ziggy::UnmanagedMemoryPool();
+    for (auto _ : state) {
+        auto b = pool->allocate<unsigned char>(64);
+        escape(b.data());
+    }
+    state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_PoolPairThreads)->Threads(1)->Threads(2)->UseRealTime();
+
+void BM_PmrSyncPairThreads(benchmark::State& state) {
+    static auto* r = new std::pmr::synchronized_pool_resource();
+    for (auto _ : state) {
+        void* p = r->allocate(64, 16);
+        escape(p);
+        r->deallocate(p, 64, 16);
+    }
+    state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_PmrSyncPairThreads)->Threads(1)->Threads(2)->UseRealTime();
+
+void BM_MallocPairThreads(benchmark::State& state) {
+    for (auto _ : state) {
+        void* p = std::malloc(64);
+        escape(p);
+        std::free(p);
+    }
+    state.SetItemsProcessed(state.iterations());
+    state.SetLabel(ZIGGY_BENCH_PEER);
+}
+BENCHMARK(BM_MallocPairThreads)->Threads(1)->Threads(2)->UseRealTime();
+
+// ---- hybrid against each of its routes, at and past each threshold -------
+
+struct Vec4 { // 16 bytes: a "larger struct"
+    float x, y, z, w;
+};
+
+template <class T>
+void hybrid_counts(benchmark::internal::Benchmark* b) {
+    const std::size_t t = ziggy::HybridAllocator().max_pooled_count(sizeof(T));
+    for (std::size_t c : {t, t + 1, 4 * t}) b->Arg(static_cast<std::int64_t>(c));
+}
+
+template <class T>
+void BM_HybridTyped(benchmark::State& state) {
+    const auto n = static_cast<std::size_t>(state.range(0));
+    ziggy::HybridAllocator h;
+    for (auto _ : state) {
+        auto b = h.allocate<T>(n);
+        escape(b.data());
+    }
+    state.SetLabel(h.route_for<T>(n) == ziggy::Route::pooled ? "pooled" : "direct");
+    state.counters["retained_bytes"] = static_cast<double>(h.pool().retained_bytes());
+}
+
+template <class T>
+void BM_PooledRouteTyped(benchmark::State& state) {
+    const auto n = static_cast<std::size_t>(state.range(0));
+    ziggy::UnmanagedMemoryPool pool;
+    for (auto _ : state) {
+        auto b = pool.allocate<T>(n);
+        escape(b.data());
+    }
+    state.counters["retained_bytes"] = static_cast<double>(pool.retained_bytes());
+}
+
+template <class T>
+void BM_DirectRouteTyped(benchmark::State& state) {
+    const auto n = static_cast<std::size_t>(state.range(0));
+    ziggy::SystemAllocator& sys = ziggy::default_allocator();
+    for (auto _ : state) {
+        auto b = sys.allocate<T>(n);
+        escape(b.data());
+    }
+}
+
+#define ZIGGY_HYBRID_BENCH(T)                                            \
+    BENCHMARK_TEMPLATE(BM_HybridTyped, T)->Apply(hybrid_counts<T>);      \
+    BENCHMARK_TEMPLATE(BM_PooledRouteTyped, T)->Apply(hybrid_counts<T>); \
+    BENCHMARK_TEMPLATE(BM_DirectRouteTyped, T)->Apply(hybrid_counts<T>);
+
+ZIGGY_HYBRID_BENCH(std::uint8_t)
+ZIGGY_HYBRID_BENCH(std::uint32_t)
+ZIGGY_HYBRID_BENCH(double)
+ZIGGY_HYBRID_BENCH(Vec4)
+
+} // namespace
+
+int main(int argc, char** argv) {
+    benchmark::Initialize(&argc, argv);
+    benchmark::AddCustomContext("malloc", ZIGGY_BENCH_PEER);
+    benchmark::AddCustomContext("malloc_linked", peer_version != 0 ? "yes" : "default");
+    benchmark::RunSpecifiedBenchmarks();
+    benchmark::Shutdown();
+    return 0;
+}

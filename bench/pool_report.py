@@ -1,0 +1,103 @@
+#!/usr/bin/env python3
+"""Runs the pool_bench-<malloc> programs and prints the pool's ratios.
+
+Usage: pool_report.py BUILD_DIR [REPETITIONS]
+
+Single-thread figures are medians of CPU time (the machine is shared: CPU time
+is less disturbed by other processes than wall time); thread scaling uses the
+wall-clock items/s of BM_PoolPairThreads/threads:2 over threads:1.
+"""
+import json
+import os
+import subprocess
+import sys
+
+PEERS = ["glibc", "mimalloc", "jemalloc", "tcmalloc"]
+SIZES = [16, 64, 256, 1024, 4096]
+
+
+def run(path, reps):
+    cmd = [path, "--benchmark_format=json", f"--benchmark_repetitions={reps}",
+           "--benchmark_report_aggregates_only=true", "--benchmark_min_time=0.05",
+           "--benchmark_enable_random_interleaving=true"]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    res = {}
+    for b in json.loads(out)["benchmarks"]:
+        if b.get("aggregate_name") == "median":
+            scale = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}[b["time_unit"]]
+            res[b["run_name"]] = {"cpu": b["cpu_time"] * scale,
+                                  "items": b.get("items_per_second", 0.0),
+                                  "retained": b.get("retained_bytes", 0.0)}
+    return res
+
+
+def main():
+    build = sys.argv[1]
+    reps = int(sys.argv[2]) if len(sys.argv) > 2 else 5
+    r = {}
+    for peer in PEERS:
+        path = os.path.join(build, "bench", f"pool_bench-{peer}")
+        if os.path.exists(path):
+            print(f"running pool_bench-{peer} ...", file=sys.stderr, flush=True)
+            r[peer] = run(path, reps)
+    g = r["glibc"]
+    cpu = lambda peer, name: r[peer][name]["cpu"] if peer in r and name in r[peer] else float("nan")
+
+    print("\n## allocate+free pair, CPU ns (median)")
+    cols = ["pool Buffer", "pool bytes"] + [f"{p} malloc" for p in PEERS] + \
+           ["pmr unsync", "pmr sync", "foonathan", "floor"]
+    print("| size | " + " | ".join(cols) + " |")
+    print("|---" * (len(cols) + 1) + "|")
+    for s in SIZES:
+        row = [cpu("glibc", f"BM_PoolBufferPair/{s}"), cpu("glibc", f"BM_PoolBytesPair/{s}")]
+        row += [cpu(p, f"BM_MallocPair/{s}") for p in PEERS]
+        row += [cpu("glibc", f"BM_{n}/{s}") for n in
+                ("PmrUnsyncPair", "PmrSyncPair", "FoonathanPoolPair", "FreeListFloorPair")]
+        print(f"| {s} | " + " | ".join(f"{x:.2f}" for x in row) + " |")
+
+    print("\n## ratios (pool Buffer pair / peer; goal in brackets)")
+    print("| size | / best(tcmalloc, mimalloc) [<=0.5] | / foonathan [<=0.8] | / floor [<=3] | / pmr unsync | / glibc |")
+    print("|---|---|---|---|---|---|")
+    for s in SIZES:
+        pool = cpu("glibc", f"BM_PoolBufferPair/{s}")
+        best = min(cpu("tcmalloc", f"BM_MallocPair/{s}"), cpu("mimalloc", f"BM_MallocPair/{s}"))
+        print(f"| {s} | {pool / best:.2f} | {pool / cpu('glibc', f'BM_FoonathanPoolPair/{s}'):.2f} | "
+              f"{pool / cpu('glibc', f'BM_FreeListFloorPair/{s}'):.2f} | "
+              f"{pool / cpu('glibc', f'BM_PmrUnsyncPair/{s}'):.2f} | "
+              f"{pool / cpu('glibc', f'BM_MallocPair/{s}'):.2f} |")
+
+    print("\n## batch: 1000 x 64 B allocate, then free (CPU us)")
+    pool = cpu("glibc", "BM_PoolBufferBatch/64")
+    mallocs = {p: cpu(p, "BM_MallocBatch/64") for p in PEERS}
+    for p, v in mallocs.items():
+        print(f"{p} malloc: {v / 1e3:.2f}")
+    print(f"pool: {pool / 1e3:.2f}  pmr unsync: {cpu('glibc', 'BM_PmrUnsyncBatch/64') / 1e3:.2f}  "
+          f"foonathan: {cpu('glibc', 'BM_FoonathanPoolBatch/64') / 1e3:.2f}")
+    print(f"pool / best malloc [<=0.5]: {pool / min(mallocs.values()):.2f}")
+
+    print("\n## two threads: items/s at 2 threads / items/s at 1 thread [pool >=1.8]")
+    for name in ("BM_PoolPairThreads", "BM_PmrSyncPairThreads", "BM_MallocPairThreads"):
+        one = g.get(f"{name}/real_time/threads:1", {}).get("items", 0)
+        two = g.get(f"{name}/real_time/threads:2", {}).get("items", 0)
+        if one:
+            print(f"{name}: {two / one:.2f}")
+
+    print("\n## hybrid vs its routes (CPU ns; hybrid / better route [<=1.10])")
+    print("| type | count | hybrid route | hybrid | pooled route | direct route | hybrid / better |"
+          " retained: hybrid / pool |")
+    print("|---|---|---|---|---|---|---|---|")
+    for t in ("std::uint8_t", "std::uint32_t", "double", "Vec4"):
+        names = [k for k in g if k.startswith(f"BM_HybridTyped<{t}>/")]
+        for k in sorted(names, key=lambda k: int(k.rsplit("/", 1)[1])):
+            c = k.rsplit("/", 1)[1]
+            h = g[k]["cpu"]
+            p = cpu("glibc", f"BM_PooledRouteTyped<{t}>/{c}")
+            d = cpu("glibc", f"BM_DirectRouteTyped<{t}>/{c}")
+            route = "pooled" if g[k]["retained"] > 0 else "direct"
+            pr = g.get(f"BM_PooledRouteTyped<{t}>/{c}", {}).get("retained", 0)
+            print(f"| {t} | {c} | {route} | {h:.2f} | {p:.2f} | {d:.2f} | {h / min(p, d):.2f} |"
+                  f" {g[k]['retained']:.0f} / {pr:.0f} |")
+
+
+if __name__ == "__main__":
+    main()

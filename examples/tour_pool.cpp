@@ -1,0 +1,52 @@
+// Tour section: UnmanagedMemoryPool (reuse + statistics) and HybridAllocator
+// (routing decisions). Called from tour.cpp's main as tour_pool().
+#include <ziggy/ziggy.hpp>
+
+#include <cstdint>
+#include <cstdio>
+
+void tour_pool() {
+    std::puts("-- UnmanagedMemoryPool: freed blocks are reused by size class");
+    ziggy::SystemAllocator base; // a counting base, to show what the pool keeps
+    ziggy::UnmanagedMemoryPool pool(base);
+    const void* first = nullptr;
+    {
+        auto a = pool.allocate<float>(16); // 64 bytes: a miss, from the base
+        first = a.data();
+    }                                         // a's block goes back to the pool, not to the base
+    auto b = pool.allocate<std::uint8_t>(60); // same 64-byte class: a hit
+    std::printf("   second buffer reuses the first one's block: %s\n",
+                static_cast<const void*>(b.data()) == first ? "yes" : "no");
+    b.reset();
+    auto stats = pool.statistics();
+    std::printf("   hits %llu, misses %llu, retained %zu bytes; base holds %zu (block + header)\n",
+                static_cast<unsigned long long>(stats.hits),
+                static_cast<unsigned long long>(stats.misses), stats.retained_bytes,
+                base.total_allocated_bytes());
+    pool.clear();
+    std::printf("   after clear(): retained %zu bytes; base holds %zu bytes\n\n",
+                pool.retained_bytes(), base.total_allocated_bytes());
+
+    std::puts("-- HybridAllocator: small requests pooled, large ones direct");
+    ziggy::HybridAllocator hybrid;
+    auto route = [](ziggy::Route r) { return r == ziggy::Route::pooled ? "pooled" : "direct"; };
+    std::printf("   1024 bytes: %s, 1025 bytes: %s\n", route(hybrid.route_for<std::uint8_t>(1024)),
+                route(hybrid.route_for<std::uint8_t>(1025)));
+    std::printf("   512 ints: %s, 513 ints: %s\n", route(hybrid.route_for<int>(512)),
+                route(hybrid.route_for<int>(513)));
+    std::printf("   128 doubles: %s, 129 doubles: %s\n", route(hybrid.route_for<double>(128)),
+                route(hybrid.route_for<double>(129)));
+    struct Particle {
+        float x, y, z, mass;
+    };
+    std::printf("   64 16-byte structs: %s, 65: %s\n", route(hybrid.route_for<Particle>(64)),
+                route(hybrid.route_for<Particle>(65)));
+    {
+        auto small = hybrid.allocate<double>(100);
+        auto large = hybrid.allocate<double>(10000);
+        std::printf("   live: %zu bytes on both routes; the pool made %llu direct allocation(s)\n",
+                    hybrid.total_allocated_bytes(),
+                    static_cast<unsigned long long>(hybrid.pool().statistics().direct_allocations));
+    }
+    std::printf("   after scope: %zu live bytes\n\n", hybrid.total_allocated_bytes());
+}

@@ -1,0 +1,130 @@
+// ziggy/detail/pool_cache.hpp — the blocks, free lists and per-thread caches of
+// UnmanagedMemoryPool (and so of HybridAllocator), shared by their inline fast
+// paths and the slow paths in src/unmanaged_memory_pool.cpp.
+//
+// Glossary:
+//   block   one allocation from the base allocator: [gap][user bytes]. The gap
+//           is 16 bytes (64 for 64-byte-aligned lists) and ends with a Header.
+//   list    a (size class, alignment set) pair; index < pool_list_count.
+//   cache   one thread's free lists for one pool (PoolThreadCache); only that
+//           thread touches its lists, so pops and pushes take no lock.
+//   depot   the pool's shared, mutex-guarded free lists; caches refill from it
+//           and spill into it in batches.
+//   direct  a block above the largest class (or over-aligned beyond 64): it
+//           goes straight to the base allocator, still with a Header.
+//
+// Counters another thread may read (statistics, total_allocated_bytes) are
+// relaxed atomics written only by the owning thread (`bump`), so the fast path
+// pays plain loads and stores and ThreadSanitizer sees no race.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+#include <ziggy/detail/size_classes.hpp>
+
+namespace ziggy::detail {
+
+/// In front of every block's user pointer. `next` links pooled blocks; `info`
+/// says how the block was allocated (so `free(void*)` needs no size).
+struct PoolHeader {
+    PoolHeader* next;
+    std::uint64_t info; // requested size << 16 | pool_magic << 8 | route
+};
+inline constexpr std::size_t pool_header_size = 16;
+static_assert(sizeof(PoolHeader) == pool_header_size);
+
+inline constexpr std::uint64_t pool_magic = 0xA5;
+/// Route byte of a direct block: this bit | log2(alignment).
+inline constexpr std::uint64_t pool_direct_route = 0x80;
+/// Larger requests cannot be described by a header (and no machine maps them).
+inline constexpr std::size_t pool_max_request = std::size_t{1} << 47;
+
+/// Pooled blocks come in two alignment sets: 16 bytes, and 64 (cache lines,
+/// also used for 32). Larger alignments go direct.
+inline constexpr std::size_t max_pooled_alignment = 64;
+inline constexpr std::size_t pool_list_count = 2 * size_class_count;
+static_assert(pool_list_count < pool_direct_route);
+
+[[nodiscard]] constexpr std::size_t pool_list_index(std::size_t size,
+                                                    std::size_t alignment) noexcept {
+    return size_class_index(size) + (alignment <= 16 ? 0 : size_class_count);
+}
+[[nodiscard]] constexpr std::size_t pool_list_block_size(std::size_t list) noexcept {
+    return class_size(list % size_class_count);
+}
+[[nodiscard]] constexpr std::size_t pool_list_alignment(std::size_t list) noexcept {
+    return list < size_class_count ? 16 : max_pooled_alignment;
+}
+/// Bytes in front of the user pointer: the header, padded to the alignment.
+[[nodiscard]] constexpr std::size_t pool_gap(std::size_t alignment) noexcept {
+    return alignment <= pool_header_size ? pool_header_size : alignment;
+}
+[[nodiscard]] constexpr std::uint64_t pool_info(std::size_t size, std::uint64_t route) noexcept {
+    return static_cast<std::uint64_t>(size) << 16 | pool_magic << 8 | route;
+}
+[[nodiscard]] inline PoolHeader* pool_header_of(void* user) noexcept {
+    return reinterpret_cast<PoolHeader*>(static_cast<char*>(user) - pool_header_size);
+}
+
+/// Adds `delta` to a counter only the calling thread writes (see file comment).
+template <class T>
+inline void bump(std::atomic<T>& counter, T delta) noexcept {
+    counter.store(counter.load(std::memory_order_relaxed) + delta, std::memory_order_relaxed);
+}
+
+/// One list of one thread's cache. Why two monotonic counters and not a
+/// count: a pop and a push of the same block would both update a count, and
+/// two read-modify-writes of one word per pair form a store-forwarding chain
+/// that costs more than the rest of the fast path. `pops` is also the hit
+/// counter; `pushes - pops` is the number of blocks on the list.
+struct PoolFreeList {
+    PoolHeader* head = nullptr;
+    std::uint32_t limit = 0; // blocks kept before spilling half to the depot
+    std::atomic<std::uint64_t> pops{0};
+    std::atomic<std::uint64_t> pushes{0}; // frees and refills, minus spills
+    std::atomic<std::uint64_t> misses{0};
+
+    [[nodiscard]] std::size_t count() const noexcept {
+        return static_cast<std::size_t>(pushes.load(std::memory_order_relaxed) -
+                                        pops.load(std::memory_order_relaxed));
+    }
+};
+
+struct PoolLink;
+
+/// One thread's cache for one pool. Created by the pool's slow path, owned by
+/// the thread's registry (deleted at thread exit, or once the pool is gone).
+struct alignas(64) PoolThreadCache { // own cache lines: no false sharing between threads
+    PoolFreeList lists[pool_list_count];
+    /// User bytes allocated and freed through this cache (two counters for
+    /// the reason PoolFreeList has two; their difference is negative when the
+    /// thread frees what others allocated).
+    std::atomic<std::uint64_t> allocated_bytes{0};
+    std::atomic<std::uint64_t> freed_bytes{0};
+    std::atomic<std::uint64_t> direct_allocations{0};
+
+    [[nodiscard]] std::int64_t live_bytes() const noexcept {
+        return static_cast<std::int64_t>(allocated_bytes.load(std::memory_order_relaxed) -
+                                         freed_bytes.load(std::memory_order_relaxed));
+    }
+    std::uint64_t pool_id = 0;
+    std::shared_ptr<PoolLink> link; // outlives the pool: thread exit may race its destruction
+};
+
+/// The fast path finds its cache in one of these slots (slot = pool id mod N).
+/// Ids are never reused, so a stale slot of a destroyed pool never matches.
+struct PoolTlsSlot {
+    std::uint64_t pool_id;
+    PoolThreadCache* cache;
+};
+inline constexpr std::size_t pool_tls_slot_count = 4;
+// Constant-initialised and trivially destructible: access needs no TLS guard.
+// initial-exec: one %fs-relative load also inside the shared library, instead
+// of a __tls_get_addr call (the library is linked, not dlopen'ed late).
+[[gnu::tls_model(
+    "initial-exec")]] inline thread_local PoolTlsSlot pool_tls_slots[pool_tls_slot_count] = {};
+
+} // namespace ziggy::detail

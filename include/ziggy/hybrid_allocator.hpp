@@ -1,0 +1,136 @@
+// ziggy/hybrid_allocator.hpp — HybridAllocator: small requests pooled, large ones direct.
+//
+// C#'s HybridAllocator chose between a managed array and native memory by
+// element type and count; here the two routes are an internal
+// UnmanagedMemoryPool (fast reuse of small blocks) and the backing allocator
+// (large blocks, which a pool would only hoard). Thread-safe.
+//
+//     ziggy::HybridAllocator hybrid;                    // over default_allocator()
+//     auto small = hybrid.allocate<std::uint8_t>(512);  // pooled (<= 1024 bytes)
+//     auto large = hybrid.allocate<double>(4096);       // direct (> 128 doubles)
+//     assert(hybrid.route_for<double>(4096) == ziggy::Route::direct);
+//
+// Default thresholds (elements, from the seed): 1-byte types <= 1024, 4-byte
+// <= 512, 8-byte <= 128, types larger than 8 bytes <= 64, other sizes
+// <= `byte_budget / sizeof(T)` (512 for 2-byte types). bench/pool_bench.cpp
+// compares the hybrid with each route at each threshold. The untyped byte layer
+// routes by size: pooled up to `untyped_bytes` (1024). Requests the pool cannot
+// serve (above its largest class or aligned beyond 64) always go direct.
+//
+// Both routes put the same 16-byte header in front of the block (the pool's
+// direct path adds it to a backing allocation), so `free(void*)` knows the route.
+#pragma once
+
+#include <cstddef>
+
+#include <ziggy/allocator.hpp>
+#include <ziggy/system_allocator.hpp>
+#include <ziggy/unmanaged_memory_pool.hpp>
+
+namespace ziggy {
+
+/// Where a request goes.
+enum class Route { pooled, direct };
+
+/// Largest element counts that are pooled, by element size.
+struct HybridThresholds {
+    std::size_t one_byte = 1024;      ///< sizeof(T) == 1
+    std::size_t four_byte = 512;      ///< sizeof(T) == 4
+    std::size_t eight_byte = 128;     ///< sizeof(T) == 8
+    std::size_t large_struct = 64;    ///< sizeof(T) > 8
+    std::size_t byte_budget = 1024;   ///< other sizes: byte_budget / sizeof(T) elements
+    std::size_t untyped_bytes = 1024; ///< byte layer: requests of at most this many bytes
+};
+
+class HybridAllocator final : public Allocator {
+public:
+    /// `backing` serves direct requests and the pool's blocks; it must outlive
+    /// this allocator.
+    explicit HybridAllocator(Allocator& backing = default_allocator(),
+                             HybridThresholds thresholds = {}, PoolOptions pool_options = {})
+        : thresholds_(thresholds), pool_(backing, pool_options) {}
+
+    /// Largest pooled element count for elements of `element_size` bytes.
+    [[nodiscard]] std::size_t max_pooled_count(std::size_t element_size) const noexcept {
+        switch (element_size) {
+            case 0:
+                return 0;
+            case 1:
+                return thresholds_.one_byte;
+            case 4:
+                return thresholds_.four_byte;
+            case 8:
+                return thresholds_.eight_byte;
+            default:
+                return element_size > 8 ? thresholds_.large_struct
+                                        : thresholds_.byte_budget / element_size;
+        }
+    }
+
+    /// The route `allocate<T>(count)` takes (`count == 0` allocates nothing and
+    /// reports pooled).
+    template <Unmanaged T>
+    [[nodiscard]] Route route_for(std::size_t count) const noexcept {
+        if (count > max_pooled_count(sizeof(T)) || alignof(T) > detail::max_pooled_alignment ||
+            count > detail::max_class_size / sizeof(T))
+            return Route::direct;
+        return Route::pooled;
+    }
+
+    /// The route of the byte layer: pooled for `size <= untyped_bytes` (and
+    /// within the pool's classes and alignments).
+    [[nodiscard]] Route route_for_bytes(
+        std::size_t size, std::size_t alignment = detail::malloc_alignment) const noexcept {
+        return size <= thresholds_.untyped_bytes && size <= detail::max_class_size &&
+                       alignment <= detail::max_pooled_alignment
+                   ? Route::pooled
+                   : Route::direct;
+    }
+
+    /// As `Allocator::allocate<T>`, routed by `route_for<T>(count)`, inline.
+    template <Unmanaged T>
+    [[nodiscard]] Buffer<T> allocate(std::size_t count, bool zero_memory = false,
+                                     const char* file = __builtin_FILE(),
+                                     int line = __builtin_LINE(),
+                                     const char* function = __builtin_FUNCTION()) {
+        if (count == 0) return Buffer<T>();
+        std::size_t bytes = 0;
+        if (!detail::checked_multiply(count, sizeof(T), bytes) || bytes > detail::max_object_size)
+            [[unlikely]]
+            detail::throw_bad_array_new_length();
+        void* p = route_for<T>(count) == Route::pooled
+                      ? pool_.allocate_inline(bytes, alignof(T), zero_memory)
+                      : pool_.allocate_direct(bytes, alignof(T), zero_memory);
+        if (p == nullptr) [[unlikely]]
+            detail::throw_bad_alloc();
+        (void)file, (void)line, (void)function;
+        return adopt_buffer(static_cast<T*>(p), count);
+    }
+
+    [[nodiscard]] const HybridThresholds& thresholds() const noexcept { return thresholds_; }
+
+    /// The internal pool (its statistics, `clear()`). Direct blocks show up in
+    /// its `direct_allocations` and `total_allocated_bytes()`.
+    [[nodiscard]] UnmanagedMemoryPool& pool() noexcept { return pool_; }
+    [[nodiscard]] const UnmanagedMemoryPool& pool() const noexcept { return pool_; }
+
+    /// Always true.
+    [[nodiscard]] bool supports_individual_deallocation() const noexcept override { return true; }
+    /// User bytes of live allocations on both routes; exact when no operation
+    /// is in flight.
+    [[nodiscard]] std::size_t total_allocated_bytes() const noexcept override {
+        return pool_.total_allocated_bytes();
+    }
+
+protected:
+    void* do_allocate(std::size_t size, std::size_t alignment, bool zero_memory,
+                      const CallSite& site) noexcept override;
+    void do_deallocate(void* pointer, std::size_t size, std::size_t alignment) noexcept override;
+    void do_free(void* pointer) override;
+
+private:
+    HybridThresholds thresholds_;
+    UnmanagedMemoryPool pool_;
+};
+
+} // namespace ziggy

@@ -1,0 +1,263 @@
+// ziggy/unmanaged_memory_pool.hpp — UnmanagedMemoryPool: reuse freed blocks by size class.
+//
+// A thread-safe pool over a base allocator (C#'s UnmanagedMemoryPool). Freed
+// blocks are kept in free lists by size class (ziggy/detail/size_classes.hpp)
+// and handed out again, so steady-state allocate/free cycles never reach the
+// base. Each thread has its own cache per pool: the common allocate and free
+// are a few instructions without a lock or an atomic read-modify-write. Caches
+// spill into and refill from a shared depot in batches; a buffer may be freed
+// on any thread. Retention is bounded (PoolOptions) and `clear()` gives pooled
+// blocks back to the base.
+//
+//     ziggy::UnmanagedMemoryPool pool;                 // over default_allocator()
+//     {
+//         auto a = pool.allocate<float>(16);           // miss: from the base
+//     }                                                // a's block is pooled
+//     auto b = pool.allocate<float>(16);               // hit: the same block
+//     assert(pool.statistics().hits == 1);
+//     pool.clear();                                    // pooled blocks -> base
+//
+// Requests above `detail::max_class_size` (32 KiB) or aligned beyond 64 bytes
+// go straight to the base. Every block carries a 16-byte header (size and
+// class), so `free(void*)` works on a pointer from `Buffer::release()`. In ASan
+// builds pooled blocks are poisoned: touching a buffer after it went back to
+// the pool is reported as use-after-poison.
+//
+// Threads: a thread's cache for a pool is created on its first use of that
+// pool. When the thread exits, its cached blocks go to the pool's depot (or to
+// the base, beyond the caps) and its counters are folded into the pool's. When
+// the pool is destroyed first, it returns every thread's cached blocks to the
+// base; the thread later deletes its empty cache. Any number of pools per
+// thread work: each pool maps to one of four TLS slots (pool id mod 4), and
+// when two pools used by one thread share a slot, the one that lost it finds
+// its cache through a short per-thread list on the slow path.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include <ziggy/allocator.hpp>
+#include <ziggy/detail/pool_cache.hpp>
+#include <ziggy/detail/sanitizer.hpp>
+#include <ziggy/detail/size_classes.hpp>
+#include <ziggy/system_allocator.hpp>
+
+namespace ziggy {
+
+/// Retention bounds. Byte figures count block sizes (class sizes). A cap of 0
+/// disables that level of retention (0 everywhere: every free goes to the base).
+struct PoolOptions {
+    /// Bytes the shared depot keeps in total; excess frees go to the base.
+    std::size_t max_retained_bytes = 32 * 1024 * 1024;
+    /// Bytes the shared depot keeps per size class.
+    std::size_t max_retained_bytes_per_class = 4 * 1024 * 1024;
+    /// Bytes each thread's cache keeps per size class (at most 2048 blocks,
+    /// and never more than the two caps above allow); a full cache spills half
+    /// of it to the depot. Total retention is therefore at most
+    /// `max_retained_bytes` + (threads using the pool) x (this x classes used).
+    /// The default holds a burst of 1000 64-byte buffers without a lock.
+    std::size_t thread_cache_bytes_per_class = 64 * 1024;
+};
+
+/// Counters of one free list (a size class in one alignment set).
+struct PoolClassStatistics {
+    std::size_t block_size = 0;
+    std::size_t alignment = 0;
+    std::uint64_t hits = 0;   ///< allocations served by a pooled block
+    std::uint64_t misses = 0; ///< allocations that needed a new block from the base
+    std::size_t retained_blocks = 0;
+    std::size_t retained_bytes = 0;
+};
+
+/// A snapshot from `statistics()`. Exact when no operation is in flight.
+struct PoolStatistics {
+    std::uint64_t hits = 0;
+    std::uint64_t misses = 0;
+    std::uint64_t direct_allocations = 0; ///< requests that bypassed the classes
+    std::size_t retained_blocks = 0;      ///< pooled blocks, depot and all caches
+    std::size_t retained_bytes = 0;
+    /// One entry per free list: the `detail::size_class_count` classes at
+    /// 16-byte alignment, then the same classes at 64-byte alignment.
+    std::vector<PoolClassStatistics> classes;
+};
+
+class HybridAllocator;
+
+class UnmanagedMemoryPool final : public Allocator {
+public:
+    /// A pool over `base`, which must outlive it. Thread-safe.
+    explicit UnmanagedMemoryPool(Allocator& base = default_allocator(), PoolOptions options = {});
+    /// Returns every pooled block (depot and all threads' caches) to the base.
+    /// Precondition: no buffer from this pool is live and no other thread is
+    /// using the pool; blocks of live buffers are lost to the base.
+    ~UnmanagedMemoryPool() override;
+
+    /// As `Allocator::allocate<T>`, with the pool's fast path inlined: a hit is
+    /// a pop from the calling thread's cache.
+    template <Unmanaged T>
+    [[nodiscard]] Buffer<T> allocate(std::size_t count, bool zero_memory = false,
+                                     const char* file = __builtin_FILE(),
+                                     int line = __builtin_LINE(),
+                                     const char* function = __builtin_FUNCTION()) {
+        if (count == 0) return Buffer<T>();
+        std::size_t bytes = 0;
+        if (!detail::checked_multiply(count, sizeof(T), bytes) || bytes > detail::max_object_size)
+            [[unlikely]]
+            detail::throw_bad_array_new_length();
+        void* p = allocate_inline(bytes, alignof(T), zero_memory);
+        if (p == nullptr) [[unlikely]]
+            detail::throw_bad_alloc();
+        (void)file, (void)line, (void)function;
+        return adopt_buffer(static_cast<T*>(p), count);
+    }
+
+    /// Returns every pooled block of the depot and of the calling thread's cache
+    /// to the base. Blocks cached by other live threads stay with them (bounded
+    /// by `thread_cache_bytes_per_class`); they reach the depot when those
+    /// threads exit, so after they exited (or in single-threaded use) a
+    /// counting base shows exactly the bytes of live buffers. Thread-safe.
+    void clear() noexcept;
+
+    /// Hit/miss/retention counters, per list and summed. Thread-safe; exact
+    /// when no allocation or free is in flight.
+    [[nodiscard]] PoolStatistics statistics() const;
+
+    /// Bytes currently retained (depot and all caches): `statistics().retained_bytes`.
+    [[nodiscard]] std::size_t retained_bytes() const;
+
+    [[nodiscard]] const PoolOptions& options() const noexcept { return options_; }
+    [[nodiscard]] Allocator& base() const noexcept { return base_; }
+
+    /// Always true.
+    [[nodiscard]] bool supports_individual_deallocation() const noexcept override { return true; }
+
+    /// User bytes of live buffers: the sum of per-thread counters, plus direct
+    /// blocks and counters of exited threads. Exact when no operation is in
+    /// flight (a concurrent reader sees some value in between).
+    [[nodiscard]] std::size_t total_allocated_bytes() const noexcept override;
+
+    /// The inline fast path behind `allocate<T>` and `do_allocate`. Returns
+    /// nullptr on failure. Preconditions: `0 < bytes <= max_object_size`,
+    /// `alignment` a power of two.
+    [[nodiscard, gnu::always_inline]] void* allocate_inline(std::size_t bytes,
+                                                            std::size_t alignment,
+                                                            bool zero) noexcept {
+        if (bytes <= detail::max_class_size && alignment <= detail::max_pooled_alignment)
+            [[likely]] {
+            const std::size_t list = detail::pool_list_index(bytes, alignment);
+            if (void* p = pop_cached(list, bytes)) [[likely]] {
+                if (zero) std::memset(p, 0, bytes);
+                return p;
+            }
+        }
+        return allocate_slow(bytes, alignment, zero);
+    }
+
+    /// The inline fast path behind every free: any block of this pool, sized or
+    /// not. Precondition: `user` is non-null and live in this pool.
+    [[gnu::always_inline]] void deallocate_inline(void* user) noexcept {
+        if (!push_cached(user)) [[unlikely]]
+            deallocate_slow(user);
+    }
+
+protected:
+    void* do_allocate(std::size_t size, std::size_t alignment, bool zero_memory,
+                      const CallSite& site) noexcept override;
+    /// The block's header is the authority on its size (as in SystemAllocator).
+    /// Inline, so a call through the concrete type needs no call at all.
+    void do_deallocate(void* pointer, std::size_t, std::size_t) noexcept override {
+        deallocate_inline(pointer);
+    }
+    /// Throws InvalidFreeError for a pointer whose header is not one of ours.
+    void do_free(void* pointer) override;
+
+private:
+    friend class HybridAllocator;
+    struct Depot;
+
+    [[gnu::always_inline]] void* pop_cached(std::size_t list, std::size_t bytes) noexcept {
+        detail::PoolTlsSlot& slot = detail::pool_tls_slots[slot_];
+        if (slot.pool_id != id_) [[unlikely]]
+            return nullptr;
+        detail::PoolThreadCache& cache = *slot.cache;
+        detail::PoolFreeList& fl = cache.lists[list];
+        detail::PoolHeader* h = fl.head;
+        if (h == nullptr) [[unlikely]]
+            return nullptr;
+        detail::unpoison(h, detail::pool_header_size);
+        fl.head = h->next;
+        h->info = detail::pool_info(bytes, list);
+        detail::poison(h, detail::pool_header_size);
+        detail::bump(fl.pops, std::uint64_t{1});
+        detail::bump(cache.allocated_bytes, static_cast<std::uint64_t>(bytes));
+        void* user = h + 1;
+        detail::unpoison(user, bytes);
+        return user;
+    }
+
+    [[gnu::always_inline]] bool push_cached(void* user) noexcept {
+        detail::PoolTlsSlot& slot = detail::pool_tls_slots[slot_];
+        if (slot.pool_id != id_) [[unlikely]]
+            return false;
+        detail::PoolHeader* h = detail::pool_header_of(user);
+        detail::unpoison(h, detail::pool_header_size);
+        const std::uint64_t info = h->info;
+        const std::size_t list = info & 0xFF;
+        detail::PoolThreadCache& cache = *slot.cache;
+        // Direct blocks (route >= 0x80) fail the bound test too.
+        if (list >= detail::pool_list_count || cache.lists[list].count() >= cache.lists[list].limit)
+            [[unlikely]] {
+            detail::poison(h, detail::pool_header_size);
+            return false;
+        }
+        detail::PoolFreeList& fl = cache.lists[list];
+        h->next = fl.head;
+        fl.head = h;
+        detail::bump(fl.pushes, std::uint64_t{1});
+        detail::bump(cache.freed_bytes, info >> 16);
+        detail::poison(h, detail::pool_header_size + detail::pool_list_block_size(list));
+        return true;
+    }
+
+    [[gnu::noinline]] void* allocate_slow(std::size_t bytes, std::size_t alignment,
+                                          bool zero) noexcept;
+    [[gnu::noinline]] void deallocate_slow(void* user) noexcept;
+    void* allocate_direct(std::size_t bytes, std::size_t alignment, bool zero) noexcept;
+    void* allocate_new_block(std::size_t list, std::size_t bytes, bool zero) noexcept;
+    void release_block(detail::PoolHeader* h, std::size_t list) noexcept;
+    void release_chain(detail::PoolHeader* head, std::size_t list) noexcept;
+    /// The calling thread's cache for this pool, created on first use; nullptr
+    /// while the thread exits (or without memory for a cache). The registry's
+    /// destructor clears every slot before it retires the caches, so a
+    /// matching slot always names a live cache.
+    detail::PoolThreadCache* thread_cache() noexcept {
+        const detail::PoolTlsSlot& slot = detail::pool_tls_slots[slot_];
+        if (slot.pool_id == id_) [[likely]]
+            return slot.cache;
+        return find_thread_cache();
+    }
+    [[gnu::noinline]] detail::PoolThreadCache* find_thread_cache() noexcept;
+    void spill(detail::PoolHeader* head, detail::PoolHeader* tail, std::size_t n,
+               std::size_t list) noexcept;
+    std::size_t refill(detail::PoolThreadCache* cache, std::size_t list) noexcept;
+    void drain_cache(detail::PoolThreadCache& cache, bool to_depot) noexcept;
+    friend struct detail::PoolLink;
+
+    Allocator& base_;
+    PoolOptions options_;
+    std::uint64_t id_;
+    std::size_t slot_;
+    std::uint32_t cache_limits_[detail::pool_list_count];
+    std::shared_ptr<detail::PoolLink> link_;
+    std::unique_ptr<Depot[]> depots_;
+    std::atomic<std::size_t> depot_bytes_{0};
+    /// Live bytes of direct blocks, of frees without a cache, and of exited threads.
+    std::atomic<std::int64_t> shared_live_bytes_{0};
+    std::atomic<std::uint64_t> direct_allocations_{0};
+};
+
+} // namespace ziggy

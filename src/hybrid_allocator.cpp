@@ -1,0 +1,20 @@
+// HybridAllocator: the byte layer. The typed fast path is inline in the header.
+#include <ziggy/hybrid_allocator.hpp>
+
+namespace ziggy {
+
+void* HybridAllocator::do_allocate(std::size_t size, std::size_t alignment, bool zero_memory,
+                                   const CallSite&) noexcept {
+    return route_for_bytes(size, alignment) == Route::pooled
+               ? pool_.allocate_inline(size, alignment, zero_memory)
+               : pool_.allocate_direct(size, alignment, zero_memory);
+}
+
+void HybridAllocator::do_deallocate(void* pointer, std::size_t, std::size_t) noexcept {
+    // The header says which route the block took.
+    pool_.deallocate_inline(pointer);
+}
+
+void HybridAllocator::do_free(void* pointer) { pool_.free(pointer); }
+
+} // namespace ziggy

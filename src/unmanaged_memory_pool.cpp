@@ -1,0 +1,482 @@
+// UnmanagedMemoryPool: slow paths, thread-cache registry, depot, statistics.
+// The fast paths (pop_cached / push_cached) are inline in the header; every
+// function here is reached only when they fail.
+#include <ziggy/unmanaged_memory_pool.hpp>
+
+#include <ziggy/errors.hpp>
+
+#include <algorithm>
+#include <bit>
+#include <mutex>
+#include <new>
+
+namespace ziggy {
+
+namespace detail {
+
+/// Shared by a pool and its threads' caches, so that a thread exiting while the
+/// pool is destroyed finds out safely. Lock order: link mutex, then a depot
+/// mutex, then anything in the base allocator (which never calls back).
+struct PoolLink {
+    std::mutex mutex;
+    UnmanagedMemoryPool* pool = nullptr;  // nullptr once the pool is destroyed
+    std::vector<PoolThreadCache*> caches; // caches of threads that have not exited
+
+    /// Thread exit: hands the cache's blocks and counters to its pool (if that
+    /// still exists) and deletes it.
+    static void retire(PoolThreadCache* cache) noexcept;
+    /// True once the cache's pool is gone (its blocks were already returned).
+    static bool orphaned(PoolThreadCache* cache) noexcept {
+        std::lock_guard lock(cache->link->mutex);
+        return cache->link->pool == nullptr;
+    }
+};
+
+} // namespace detail
+
+namespace {
+
+std::atomic<std::uint64_t> next_pool_id{1};
+
+// A thread's list never holds more blocks than this, whatever the options say.
+constexpr std::size_t max_cached_blocks = 2048;
+
+/// Every cache this thread created; its destructor runs at thread exit.
+struct ThreadRegistry {
+    std::vector<detail::PoolThreadCache*> caches;
+    ~ThreadRegistry();
+};
+
+// Set when this thread's registry is destroyed: later pool calls from other
+// thread_local destructors bypass the caches and use the depot.
+[[gnu::tls_model("initial-exec")]] thread_local bool registry_gone = false;
+thread_local ThreadRegistry registry;
+
+void forget_slots(const detail::PoolThreadCache* cache) noexcept {
+    for (auto& slot : detail::pool_tls_slots)
+        if (cache == nullptr || slot.cache == cache) slot = {};
+}
+
+ThreadRegistry::~ThreadRegistry() {
+    registry_gone = true;
+    forget_slots(nullptr);
+    for (detail::PoolThreadCache* cache : caches) detail::PoolLink::retire(cache);
+    caches.clear();
+}
+
+detail::PoolHeader* read_next(detail::PoolHeader* h) noexcept {
+    detail::unpoison(h, detail::pool_header_size);
+    detail::PoolHeader* next = h->next;
+    detail::poison(h, detail::pool_header_size);
+    return next;
+}
+
+void write_next(detail::PoolHeader* h, detail::PoolHeader* next) noexcept {
+    detail::unpoison(h, detail::pool_header_size);
+    h->next = next;
+    detail::poison(h, detail::pool_header_size);
+}
+
+/// The n-th block of a chain (n >= 1 blocks are known to be there).
+detail::PoolHeader* nth(detail::PoolHeader* head, std::size_t n) noexcept {
+    while (--n != 0) head = read_next(head);
+    return head;
+}
+
+} // namespace
+
+struct UnmanagedMemoryPool::Depot {
+    std::mutex mutex;
+    detail::PoolHeader* head = nullptr; // guarded by mutex
+    std::size_t count = 0;              // guarded by mutex
+    // Counters of operations without a cache, and of exited threads.
+    std::atomic<std::uint64_t> hits{0};
+    std::atomic<std::uint64_t> misses{0};
+};
+
+void detail::PoolLink::retire(PoolThreadCache* cache) noexcept {
+    {
+        PoolLink& link = *cache->link;
+        std::lock_guard lock(link.mutex);
+        if (UnmanagedMemoryPool* pool = link.pool) {
+            pool->drain_cache(*cache, /*to_depot=*/true);
+            for (std::size_t i = 0; i < pool_list_count; ++i) {
+                pool->depots_[i].hits.fetch_add(
+                    cache->lists[i].pops.load(std::memory_order_relaxed),
+                    std::memory_order_relaxed);
+                pool->depots_[i].misses.fetch_add(
+                    cache->lists[i].misses.load(std::memory_order_relaxed),
+                    std::memory_order_relaxed);
+            }
+            pool->shared_live_bytes_.fetch_add(cache->live_bytes(), std::memory_order_relaxed);
+            pool->direct_allocations_.fetch_add(
+                cache->direct_allocations.load(std::memory_order_relaxed),
+                std::memory_order_relaxed);
+            std::erase(link.caches, cache);
+        }
+    }
+    delete cache;
+}
+
+UnmanagedMemoryPool::UnmanagedMemoryPool(Allocator& base, PoolOptions options)
+    : base_(base),
+      options_(options),
+      id_(next_pool_id.fetch_add(1, std::memory_order_relaxed)),
+      slot_(id_ % detail::pool_tls_slot_count),
+      link_(std::make_shared<detail::PoolLink>()),
+      depots_(std::make_unique<Depot[]>(detail::pool_list_count)) {
+    for (std::size_t i = 0; i < detail::pool_list_count; ++i) {
+        const std::size_t bs = detail::pool_list_block_size(i);
+        cache_limits_[i] = static_cast<std::uint32_t>(std::min(
+            {max_cached_blocks, options_.thread_cache_bytes_per_class / bs,
+             options_.max_retained_bytes_per_class / bs, options_.max_retained_bytes / bs}));
+    }
+    link_->pool = this;
+}
+
+UnmanagedMemoryPool::~UnmanagedMemoryPool() {
+    {
+        std::lock_guard lock(link_->mutex);
+        for (detail::PoolThreadCache* cache : link_->caches)
+            drain_cache(*cache, /*to_depot=*/false);
+        link_->caches.clear();
+        link_->pool = nullptr;
+    }
+    clear();
+}
+
+// Fast path: thread_cache() in the header (the TLS slot matches).
+detail::PoolThreadCache* UnmanagedMemoryPool::find_thread_cache() noexcept {
+    if (registry_gone) return nullptr;
+    detail::PoolTlsSlot& slot = detail::pool_tls_slots[slot_];
+    try {
+        ThreadRegistry& reg = registry;
+        for (detail::PoolThreadCache* cache : reg.caches) {
+            if (cache->pool_id == id_) {
+                slot = {id_, cache};
+                return cache;
+            }
+        }
+        // Caches of destroyed pools are deleted here rather than kept until exit.
+        std::erase_if(reg.caches, [](detail::PoolThreadCache* cache) {
+            if (!detail::PoolLink::orphaned(cache)) return false;
+            forget_slots(cache);
+            delete cache;
+            return true;
+        });
+        auto cache = std::make_unique<detail::PoolThreadCache>();
+        cache->pool_id = id_;
+        cache->link = link_;
+        for (std::size_t i = 0; i < detail::pool_list_count; ++i)
+            cache->lists[i].limit = cache_limits_[i];
+        reg.caches.reserve(reg.caches.size() + 1);
+        {
+            std::lock_guard lock(link_->mutex);
+            link_->caches.push_back(cache.get());
+        }
+        reg.caches.push_back(cache.get());
+        slot = {id_, cache.get()};
+        return cache.release();
+    } catch (...) {
+        return nullptr; // out of memory: this operation goes through the depot
+    }
+}
+
+void* UnmanagedMemoryPool::do_allocate(std::size_t size, std::size_t alignment, bool zero_memory,
+                                       const CallSite&) noexcept {
+    return allocate_inline(size, alignment, zero_memory);
+}
+
+void UnmanagedMemoryPool::do_free(void* pointer) {
+    detail::PoolHeader* h = detail::pool_header_of(pointer);
+    detail::unpoison(h, detail::pool_header_size);
+    const std::uint64_t info = h->info;
+    detail::poison(h, detail::pool_header_size);
+    const std::uint64_t route = info & 0xFF;
+    if (((info >> 8) & 0xFF) != detail::pool_magic ||
+        (route >= detail::pool_list_count && (route & detail::pool_direct_route) == 0)) [[unlikely]]
+        throw InvalidFreeError(
+            "UnmanagedMemoryPool::free: the pointer was not allocated by this pool "
+            "(or was already freed)");
+    deallocate_inline(pointer);
+}
+
+// Fast path: allocate_inline. Reached when the request bypasses the classes,
+// the thread has no cache for this pool yet, or its list is empty.
+void* UnmanagedMemoryPool::allocate_slow(std::size_t bytes, std::size_t alignment,
+                                         bool zero) noexcept {
+    if (bytes > detail::max_class_size || alignment > detail::max_pooled_alignment)
+        return allocate_direct(bytes, alignment, zero);
+    const std::size_t list = detail::pool_list_index(bytes, alignment);
+    if (detail::PoolThreadCache* cache = thread_cache()) [[likely]] {
+        // The cache may just have been found (another pool had its TLS slot).
+        if (cache->lists[list].head != nullptr || refill(cache, list) != 0) {
+            void* p = pop_cached(list, bytes);
+            if (zero) std::memset(p, 0, bytes);
+            return p;
+        }
+        void* p = allocate_new_block(list, bytes, zero);
+        if (p != nullptr) {
+            detail::bump(cache->lists[list].misses, std::uint64_t{1});
+            detail::bump(cache->allocated_bytes, static_cast<std::uint64_t>(bytes));
+        }
+        return p;
+    }
+    // No cache (thread exiting, or out of memory for one): one block from the depot.
+    Depot& depot = depots_[list];
+    detail::PoolHeader* h = nullptr;
+    {
+        std::lock_guard lock(depot.mutex);
+        if ((h = depot.head) != nullptr) {
+            depot.head = read_next(h);
+            --depot.count;
+            depot_bytes_.fetch_sub(detail::pool_list_block_size(list), std::memory_order_relaxed);
+        }
+    }
+    void* p;
+    if (h != nullptr) {
+        detail::unpoison(h, detail::pool_header_size);
+        h->info = detail::pool_info(bytes, list);
+        detail::poison(h, detail::pool_header_size);
+        p = h + 1;
+        detail::unpoison(p, bytes);
+        if (zero) std::memset(p, 0, bytes);
+        depot.hits.fetch_add(1, std::memory_order_relaxed);
+    } else {
+        p = allocate_new_block(list, bytes, zero);
+        if (p == nullptr) return nullptr;
+        depot.misses.fetch_add(1, std::memory_order_relaxed);
+    }
+    shared_live_bytes_.fetch_add(static_cast<std::int64_t>(bytes), std::memory_order_relaxed);
+    return p;
+}
+
+void* UnmanagedMemoryPool::allocate_new_block(std::size_t list, std::size_t bytes,
+                                              bool zero) noexcept {
+    const std::size_t alignment = detail::pool_list_alignment(list);
+    const std::size_t gap = detail::pool_gap(alignment);
+    const std::size_t block = detail::pool_list_block_size(list);
+    char* raw = static_cast<char*>(base_.try_allocate_bytes(gap + block, alignment, zero));
+    if (raw == nullptr) return nullptr;
+    char* user = raw + gap;
+    detail::PoolHeader* h = detail::pool_header_of(user);
+    *h = detail::PoolHeader{nullptr, detail::pool_info(bytes, list)};
+    // Header and the class's slack past the request stay poisoned while live.
+    detail::poison(h, detail::pool_header_size + block);
+    detail::unpoison(user, bytes);
+    return user;
+}
+
+void* UnmanagedMemoryPool::allocate_direct(std::size_t bytes, std::size_t alignment,
+                                           bool zero) noexcept {
+    const std::size_t base_alignment = std::max(alignment, detail::pool_header_size);
+    const std::size_t gap = detail::pool_gap(base_alignment);
+    if (bytes >= detail::pool_max_request) return nullptr;
+    char* raw = static_cast<char*>(base_.try_allocate_bytes(gap + bytes, base_alignment, zero));
+    if (raw == nullptr) return nullptr;
+    char* user = raw + gap;
+    const auto route =
+        detail::pool_direct_route | static_cast<std::uint64_t>(std::countr_zero(base_alignment));
+    *detail::pool_header_of(user) = detail::PoolHeader{nullptr, detail::pool_info(bytes, route)};
+    detail::poison(detail::pool_header_of(user), detail::pool_header_size);
+    // Per-thread counters where the thread has a cache: no contended atomic.
+    if (detail::PoolThreadCache* cache = thread_cache()) [[likely]] {
+        detail::bump(cache->allocated_bytes, static_cast<std::uint64_t>(bytes));
+        detail::bump(cache->direct_allocations, std::uint64_t{1});
+    } else {
+        shared_live_bytes_.fetch_add(static_cast<std::int64_t>(bytes), std::memory_order_relaxed);
+        direct_allocations_.fetch_add(1, std::memory_order_relaxed);
+    }
+    return user;
+}
+
+// Fast path: push_cached. Reached for direct blocks, when the thread has no
+// cache for this pool, or when its list is full.
+void UnmanagedMemoryPool::deallocate_slow(void* user) noexcept {
+    detail::PoolHeader* h = detail::pool_header_of(user);
+    detail::unpoison(h, detail::pool_header_size);
+    const std::uint64_t info = h->info;
+    const std::size_t route = info & 0xFF;
+    const auto bytes = static_cast<std::int64_t>(info >> 16);
+    if ((route & detail::pool_direct_route) != 0) {
+        const std::size_t alignment = std::size_t{1} << (route & 0x3F);
+        const std::size_t gap = detail::pool_gap(alignment);
+        if (detail::PoolThreadCache* cache = thread_cache()) [[likely]]
+            detail::bump(cache->freed_bytes, static_cast<std::uint64_t>(bytes));
+        else
+            shared_live_bytes_.fetch_sub(bytes, std::memory_order_relaxed);
+        detail::unpoison(static_cast<char*>(user) - gap, gap + static_cast<std::size_t>(bytes));
+        base_.deallocate_bytes(static_cast<char*>(user) - gap,
+                               gap + static_cast<std::size_t>(bytes), alignment);
+        return;
+    }
+    const std::size_t list = route;
+    detail::poison(h, detail::pool_header_size + detail::pool_list_block_size(list));
+    detail::PoolThreadCache* cache = thread_cache();
+    if (cache == nullptr) {
+        shared_live_bytes_.fetch_sub(bytes, std::memory_order_relaxed);
+        spill(h, h, 1, list);
+        return;
+    }
+    // Push; if that overfills the list (rather than the cache being new),
+    // spill the newest blocks to the depot, down to half the limit.
+    detail::bump(cache->freed_bytes, static_cast<std::uint64_t>(bytes));
+    detail::PoolFreeList& fl = cache->lists[list];
+    write_next(h, fl.head);
+    fl.head = h;
+    detail::bump(fl.pushes, std::uint64_t{1});
+    const std::size_t count = fl.count();
+    if (count <= fl.limit) return;
+    const std::size_t n = count - fl.limit / 2;
+    detail::PoolHeader* tail = nth(h, n);
+    fl.head = read_next(tail);
+    detail::bump(fl.pushes, -static_cast<std::uint64_t>(n));
+    spill(h, tail, n, list);
+}
+
+void UnmanagedMemoryPool::spill(detail::PoolHeader* head, detail::PoolHeader* tail, std::size_t n,
+                                std::size_t list) noexcept {
+    const std::size_t bs = detail::pool_list_block_size(list);
+    Depot& depot = depots_[list];
+    detail::PoolHeader* excess = nullptr;
+    {
+        std::lock_guard lock(depot.mutex);
+        const std::size_t class_room = options_.max_retained_bytes_per_class / bs;
+        std::size_t k = 0;
+        std::size_t total = depot_bytes_.load(std::memory_order_relaxed);
+        do {
+            const std::size_t room = options_.max_retained_bytes > total
+                                         ? (options_.max_retained_bytes - total) / bs
+                                         : 0;
+            k = std::min({n, room, class_room > depot.count ? class_room - depot.count : 0});
+        } while (
+            !depot_bytes_.compare_exchange_weak(total, total + k * bs, std::memory_order_relaxed));
+        if (k != 0) {
+            detail::PoolHeader* last = k == n ? tail : nth(head, k);
+            excess = k == n ? nullptr : read_next(last);
+            write_next(last, depot.head);
+            depot.head = head;
+            depot.count += k;
+        } else {
+            excess = head;
+        }
+        if (excess != nullptr) write_next(tail, nullptr);
+    }
+    release_chain(excess, list);
+}
+
+std::size_t UnmanagedMemoryPool::refill(detail::PoolThreadCache* cache, std::size_t list) noexcept {
+    detail::PoolFreeList& fl = cache->lists[list];
+    Depot& depot = depots_[list];
+    detail::PoolHeader* head;
+    detail::PoolHeader* tail;
+    std::size_t k;
+    {
+        std::lock_guard lock(depot.mutex);
+        k = std::min<std::size_t>(depot.count, std::max<std::size_t>(1, fl.limit / 2));
+        if (k == 0) return 0;
+        head = depot.head;
+        tail = nth(head, k);
+        depot.head = read_next(tail);
+        depot.count -= k;
+        depot_bytes_.fetch_sub(k * detail::pool_list_block_size(list), std::memory_order_relaxed);
+    }
+    write_next(tail, fl.head);
+    fl.head = head;
+    detail::bump(fl.pushes, static_cast<std::uint64_t>(k));
+    return k;
+}
+
+void UnmanagedMemoryPool::release_chain(detail::PoolHeader* head, std::size_t list) noexcept {
+    const std::size_t alignment = detail::pool_list_alignment(list);
+    const std::size_t gap = detail::pool_gap(alignment);
+    const std::size_t size = gap + detail::pool_list_block_size(list);
+    while (head != nullptr) {
+        detail::PoolHeader* next = read_next(head);
+        char* raw = reinterpret_cast<char*>(head + 1) - gap;
+        detail::unpoison(raw, size);
+        base_.deallocate_bytes(raw, size, alignment);
+        head = next;
+    }
+}
+
+void UnmanagedMemoryPool::drain_cache(detail::PoolThreadCache& cache, bool to_depot) noexcept {
+    for (std::size_t list = 0; list < detail::pool_list_count; ++list) {
+        detail::PoolFreeList& fl = cache.lists[list];
+        const std::size_t n = fl.count();
+        if (n == 0) continue;
+        detail::PoolHeader* head = std::exchange(fl.head, nullptr);
+        fl.pushes.store(fl.pops.load(std::memory_order_relaxed), std::memory_order_relaxed);
+        if (to_depot)
+            spill(head, nth(head, n), n, list);
+        else
+            release_chain(head, list);
+    }
+}
+
+void UnmanagedMemoryPool::clear() noexcept {
+    if (!registry_gone) {
+        detail::PoolTlsSlot& slot = detail::pool_tls_slots[slot_];
+        detail::PoolThreadCache* mine = slot.pool_id == id_ ? slot.cache : nullptr;
+        if (mine == nullptr)
+            for (detail::PoolThreadCache* cache : registry.caches)
+                if (cache->pool_id == id_) mine = cache;
+        if (mine != nullptr) drain_cache(*mine, /*to_depot=*/false);
+    }
+    for (std::size_t list = 0; list < detail::pool_list_count; ++list) {
+        Depot& depot = depots_[list];
+        detail::PoolHeader* head;
+        {
+            std::lock_guard lock(depot.mutex);
+            head = std::exchange(depot.head, nullptr);
+            depot_bytes_.fetch_sub(depot.count * detail::pool_list_block_size(list),
+                                   std::memory_order_relaxed);
+            depot.count = 0;
+        }
+        release_chain(head, list);
+    }
+}
+
+PoolStatistics UnmanagedMemoryPool::statistics() const {
+    PoolStatistics stats;
+    stats.classes.resize(detail::pool_list_count);
+    std::lock_guard lock(link_->mutex);
+    for (std::size_t list = 0; list < detail::pool_list_count; ++list) {
+        PoolClassStatistics& c = stats.classes[list];
+        c.block_size = detail::pool_list_block_size(list);
+        c.alignment = detail::pool_list_alignment(list);
+        Depot& depot = depots_[list];
+        c.hits = depot.hits.load(std::memory_order_relaxed);
+        c.misses = depot.misses.load(std::memory_order_relaxed);
+        {
+            std::lock_guard depot_lock(depot.mutex);
+            c.retained_blocks = depot.count;
+        }
+        for (const detail::PoolThreadCache* cache : link_->caches) {
+            const detail::PoolFreeList& fl = cache->lists[list];
+            c.hits += fl.pops.load(std::memory_order_relaxed);
+            c.misses += fl.misses.load(std::memory_order_relaxed);
+            c.retained_blocks += fl.count();
+        }
+        c.retained_bytes = c.retained_blocks * c.block_size;
+        stats.hits += c.hits;
+        stats.misses += c.misses;
+        stats.retained_blocks += c.retained_blocks;
+        stats.retained_bytes += c.retained_bytes;
+    }
+    stats.direct_allocations = direct_allocations_.load(std::memory_order_relaxed);
+    for (const detail::PoolThreadCache* cache : link_->caches)
+        stats.direct_allocations += cache->direct_allocations.load(std::memory_order_relaxed);
+    return stats;
+}
+
+std::size_t UnmanagedMemoryPool::retained_bytes() const { return statistics().retained_bytes; }
+
+std::size_t UnmanagedMemoryPool::total_allocated_bytes() const noexcept {
+    std::lock_guard lock(link_->mutex);
+    std::int64_t total = shared_live_bytes_.load(std::memory_order_relaxed);
+    for (const detail::PoolThreadCache* cache : link_->caches) total += cache->live_bytes();
+    return total > 0 ? static_cast<std::size_t>(total) : 0;
+}
+
+} // namespace ziggy

@@ -1,0 +1,164 @@
+#include <ziggy/hybrid_allocator.hpp>
+
+#include <ziggy/detail/sanitizer.hpp>
+
+#include "tracking_allocator.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <thread>
+#include <vector>
+
+namespace {
+
+using ziggy::HybridAllocator;
+using ziggy::Route;
+using ziggy_test::TrackingAllocator;
+
+struct Pair { // 8 bytes, like a double
+    float x, y;
+};
+struct Vec3 { // 12 bytes: a "larger struct"
+    float x, y, z;
+};
+struct Short3 { // 6 bytes: computed threshold
+    std::int16_t a, b, c;
+};
+struct alignas(128) Wide {
+    char b[128];
+};
+
+// The default thresholds are the seed's, at and just past each edge.
+TEST(HybridAllocatorTest, DefaultRoutesFollowTheSeed) {
+    HybridAllocator h;
+    EXPECT_EQ(h.route_for<std::uint8_t>(1024), Route::pooled);
+    EXPECT_EQ(h.route_for<std::uint8_t>(1025), Route::direct);
+    EXPECT_EQ(h.route_for<int>(512), Route::pooled);
+    EXPECT_EQ(h.route_for<int>(513), Route::direct);
+    EXPECT_EQ(h.route_for<double>(128), Route::pooled);
+    EXPECT_EQ(h.route_for<double>(129), Route::direct);
+    EXPECT_EQ(h.route_for<Pair>(128), Route::pooled);
+    EXPECT_EQ(h.route_for<Vec3>(64), Route::pooled);
+    EXPECT_EQ(h.route_for<Vec3>(65), Route::direct);
+}
+
+// Element sizes without a seed rule use byte_budget / sizeof(T).
+TEST(HybridAllocatorTest, OtherSizesAreComputed) {
+    HybridAllocator h;
+    EXPECT_EQ(h.max_pooled_count(2), 512u);
+    EXPECT_EQ(h.max_pooled_count(sizeof(Short3)), 1024u / 6);
+    EXPECT_EQ(h.route_for<std::int16_t>(512), Route::pooled);
+    EXPECT_EQ(h.route_for<std::int16_t>(513), Route::direct);
+    EXPECT_EQ(h.route_for<Short3>(170), Route::pooled);
+    EXPECT_EQ(h.route_for<Short3>(171), Route::direct);
+}
+
+// Thresholds are configurable.
+TEST(HybridAllocatorTest, ThresholdsAreConfigurable) {
+    ziggy::HybridThresholds t;
+    t.four_byte = 8;
+    t.untyped_bytes = 100;
+    HybridAllocator h(ziggy::default_allocator(), t);
+    EXPECT_EQ(h.route_for<float>(8), Route::pooled);
+    EXPECT_EQ(h.route_for<float>(9), Route::direct);
+    EXPECT_EQ(h.route_for_bytes(100), Route::pooled);
+    EXPECT_EQ(h.route_for_bytes(101), Route::direct);
+}
+
+// Types the pool cannot serve go direct whatever the count: huge structs and
+// alignments beyond 64.
+TEST(HybridAllocatorTest, UnpoolableRequestsGoDirect) {
+    struct Huge {
+        char b[4096];
+    };
+    HybridAllocator h;
+    EXPECT_EQ(h.route_for<Huge>(8), Route::pooled);
+    EXPECT_EQ(h.route_for<Huge>(9), Route::direct); // above the largest class
+    EXPECT_EQ(h.route_for<Wide>(1), Route::direct);
+    EXPECT_EQ(h.route_for_bytes(64, 128), Route::direct);
+    EXPECT_EQ(h.route_for_bytes(1024), Route::pooled);
+    EXPECT_EQ(h.route_for_bytes(1025), Route::direct);
+}
+
+// Allocations take the route the decision names: pooled ones are reused,
+// direct ones reach the backing allocator every time.
+TEST(HybridAllocatorTest, AllocationsFollowTheirRoute) {
+    TrackingAllocator backing;
+    HybridAllocator h(backing);
+    for (int i = 0; i < 3; ++i) (void)h.allocate<double>(128);
+    EXPECT_EQ(backing.allocation_calls(), 1u);
+    EXPECT_EQ(h.pool().statistics().hits, 2u);
+    for (int i = 0; i < 3; ++i) (void)h.allocate<double>(129);
+    EXPECT_EQ(backing.allocation_calls(), 4u);
+    EXPECT_EQ(h.pool().statistics().direct_allocations, 3u);
+    EXPECT_EQ(backing.live_blocks(), 1u); // the pooled block
+}
+
+// free(void*) finds the route of a released pointer from its header.
+TEST(HybridAllocatorTest, ReleaseThenFreeOnBothRoutes) {
+    TrackingAllocator backing;
+    HybridAllocator h(backing);
+    auto small = h.allocate<int>(10);
+    auto large = h.allocate<int>(10000);
+    h.free(small.release());
+    h.free(large.release());
+    EXPECT_EQ(h.total_allocated_bytes(), 0u);
+    EXPECT_EQ(backing.live_blocks(), 1u); // the small block stays pooled
+    h.pool().clear();
+    EXPECT_EQ(backing.live_blocks(), 0u);
+    EXPECT_EQ(backing.mismatches(), 0u);
+}
+
+// The byte layer routes by size, and sized deallocation works on both routes.
+TEST(HybridAllocatorTest, ByteLayerRoutesBySize) {
+    TrackingAllocator backing;
+    HybridAllocator h(backing);
+    void* a = h.allocate_bytes(1000);
+    void* b = h.allocate_bytes(5000);
+    EXPECT_EQ(h.total_allocated_bytes(), 6000u);
+    h.deallocate_bytes(a, 1000);
+    h.deallocate_bytes(b, 5000);
+    EXPECT_EQ(h.total_allocated_bytes(), 0u);
+    EXPECT_EQ(h.pool().statistics().direct_allocations, 1u);
+    EXPECT_EQ(h.pool().statistics().retained_blocks, 1u);
+}
+
+// Buffers of the hybrid name the hybrid as their allocator.
+TEST(HybridAllocatorTest, BuffersAreOwnedByTheHybrid) {
+    HybridAllocator h;
+    auto b = h.allocate<char>(10);
+    EXPECT_EQ(b.allocator(), &h);
+}
+
+// Four threads on both routes keep contents and exact accounting.
+TEST(HybridAllocatorTest, ConcurrentUseOnBothRoutes) {
+    TrackingAllocator backing;
+    HybridAllocator h(backing);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t) {
+        threads.emplace_back([&, t] {
+            for (int i = 0; i < 2000; ++i) {
+                auto b = h.allocate<std::uint16_t>(1 + (i * 37) % 1500);
+                b.fill(static_cast<std::uint16_t>(t));
+                for (auto v : b) ASSERT_EQ(v, t);
+            }
+        });
+    }
+    for (auto& th : threads) th.join();
+    EXPECT_EQ(h.total_allocated_bytes(), 0u);
+    h.pool().clear();
+    EXPECT_EQ(backing.total_allocated_bytes(), 0u);
+}
+
+// In ASan builds a pooled block returned through the hybrid is poisoned.
+TEST(HybridAllocatorTest, UseAfterReturnIsReported) {
+    if (!ziggy::detail::asan_enabled) GTEST_SKIP() << "release variant: no ASan";
+    HybridAllocator h;
+    auto b = h.allocate<char>(32);
+    char* stale = b.data();
+    b.reset();
+    EXPECT_DEATH({ stale[0] = 1; }, "use-after-poison");
+}
+
+} // namespace

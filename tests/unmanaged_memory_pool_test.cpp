@@ -1,0 +1,397 @@
+#include <ziggy/unmanaged_memory_pool.hpp>
+
+#include <ziggy/detail/sanitizer.hpp>
+#include <ziggy/detail/size_classes.hpp>
+#include <ziggy/errors.hpp>
+
+#include "tracking_allocator.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <new>
+#include <thread>
+#include <vector>
+
+namespace {
+
+using ziggy::PoolOptions;
+using ziggy::UnmanagedMemoryPool;
+using ziggy_test::TrackingAllocator;
+
+std::size_t list_of(std::size_t bytes, std::size_t alignment = 16) {
+    return ziggy::detail::pool_list_index(bytes, alignment);
+}
+
+// Every size maps to the smallest class that holds it, with at most 25% waste.
+TEST(SizeClassesTest, EverySizeMapsToTheSmallestFittingClass) {
+    using namespace ziggy::detail;
+    for (std::size_t n = 1; n <= max_class_size; ++n) {
+        const std::size_t i = size_class_index(n);
+        ASSERT_LT(i, size_class_count);
+        ASSERT_GE(class_size(i), n);
+        if (i > 0) {
+            ASSERT_LT(class_size(i - 1), n) << n;
+        }
+        ASSERT_LE(class_size(i) * 4, n * 5 + 60) << n;
+    }
+    for (std::size_t s : class_sizes) EXPECT_EQ(s % 16, 0u);
+}
+
+// A freed block is handed out again for a request of the same class.
+TEST(UnmanagedMemoryPoolTest, ReuseGivesBackTheSameBlock) {
+    TrackingAllocator base;
+    UnmanagedMemoryPool pool(base);
+    auto a = pool.allocate<std::uint64_t>(8);
+    void* first = a.data();
+    a.reset();
+    auto b = pool.allocate<std::uint8_t>(60); // 60 and 64 bytes share the 64-byte class
+    EXPECT_EQ(static_cast<void*>(b.data()), first);
+    EXPECT_EQ(base.allocation_calls(), 1u);
+    const auto stats = pool.statistics();
+    EXPECT_EQ(stats.hits, 1u);
+    EXPECT_EQ(stats.misses, 1u);
+    EXPECT_EQ(stats.classes[list_of(64)].hits, 1u);
+}
+
+// Different classes do not share blocks.
+TEST(UnmanagedMemoryPoolTest, DifferentClassesDoNotShareBlocks) {
+    TrackingAllocator base;
+    UnmanagedMemoryPool pool(base);
+    void* small = pool.allocate<char>(16).data(); // freed at once
+    auto big = pool.allocate<char>(17);
+    EXPECT_NE(static_cast<void*>(big.data()), small);
+    EXPECT_EQ(pool.statistics().misses, 2u);
+}
+
+// clear() returns every pooled block: a counting base shows only live buffers.
+TEST(UnmanagedMemoryPoolTest, ClearReturnsPooledBlocksToBase) {
+    TrackingAllocator base;
+    UnmanagedMemoryPool pool(base);
+    auto keep = pool.allocate<int>(10);
+    {
+        std::vector<ziggy::Buffer<char>> bufs;
+        for (std::size_t n = 1; n < 3000; n += 97) bufs.push_back(pool.allocate<char>(n));
+    }
+    EXPECT_GT(pool.retained_bytes(), 0u);
+    pool.clear();
+    EXPECT_EQ(pool.retained_bytes(), 0u);
+    EXPECT_EQ(base.live_blocks(), 1u);
+    keep.reset();
+    pool.clear();
+    EXPECT_EQ(base.total_allocated_bytes(), 0u);
+    EXPECT_EQ(base.mismatches(), 0u);
+}
+
+// The pool's destructor returns every pooled block to the base.
+TEST(UnmanagedMemoryPoolTest, DestructionReturnsEverything) {
+    TrackingAllocator base;
+    {
+        UnmanagedMemoryPool pool(base);
+        for (int i = 0; i < 100; ++i) (void)pool.allocate<double>(1 + i % 40);
+        std::thread([&] { (void)pool.allocate<double>(3); }).join();
+    }
+    EXPECT_EQ(base.total_allocated_bytes(), 0u);
+    EXPECT_EQ(base.live_blocks(), 0u);
+    EXPECT_EQ(base.mismatches(), 0u);
+}
+
+// The retention caps bound what the pool keeps; the rest goes to the base.
+TEST(UnmanagedMemoryPoolTest, RetentionCapIsHonoured) {
+    TrackingAllocator base;
+    PoolOptions options;
+    options.max_retained_bytes = 1024; // 16 blocks of 64 bytes
+    UnmanagedMemoryPool pool(base, options);
+    {
+        std::vector<ziggy::Buffer<char>> bufs;
+        for (int i = 0; i < 100; ++i) bufs.push_back(pool.allocate<char>(64));
+    }
+    // The thread cache keeps at most the cap, the depot at most the cap.
+    EXPECT_LE(pool.retained_bytes(), 2 * options.max_retained_bytes);
+    EXPECT_EQ(base.live_blocks(), pool.statistics().retained_blocks);
+    pool.clear();
+    EXPECT_EQ(base.live_blocks(), 0u);
+}
+
+// A per-class cap of zero means nothing of any class is kept.
+TEST(UnmanagedMemoryPoolTest, ZeroCapRetainsNothing) {
+    TrackingAllocator base;
+    PoolOptions options;
+    options.max_retained_bytes_per_class = 0;
+    UnmanagedMemoryPool pool(base, options);
+    for (int i = 0; i < 10; ++i) (void)pool.allocate<int>(5);
+    EXPECT_EQ(pool.retained_bytes(), 0u);
+    EXPECT_EQ(base.live_blocks(), 0u);
+    EXPECT_EQ(pool.statistics().misses, 10u);
+}
+
+// A buffer allocated on one thread can be freed on another, and its block is
+// reused there.
+TEST(UnmanagedMemoryPoolTest, CrossThreadFree) {
+    TrackingAllocator base;
+    UnmanagedMemoryPool pool(base);
+    auto b = pool.allocate<int>(16);
+    b.fill(7);
+    void* block = b.data();
+    EXPECT_EQ(pool.total_allocated_bytes(), 64u);
+    std::thread([&] {
+        b.reset();
+        EXPECT_EQ(pool.total_allocated_bytes(), 0u);
+        auto again = pool.allocate<int>(16);
+        EXPECT_EQ(static_cast<void*>(again.data()), block);
+    }).join();
+    EXPECT_EQ(pool.total_allocated_bytes(), 0u);
+    pool.clear(); // the exited thread's cache went to the depot
+    EXPECT_EQ(base.total_allocated_bytes(), 0u);
+}
+
+// Blocks cached by a thread return to the depot when it exits.
+TEST(UnmanagedMemoryPoolTest, ExitingThreadGivesBackItsCache) {
+    TrackingAllocator base;
+    UnmanagedMemoryPool pool(base);
+    std::thread([&] {
+        std::vector<ziggy::Buffer<char>> bufs;
+        for (int i = 0; i < 20; ++i) bufs.push_back(pool.allocate<char>(100));
+    }).join();
+    EXPECT_EQ(pool.statistics().retained_blocks, 20u);
+    auto reused = pool.allocate<char>(100); // from the depot: a hit
+    EXPECT_EQ(pool.statistics().hits, 1u);
+    EXPECT_EQ(pool.statistics().misses, 20u);
+}
+
+// A thread may outlive the pool it used: the pool takes its blocks back on
+// destruction and the thread's exit later finds the pool gone.
+TEST(UnmanagedMemoryPoolTest, PoolDestroyedBeforeThreadExits) {
+    TrackingAllocator base;
+    auto pool = std::make_unique<UnmanagedMemoryPool>(base);
+    std::atomic<int> phase{0};
+    std::thread worker([&] {
+        (void)pool->allocate<char>(40); // cached in this thread
+        phase.store(1, std::memory_order_release);
+        while (phase.load(std::memory_order_acquire) != 2) std::this_thread::yield();
+        UnmanagedMemoryPool other(base); // a new pool reuses the slot safely
+        (void)other.allocate<char>(40);
+    });
+    while (phase.load(std::memory_order_acquire) != 1) std::this_thread::yield();
+    pool.reset();
+    EXPECT_EQ(base.live_blocks(), 0u);
+    phase.store(2, std::memory_order_release);
+    worker.join();
+    EXPECT_EQ(base.live_blocks(), 0u);
+}
+
+// Several pools used by one thread keep their blocks apart.
+TEST(UnmanagedMemoryPoolTest, ManyPoolsPerThread) {
+    TrackingAllocator base;
+    std::vector<std::unique_ptr<UnmanagedMemoryPool>> pools;
+    for (int i = 0; i < 9; ++i) pools.push_back(std::make_unique<UnmanagedMemoryPool>(base));
+    std::vector<void*> blocks;
+    for (auto& p : pools) blocks.push_back(p->allocate<int>(4).data());
+    for (std::size_t i = 0; i < pools.size(); ++i) {
+        auto b = pools[i]->allocate<int>(4);
+        EXPECT_EQ(static_cast<void*>(b.data()), blocks[i]);
+        EXPECT_EQ(pools[i]->statistics().hits, 1u);
+    }
+    pools.clear();
+    EXPECT_EQ(base.live_blocks(), 0u);
+}
+
+// A pool may sit on another pool: threads exiting hand blocks down the chain
+// (lock order: inner pool, then outer) and clearing both empties the base.
+TEST(UnmanagedMemoryPoolTest, PoolOverPoolWithExitingThreads) {
+    TrackingAllocator base;
+    {
+        PoolOptions small_caps;
+        small_caps.max_retained_bytes = 4096; // spills reach the outer pool
+        UnmanagedMemoryPool outer(base);
+        UnmanagedMemoryPool inner(outer, small_caps);
+        std::vector<std::thread> threads;
+        for (int t = 0; t < 4; ++t) {
+            threads.emplace_back([&] {
+                std::vector<ziggy::Buffer<std::uint64_t>> live;
+                for (int i = 0; i < 500; ++i)
+                    live.push_back(inner.allocate<std::uint64_t>(1 + i % 50));
+            });
+        }
+        for (auto& th : threads) th.join();
+        EXPECT_EQ(inner.total_allocated_bytes(), 0u);
+        EXPECT_LE(inner.retained_bytes(), small_caps.max_retained_bytes);
+        inner.clear();
+        EXPECT_EQ(outer.total_allocated_bytes(), 0u);
+        outer.clear();
+        EXPECT_EQ(base.live_blocks(), 0u);
+    }
+    EXPECT_EQ(base.mismatches(), 0u);
+}
+
+// Four threads allocate, fill, check and free across threads; nothing is lost.
+TEST(UnmanagedMemoryPoolTest, FourThreadStressKeepsContents) {
+    TrackingAllocator base;
+    UnmanagedMemoryPool pool(base);
+    constexpr int threads = 4;
+    std::vector<std::vector<ziggy::Buffer<std::uint32_t>>> handoff(threads);
+    std::vector<std::thread> workers;
+    for (int t = 0; t < threads; ++t) {
+        workers.emplace_back([&, t] {
+            std::vector<ziggy::Buffer<std::uint32_t>> live;
+            for (std::uint32_t i = 0; i < 4000; ++i) {
+                live.push_back(pool.allocate<std::uint32_t>(1 + (i * 31 + t) % 700));
+                live.back().fill(static_cast<std::uint32_t>(t) << 24 | i);
+                if (live.size() > 32) {
+                    const auto& old = live.front();
+                    for (auto v : old) ASSERT_EQ(v >> 24, static_cast<std::uint32_t>(t));
+                    live.erase(live.begin());
+                }
+            }
+            handoff[t] = std::move(live); // freed by the main thread
+        });
+    }
+    for (auto& w : workers) w.join();
+    EXPECT_GT(pool.total_allocated_bytes(), 0u);
+    handoff.clear();
+    EXPECT_EQ(pool.total_allocated_bytes(), 0u);
+    pool.clear();
+    EXPECT_EQ(base.total_allocated_bytes(), 0u);
+    EXPECT_EQ(base.mismatches(), 0u);
+}
+
+// Statistics count hits and misses per class and the bytes retained.
+TEST(UnmanagedMemoryPoolTest, StatisticsPerClass) {
+    UnmanagedMemoryPool pool;
+    for (int i = 0; i < 3; ++i) (void)pool.allocate<char>(200);
+    const auto stats = pool.statistics();
+    const auto& c = stats.classes[list_of(200)];
+    EXPECT_EQ(c.block_size, 224u);
+    EXPECT_EQ(c.alignment, 16u);
+    EXPECT_EQ(c.misses, 1u);
+    EXPECT_EQ(c.hits, 2u);
+    EXPECT_EQ(c.retained_blocks, 1u);
+    EXPECT_EQ(c.retained_bytes, 224u);
+    EXPECT_EQ(stats.retained_bytes, 224u);
+    EXPECT_EQ(stats.classes.size(), ziggy::detail::pool_list_count);
+}
+
+// Sizes at the class edges (0, 1, boundary - 1, boundary, boundary + 1) and
+// above the largest class are served with exact accounting.
+TEST(UnmanagedMemoryPoolTest, SizeClassEdges) {
+    TrackingAllocator base;
+    UnmanagedMemoryPool pool(base);
+    EXPECT_TRUE(pool.allocate<char>(0).empty());
+    EXPECT_EQ(pool.allocate_bytes(0), nullptr);
+    for (std::size_t s : ziggy::detail::class_sizes) {
+        for (std::size_t n : {s - 1, s, s + 1}) {
+            auto b = pool.allocate<unsigned char>(n);
+            std::memset(b.data(), 0xCD, n);
+            EXPECT_EQ(pool.total_allocated_bytes(), n);
+        }
+    }
+    auto one = pool.allocate<char>(1);
+    auto large = pool.allocate<char>(ziggy::detail::max_class_size + 1);
+    EXPECT_EQ(pool.statistics().direct_allocations, 2u); // max_class_size + 1, twice
+    EXPECT_EQ(pool.total_allocated_bytes(), ziggy::detail::max_class_size + 2);
+    large.reset();
+    EXPECT_EQ(pool.total_allocated_bytes(), 1u);
+    one.reset();
+    pool.clear();
+    EXPECT_EQ(base.live_blocks(), 0u);
+    EXPECT_EQ(base.mismatches(), 0u);
+}
+
+// Over-aligned types are served from the 64-byte set (up to 64) or directly.
+TEST(UnmanagedMemoryPoolTest, OverAlignedTypes) {
+    struct alignas(32) A32 {
+        char b[32];
+    };
+    struct alignas(64) A64 {
+        char b[40];
+    };
+    struct alignas(256) A256 {
+        char b[8];
+    };
+    TrackingAllocator base;
+    UnmanagedMemoryPool pool(base);
+    for (int round = 0; round < 2; ++round) {
+        auto a = pool.allocate<A32>(3);
+        auto b = pool.allocate<A64>(2);
+        auto c = pool.allocate<A256>(5);
+        EXPECT_EQ(reinterpret_cast<std::uintptr_t>(a.data()) % 32, 0u);
+        EXPECT_EQ(reinterpret_cast<std::uintptr_t>(b.data()) % 64, 0u);
+        EXPECT_EQ(reinterpret_cast<std::uintptr_t>(c.data()) % 256, 0u);
+    }
+    const auto stats = pool.statistics();
+    EXPECT_EQ(stats.hits, 2u); // A32 and A64 pooled and reused
+    EXPECT_EQ(stats.direct_allocations, 2u);
+    pool.clear();
+    EXPECT_EQ(base.live_blocks(), 0u);
+    EXPECT_EQ(base.mismatches(), 0u);
+}
+
+// A pointer from Buffer::release() can be freed unsized, pooled or direct.
+TEST(UnmanagedMemoryPoolTest, ReleaseThenFree) {
+    TrackingAllocator base;
+    UnmanagedMemoryPool pool(base);
+    auto small = pool.allocate<int>(8);
+    auto large = pool.allocate<int>(20000);
+    int* s = small.release();
+    int* l = large.release();
+    pool.free(s);
+    pool.free(l);
+    EXPECT_EQ(pool.total_allocated_bytes(), 0u);
+    auto again = pool.allocate<int>(8);
+    EXPECT_EQ(again.data(), s); // the freed block was pooled
+    again.reset();
+    pool.clear();
+    EXPECT_EQ(base.live_blocks(), 0u);
+}
+
+// free() of a pointer the pool did not hand out throws InvalidFreeError.
+TEST(UnmanagedMemoryPoolTest, FreeOfForeignPointerThrows) {
+    UnmanagedMemoryPool pool;
+    alignas(16) unsigned char storage[64] = {};
+    EXPECT_THROW(pool.free(storage + 32), ziggy::InvalidFreeError);
+}
+
+// zero_memory zeroes a reused (dirty) block.
+TEST(UnmanagedMemoryPoolTest, ZeroMemoryOnReuse) {
+    UnmanagedMemoryPool pool;
+    pool.allocate<unsigned char>(48).fill(0xEE);
+    auto z = pool.allocate<unsigned char>(48, true);
+    for (auto x : z) EXPECT_EQ(x, 0);
+}
+
+// A failing base makes allocate throw bad_alloc and leaves the pool usable.
+TEST(UnmanagedMemoryPoolTest, BaseFailureThrowsBadAlloc) {
+    TrackingAllocator base;
+    UnmanagedMemoryPool pool(base);
+    base.fail_at(0);
+    EXPECT_THROW((void)pool.allocate<int>(4), std::bad_alloc);
+    EXPECT_EQ(pool.total_allocated_bytes(), 0u);
+    EXPECT_TRUE(pool.allocate<int>(4).valid());
+}
+
+// In ASan builds a pooled block is poisoned: a use after returning a buffer
+// to the pool is reported as use-after-poison.
+TEST(UnmanagedMemoryPoolTest, UseAfterReturnToPoolIsReported) {
+    if (!ziggy::detail::asan_enabled) GTEST_SKIP() << "release variant: no ASan";
+    UnmanagedMemoryPool pool;
+    auto b = pool.allocate<int>(8);
+    int* stale = b.data();
+    b.reset();
+    EXPECT_TRUE(ziggy::detail::is_poisoned(stale));
+    EXPECT_DEATH({ stale[3] = 1; }, "use-after-poison");
+}
+
+// In ASan builds the class slack past the requested size is poisoned too.
+TEST(UnmanagedMemoryPoolTest, OverrunIntoClassSlackIsReported) {
+    if (!ziggy::detail::asan_enabled) GTEST_SKIP() << "release variant: no ASan";
+    UnmanagedMemoryPool pool;
+    auto b = pool.allocate<char>(40); // 48-byte class
+    EXPECT_FALSE(ziggy::detail::is_poisoned(b.data() + 39));
+    EXPECT_TRUE(ziggy::detail::is_poisoned(b.data() + 40));
+    EXPECT_TRUE(ziggy::detail::is_poisoned(b.data() - 1));
+}
+
+} // namespace
