@@ -43,6 +43,8 @@ int main() {
     std::puts("== ziggyalloc tour ==\n");
     tour_system();
     tour_scoped();
+    tour_debug();
+    tour_pool();
     std::puts("== end of the tour ==");
     return 0;
 }

@@ -3,3 +3,5 @@
 
 void tour_system();
 void tour_scoped();
+void tour_pool();
+void tour_debug();

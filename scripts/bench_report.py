@@ -26,12 +26,26 @@ RATIOS = [
     ("arena typed / pmr monotonic, inlined (64 B)", "scoped_bench:BM_ArenaTyped64", "scoped_bench:BM_PmrMonotonic64"),
     ("arena typed / pmr monotonic via memory_resource& (64 B)", "scoped_bench:BM_ArenaTyped64", "scoped_bench:BM_PmrMonotonicVirtual64"),
     ("DeferScope / vector<function> (4 actions)", "scoped_bench:BM_DeferScope/4", "scoped_bench:BM_VectorOfFunction/4"),
+    ("debug pair / ASan malloc pair (64 B)", "debug_bench:BM_DebugPair64", "debug_asan_bench:BM_AsanMallocPair64"),
+    ("debug pair / system pair (64 B)", "debug_bench:BM_DebugPair64", "debug_bench:BM_SystemPair64"),
+    ("pool Buffer pair / mimalloc pair (64 B)", "pool_bench-mimalloc:BM_PoolBufferPair/64", "pool_bench-mimalloc:BM_MallocPair/64"),
+    ("pool Buffer pair / tcmalloc pair (64 B)", "pool_bench-tcmalloc:BM_PoolBufferPair/64", "pool_bench-tcmalloc:BM_MallocPair/64"),
+    ("pool Buffer pair / foonathan memory_pool (64 B)", "pool_bench-glibc:BM_PoolBufferPair/64", "pool_bench-glibc:BM_FoonathanPoolPair/64"),
+    ("pool Buffer pair / pmr unsynchronized pool (64 B)", "pool_bench-glibc:BM_PoolBufferPair/64", "pool_bench-glibc:BM_PmrUnsyncPair/64"),
+    ("pool 1000x64 B batch / mimalloc batch", "pool_bench-mimalloc:BM_PoolBufferBatch/64", "pool_bench-mimalloc:BM_MallocBatch/64"),
 ]
 
 
-def run(program, path, bench_filter):
-    cmd = [path, "--benchmark_format=json", "--benchmark_repetitions=5",
-           "--benchmark_report_aggregates_only=true", "--benchmark_min_time=0.05"]
+def run(program, path, bench_filter, repetitions=5):
+    """Runs one benchmark program; returns {"program:run_name": medians}.
+
+    Medians of CPU time (less disturbed by other processes than wall time),
+    wall time, items/s and the retained_bytes counter where a benchmark sets it.
+    Repetitions are interleaved so a burst of load hits every benchmark alike.
+    """
+    cmd = [path, "--benchmark_format=json", f"--benchmark_repetitions={repetitions}",
+           "--benchmark_report_aggregates_only=true", "--benchmark_min_time=0.05",
+           "--benchmark_enable_random_interleaving=true"]
     if bench_filter:
         cmd.append("--benchmark_filter=" + bench_filter)
     print(f"running {program} ...", file=sys.stderr, flush=True)
@@ -40,7 +54,10 @@ def run(program, path, bench_filter):
     for b in json.loads(out)["benchmarks"]:
         if b.get("aggregate_name") == "median":
             scale = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}[b["time_unit"]]
-            results[f"{program}:{b['run_name']}"] = b["real_time"] * scale
+            results[f"{program}:{b['run_name']}"] = {
+                "cpu": b["cpu_time"] * scale, "real": b["real_time"] * scale,
+                "items": b.get("items_per_second", 0.0),
+                "retained": b.get("retained_bytes", 0.0)}
     return results
 
 
@@ -51,17 +68,20 @@ def main():
     programs = sorted(f for f in os.listdir(bench_dir)
                       if re.search(r"_bench(-[\w-]+)?$", f)
                       and os.access(os.path.join(bench_dir, f), os.X_OK))
-    medians = {}
+    results = {}
     for program in programs:
-        medians.update(run(program, os.path.join(bench_dir, program), bench_filter))
+        results.update(run(program, os.path.join(bench_dir, program), bench_filter))
+    medians = {name: r["cpu"] for name, r in results.items()}
 
-    print(f"\n{'benchmark (median)':60} {'ns':>10}")
+    print(f"\n{'benchmark (median CPU time)':60} {'ns':>10}")
     for name, ns in sorted(medians.items()):
         print(f"{name:60} {ns:10.2f}")
     print(f"\n{'ratio':60} {'value':>10}")
     for label, num, den in RATIOS:
         if num in medians and den in medians:
             print(f"{label:60} {medians[num] / medians[den]:10.2f}")
+    import pool_report  # the pool's tables, from the same run
+    pool_report.print_tables(results)
     chart([(label, medians[n] / medians[d]) for label, n, d in RATIOS
            if n in medians and d in medians],
           os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "docs", "benchmarks.png"))

@@ -45,6 +45,53 @@ struct HybridCase {
     }
 };
 
-using AllAllocatorCases = ::testing::Types<SystemCase, ScopedCase, PoolCase, HybridCase>;
+
+// Every suite frees what it allocates, so a leak report here would be a real
+// bug; the default abort reaction turns any guard damage into a failure.
+struct DebugCase {
+    static constexpr bool thread_safe = true;
+    static std::unique_ptr<ziggy::Allocator> make() {
+        return std::make_unique<ziggy::DebugAllocator>("contract", ziggy::default_allocator(),
+                                                       ziggy::LeakReportingMode::log);
+    }
+};
+
+// A DebugAllocator over an arena: composition, and a debug allocator whose
+// backing frees nothing individually (free() says NotSupported, Buffers still
+// return their memory through the sized path). Not thread-safe: the arena is not.
+// Leaks are ignored: a pointer whose free() was refused stays live until the
+// arena goes, which the suites (ReleaseThenFree) do on purpose.
+struct DebugOverScopedCase {
+    static constexpr bool thread_safe = false;
+
+    class Stack final : public ziggy::Allocator {
+    public:
+        bool supports_individual_deallocation() const noexcept override {
+            return debug_.supports_individual_deallocation();
+        }
+        std::size_t total_allocated_bytes() const noexcept override {
+            return debug_.total_allocated_bytes();
+        }
+
+    private:
+        void* do_allocate(std::size_t size, std::size_t alignment, bool zero,
+                          const ziggy::CallSite& site) noexcept override {
+            return debug_.try_allocate_bytes(size, alignment, zero, site);
+        }
+        void do_deallocate(void* p, std::size_t size, std::size_t alignment) noexcept override {
+            debug_.deallocate_bytes(p, size, alignment);
+        }
+        void do_free(void* p) override { debug_.free(p); }
+
+        ziggy::ScopedAllocator arena_{ziggy::default_allocator()};
+        ziggy::DebugAllocator debug_{"debug-over-arena", arena_,
+                                     ziggy::LeakReportingMode::ignore};
+    };
+
+    static std::unique_ptr<ziggy::Allocator> make() { return std::make_unique<Stack>(); }
+};
+
+using AllAllocatorCases = ::testing::Types<SystemCase, ScopedCase, DebugCase, DebugOverScopedCase,
+                                           PoolCase, HybridCase>;
 
 } // namespace ziggy_test

@@ -1,3 +1,4 @@
+#include <ziggy/debug_allocator.hpp>
 #include <ziggy/memory_resource.hpp>
 
 #include <gtest/gtest.h>
@@ -111,6 +112,29 @@ TEST(MemoryResourceTest, RecordsCreationSite) {
     EXPECT_STREQ(r.site().file, __FILE__);
     EXPECT_EQ(r.site().line, line);
     EXPECT_EQ(&r.allocator(), &a);
+}
+
+// A pmr container left alive shows up in the debug allocator's leak report,
+// attributed to where its resource was created.
+TEST(MemoryResourceTest, DebugAllocatorReportsContainerLeakWithSite) {
+    ziggy::DebugAllocator debug("pmr", ziggy::default_allocator(),
+                                ziggy::LeakReportingMode::throw_exception);
+    const int line = __LINE__ + 1;
+    ziggy::MemoryResource resource(debug);
+    auto* forgotten = new std::pmr::vector<int>(100, 7, &resource);
+    try {
+        debug.report_memory_leaks();
+        ADD_FAILURE() << "no leak reported";
+    } catch (const ziggy::MemoryLeakError& e) {
+        ASSERT_EQ(e.leaks().size(), 1u);
+        EXPECT_EQ(e.leaks()[0].size, 100 * sizeof(int));
+        EXPECT_STREQ(e.leaks()[0].site.file, __FILE__);
+        EXPECT_EQ(e.leaks()[0].site.line, line);
+        EXPECT_NE(std::string(e.what()).find(":" + std::to_string(line)), std::string::npos)
+            << e.what();
+    }
+    delete forgotten;
+    EXPECT_EQ(debug.report_memory_leaks(), 0u);
 }
 
 } // namespace

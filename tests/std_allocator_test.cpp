@@ -1,3 +1,4 @@
+#include <ziggy/debug_allocator.hpp>
 #include <ziggy/std_allocator.hpp>
 
 #include <gtest/gtest.h>
@@ -130,6 +131,24 @@ TEST(StdAllocatorTest, MoveAssignmentPropagates) {
     EXPECT_EQ(&vb.get_allocator().allocator(), &a);
     EXPECT_EQ(b.total_allocated_bytes(), 0u);
     EXPECT_EQ(a.total_allocated_bytes(), 3 * sizeof(int));
+}
+
+// A container still holding memory is a leak record naming where its
+// StdAllocator was made.
+TEST(StdAllocatorTest, DebugAllocatorReportsContainerLeakWithSite) {
+    ziggy::DebugAllocator debug("std", ziggy::default_allocator(),
+                                ziggy::LeakReportingMode::ignore);
+    {
+        const int line = __LINE__ + 1;
+        std::vector<long, StdAllocator<long>> v(50, 1, StdAllocator<long>(debug));
+        const auto leaks = debug.leaks();
+        ASSERT_EQ(leaks.size(), 1u);
+        EXPECT_EQ(leaks[0].size, 50 * sizeof(long));
+        EXPECT_EQ(leaks[0].alignment, alignof(long));
+        EXPECT_STREQ(leaks[0].site.file, __FILE__);
+        EXPECT_EQ(leaks[0].site.line, line);
+    }
+    EXPECT_EQ(debug.report_memory_leaks(), 0u);
 }
 
 } // namespace

@@ -3,6 +3,7 @@
 
 #include <ziggy/allocator.hpp>
 #include <ziggy/buffer.hpp>
+#include <ziggy/debug_allocator.hpp>
 #include <ziggy/defer_scope.hpp>
 #include <ziggy/errors.hpp>
 #include <ziggy/failing_allocator.hpp>

@@ -1,45 +1,31 @@
 #!/usr/bin/env python3
 """Runs the pool_bench-<malloc> programs and prints the pool's ratios.
 
-Usage: pool_report.py BUILD_DIR [REPETITIONS]
+Usage: pool_report.py BUILD_DIR   (scripts/dev.sh bench prints these tables too)
 
 Single-thread figures are medians of CPU time (the machine is shared: CPU time
 is less disturbed by other processes than wall time); thread scaling uses the
 wall-clock items/s of BM_PoolPairThreads/threads:2 over threads:1.
 """
-import json
 import os
-import subprocess
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_report import run  # noqa: E402  (one runner for every benchmark program)
 
 PEERS = ["glibc", "mimalloc", "jemalloc", "tcmalloc"]
 SIZES = [16, 64, 256, 1024, 4096]
 
 
-def run(path, reps):
-    cmd = [path, "--benchmark_format=json", f"--benchmark_repetitions={reps}",
-           "--benchmark_report_aggregates_only=true", "--benchmark_min_time=0.05",
-           "--benchmark_enable_random_interleaving=true"]
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-    res = {}
-    for b in json.loads(out)["benchmarks"]:
-        if b.get("aggregate_name") == "median":
-            scale = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}[b["time_unit"]]
-            res[b["run_name"]] = {"cpu": b["cpu_time"] * scale,
-                                  "items": b.get("items_per_second", 0.0),
-                                  "retained": b.get("retained_bytes", 0.0)}
-    return res
-
-
-def main():
-    build = sys.argv[1]
-    reps = int(sys.argv[2]) if len(sys.argv) > 2 else 5
+def print_tables(results):
+    """Prints the pool's tables from bench_report's results ("program:name" keys)."""
     r = {}
-    for peer in PEERS:
-        path = os.path.join(build, "bench", f"pool_bench-{peer}")
-        if os.path.exists(path):
-            print(f"running pool_bench-{peer} ...", file=sys.stderr, flush=True)
-            r[peer] = run(path, reps)
+    for key, value in results.items():
+        program, name = key.split(":", 1)
+        if program.startswith("pool_bench-"):
+            r.setdefault(program[len("pool_bench-"):], {})[name] = value
+    if "glibc" not in r:
+        return
     g = r["glibc"]
     cpu = lambda peer, name: r[peer][name]["cpu"] if peer in r and name in r[peer] else float("nan")
 
@@ -97,6 +83,16 @@ def main():
             pr = g.get(f"BM_PooledRouteTyped<{t}>/{c}", {}).get("retained", 0)
             print(f"| {t} | {c} | {route} | {h:.2f} | {p:.2f} | {d:.2f} | {h / min(p, d):.2f} |"
                   f" {g[k]['retained']:.0f} / {pr:.0f} |")
+
+
+def main():
+    build = sys.argv[1]
+    results = {}
+    for peer in PEERS:
+        path = os.path.join(build, "bench", f"pool_bench-{peer}")
+        if os.path.exists(path):
+            results.update(run(f"pool_bench-{peer}", path, ""))
+    print_tables(results)
 
 
 if __name__ == "__main__":
