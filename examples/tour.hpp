@@ -5,3 +5,4 @@ void tour_system();
 void tour_scoped();
 void tour_pool();
 void tour_debug();
+void tour_adapters();

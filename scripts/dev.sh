@@ -8,6 +8,7 @@
 #   scripts/dev.sh test           build and run every test suite (+ the consumer)
 #   scripts/dev.sh fuzz [name] [seconds]  libFuzzer run of one or all harnesses
 #   scripts/dev.sh bench [filter] run the benchmarks and print ratios against peers
+#   scripts/dev.sh docs           API reference with Doxygen (build/docs/html/index.html)
 #   scripts/dev.sh tsan           ThreadSanitizer build (build-tsan) running the test suites
 #   scripts/dev.sh valgrind       the release test suites under Valgrind memcheck
 #   scripts/dev.sh tidy           clang-tidy over src/ with the checked-in .clang-tidy
@@ -154,6 +155,13 @@ cmd_bench() {
     python3 scripts/bench_report.py "$BUILD_DIR" "$@"
 }
 
+cmd_docs() {
+    ensure_packages doxygen
+    mkdir -p build/docs
+    doxygen docs/Doxyfile
+    echo "API reference: $ROOT/build/docs/html/index.html"
+}
+
 cmd_tsan() {
     ensure_packages "${BASE_PACKAGES[@]}"
     BUILD_DIR=${BUILD_DIR_TSAN:-build-tsan}
@@ -196,7 +204,7 @@ cmd_format_check() {
 }
 
 usage() {
-    sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 case "${1:-}" in
@@ -206,6 +214,7 @@ case "${1:-}" in
     bench) shift; cmd_bench "$@" ;;
     ensure) shift; ensure_packages "$@" ;;
     tsan) shift; cmd_tsan "$@" ;;
+    docs) shift; cmd_docs "$@" ;;
     valgrind) shift; cmd_valgrind "$@" ;;
     tidy) shift; cmd_tidy "$@" ;;
     format-check) shift; cmd_format_check "$@" ;;

@@ -2,6 +2,7 @@
 
 #include <ziggy/detail/sanitizer.hpp>
 
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -64,7 +65,29 @@ void SystemAllocator::do_deallocate(void* pointer, std::size_t, std::size_t) noe
     do_free(pointer);
 }
 
+// Sanitized builds only: the header of every live block is poisoned and the
+// first user byte is not, so a pointer for which that does not hold was never
+// handed out here (interior, misaligned or foreign) and its "header" is
+// garbage. Stop with a clear message instead of freeing garbage.
+namespace {
+[[noreturn, gnu::noinline, gnu::cold]] void report_foreign_free(const void* pointer) {
+    std::fprintf(stderr,
+                 "ziggy::SystemAllocator: free of %p, which this allocator did not hand out "
+                 "(an interior, misaligned or foreign pointer)\n",
+                 pointer);
+    std::abort();
+}
+} // namespace
+
 void SystemAllocator::do_free(void* pointer) {
+    if constexpr (detail::asan_enabled) {
+        const char* p = static_cast<const char*>(pointer);
+        const bool freed_block = detail::is_poisoned(p) && detail::is_poisoned(p - header_size);
+        const bool header_intact =
+            detail::is_poisoned(p - header_size) && detail::is_poisoned(p - 1) && !detail::is_poisoned(p);
+        // A freed block is all poisoned: let ASan's own double-free report speak.
+        if (!header_intact && !freed_block) report_foreign_free(pointer);
+    }
     detail::unpoison_defined(header_of(pointer), header_size);
     const Header h = *header_of(pointer);
     live_bytes_.fetch_sub(h.size, std::memory_order_relaxed);
