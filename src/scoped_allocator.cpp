@@ -174,8 +174,14 @@ void ScopedAllocator::deallocate_slow(void* pointer, std::size_t size,
     const char* user =
         detail::align_pointer(reinterpret_cast<char*>(dedicated_) + block_header_size, align);
     if (user != pointer) return;
+    // An older allocation can start exactly where this block's allocation
+    // would for `alignment` (just past its end): it must also lie inside.
+    const Block header = read_header(dedicated_);
+    if (static_cast<const char*>(pointer) + size >
+        reinterpret_cast<char*>(dedicated_) + header.size)
+        return;
     // The newest dedicated block holds only this allocation.
-    Block* next = read_header(dedicated_).previous;
+    Block* next = header.previous;
     detail::mempool_free(this, pointer);
     release_block(dedicated_);
     dedicated_ = next;

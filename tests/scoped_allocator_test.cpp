@@ -447,4 +447,49 @@ TEST(ScopedAllocatorTest, ResetAndReclaimPoison) {
     EXPECT_DEATH((void)read_byte(kept, 0), "use-after-poison");
 }
 
+// Places the first block so that the byte after its 16-byte header is 4096-aligned,
+// and each later block directly below the previous one (found by scope_defer_fuzzer).
+class PlacingBacking final : public ziggy::Allocator {
+public:
+    [[nodiscard]] bool supports_individual_deallocation() const noexcept override { return true; }
+    [[nodiscard]] std::size_t total_allocated_bytes() const noexcept override { return live_; }
+    [[nodiscard]] std::size_t blocks() const noexcept { return blocks_; }
+
+private:
+    void* do_allocate(std::size_t size, std::size_t, bool,
+                      const ziggy::CallSite&) noexcept override {
+        next_ = next_ == 0 ? 2 * 4096 - 16 : (next_ - size) & ~std::size_t{15};
+        live_ += size;
+        ++blocks_;
+        return storage_ + next_;
+    }
+    void do_deallocate(void*, std::size_t size, std::size_t) noexcept override {
+        live_ -= size;
+        --blocks_;
+    }
+    void do_free(void*) override {}
+
+    alignas(4096) char storage_[4 * 4096];
+    std::size_t next_ = 0;
+    std::size_t live_ = 0;
+    std::size_t blocks_ = 0;
+};
+
+// Freeing an older dedicated allocation that starts where the newest dedicated
+// block's allocation would for its alignment reclaims nothing (and the newest
+// block stays).
+TEST(ScopedAllocatorTest, OlderDedicatedAllocationAtAlignedAliasIsNotReclaimed) {
+    PlacingBacking backing;
+    ScopedAllocator arena(backing, {.initial_block_size = 64});
+    void* older = arena.allocate_bytes(513, 4096); // dedicated, at a 4096 boundary
+    void* newest = arena.allocate_bytes(255, 1);   // dedicated, just below it
+    ASSERT_EQ(backing.blocks(), 2u);
+    arena.deallocate_bytes(older, 513, 4096); // no longer live, but its block stays
+    EXPECT_EQ(arena.total_allocated_bytes(), 255u);
+    EXPECT_EQ(backing.blocks(), 2u);
+    arena.deallocate_bytes(newest, 255, 1); // the newest: its block goes back
+    EXPECT_EQ(arena.total_allocated_bytes(), 0u);
+    EXPECT_EQ(backing.blocks(), 1u);
+}
+
 } // namespace

@@ -174,10 +174,12 @@ private:
 };
 
 /// A non-owning buffer over `count` elements at `pointer` (which may be
-/// nullptr only when `count == 0`). Destroying it frees nothing.
+/// nullptr only when `count == 0`). Destroying it frees nothing. A null
+/// pointer or a zero count gives an empty buffer, which is not `valid()`.
 template <Unmanaged T>
 [[nodiscard]] Buffer<T> wrap_existing(T* pointer, std::size_t count) noexcept {
-    if (pointer == nullptr) count = 0;
+    // An empty view must not be valid(), as for every other empty buffer.
+    if (pointer == nullptr || count == 0) return Buffer<T>();
     return Buffer<T>(pointer, count, static_cast<Allocator*>(nullptr));
 }
 

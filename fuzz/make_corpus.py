@@ -1,0 +1,326 @@
+#!/usr/bin/env python3
+"""Writes the seed corpora fuzz/corpus/<harness>/seed-* from readable programs.
+
+Each harness decodes its input as a program (see the harness's header comment);
+the encoders below spell those programs byte by byte, so a seed says what it
+tests. Seeds are small and each aims at one edge (size-class boundaries, index
+== size, copy one element too long, nested scopes, throwing defers, ...);
+fuzzing grows the rest. Regression inputs for fixed bugs are named regress-*
+and are never touched by this script (or by `scripts/fuzz.sh minimize`).
+
+    python3 fuzz/make_corpus.py            # rewrites every fuzz/corpus/*/seed-*
+
+Keep the opcode tables here in step with the enums of the harnesses.
+"""
+import os
+import struct
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def u8(v):
+    return bytes([v & 0xFF])
+
+
+def u16(v):
+    return struct.pack("<H", v & 0xFFFF)
+
+
+def u32(v):
+    return struct.pack("<I", v & 0xFFFFFFFF)
+
+
+# ---------------------------------------------------------------- buffer_fuzzer
+class BufferProgram:
+    """fuzz/buffer_fuzzer.cpp: element type, then (op, slot, args...)*."""
+    OPS = ["allocate", "wrap", "write", "read", "front_back", "fill", "clear",
+           "copy_from", "move", "reset", "release", "spans"]
+    TYPES = {"u8": 0, "u32": 1, "triple": 2, "wide": 3}
+
+    def __init__(self, element):
+        self.b = u8(self.TYPES[element])
+
+    def op(self, name, slot, args=b""):
+        self.b += u8(self.OPS.index(name)) + u8(slot) + args
+        return self
+
+    def allocate(self, slot, count, zero=False, seed=7):
+        return self.op("allocate", slot, u16(count) + u8(int(zero)) + (b"" if zero else u8(seed)))
+
+    def wrap(self, slot, count, how):  # how: 0 wrap_existing, 1 wrap_span, 2 nullptr
+        return self.op("wrap", slot, u16(count) + u8(how))
+
+    def index(self, op, slot, mode, value=0, at=False, byte=3):
+        # mode 0: SIZE_MAX - u8; 1: u32; 2: size + (u8 % 4) - (u8 % 3)
+        if mode == 0:
+            idx = u8(0) + u8(value)
+        elif mode == 1:
+            idx = u8(1) + u32(value)
+        else:
+            idx = u8(2) + u8(value) + u8(0)
+        return self.op(op, slot, idx + u8(int(at)) + u8(byte))
+
+    def copy_vector(self, slot, length, from_slot=0):
+        return self.op("copy_from", slot, u8(from_slot) + u8(1) + u16(length))
+
+    def copy_slot(self, slot, from_slot, offset, length):
+        return self.op("copy_from", slot, u8(from_slot) + u8(0) + u8(offset) + u16(length))
+
+
+def buffer_seeds():
+    seeds = {}
+    for t in BufferProgram.TYPES:
+        p = BufferProgram(t).allocate(0, 5).index("write", 0, 1, 4).index("read", 0, 1, 4)
+        p.index("write", 0, 1, 5).index("read", 0, 0, 0, at=True)
+        p.op("front_back", 0, u8(1)).op("front_back", 0, u8(0)).op("spans", 0)
+        seeds[f"index-edges-{t}"] = p.b
+        p = BufferProgram(t).allocate(1, 8, zero=True).copy_vector(1, 8).copy_vector(1, 9)
+        p.copy_slot(1, 1, 1, 7).copy_slot(1, 1, 0, 6).op("fill", 1, u8(0x5A)).op("clear", 1)
+        seeds[f"copy-{t}"] = p.b
+    p = BufferProgram("u32").wrap(2, 6, 0).wrap(3, 6, 1).wrap(0, 3, 2).op("front_back", 0, u8(1))
+    p.copy_slot(2, 3, 2, 4).op("move", 1, u8(2)).op("release", 1).op("spans", 2)
+    seeds["wrap-move-release"] = p.b
+    p = BufferProgram("u8").allocate(0, 300).allocate(1, 0).op("front_back", 1, u8(0))
+    p.op("move", 2, u8(0)).op("release", 2, u8(1)).allocate(3, 17).op("release", 3, u8(0))
+    p.allocate(0, 1).op("reset", 0).index("read", 0, 2, 0)
+    seeds["ownership"] = p.b
+    p = BufferProgram("wide").allocate(0, 3, zero=True).copy_slot(1, 0, 0, 3).copy_vector(0, 4)
+    p.op("move", 1, u8(0)).copy_slot(1, 1, 2, 1)
+    seeds["wide-aligned"] = p.b
+    return seeds
+
+
+# ---------------------------------------------------------------- ops engine
+# ops_fuzzer, pool_fuzzer and scope_defer_fuzzer share fuzz/ops_engine.hpp;
+# they differ in their target list and in the table the opcode byte indexes.
+ENGINE_OPS = ["allocate", "allocate_bytes", "reset", "release", "raw_free", "write", "read",
+              "fill", "copy", "move", "edge", "containers", "out_of_memory", "target_op",
+              "defer", "check_all"]
+POOL_OPS = ["allocate", "allocate_bytes", "allocate_bytes", "reset", "raw_free", "raw_free",
+            "release", "write", "copy", "edge", "containers", "out_of_memory", "target_op",
+            "target_op", "check_all"]
+SCOPE_OPS = ["allocate", "allocate", "allocate_bytes", "reset", "raw_free", "release", "write",
+             "fill", "copy", "target_op", "target_op", "target_op", "defer", "defer", "defer",
+             "defer", "out_of_memory", "check_all"]
+TYPES = ["u8", "u16", "u32", "u64", "odd", "line"]
+DEFER = ["open", "push", "allocate", "run", "close", "cancel", "move"]
+
+
+class OpsProgram:
+    """fuzz/ops_engine.hpp: config byte, then (op, args...)*."""
+
+    def __init__(self, targets, ops=ENGINE_OPS, config=0):
+        self.targets, self.ops = targets, ops
+        self.b = u8(config)
+
+    def op(self, name, args=b""):
+        self.b += u8(self.ops.index(name)) + args
+        return self
+
+    def target(self, name):
+        return u8(self.targets.index(name))
+
+    def allocate(self, target, type_, count, zero=False, large=False, concrete=False, seed=1):
+        return self.op("allocate", self.target(target) + u8(TYPES.index(type_)) + u8(int(large)) +
+                       u16(count) + u8(int(zero)) + u8(int(concrete)) + u8(seed))
+
+    def allocate_bytes(self, target, size_args, align_log2, zero=False, pmr=False, seed=2):
+        return self.op("allocate_bytes", self.target(target) + size_args + u8(align_log2) +
+                       u8(int(zero) | (int(pmr) << 1)) + u8(seed))
+
+    def entry_op(self, name, entry, args=b""):
+        return self.op(name, u8(entry) + args)
+
+    def write(self, entry, offset, length, seed=9):
+        return self.entry_op("write", entry, u8(offset) + u16(length) + u8(seed))
+
+    def copy(self, src, dst, length):
+        return self.op("copy", u8(src) + u8(dst) + u16(length))
+
+    def edge(self, target, what):
+        return self.op("edge", self.target(target) + u8(what))
+
+    def containers(self, target, count, seed=5):
+        return self.op("containers", self.target(target) + u16(count) + u8(seed))
+
+    def oom(self, target, size_args, seed=3):
+        return self.op("out_of_memory", self.target(target) + size_args + u8(seed))
+
+    def special(self, target, what, args=b""):
+        return self.op("target_op", self.target(target) + u8(what) + args)
+
+    def defer(self, what, args=b""):
+        return self.op("defer", u8(DEFER.index(what)) + args)
+
+    def defer_push(self, kind):  # 0 log, 1 heap, 2 throws, 3 nested
+        return self.defer("push", u8(kind))
+
+    def defer_allocate(self, target, type_, count, zero=False, seed=4):
+        single = count == 1
+        return self.defer("allocate", self.target(target) + u8(TYPES.index(type_)) +
+                          u8(int(single)) + (b"" if single else u16(count)) + u8(int(zero)) +
+                          u8(seed))
+
+
+def small(size):  # default raw size: small (<= 512)
+    return u8(0) + u16(size - 1)
+
+
+def large(size):  # default raw size: up to 20000
+    return u8(1) + u16(size - 1)
+
+
+ALL_TARGETS = ["system", "scoped", "debug", "pool", "hybrid"]
+
+
+def lifecycle(p, t):
+    """Typed and raw blocks of every kind on target t, then frees of each kind."""
+    for i, ty in enumerate(TYPES):
+        p.allocate(t, ty, 1 + 7 * i, zero=(i % 2 == 0), concrete=(i % 3 == 0))
+    p.allocate_bytes(t, small(100), 6, pmr=True).allocate_bytes(t, large(20000), 12, zero=True)
+    p.write(0, 0, 3).copy(1, 2, 4).entry_op("fill", 3, u8(0xAB)).entry_op("move", 4)
+    p.entry_op("release", 5).entry_op("raw_free", 5, u8(1)).entry_op("reset", 0)
+    p.entry_op("raw_free", 1, u8(0)).op("check_all")
+    return p
+
+
+def ops_seeds():
+    seeds = {}
+    for t in ALL_TARGETS:
+        seeds[f"lifecycle-{t}"] = lifecycle(OpsProgram(ALL_TARGETS), t).b
+        p = OpsProgram(ALL_TARGETS)
+        for w in range(5):
+            p.edge(t, w)
+        p.containers(t, 100).oom(t, large(4000)).oom(t, small(24))
+        seeds[f"edges-{t}"] = p.b
+    p = OpsProgram(ALL_TARGETS)
+    p.special("scoped", 0, u8(1)).allocate("scoped", "u32", 50).allocate("scoped", "line", 3)
+    p.entry_op("reset", 1).entry_op("reset", 0).special("scoped", 1, u8(1))
+    p.allocate("scoped", "u8", 100).special("scoped", 2, u8(0)).special("scoped", 3, u8(1))
+    seeds["scoped-levels"] = p.b
+    p = OpsProgram(ALL_TARGETS)
+    p.allocate("debug", "u64", 9).allocate("debug", "odd", 5).special("debug", 0)
+    p.entry_op("reset", 0).special("debug", 1).special("debug", 2)
+    seeds["debug-checks"] = p.b
+    p = OpsProgram(ALL_TARGETS)
+    p.allocate("pool", "u8", 64).allocate("pool", "u8", 64).entry_op("reset", 0).special("pool", 0)
+    p.allocate("pool", "u8", 64).special("pool", 1).allocate("hybrid", "u32", 512)
+    p.allocate("hybrid", "u32", 513).special("hybrid", 1, u8(2) + u16(513)).special("hybrid", 0)
+    seeds["pool-hybrid"] = p.b
+    p = OpsProgram(ALL_TARGETS)
+    p.defer("open").defer_push(0).defer_push(1).defer_push(2).defer_push(3)
+    p.defer_allocate("pool", "u32", 16).defer_allocate("scoped", "u8", 1).defer("run")
+    p.defer_push(2).defer_allocate("debug", "u64", 4).defer("cancel").defer("open").defer_push(0)
+    p.defer("move").defer("close")
+    seeds["defers"] = p.b
+    return seeds
+
+
+def pool_seeds():
+    seeds = {}
+    targets = ["pool", "hybrid"]
+    for cfg in range(4):
+        p = OpsProgram(targets, POOL_OPS, config=cfg)
+        for i, index in enumerate([0, 7, 8, 9, 20, 39]):
+            for how in range(4):
+                size_args = u8(how) + u8(index) + (u8(i) if how == 2 else b"")
+                p.allocate_bytes(targets[i % 2], size_args, 4)
+        for e in range(0, 20, 3):
+            p.entry_op("raw_free", e, u8(e % 2))
+        p.special("pool", 0).special("pool", 1).special("hybrid", 1, u8(0) + u16(1024))
+        p.special("hybrid", 1, u8(0) + u16(1025)).special("hybrid", 0)
+        seeds[f"class-edges-{cfg}"] = p.b
+    return seeds
+
+
+def scope_seeds():
+    seeds = {}
+    targets = ["scoped_a", "scoped_b", "system"]
+    p = OpsProgram(targets, SCOPE_OPS)
+    p.allocate("scoped_a", "u32", 10).special("scoped_a", 0, u8(1)).allocate("scoped_a", "u8", 300)
+    p.special("scoped_a", 0, u8(2)).allocate("scoped_a", "line", 2).entry_op("reset", 2)
+    p.special("scoped_a", 1, u8(1)).special("scoped_a", 2, u8(0)).special("scoped_a", 1, u8(0))
+    p.special("scoped_a", 3, u8(0))
+    seeds["nested-arenas"] = p.b
+    p = OpsProgram(targets, SCOPE_OPS)
+    p.defer("open").defer_push(0).defer_allocate("scoped_a", "u16", 40).defer_push(3)
+    p.defer("open").defer_push(2).defer_push(1).defer_allocate("system", "odd", 7)
+    p.defer("run").defer_push(2).defer_push(2).defer("close").defer("move").defer("cancel")
+    p.defer_allocate("scoped_b", "u8", 1).defer("close")
+    seeds["defer-nesting"] = p.b
+    p = OpsProgram(targets, SCOPE_OPS)
+    for _ in range(12):
+        p.defer_push(0)
+    p.defer("move").defer_push(1).defer("run")
+    seeds["defer-grow"] = p.b
+    return seeds
+
+
+class GuardProgram:
+    """fuzz/debug_guard_fuzzer.cpp: config, then (op, args...)*."""
+
+    def __init__(self, throws, width_index):
+        self.b = u8(int(throws) | (width_index << 1))
+
+    def allocate(self, size, align_log2):
+        self.b += u8(0) + u16(size - 1) + u8(align_log2)
+        return self
+
+    def write(self, block, offset_arg, value):  # offset_arg = offset + g (mod size + 2g)
+        self.b += u8(1) + u8(block) + u16(offset_arg) + u8(value)
+        return self
+
+    def check(self):
+        self.b += u8(3)
+        return self
+
+    def free(self, block, unsized):
+        self.b += u8(4) + u8(block) + u8(int(unsized))
+        return self
+
+
+def guard_seeds():
+    seeds = {}
+    widths = [16, 8, 1, 24, 64, 0]
+    for wi, w in enumerate(widths):
+        g = (w + 7) // 8 * 8
+        for throws in (False, True):
+            p = GuardProgram(throws, wi).allocate(13, 0).allocate(64, 6).allocate(1, 8)
+            p.write(0, g + 13, 0xEE).check()                 # first byte behind: overrun at 13
+            p.write(1, g - 1, 0x91).check()                  # byte in front: underrun at -1
+            p.write(0, 0, 0xA2).write(0, g + 5, 0xB3).check()  # far front, and in bounds
+            p.write(2, g, 0xC4).write(2, g + 1, 0xD5).free(2, True)  # in bounds, then overrun
+            p.write(1, g + 64 + g - 1, 0xE6).free(1, False)  # last guard byte behind
+            seeds[f"guards-w{w}-{'throw' if throws else 'log'}"] = p.b
+    return seeds
+
+
+HARNESSES = {
+    "buffer_fuzzer": buffer_seeds,
+    "ops_fuzzer": ops_seeds,
+    "pool_fuzzer": pool_seeds,
+    "scope_defer_fuzzer": scope_seeds,
+    "debug_guard_fuzzer": guard_seeds,
+}
+
+
+def main():
+    only = sys.argv[1:]
+    for harness, make in HARNESSES.items():
+        if only and harness not in only:
+            continue
+        directory = os.path.join(HERE, "corpus", harness)
+        os.makedirs(directory, exist_ok=True)
+        for f in os.listdir(directory):
+            if f.startswith("seed-"):
+                os.remove(os.path.join(directory, f))
+        seeds = make()
+        for name, data in seeds.items():
+            with open(os.path.join(directory, "seed-" + name), "wb") as out:
+                out.write(data)
+        print(f"{harness}: {len(seeds)} seeds")
+
+
+if __name__ == "__main__":
+    main()

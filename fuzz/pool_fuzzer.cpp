@@ -1,0 +1,62 @@
+// fuzz/pool_fuzzer.cpp — UnmanagedMemoryPool and HybridAllocator under the ops engine.
+//
+// The ops program (see ops_fuzzer.cpp) aimed at the pool: a pool with the
+// retention caps the input picks (default; none at all; small caps with a small
+// thread cache; the depot only) and a hybrid allocator, each over a checked base. Raw sizes sit
+// on the size-class edges (a class size, one below, one above; the largest
+// class and past it, where requests go straight to the base). The targets'
+// own operations clear the pool (after which the base must hold exactly the
+// blocks of live buffers and nothing may be retained) and check the statistics
+// (per-class figures add up to the totals, retained bytes are whole blocks
+// within the caps, counters never go back) and the hybrid's routing.
+#include "ops_engine.hpp"
+
+namespace {
+
+using namespace ziggy_fuzz;
+
+Targets make_pool_targets(std::uint8_t config) {
+    Targets targets;
+    // One retention setting per run (default, none, small caps, depot only):
+    // each pool built per input costs more than most programs.
+    targets.push_back(std::make_unique<PoolTarget>(config));
+#ifdef ZIGGY_FUZZ_HAS_HYBRID
+    targets.push_back(std::make_unique<HybridTarget>(config));
+#endif
+    return targets;
+}
+
+std::size_t class_edge_size(Reader& in) {
+    const std::uint8_t how = in.u8();
+    const std::size_t index = in.pick(ziggy::detail::size_class_count);
+    const std::size_t size = ziggy::detail::class_size(index);
+    switch (how % 4) {
+        case 0:
+            return size - 1;
+        case 1:
+            return size + 1;
+        case 2:
+            return ziggy::detail::max_class_size + 1 + in.u8();
+        default:
+            return size;
+    }
+}
+
+Profile pool_profile() {
+    Profile p;
+    p.make_targets = &make_pool_targets;
+    p.raw_size = &class_edge_size;
+    // Allocation and free heavy, with clears and statistics checks.
+    p.ops = {Op::allocate,   Op::allocate_bytes, Op::allocate_bytes, Op::reset,     Op::raw_free,
+             Op::raw_free,   Op::release,        Op::write,          Op::copy,      Op::edge,
+             Op::containers, Op::out_of_memory,  Op::target_op,      Op::target_op, Op::check_all};
+    return p;
+}
+
+} // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    static const Profile profile = pool_profile();
+    run_ops(data, size, profile);
+    return 0;
+}

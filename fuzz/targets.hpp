@@ -1,0 +1,438 @@
+// fuzz/targets.hpp — the allocators ops_fuzzer (and its profiles) drive, one `Target` each.
+//
+// To fuzz a new allocator: derive from `TargetOf<YourAllocator>` (own the
+// allocator and, for a composing allocator, a CheckedBacking declared first so
+// it outlives the allocator), say how `total_allocated_bytes()` follows the
+// model if it is not simply the live bytes, add its own operations to
+// `special` and its final checks to `finish`, and construct it in
+// `make_targets`. Each target is compiled only when its header exists, so the
+// harnesses build at every stage of the library.
+#pragma once
+
+#include "ops_model.hpp"
+
+#include <ziggy/system_allocator.hpp>
+
+#if __has_include(<ziggy/scoped_allocator.hpp>)
+#include <ziggy/scoped_allocator.hpp>
+#define ZIGGY_FUZZ_HAS_SCOPED 1
+#endif
+#if __has_include(<ziggy/debug_allocator.hpp>)
+#include <ziggy/debug_allocator.hpp>
+#define ZIGGY_FUZZ_HAS_DEBUG 1
+#endif
+#if __has_include(<ziggy/unmanaged_memory_pool.hpp>)
+#include <ziggy/unmanaged_memory_pool.hpp>
+#define ZIGGY_FUZZ_HAS_POOL 1
+#endif
+#if __has_include(<ziggy/hybrid_allocator.hpp>)
+#include <ziggy/hybrid_allocator.hpp>
+#define ZIGGY_FUZZ_HAS_HYBRID 1
+#endif
+
+#include <array>
+#include <memory>
+
+namespace ziggy_fuzz {
+
+/// A target whose allocator has the concrete type `A`: typed allocations may
+/// also take `A::allocate<T>`, the inline path a user calling through the
+/// concrete type gets.
+template <class A>
+class TargetOf : public Target {
+public:
+    using Target::Target;
+    [[nodiscard]] virtual A& concrete() noexcept = 0;
+    ziggy::Allocator& allocator() noexcept final { return concrete(); }
+    AnyBuffer allocate_concrete(ElementType type, std::size_t count, bool zero) final {
+        return with_type(type, [&](auto v) -> AnyBuffer {
+            return concrete().template allocate<typename decltype(v)::type>(count, zero);
+        });
+    }
+};
+
+/// SystemAllocator: exact live bytes, sized and unsized frees.
+class SystemTarget final : public TargetOf<ziggy::SystemAllocator> {
+public:
+    SystemTarget() noexcept : TargetOf("system") {}
+    ziggy::SystemAllocator& concrete() noexcept override { return system_; }
+
+private:
+    ziggy::SystemAllocator system_;
+};
+
+#ifdef ZIGGY_FUZZ_HAS_DEBUG
+/// DebugAllocator over a checked backing, with the abort reaction: any
+/// corruption or invalid free it reports is a finding. Its guards and
+/// quarantine must never complain about a correct program, and it must report
+/// no leak once everything is freed.
+class DebugTarget final : public TargetOf<ziggy::DebugAllocator> {
+public:
+    explicit DebugTarget(std::uint8_t config)
+        : TargetOf("debug"),
+          debug_("fuzz", backing_, ziggy::LeakReportingMode::abort, options(config)) {}
+    ziggy::DebugAllocator& concrete() noexcept override { return debug_; }
+    CheckedBacking* backing() noexcept override { return &backing_; }
+
+    void special(std::uint8_t what, Reader&, Model& model) override {
+        switch (what % 3) {
+            case 0:
+                ZIGGY_FUZZ_CHECK(debug_.check_guards() == 0, "debug: check_guards() found damage");
+                break;
+            case 1:
+                ZIGGY_FUZZ_CHECK(debug_.check_quarantine() == 0,
+                                 "debug: check_quarantine() found a write after free");
+                break;
+            default:
+                ZIGGY_FUZZ_CHECK(debug_.tracked_allocation_count() == model.entry_count_of(*this),
+                                 "debug: tracks %zu blocks, the model has %zu",
+                                 debug_.tracked_allocation_count(), model.entry_count_of(*this));
+                break;
+        }
+    }
+    void finish(Model&) override {
+        ZIGGY_FUZZ_CHECK(debug_.tracked_allocation_count() == 0 && debug_.leaks().empty() &&
+                             debug_.report_memory_leaks() == 0,
+                         "debug: %zu blocks still tracked after everything was freed",
+                         debug_.tracked_allocation_count());
+        ZIGGY_FUZZ_CHECK(debug_.check_quarantine() == 0, "debug: quarantine damaged");
+    }
+
+private:
+    static ziggy::DebugOptions options(std::uint8_t config) {
+        ziggy::DebugOptions o;
+        static constexpr std::array<std::size_t, 4> guards{16, 0, 8, 40};
+        static constexpr std::array<std::size_t, 4> quarantine{64, 0, 1, 5};
+        o.guard_width = guards[config % 4];
+        o.quarantine_count = quarantine[(config >> 2) % 4];
+        o.quarantine_bytes = (config & 16) != 0 ? 512 : o.quarantine_bytes;
+        return o;
+    }
+
+    CheckedBacking backing_{"debug backing"};
+    ziggy::DebugAllocator debug_;
+};
+#endif
+
+#ifdef ZIGGY_FUZZ_HAS_POOL
+/// Checks what a pool's statistics promise: the per-class figures add up to
+/// the totals, retained bytes are whole blocks within the caps, counters never
+/// go back, and after `clear()` nothing is retained.
+class PoolChecker {
+public:
+    /// One statistics snapshot; `cleared`: right after clear(), so nothing
+    /// may be retained.
+    void check(const char* name, const ziggy::UnmanagedMemoryPool& pool, bool cleared = false) {
+        const ziggy::PoolStatistics s = pool.statistics();
+        std::size_t blocks = 0, bytes = 0;
+        std::uint64_t events = s.direct_allocations;
+        for (const auto& c : s.classes) {
+            ZIGGY_FUZZ_CHECK(c.retained_bytes == c.retained_blocks * c.block_size,
+                             "%s: class %zu retains %zu bytes in %zu blocks", name, c.block_size,
+                             c.retained_bytes, c.retained_blocks);
+            blocks += c.retained_blocks;
+            bytes += c.retained_bytes;
+            events += c.hits + c.misses;
+        }
+        ZIGGY_FUZZ_CHECK(blocks == s.retained_blocks && bytes == s.retained_bytes &&
+                             bytes == pool.retained_bytes(),
+                         "%s: classes retain %zu blocks / %zu bytes, totals say %zu / %zu / %zu",
+                         name, blocks, bytes, s.retained_blocks, s.retained_bytes,
+                         pool.retained_bytes());
+        const ziggy::PoolOptions& o = pool.options();
+        const std::size_t cap =
+            o.max_retained_bytes + ziggy::detail::size_class_count * o.thread_cache_bytes_per_class;
+        ZIGGY_FUZZ_CHECK(bytes <= cap, "%s: retains %zu bytes, above the caps' %zu", name, bytes,
+                         cap);
+        ZIGGY_FUZZ_CHECK(events >= events_, "%s: hit/miss/direct counters went back", name);
+        ZIGGY_FUZZ_CHECK(!cleared || bytes == 0, "%s: clear() left %zu bytes retained", name,
+                         bytes);
+        events_ = events;
+    }
+
+private:
+    std::uint64_t events_ = 0;
+};
+
+inline ziggy::PoolOptions pool_options(std::uint8_t config) {
+    ziggy::PoolOptions o;
+    switch (config % 4) {
+        case 1:
+            o = {0, 0, 0};
+            break; // no retention: every free goes to the base
+        case 2:
+            o = {4096, 1024, 512};
+            break;
+        case 3:
+            o = {1 << 16, 1 << 16, 0};
+            break; // no thread cache: the depot only
+        default:
+            break;
+    }
+    return o;
+}
+
+/// UnmanagedMemoryPool over a checked backing: exact live bytes; `clear()`
+/// gives every pooled block back, so the backing then holds exactly the
+/// blocks of live buffers.
+class PoolTarget final : public TargetOf<ziggy::UnmanagedMemoryPool> {
+public:
+    explicit PoolTarget(std::uint8_t config)
+        : TargetOf("pool"), pool_(backing_, pool_options(config)) {}
+    ziggy::UnmanagedMemoryPool& concrete() noexcept override { return pool_; }
+    CheckedBacking* backing() noexcept override { return &backing_; }
+
+    void special(std::uint8_t what, Reader&, Model& model) override {
+        if (what % 2 == 0)
+            clear(model);
+        else
+            checker_.check(name(), pool_);
+    }
+    void finish(Model& model) override { clear(model); }
+
+private:
+    CheckedBacking backing_{"pool base"};
+    ziggy::UnmanagedMemoryPool pool_;
+    PoolChecker checker_;
+
+    void clear(Model& model) {
+        pool_.clear();
+        checker_.check(name(), pool_, /*cleared=*/true);
+        ZIGGY_FUZZ_CHECK(backing_.live_blocks() == model.entry_count_of(*this),
+                         "pool: after clear() the base holds %zu blocks for %zu live buffers",
+                         backing_.live_blocks(), model.entry_count_of(*this));
+    }
+};
+#endif
+
+#ifdef ZIGGY_FUZZ_HAS_HYBRID
+/// HybridAllocator over a checked backing: exact live bytes, and every typed
+/// request takes the route its thresholds promise (checked on the internal
+/// pool's direct-allocation counter).
+class HybridTarget final : public TargetOf<ziggy::HybridAllocator> {
+public:
+    explicit HybridTarget(std::uint8_t config)
+        : TargetOf("hybrid"), hybrid_(backing_, thresholds(config), pool_options(config >> 2)) {}
+    ziggy::HybridAllocator& concrete() noexcept override { return hybrid_; }
+    CheckedBacking* backing() noexcept override { return &backing_; }
+
+    void special(std::uint8_t what, Reader& in, Model& model) override {
+        switch (what % 3) {
+            case 0:
+                hybrid_.pool().clear();
+                checker_.check(name(), hybrid_.pool(), /*cleared=*/true);
+                ZIGGY_FUZZ_CHECK(backing_.live_blocks() == model.entry_count_of(*this),
+                                 "hybrid: after clear() the base holds %zu blocks for %zu buffers",
+                                 backing_.live_blocks(), model.entry_count_of(*this));
+                break;
+            case 1: {
+                const auto type = static_cast<ElementType>(in.u8() % element_type_count);
+                check_route(type, in.u16() % 4096);
+                break;
+            }
+            default:
+                checker_.check(name(), hybrid_.pool());
+                break;
+        }
+    }
+    void finish(Model&) override { checker_.check(name(), hybrid_.pool()); }
+
+private:
+    static ziggy::HybridThresholds thresholds(std::uint8_t config) {
+        ziggy::HybridThresholds t;
+        if (config & 1) t = {16, 8, 4, 2, 64, 64};
+        return t;
+    }
+    // The documented thresholds, restated: pooled up to the per-size count
+    // (and within the pool's classes and alignments).
+    std::size_t documented_max(std::size_t element_size) const {
+        const ziggy::HybridThresholds& t = hybrid_.thresholds();
+        switch (element_size) {
+            case 1:
+                return t.one_byte;
+            case 4:
+                return t.four_byte;
+            case 8:
+                return t.eight_byte;
+            default:
+                return element_size > 8 ? t.large_struct : t.byte_budget / element_size;
+        }
+    }
+    void check_route(ElementType type, std::size_t count) {
+        if (count == 0) return;
+        with_type(type, [&](auto v) {
+            using T = typename decltype(v)::type;
+            const bool pooled = count <= documented_max(sizeof(T)) && alignof(T) <= 64 &&
+                                count * sizeof(T) <= ziggy::detail::max_class_size;
+            ZIGGY_FUZZ_CHECK(
+                (hybrid_.template route_for<T>(count) == ziggy::Route::pooled) == pooled,
+                "hybrid: route_for<%zu-byte T>(%zu) disagrees with the thresholds", sizeof(T),
+                count);
+            const auto before = hybrid_.pool().statistics().direct_allocations;
+            { auto b = hybrid_.template allocate<T>(count); }
+            const auto after = hybrid_.pool().statistics().direct_allocations;
+            ZIGGY_FUZZ_CHECK((after == before) == pooled,
+                             "hybrid: allocate<%zu-byte T>(%zu) went %s, route_for says %s",
+                             sizeof(T), count, after == before ? "pooled" : "direct",
+                             pooled ? "pooled" : "direct");
+        });
+    }
+
+    CheckedBacking backing_{"hybrid backing"};
+    ziggy::HybridAllocator hybrid_;
+    PoolChecker checker_;
+};
+#endif
+
+#ifdef ZIGGY_FUZZ_HAS_SCOPED
+/// ScopedAllocator: a stack of nested arenas (level 0 over a checked backing,
+/// each further level over the one below). Allocations go to the innermost.
+/// Its byte count is exact as the arena documents it: +size per allocation,
+/// -size per free (reclaimed or not), 0 after reset(). A level with a nested arena above it also counts that
+/// arena's blocks, so there only the lower bound (live bytes) is checked.
+class ScopedTarget final : public TargetOf<ziggy::ScopedAllocator> {
+public:
+    static constexpr int max_levels = 4;
+
+    explicit ScopedTarget(std::uint8_t config) : TargetOf("scoped") { push(config); }
+    ~ScopedTarget() override {
+        while (!levels_.empty()) levels_.pop_back(); // innermost first
+    }
+    ziggy::ScopedAllocator& concrete() noexcept override { return *levels_.back().arena; }
+    CheckedBacking* backing() noexcept override {
+        return levels_.size() == 1 ? &backing_ : nullptr;
+    }
+
+    void allocated(Entry& e) override {
+        Level& l = levels_.back();
+        e.level = static_cast<int>(levels_.size()) - 1;
+        l.counted += e.size;
+        l.last = e.serial;
+    }
+    void freed(const Entry& e, std::size_t before) override {
+        Level& l = levels_[static_cast<std::size_t>(e.level)];
+        const std::size_t now = l.arena->total_allocated_bytes();
+        if (l.last == e.serial) l.last = 0;
+        if (before == unknown) { // freed with others (a DeferScope ran): take the count
+            l.counted = now;
+            return;
+        }
+        ZIGGY_FUZZ_CHECK(now + e.size == before,
+                         "scoped: freeing %zu bytes changed the count from %zu to %zu", e.size,
+                         before, now);
+        l.counted -= before - now;
+    }
+    void check_accounting(const Model& model) override {
+        for (std::size_t i = 0; i < levels_.size(); ++i) {
+            const Level& l = levels_[i];
+            const std::size_t actual = l.arena->total_allocated_bytes();
+            const std::size_t live = model.live_bytes_at(*this, static_cast<int>(i));
+            if (i + 1 == levels_.size())
+                ZIGGY_FUZZ_CHECK(actual == l.counted,
+                                 "scoped level %zu: total_allocated_bytes() %zu, model %zu", i,
+                                 actual, l.counted);
+            ZIGGY_FUZZ_CHECK(actual >= live, "scoped level %zu: counts %zu, below the live %zu", i,
+                             actual, live);
+        }
+        ZIGGY_FUZZ_CHECK(backing_.total_allocated_bytes() == levels_[0].arena->reserved_bytes(),
+                         "scoped: the backing holds %zu bytes, reserved_bytes() says %zu",
+                         backing_.total_allocated_bytes(), levels_[0].arena->reserved_bytes());
+    }
+
+    void special(std::uint8_t what, Reader& in, Model& model) override {
+        switch (what % 4) {
+            case 0: // open a nested scope
+                if (levels_.size() < max_levels) push(in.u8());
+                break;
+            case 1: // close the innermost scope (destroying its arena)
+                if (levels_.size() > 1 && !model.has_deferred_at(*this, top())) {
+                    drop_entries(model, in.flag());
+                    levels_.pop_back();
+                    resync();
+                }
+                break;
+            default: { // reset the innermost scope
+                if (model.has_deferred_at(*this, top())) break;
+                drop_entries(model, in.flag());
+                const bool keep_nothing = what % 4 == 3;
+                if (keep_nothing)
+                    levels_.back().arena->reset(0);
+                else
+                    levels_.back().arena->reset();
+                Level& l = levels_.back();
+                ZIGGY_FUZZ_CHECK(l.arena->total_allocated_bytes() == 0,
+                                 "scoped: %zu bytes counted after reset()",
+                                 l.arena->total_allocated_bytes());
+                ZIGGY_FUZZ_CHECK(!keep_nothing || l.arena->reserved_bytes() == 0,
+                                 "scoped: reset(0) kept %zu bytes", l.arena->reserved_bytes());
+                l.counted = 0;
+                l.last = 0;
+                resync();
+                break;
+            }
+        }
+    }
+
+private:
+    struct Level {
+        std::unique_ptr<ziggy::ScopedAllocator> arena;
+        std::size_t counted = 0; // the model's byte count (exact on the innermost level)
+        std::uint64_t last = 0;  // serial of the most recent allocation still live
+    };
+
+    int top() const noexcept { return static_cast<int>(levels_.size()) - 1; }
+
+    void push(std::uint8_t config) {
+        ziggy::ScopedAllocator::Options o;
+        static constexpr std::array<std::size_t, 4> initial{4096, 64, 256, 1024};
+        o.initial_block_size = initial[config % 4];
+        o.max_block_size = (config & 4) != 0 ? o.initial_block_size : std::size_t{1} << 16;
+        o.max_retained_bytes = (config & 8) != 0 ? 0 : o.max_retained_bytes;
+        ziggy::Allocator& below =
+            levels_.empty() ? static_cast<ziggy::Allocator&>(backing_) : *levels_.back().arena;
+        levels_.push_back(Level{std::make_unique<ziggy::ScopedAllocator>(below, o), 0, 0});
+    }
+    // Before the innermost arena frees everything: some of its buffers are
+    // destroyed first (newest first, as scopes unwind), the rest abandoned.
+    void drop_entries(Model& model, bool destroy_first) {
+        for (Entry* e : model.entries_at(*this, top())) {
+            if (destroy_first)
+                model.destroy(*e, true);
+            else
+                model.abandon(*e);
+        }
+    }
+    // The level below the innermost no longer has an arena above it: its count
+    // becomes exact again from here on.
+    void resync() {
+        Level& l = levels_.back();
+        l.counted = l.arena->total_allocated_bytes();
+        l.last = 0;
+    }
+
+    CheckedBacking backing_{"scoped backing"};
+    std::vector<Level> levels_;
+};
+#endif
+
+/// Every allocator under test, each configured by `config` (guard widths,
+/// retention caps, block sizes, thresholds vary with it).
+inline Targets make_targets([[maybe_unused]] std::uint8_t config) {
+    Targets targets;
+    targets.push_back(std::make_unique<SystemTarget>());
+#ifdef ZIGGY_FUZZ_HAS_SCOPED
+    targets.push_back(std::make_unique<ScopedTarget>(config));
+#endif
+#ifdef ZIGGY_FUZZ_HAS_DEBUG
+    targets.push_back(std::make_unique<DebugTarget>(config));
+#endif
+#ifdef ZIGGY_FUZZ_HAS_POOL
+    targets.push_back(std::make_unique<PoolTarget>(config));
+#endif
+#ifdef ZIGGY_FUZZ_HAS_HYBRID
+    targets.push_back(std::make_unique<HybridTarget>(config));
+#endif
+    return targets;
+}
+
+} // namespace ziggy_fuzz
