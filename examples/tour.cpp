@@ -17,9 +17,10 @@ void tour_system() {
     {
         auto xs = sys.allocate<int>(10, /*zero_memory=*/true);
         std::iota(xs.begin(), xs.end(), 1);
-        std::printf("   allocated %zu ints (%zu bytes); sum = %d; allocator reports %zu live bytes\n",
-                    xs.size(), xs.size_bytes(), std::accumulate(xs.begin(), xs.end(), 0),
-                    sys.total_allocated_bytes());
+        std::printf(
+            "   allocated %zu ints (%zu bytes); sum = %d; allocator reports %zu live bytes\n",
+            xs.size(), xs.size_bytes(), std::accumulate(xs.begin(), xs.end(), 0),
+            sys.total_allocated_bytes());
         try {
             (void)xs[10];
         } catch (const std::out_of_range& e) {
@@ -67,9 +68,9 @@ void tour_adapters() {
         auto small = hybrid.allocate<int>(10);
         auto large = hybrid.allocate<int>(10000);
     });
-    std::printf("   the scenario allocates %zu times; each failure checked: %s\n\n",
-                report.allocations, report.ok() ? "all surface as std::bad_alloc, no leak"
-                                                : report.problems.front().c_str());
+    std::printf(
+        "   the scenario allocates %zu times; each failure checked: %s\n\n", report.allocations,
+        report.ok() ? "all surface as std::bad_alloc, no leak" : report.problems.front().c_str());
 }
 
 int main() {

@@ -288,8 +288,8 @@ private:
 /// ScopedAllocator: a stack of nested arenas (level 0 over a checked backing,
 /// each further level over the one below). Allocations go to the innermost.
 /// Its byte count is exact as the arena documents it: +size per allocation,
-/// -size per free (reclaimed or not), 0 after reset(). A level with a nested arena above it also counts that
-/// arena's blocks, so there only the lower bound (live bytes) is checked.
+/// -size per free (reclaimed or not), 0 after reset(). A level with a nested arena above it also
+/// counts that arena's blocks, so there only the lower bound (live bytes) is checked.
 class ScopedTarget final : public TargetOf<ziggy::ScopedAllocator> {
 public:
     static constexpr int max_levels = 4;

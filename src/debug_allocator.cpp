@@ -104,7 +104,7 @@ void* DebugAllocator::do_allocate(std::size_t size, std::size_t alignment, bool 
             }
         }
         adjust(live_bytes_, size, 0);
-    } catch (...) {  // the table could not grow: fail like an exhausted heap
+    } catch (...) { // the table could not grow: fail like an exhausted heap
         return_to_backing(record, geo);
         return nullptr;
     }
@@ -128,7 +128,7 @@ void DebugAllocator::do_free(void* pointer) {
                                                            const std::size_t* claimed_size,
                                                            std::size_t claimed_alignment,
                                                            bool may_throw) {
-    std::vector<DebugReport> reports;  // stays empty (no allocation) for a good free
+    std::vector<DebugReport> reports; // stays empty (no allocation) for a good free
     {
         std::lock_guard lock(lock_);
         const AllocationRecord* found = live_.find(pointer);
@@ -145,9 +145,8 @@ void DebugAllocator::do_free(void* pointer) {
                 history_[history_next_] = record;
                 if (++history_next_ == history_.size()) history_next_ = 0;
             }
-            if (claimed_size != nullptr &&
-                (*claimed_size != record.size || claimed_alignment != record.alignment))
-                [[unlikely]] {
+            if (claimed_size != nullptr && (*claimed_size != record.size ||
+                                            claimed_alignment != record.alignment)) [[unlikely]] {
                 DebugReport r = make_report(DebugErrorKind::size_mismatch, record);
                 r.claimed_size = *claimed_size;
                 r.claimed_alignment = claimed_alignment;
@@ -240,7 +239,7 @@ inline void DebugAllocator::paint_guards(const AllocationRecord& r,
     detail::fill(block, geo.front, options_.guard_fill);
     detail::fill(back, geo.back, options_.guard_fill);
     detail::poison(block, geo.front);
-    detail::poison(back, geo.back);  // from mid-granule: [user, user+size) stays addressable
+    detail::poison(back, geo.back); // from mid-granule: [user, user+size) stays addressable
 }
 
 inline void DebugAllocator::paint_freed(const AllocationRecord& r,
@@ -367,7 +366,7 @@ DebugAllocator::~DebugAllocator() {
         });
         raise(reports, /*may_throw=*/false);
         if (!leaked.empty()) emit_leaks(leaked, /*may_throw=*/false);
-    } catch (...) {  // out of memory while reporting: still release everything
+    } catch (...) { // out of memory while reporting: still release everything
     }
     for_each_quarantined(
         [&](const AllocationRecord& r) { return_to_backing(r, geometry(r.size, r.alignment)); });

@@ -17,8 +17,8 @@ namespace ziggy {
 namespace {
 
 std::string site_of(const AllocationRecord& r) {
-    return std::string(r.site.file) + ":" + std::to_string(r.site.line) + " (" +
-           r.site.function + ")";
+    return std::string(r.site.file) + ":" + std::to_string(r.site.line) + " (" + r.site.function +
+           ")";
 }
 
 std::string signed_offset(std::ptrdiff_t offset) {
@@ -77,36 +77,36 @@ void DebugAllocator::finish_message(DebugReport& report) const noexcept {
         std::string m = "ziggy::DebugAllocator '" + name_ + "': ";
         const AllocationRecord& r = report.allocation;
         switch (report.kind) {
-        case DebugErrorKind::guard_damaged:
-            m += (report.side == GuardSide::underrun ? "underrun at " : "overrun at ") +
-                 signed_offset(report.offset) + " of " + allocation_text(r);
-            break;
-        case DebugErrorKind::write_after_free:
-            m += "write after free at " + signed_offset(report.offset) + " of " +
-                 allocation_text(r) + " (freed, in quarantine)";
-            break;
-        case DebugErrorKind::double_free:
-            m += "double free of " + pointer_text(report.pointer) + ": " + allocation_text(r) +
-                 " was already freed";
-            break;
-        case DebugErrorKind::foreign_pointer:
-            m += "free of foreign pointer " + pointer_text(report.pointer) +
-                 ": this allocator never returned it (not passed on)";
-            break;
-        case DebugErrorKind::interior_pointer:
-            m += "free of interior pointer " + pointer_text(report.pointer) + " at " +
-                 signed_offset(report.offset) + " of " + allocation_text(r) + " (not freed)";
-            break;
-        case DebugErrorKind::size_mismatch:
-            m += "sized deallocation of " + pointer_text(report.pointer) + " with size " +
-                 std::to_string(report.claimed_size) + " and alignment " +
-                 std::to_string(report.claimed_alignment) + ", but " + allocation_text(r) +
-                 " has size " + std::to_string(r.size) + " and alignment " +
-                 std::to_string(r.alignment);
-            break;
+            case DebugErrorKind::guard_damaged:
+                m += (report.side == GuardSide::underrun ? "underrun at " : "overrun at ") +
+                     signed_offset(report.offset) + " of " + allocation_text(r);
+                break;
+            case DebugErrorKind::write_after_free:
+                m += "write after free at " + signed_offset(report.offset) + " of " +
+                     allocation_text(r) + " (freed, in quarantine)";
+                break;
+            case DebugErrorKind::double_free:
+                m += "double free of " + pointer_text(report.pointer) + ": " + allocation_text(r) +
+                     " was already freed";
+                break;
+            case DebugErrorKind::foreign_pointer:
+                m += "free of foreign pointer " + pointer_text(report.pointer) +
+                     ": this allocator never returned it (not passed on)";
+                break;
+            case DebugErrorKind::interior_pointer:
+                m += "free of interior pointer " + pointer_text(report.pointer) + " at " +
+                     signed_offset(report.offset) + " of " + allocation_text(r) + " (not freed)";
+                break;
+            case DebugErrorKind::size_mismatch:
+                m += "sized deallocation of " + pointer_text(report.pointer) + " with size " +
+                     std::to_string(report.claimed_size) + " and alignment " +
+                     std::to_string(report.claimed_alignment) + ", but " + allocation_text(r) +
+                     " has size " + std::to_string(r.size) + " and alignment " +
+                     std::to_string(r.alignment);
+                break;
         }
         report.message = std::move(m);
-    } catch (...) {  // out of memory: the structured fields still tell the story
+    } catch (...) { // out of memory: the structured fields still tell the story
         report.message.clear();
     }
 }
@@ -116,22 +116,22 @@ void DebugAllocator::raise(std::vector<DebugReport>& reports, bool may_throw) {
     if (options_.on_error)
         for (const DebugReport& r : reports) options_.on_error(r);
     switch (options_.reaction) {
-    case ErrorReaction::abort:
-        for (const DebugReport& r : reports) write_stderr(r.message);
-        std::abort();
-    case ErrorReaction::throw_exception:
-        if (may_throw) {
-            for (std::size_t i = 1; i < reports.size(); ++i) log_line(reports[i].message);
-            const DebugReport& first = reports.front();
-            if (is_corruption(first.kind)) throw MemoryCorruptionError(first.message);
-            throw InvalidFreeError(first.message);
-        }
-        // A noexcept caller (deallocate_bytes, a Buffer's destructor, the
-        // allocator's destructor) cannot throw: the report is logged instead.
-        [[fallthrough]];
-    case ErrorReaction::log:
-        for (const DebugReport& r : reports) log_line(r.message);
-        break;
+        case ErrorReaction::abort:
+            for (const DebugReport& r : reports) write_stderr(r.message);
+            std::abort();
+        case ErrorReaction::throw_exception:
+            if (may_throw) {
+                for (std::size_t i = 1; i < reports.size(); ++i) log_line(reports[i].message);
+                const DebugReport& first = reports.front();
+                if (is_corruption(first.kind)) throw MemoryCorruptionError(first.message);
+                throw InvalidFreeError(first.message);
+            }
+            // A noexcept caller (deallocate_bytes, a Buffer's destructor, the
+            // allocator's destructor) cannot throw: the report is logged instead.
+            [[fallthrough]];
+        case ErrorReaction::log:
+            for (const DebugReport& r : reports) log_line(r.message);
+            break;
     }
 }
 
@@ -149,23 +149,23 @@ void DebugAllocator::emit_leaks(const std::vector<AllocationRecord>& leaked, boo
         if (options_.capture_stack) append_stack(lines, allocation_stack(r.address));
     }
     switch (mode_) {
-    case LeakReportingMode::ignore:
-        return;
-    case LeakReportingMode::abort:
-        for (const std::string& line : lines) write_stderr(line);
-        std::abort();
-    case LeakReportingMode::throw_exception:
-        if (may_throw) {
-            std::string what;
-            for (const std::string& line : lines) (what += line) += '\n';
-            what.pop_back();
-            throw MemoryLeakError(what, leaked);
-        }
-        // The destructor logs instead: it never throws.
-        [[fallthrough]];
-    case LeakReportingMode::log:
-        for (const std::string& line : lines) log_line(line);
-        return;
+        case LeakReportingMode::ignore:
+            return;
+        case LeakReportingMode::abort:
+            for (const std::string& line : lines) write_stderr(line);
+            std::abort();
+        case LeakReportingMode::throw_exception:
+            if (may_throw) {
+                std::string what;
+                for (const std::string& line : lines) (what += line) += '\n';
+                what.pop_back();
+                throw MemoryLeakError(what, leaked);
+            }
+            // The destructor logs instead: it never throws.
+            [[fallthrough]];
+        case LeakReportingMode::log:
+            for (const std::string& line : lines) log_line(line);
+            return;
     }
 }
 
@@ -180,7 +180,7 @@ void DebugAllocator::log_line(std::string_view line) const noexcept {
         try {
             options_.log_sink(line);
             return;
-        } catch (...) {  // a failing sink must not lose the report
+        } catch (...) { // a failing sink must not lose the report
         }
     }
     write_stderr(line);

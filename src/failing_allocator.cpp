@@ -10,7 +10,8 @@ void FailingAllocator::fail_randomly(double p, std::uint64_t seed) noexcept {
     fail_at_.store(never, std::memory_order_relaxed);
     const double clamped = p < 0 ? 0 : (p > 1 ? 1 : p);
     // Scaled to 2^32, so p == 1 fails every call.
-    threshold_.store(static_cast<std::uint64_t>(std::ldexp(clamped, 32)), std::memory_order_relaxed);
+    threshold_.store(static_cast<std::uint64_t>(std::ldexp(clamped, 32)),
+                     std::memory_order_relaxed);
 }
 
 bool FailingAllocator::should_fail(std::size_t call) noexcept {

@@ -18,7 +18,7 @@ namespace {
 struct Header {
     std::size_t size;
     std::uint32_t alignment;
-    std::uint32_t cookie;  // header_cookie while the block is live
+    std::uint32_t cookie; // header_cookie while the block is live
 };
 // Checked on free: a pointer whose "header" lacks it was not handed out here
 // (or was freed already, and the heap reused the header's bytes).

@@ -45,7 +45,6 @@ struct HybridCase {
     }
 };
 
-
 // Every suite frees what it allocates, so a leak report here would be a real
 // bug; the default abort reaction turns any guard damage into a failure.
 struct DebugCase {
@@ -84,8 +83,7 @@ struct DebugOverScopedCase {
         void do_free(void* p) override { debug_.free(p); }
 
         ziggy::ScopedAllocator arena_{ziggy::default_allocator()};
-        ziggy::DebugAllocator debug_{"debug-over-arena", arena_,
-                                     ziggy::LeakReportingMode::ignore};
+        ziggy::DebugAllocator debug_{"debug-over-arena", arena_, ziggy::LeakReportingMode::ignore};
     };
 
     static std::unique_ptr<ziggy::Allocator> make() { return std::make_unique<Stack>(); }

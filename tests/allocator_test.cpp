@@ -36,7 +36,9 @@ static_assert(!ziggy::Unmanaged<int[4]>);
 
 // allocate<std::string> must not compile.
 template <class T>
-concept CanAllocate = requires(ziggy::Allocator& a) { a.allocate<T>(1); };
+concept CanAllocate = requires(ziggy::Allocator& a) {
+    a.allocate<T>(1);
+};
 static_assert(CanAllocate<int>);
 static_assert(!CanAllocate<std::string>);
 
@@ -125,7 +127,7 @@ TEST(AllocatorTest, FailedAllocationThrowsBadAlloc) {
     t.fail_at(0);
     EXPECT_THROW((void)t.allocate<int>(4), std::bad_alloc);
     EXPECT_EQ(t.total_allocated_bytes(), 0u);
-    auto ok = t.allocate<int>(4);  // the next one works
+    auto ok = t.allocate<int>(4); // the next one works
     EXPECT_TRUE(ok.valid());
 }
 

@@ -128,7 +128,7 @@ TEST(BadInputTest, InteriorPointer) {
     const auto msg = message_of<ziggy::InvalidFreeError>([&] { debug.free(b.data() + 8); });
     EXPECT_NE(msg.find("interior pointer"), std::string::npos) << msg;
     EXPECT_NE(msg.find("at +8 of the 32-byte allocation"), std::string::npos) << msg;
-    EXPECT_EQ(debug.tracked_allocation_count(), 1u);  // the block itself is untouched
+    EXPECT_EQ(debug.tracked_allocation_count(), 1u); // the block itself is untouched
     if (asan_enabled) {
         // The sanitized system allocator checks its poisoned header before
         // trusting it.
@@ -164,7 +164,7 @@ TEST(BadInputTest, OneByteOverrun) {
         b.data()[10] = 1;
         const auto msg = message_of<ziggy::MemoryCorruptionError>([&] { debug.check_guards(); });
         EXPECT_NE(msg.find("overrun at +10"), std::string::npos) << msg;
-        b.data()[10] = static_cast<char>(0xFD);  // repair, so the block frees quietly
+        b.data()[10] = static_cast<char>(0xFD); // repair, so the block frees quietly
     }
 }
 
@@ -192,7 +192,8 @@ TEST(BadInputTest, WriteAfterFree) {
         EXPECT_DEATH(p[3] = 1, "AddressSanitizer");
     } else {
         p[3] = 1;
-        const auto msg = message_of<ziggy::MemoryCorruptionError>([&] { debug.check_quarantine(); });
+        const auto msg =
+            message_of<ziggy::MemoryCorruptionError>([&] { debug.check_quarantine(); });
         EXPECT_NE(msg.find("write after free at +3 of the 16-byte allocation"), std::string::npos)
             << msg;
     }
@@ -208,7 +209,7 @@ TEST(BadInputTest, AllocatorDestroyedWithLiveBuffers) {
         options.log_sink = [&log](std::string_view line) { log.append(line); };
         ziggy::DebugAllocator debug("matrix", base, ziggy::LeakReportingMode::log, options);
         auto b = debug.allocate<int>(5);
-        (void)b.release();  // the buffer forgets it; the allocator does not
+        (void)b.release(); // the buffer forgets it; the allocator does not
     }
     EXPECT_NE(log.find("1 memory leak"), std::string::npos) << log;
     EXPECT_NE(log.find(__FILE__), std::string::npos) << log;

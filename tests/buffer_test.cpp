@@ -129,7 +129,7 @@ TEST(BufferTest, CopyFromCopiesPrefix) {
     EXPECT_EQ(b[0], 1);
     EXPECT_EQ(b[2], 3);
     EXPECT_EQ(b[3], 0);
-    b.copy_from(std::span<const int>());  // empty source: nothing happens
+    b.copy_from(std::span<const int>()); // empty source: nothing happens
     EXPECT_EQ(b[0], 1);
 }
 
@@ -190,7 +190,7 @@ TEST(BufferTest, MoveTransfersOwnership) {
     int* p = a.data();
     Buffer<int> b = std::move(a);
     EXPECT_EQ(b.data(), p);
-    EXPECT_FALSE(a.valid());  // NOLINT(bugprone-use-after-move): moved-from state is specified
+    EXPECT_FALSE(a.valid()); // NOLINT(bugprone-use-after-move): moved-from state is specified
     EXPECT_EQ(a.size(), 0u);
     EXPECT_EQ(sys.total_allocated_bytes(), 16u);
 }

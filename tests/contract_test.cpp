@@ -87,7 +87,7 @@ TYPED_TEST(AllocatorContract, ImpossibleSizeThrowsBadAlloc) {
     const auto before = this->a().total_allocated_bytes();
     EXPECT_THROW((void)this->a().template allocate<char>(std::size_t(1) << 60), std::bad_alloc);
     EXPECT_EQ(this->a().total_allocated_bytes(), before);
-    auto ok = this->a().template allocate<int>(4);  // still usable
+    auto ok = this->a().template allocate<int>(4); // still usable
     EXPECT_TRUE(ok.valid());
 }
 
@@ -105,7 +105,8 @@ TYPED_TEST(AllocatorContract, LiveBuffersAreDisjointAndKeepContents) {
         ranges.emplace_back(reinterpret_cast<std::uintptr_t>(b.data()),
                             reinterpret_cast<std::uintptr_t>(b.data() + b.size()));
     std::sort(ranges.begin(), ranges.end());
-    for (std::size_t i = 1; i < ranges.size(); ++i) ASSERT_LE(ranges[i - 1].second, ranges[i].first);
+    for (std::size_t i = 1; i < ranges.size(); ++i)
+        ASSERT_LE(ranges[i - 1].second, ranges[i].first);
 }
 
 // total_allocated_bytes grows by exactly the bytes handed out, and shrinks back
@@ -180,9 +181,9 @@ TYPED_TEST(AllocatorContract, ByteLayerRejectsImpossibleRequests) {
     const std::size_t max = std::numeric_limits<std::size_t>::max();
     const std::size_t pmax = static_cast<std::size_t>(std::numeric_limits<std::ptrdiff_t>::max());
     for (std::size_t size : {pmax - 8, pmax, pmax + 1, max - 15, max}) {
-        for (std::size_t align : {std::size_t(1), std::size_t(16), std::size_t(64),
-                                  std::size_t(4096), std::size_t(1) << 31, std::size_t(1) << 62,
-                                  std::size_t(1) << 63}) {
+        for (std::size_t align :
+             {std::size_t(1), std::size_t(16), std::size_t(64), std::size_t(4096),
+              std::size_t(1) << 31, std::size_t(1) << 62, std::size_t(1) << 63}) {
             EXPECT_EQ(this->a().try_allocate_bytes(size, align), nullptr) << size << " @" << align;
             EXPECT_THROW((void)this->a().allocate_bytes(size, align), std::bad_alloc)
                 << size << " @" << align;
@@ -191,7 +192,7 @@ TYPED_TEST(AllocatorContract, ByteLayerRejectsImpossibleRequests) {
     // A small size with an impossible alignment fails too.
     EXPECT_EQ(this->a().try_allocate_bytes(8, std::size_t(1) << 63), nullptr);
     EXPECT_EQ(this->a().total_allocated_bytes(), before);
-    auto still = this->a().template allocate<int>(4);  // and the allocator still works
+    auto still = this->a().template allocate<int>(4); // and the allocator still works
     EXPECT_TRUE(still.valid());
 }
 

@@ -33,7 +33,8 @@ TEST(DebugAllocatorTest, DoubleFreeIsReportedWithSite) {
     Capture cap;
     ziggy_test::TrackingAllocator backing;
     DebugAllocator d("t", backing, LeakReportingMode::log, cap.options());
-    void* p = d.allocate_bytes(32); const int line = __LINE__;
+    void* p = d.allocate_bytes(32);
+    const int line = __LINE__ - 1; // the line above
     d.free(p);
     d.free(p);
     ASSERT_EQ(cap.reports->size(), 1u);
@@ -50,7 +51,8 @@ TEST(DebugAllocatorTest, DoubleFreeAfterQuarantineIsNamed) {
     DebugOptions o = cap.options();
     o.quarantine_count = 1;
     DebugAllocator d("t", ziggy::default_allocator(), LeakReportingMode::log, o);
-    void* p = d.allocate_bytes(32); const int line = __LINE__;
+    void* p = d.allocate_bytes(32);
+    const int line = __LINE__ - 1; // the line above
     d.free(p);
     for (int i = 0; i < 3; ++i) d.free(d.allocate_bytes(16));
     d.free(p);
@@ -78,7 +80,8 @@ TEST(DebugAllocatorTest, ForeignPointerIsRejected) {
 TEST(DebugAllocatorTest, InteriorPointerIsRejected) {
     Capture cap;
     DebugAllocator d("t", ziggy::default_allocator(), LeakReportingMode::log, cap.options());
-    auto b = d.allocate<int>(8); const int line = __LINE__;
+    auto b = d.allocate<int>(8);
+    const int line = __LINE__ - 1; // the line above
     d.free(b.data() + 2);
     ASSERT_EQ(cap.reports->size(), 1u);
     EXPECT_EQ(cap.reports->front().kind, DebugErrorKind::interior_pointer);
@@ -121,7 +124,7 @@ TEST(DebugAllocatorTest, QuarantineByteCapIsHonoured) {
     o.quarantine_bytes = 100;
     DebugAllocator d("t", backing, LeakReportingMode::log, o);
     d.free(d.allocate_bytes(60));
-    d.free(d.allocate_bytes(60));  // evicts the first: 120 > 100
+    d.free(d.allocate_bytes(60)); // evicts the first: 120 > 100
     EXPECT_EQ(d.quarantined_count(), 1u);
     d.free(d.allocate_bytes(101));
     EXPECT_EQ(d.quarantined_count(), 1u);
@@ -134,11 +137,12 @@ TEST(DebugAllocatorTest, WriteAfterFreeIsFoundAtEviction) {
     DebugOptions o = cap.options();
     o.quarantine_count = 1;
     DebugAllocator d("t", ziggy::default_allocator(), LeakReportingMode::log, o);
-    auto* p = static_cast<char*>(d.allocate_bytes(32)); const int line = __LINE__;
+    auto* p = static_cast<char*>(d.allocate_bytes(32));
+    const int line = __LINE__ - 1; // the line above
     d.free(p);
     poke(p, 5, 0x42);
     EXPECT_TRUE(cap.reports->empty());
-    d.free(d.allocate_bytes(8));  // evicts p
+    d.free(d.allocate_bytes(8)); // evicts p
     ASSERT_EQ(cap.reports->size(), 1u);
     EXPECT_EQ(cap.reports->front().kind, DebugErrorKind::write_after_free);
     EXPECT_EQ(cap.reports->front().offset, 5);
@@ -155,7 +159,7 @@ TEST(DebugAllocatorTest, WriteAfterFreeIsFoundOnCheckAndAtDestruction) {
         d.free(p);
         poke(p, 0, 1);
         EXPECT_EQ(d.check_quarantine(), 1u);
-        EXPECT_EQ(d.check_quarantine(), 0u);  // repainted
+        EXPECT_EQ(d.check_quarantine(), 0u); // repainted
         poke(p, 15, 1);
     }
     ASSERT_EQ(cap.reports->size(), 2u);
@@ -168,7 +172,8 @@ TEST(DebugAllocatorTest, WriteAfterFreeIsFoundOnCheckAndAtDestruction) {
 TEST(DebugAllocatorTest, CallbackReceivesStructuredReport) {
     Capture cap;
     DebugAllocator d("cb", ziggy::default_allocator(), LeakReportingMode::log, cap.options());
-    auto* p = static_cast<char*>(d.allocate_bytes(20)); const int line = __LINE__;
+    auto* p = static_cast<char*>(d.allocate_bytes(20));
+    const int line = __LINE__ - 1; // the line above
     poke(p, 23);
     d.free(p);
     ASSERT_EQ(cap.reports->size(), 1u);
@@ -193,7 +198,7 @@ TEST(DebugAllocatorTest, ThrowReactionThrowsFromThrowingCalls) {
     EXPECT_THROW(d.check_guards(), ziggy::MemoryCorruptionError);
     poke(over, -3);
     EXPECT_THROW(d.free(over), ziggy::MemoryCorruptionError);
-    EXPECT_EQ(d.tracked_allocation_count(), 0u);  // freed all the same
+    EXPECT_EQ(d.tracked_allocation_count(), 0u); // freed all the same
     EXPECT_THROW(d.free(over), ziggy::InvalidFreeError);
     int local = 0;
     EXPECT_THROW(d.free(&local), ziggy::InvalidFreeError);
@@ -229,15 +234,15 @@ TEST(DebugAllocatorTest, LogReactionLogsEveryKindAndContinues) {
     DebugAllocator d("logged", ziggy::default_allocator(), LeakReportingMode::log, o);
     auto* a = static_cast<char*>(d.allocate_bytes(8));
     poke(a, -1);
-    d.free(a);                       // underrun
-    d.free(a);                       // double free
+    d.free(a); // underrun
+    d.free(a); // double free
     int local = 0;
-    d.free(&local);                  // foreign
+    d.free(&local); // foreign
     auto* b = static_cast<char*>(d.allocate_bytes(8));
-    d.free(b + 4);                   // interior
-    d.free(b);                       // evicts a
+    d.free(b + 4); // interior
+    d.free(b);     // evicts a
     poke(b, 0, 1);
-    d.free(d.allocate_bytes(8));     // evicts b: write after free
+    d.free(d.allocate_bytes(8)); // evicts b: write after free
     EXPECT_EQ(cap.lines->size(), 5u);
     for (const char* needle : {"underrun at -1", "double free", "free of foreign pointer",
                                "free of interior pointer", "write after free at +0"})
@@ -321,12 +326,10 @@ TEST(DebugAllocatorSanitizedTest, GuardsArePoisoned) {
         EXPECT_EQ(d.check_guards(), 0u);
     }
     d.free(p);
-    EXPECT_TRUE(ziggy::detail::is_poisoned(p));  // quarantined
+    EXPECT_TRUE(ziggy::detail::is_poisoned(p)); // quarantined
 }
 
-[[gnu::noinline]] void raw_write(char* p, std::ptrdiff_t offset) {
-    p[offset] = 1;
-}
+[[gnu::noinline]] void raw_write(char* p, std::ptrdiff_t offset) { p[offset] = 1; }
 
 // Sanitized: ASan itself stops a raw overrun, underrun or write after free.
 TEST(DebugAllocatorSanitizedTest, AsanCatchesRawAccesses) {

@@ -34,8 +34,10 @@ std::string here(int line) { return ziggy_test::site_text(__FILE__, line); }
 // A leak record carries the caller's exact file, line and function.
 TEST(DebugAllocatorTest, LeakRecordCarriesCallerSite) {
     DebugAllocator d("t", ziggy::default_allocator(), LeakReportingMode::ignore);
-    auto b = d.allocate<int>(4); const int line = __LINE__;
-    void* raw = d.allocate_bytes(24, 8); const int raw_line = __LINE__;
+    auto b = d.allocate<int>(4);
+    const int line = __LINE__ - 1; // the line above
+    void* raw = d.allocate_bytes(24, 8);
+    const int raw_line = __LINE__ - 1; // the line above
     const auto leaks = d.leaks();
     ASSERT_EQ(leaks.size(), 2u);
     EXPECT_STREQ(leaks[0].site.file, __FILE__);
@@ -97,7 +99,8 @@ TEST(DebugAllocatorTest, LeakModeIgnoreIsSilent) {
 TEST(DebugAllocatorTest, LeakModeLogListsEveryLeak) {
     Capture cap;
     DebugAllocator d("logger", ziggy::default_allocator(), LeakReportingMode::log, cap.options());
-    auto b = d.allocate<char>(12); const int line = __LINE__;
+    auto b = d.allocate<char>(12);
+    const int line = __LINE__ - 1; // the line above
     EXPECT_EQ(d.report_memory_leaks(), 1u);
     EXPECT_TRUE(cap.logged("'logger'"));
     EXPECT_TRUE(cap.logged(here(line) + " (TestBody): 12 bytes"));
@@ -118,8 +121,10 @@ TEST(DebugAllocatorTest, LeakModeThrowCarriesRecords) {
     Capture cap;
     DebugAllocator d("thrower", ziggy::default_allocator(), LeakReportingMode::throw_exception,
                      cap.options());
-    auto a = d.allocate<char>(10); const int line_a = __LINE__;
-    auto b = d.allocate<std::uint64_t>(4); const int line_b = __LINE__;
+    auto a = d.allocate<char>(10);
+    const int line_a = __LINE__ - 1; // the line above
+    auto b = d.allocate<std::uint64_t>(4);
+    const int line_b = __LINE__ - 1; // the line above
     try {
         d.report_memory_leaks();
         FAIL() << "no MemoryLeakError";
@@ -177,9 +182,7 @@ TEST(DebugAllocatorDeathTest, LeakModeAbortDies) {
         "'doomed': 1 memory leak, 9 bytes");
 }
 
-[[gnu::noinline]] void* allocate_from_helper(DebugAllocator& d) {
-    return d.allocate_bytes(11);
-}
+[[gnu::noinline]] void* allocate_from_helper(DebugAllocator& d) { return d.allocate_bytes(11); }
 
 // capture_stack records the allocation's return addresses and prints them
 // under its leak line; without it nothing is recorded.
@@ -232,7 +235,8 @@ TEST(DebugAllocatorTest, EveryOverrunOffsetIsDetected) {
     for (std::size_t size : {1u, 13u, 16u}) {
         for (std::size_t k = 0; k < 16 + (ziggy::detail::align_up(size, 8) - size); ++k) {
             cap.reports->clear();
-            auto* p = static_cast<char*>(d.allocate_bytes(size)); const int line = __LINE__;
+            auto* p = static_cast<char*>(d.allocate_bytes(size));
+            const int line = __LINE__ - 1; // the line above
             poke(p, static_cast<std::ptrdiff_t>(size + k));
             d.deallocate_bytes(p, size);
             ASSERT_EQ(cap.reports->size(), 1u) << size << " " << k;
@@ -269,7 +273,8 @@ TEST(DebugAllocatorTest, EveryUnderrunOffsetIsDetected) {
 TEST(DebugAllocatorTest, GuardReportMessageIsComplete) {
     Capture cap;
     DebugAllocator d("parser", ziggy::default_allocator(), LeakReportingMode::log, cap.options());
-    auto b = d.allocate<int>(16); const int line = __LINE__;
+    auto b = d.allocate<int>(16);
+    const int line = __LINE__ - 1; // the line above
     poke(b.data(), 64 + 2);
     b.reset();
     EXPECT_TRUE(
@@ -282,7 +287,7 @@ TEST(DebugAllocatorTest, GuardReportMessageIsComplete) {
 TEST(DebugAllocatorTest, GuardWidthIsConfigurable) {
     Capture cap;
     DebugOptions o = cap.options();
-    o.guard_width = 37;  // rounded up to 40
+    o.guard_width = 37; // rounded up to 40
     DebugAllocator d("t", ziggy::default_allocator(), LeakReportingMode::log, o);
     auto* p = static_cast<char*>(d.allocate_bytes(8));
     poke(p, 8 + 39);
@@ -301,7 +306,7 @@ TEST(DebugAllocatorTest, CheckGuardsScansLiveBlocks) {
     poke(bad.data(), -1);
     EXPECT_EQ(d.check_guards(), 1u);
     EXPECT_EQ(cap.reports->front().offset, -1);
-    EXPECT_EQ(d.check_guards(), 0u);  // repainted
+    EXPECT_EQ(d.check_guards(), 0u); // repainted
     bad.reset();
     EXPECT_EQ(cap.reports->size(), 1u);
 }

@@ -77,7 +77,7 @@ TEST(CheckAllAllocationFailuresTest, LeakOnFailureIsReported) {
     auto report = ziggy::check_all_allocation_failures([&leaked](ziggy::Allocator& a) {
         void* first = a.allocate_bytes(64);
         leaked.push_back(first);
-        void* second = a.allocate_bytes(64);  // if this throws, `first` leaks
+        void* second = a.allocate_bytes(64); // if this throws, `first` leaks
         leaked.pop_back();
         a.free(second);
         a.free(first);

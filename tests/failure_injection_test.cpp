@@ -21,7 +21,7 @@ namespace {
 void mixed_workload(ziggy::Allocator& a) {
     std::vector<ziggy::Buffer<std::uint32_t>> kept;
     for (std::uint32_t i = 0; i < 12; ++i) {
-        const std::size_t count = (i % 3 == 0) ? 5000 : 1 + i * 7;  // 20000 B goes direct
+        const std::size_t count = (i % 3 == 0) ? 5000 : 1 + i * 7; // 20000 B goes direct
         auto b = a.allocate<std::uint32_t>(count);
         b.fill(i);
         if (i % 2 == 0) kept.push_back(std::move(b));
@@ -127,12 +127,14 @@ TEST(FailureInjectionTest, DebugOverPool) {
 
 // pmr containers over the pool see std::bad_alloc and leak nothing.
 TEST(FailureInjectionTest, MemoryResourceOverPool) {
-    expect_failures_surface_and_recover(maker<ziggy::UnmanagedMemoryPool>(), [](ziggy::Allocator& a) {
-        ziggy::MemoryResource resource(a);
-        std::pmr::vector<std::pmr::string> v(&resource);
-        for (int i = 0; i < 30; ++i) v.emplace_back(std::string(50 + i * 40, 'x'));
-        ASSERT_EQ(v[29].size(), 50u + 29 * 40);
-    });
+    expect_failures_surface_and_recover(maker<ziggy::UnmanagedMemoryPool>(),
+                                        [](ziggy::Allocator& a) {
+                                            ziggy::MemoryResource resource(a);
+                                            std::pmr::vector<std::pmr::string> v(&resource);
+                                            for (int i = 0; i < 30; ++i)
+                                                v.emplace_back(std::string(50 + i * 40, 'x'));
+                                            ASSERT_EQ(v[29].size(), 50u + 29 * 40);
+                                        });
 }
 
 // Standard containers over the debug allocator see std::bad_alloc and leak nothing.

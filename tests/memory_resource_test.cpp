@@ -30,7 +30,8 @@ TYPED_TEST(MemoryResourceOnEveryAllocator, PmrContainersOfStrings) {
         std::pmr::vector<std::pmr::string> v(&resource);
         std::pmr::unordered_map<int, std::pmr::string> m(&resource);
         for (int i = 0; i < 200; ++i) {
-            v.emplace_back("a string that is long enough to live on the heap #" + std::to_string(i));
+            v.emplace_back("a string that is long enough to live on the heap #" +
+                           std::to_string(i));
             m.emplace(i, v.back());
         }
         EXPECT_GT(this->alloc_->total_allocated_bytes(), before);

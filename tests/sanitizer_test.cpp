@@ -13,7 +13,7 @@ TEST(SanitizerTest, VariantMatchesInstrumentation) {
 }
 
 [[gnu::noinline]] void write_past_end(int* p, std::size_t n) {
-    p[n] = 42;  // one element past the end
+    p[n] = 42; // one element past the end
 }
 
 // A one-element overrun of a SystemAllocator buffer is an ASan report.

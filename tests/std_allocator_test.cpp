@@ -21,7 +21,8 @@ using ziggy::StdAllocator;
 static_assert(std::is_same_v<std::allocator_traits<StdAllocator<int>>::rebind_alloc<double>,
                              StdAllocator<double>>);
 static_assert(std::allocator_traits<StdAllocator<int>>::propagate_on_container_swap::value);
-static_assert(std::allocator_traits<StdAllocator<int>>::propagate_on_container_move_assignment::value);
+static_assert(
+    std::allocator_traits<StdAllocator<int>>::propagate_on_container_move_assignment::value);
 static_assert(!std::allocator_traits<StdAllocator<int>>::is_always_equal::value);
 
 template <class Case>

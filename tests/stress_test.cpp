@@ -63,7 +63,7 @@ void traffic(ziggy::Allocator& a, Mailbox& mailbox, int self, std::atomic<int>& 
         if (auto other = mailbox.take(); other.buffer.valid()) {
             for (auto v : other.buffer)
                 if (v != other.tag) errors.fetch_add(1);
-        }  // freed here, usually on another thread than the one that made it
+        } // freed here, usually on another thread than the one that made it
         for (const auto& mine : local)
             if (mine[0] != mine[mine.size() - 1]) errors.fetch_add(1);
         if (local.size() > 8) local.erase(local.begin());

@@ -38,7 +38,7 @@ TEST(SystemAllocatorTest, HonoursEveryAlignment) {
         std::memset(p, 0xAB, 24);
         sys.deallocate_bytes(p, 24, align);
         void* q = sys.allocate_bytes(24, align);
-        sys.free(q);  // unsized free of an over-aligned block
+        sys.free(q); // unsized free of an over-aligned block
     }
     EXPECT_EQ(sys.total_allocated_bytes(), 0u);
 }

@@ -378,7 +378,7 @@ TEST(UnmanagedMemoryPoolTest, FreeTwiceThrows) {
 // refused as well.
 TEST(UnmanagedMemoryPoolTest, FreeTwiceAfterSpillThrows) {
     ziggy::PoolOptions options;
-    options.thread_cache_bytes_per_class = 0;  // every free goes to the depot
+    options.thread_cache_bytes_per_class = 0; // every free goes to the depot
     UnmanagedMemoryPool pool(ziggy::default_allocator(), options);
     void* p = pool.allocate_bytes(48);
     pool.free(p);

@@ -38,9 +38,9 @@ struct CallSite {
     int line = 0;
     const char* function = "";
 
-    [[nodiscard]] static constexpr CallSite here(const char* file = __builtin_FILE(),
-                                                 int line = __builtin_LINE(),
-                                                 const char* function = __builtin_FUNCTION()) noexcept {
+    [[nodiscard]] static constexpr CallSite here(
+        const char* file = __builtin_FILE(), int line = __builtin_LINE(),
+        const char* function = __builtin_FUNCTION()) noexcept {
         return CallSite{file, line, function};
     }
 };
@@ -80,8 +80,7 @@ public:
     /// request is impossible (`size > PTRDIFF_MAX`, `alignment > 1 GiB`).
     [[nodiscard]] void* allocate_bytes(std::size_t size,
                                        std::size_t alignment = detail::malloc_alignment,
-                                       bool zero_memory = false,
-                                       CallSite site = CallSite::here()) {
+                                       bool zero_memory = false, CallSite site = CallSite::here()) {
         if (!detail::is_power_of_two(alignment)) [[unlikely]]
             detail::throw_bad_alignment(alignment);
         if (size == 0) return nullptr;

@@ -113,9 +113,7 @@ public:
         return {data_, size_};
     }
     constexpr operator std::span<T>() const noexcept { return as_span(); }
-    constexpr operator std::span<const T>() const noexcept
-        requires(!std::is_const_v<T>)
-    {
+    constexpr operator std::span<const T>() const noexcept requires(!std::is_const_v<T>) {
         return as_read_only_span();
     }
 
@@ -136,14 +134,16 @@ public:
         if (source.size() > size_) [[unlikely]]
             detail::throw_copy_too_long(source.size(), size_);
         if (!source.empty())
-            std::memmove(const_cast<std::remove_cv_t<T>*>(data_), source.data(), source.size_bytes());
+            std::memmove(const_cast<std::remove_cv_t<T>*>(data_), source.data(),
+                         source.size_bytes());
     }
 
     /// Frees owned memory now (C#'s Dispose); the buffer becomes empty. A
     /// non-owning buffer just forgets its view. Never throws.
     void reset() noexcept {
         if (owner_ != nullptr)
-            owner_->deallocate_bytes(const_cast<std::remove_cv_t<T>*>(data_), size_bytes(), alignof(T));
+            owner_->deallocate_bytes(const_cast<std::remove_cv_t<T>*>(data_), size_bytes(),
+                                     alignof(T));
         data_ = nullptr;
         size_ = 0;
         owner_ = nullptr;

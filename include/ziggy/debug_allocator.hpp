@@ -57,27 +57,27 @@ namespace ziggy {
 /// What `report_memory_leaks()` and the destructor do with leaks (C#'s
 /// MemoryLeakReportingMode).
 enum class LeakReportingMode {
-    ignore,           ///< nothing
-    log,              ///< one line per leak to the log sink (stderr by default)
-    throw_exception,  ///< report_memory_leaks() throws MemoryLeakError; the destructor logs
-    abort,            ///< report on stderr, then std::abort()
+    ignore,          ///< nothing
+    log,             ///< one line per leak to the log sink (stderr by default)
+    throw_exception, ///< report_memory_leaks() throws MemoryLeakError; the destructor logs
+    abort,           ///< report on stderr, then std::abort()
 };
 
 /// What the allocator does when it detects corruption or an invalid free.
 enum class ErrorReaction {
-    abort,            ///< report on stderr, then std::abort() (the default)
-    throw_exception,  ///< throw from calls that may throw; log from noexcept ones
-    log,              ///< report to the log sink and carry on
+    abort,           ///< report on stderr, then std::abort() (the default)
+    throw_exception, ///< throw from calls that may throw; log from noexcept ones
+    log,             ///< report to the log sink and carry on
 };
 
 /// The kind of bug a DebugReport describes.
 enum class DebugErrorKind {
-    guard_damaged,     ///< a guard byte changed: `side` says overrun or underrun
-    write_after_free,  ///< a quarantined block's freed pattern changed
-    double_free,       ///< the pointer was already freed
-    foreign_pointer,   ///< the pointer was never returned by this allocator
-    interior_pointer,  ///< the pointer points inside a live block, not at its start
-    size_mismatch,     ///< a sized deallocation passed another size or alignment
+    guard_damaged,    ///< a guard byte changed: `side` says overrun or underrun
+    write_after_free, ///< a quarantined block's freed pattern changed
+    double_free,      ///< the pointer was already freed
+    foreign_pointer,  ///< the pointer was never returned by this allocator
+    interior_pointer, ///< the pointer points inside a live block, not at its start
+    size_mismatch,    ///< a sized deallocation passed another size or alignment
 };
 
 enum class GuardSide { none, underrun, overrun };
@@ -91,12 +91,12 @@ struct DebugReport {
     /// for an overrun, `-k` for an underrun (the damaged byte nearest the
     /// block), `k` for a write after free or an interior pointer; else 0.
     std::ptrdiff_t offset = 0;
-    const void* pointer = nullptr;  ///< the pointer passed to free, or the block
-    bool site_known = false;        ///< false for a foreign pointer
-    AllocationRecord allocation;    ///< the block concerned (when site_known)
-    std::size_t claimed_size = 0;   ///< size_mismatch: what the caller passed
+    const void* pointer = nullptr; ///< the pointer passed to free, or the block
+    bool site_known = false;       ///< false for a foreign pointer
+    AllocationRecord allocation;   ///< the block concerned (when site_known)
+    std::size_t claimed_size = 0;  ///< size_mismatch: what the caller passed
     std::size_t claimed_alignment = 0;
-    std::string message;            ///< the full one-line report
+    std::string message; ///< the full one-line report
 };
 
 /// Options of a DebugAllocator; the defaults suit tests.
@@ -181,10 +181,10 @@ private:
         int depth;
     };
     struct Geometry {
-        std::size_t front;      // bytes from block start to the user pointer
-        std::size_t back;       // bytes from the end of the user bytes to block end
-        std::size_t total;      // front + size + back
-        std::size_t alignment;  // the block's alignment at the backing allocator
+        std::size_t front;     // bytes from block start to the user pointer
+        std::size_t back;      // bytes from the end of the user bytes to block end
+        std::size_t total;     // front + size + back
+        std::size_t alignment; // the block's alignment at the backing allocator
     };
 
     void* do_allocate(std::size_t size, std::size_t alignment, bool zero_memory,
@@ -221,13 +221,13 @@ private:
     DebugOptions options_;
 
     mutable detail::SpinLock lock_;
-    detail::PointerMap<AllocationRecord> live_;  // user pointer -> record
-    detail::PointerMap<StackTrace> stacks_;      // user pointer -> stack (capture_stack)
-    std::vector<AllocationRecord> quarantine_;   // FIFO ring of freed, painted blocks
+    detail::PointerMap<AllocationRecord> live_; // user pointer -> record
+    detail::PointerMap<StackTrace> stacks_;     // user pointer -> stack (capture_stack)
+    std::vector<AllocationRecord> quarantine_;  // FIFO ring of freed, painted blocks
     std::size_t quarantine_head_ = 0;
     std::size_t quarantine_size_ = 0;
     std::size_t quarantine_bytes_ = 0;
-    std::vector<AllocationRecord> history_;      // ring of recently freed records
+    std::vector<AllocationRecord> history_; // ring of recently freed records
     std::size_t history_next_ = 0;
     std::uint64_t sequence_ = 0;
     std::atomic<std::size_t> live_bytes_{0};

@@ -30,11 +30,11 @@ public:
 
 /// One live allocation as a tracking allocator (DebugAllocator) records it.
 struct AllocationRecord {
-    const void* address = nullptr;  ///< the pointer handed to the user
-    std::size_t size = 0;           ///< bytes requested
-    std::size_t alignment = 0;      ///< alignment requested
-    CallSite site;                  ///< the caller's file, line and function
-    std::uint64_t sequence = 0;     ///< 1 for the allocator's first allocation, then 2, ...
+    const void* address = nullptr; ///< the pointer handed to the user
+    std::size_t size = 0;          ///< bytes requested
+    std::size_t alignment = 0;     ///< alignment requested
+    CallSite site;                 ///< the caller's file, line and function
+    std::uint64_t sequence = 0;    ///< 1 for the allocator's first allocation, then 2, ...
 };
 
 /// A leak report: thrown by `DebugAllocator::report_memory_leaks()` in

@@ -81,7 +81,7 @@ private:
     std::atomic<std::size_t> calls_{0};
     std::atomic<std::size_t> failures_{0};
     std::atomic<std::size_t> fail_at_{never};
-    std::atomic<std::uint64_t> threshold_{0};  // failure probability scaled to 2^32
+    std::atomic<std::uint64_t> threshold_{0}; // failure probability scaled to 2^32
     std::mutex rng_mutex_;
     std::uint64_t rng_state_ = 0;
 };
@@ -123,7 +123,8 @@ AllocationFailureReport check_all_allocation_failures(Scenario&& scenario,
             try {
                 scenario(static_cast<Allocator&>(failing));
                 if (failing.failure_count() != 0)
-                    report.problems.push_back(which + "the failure was swallowed (no std::bad_alloc)");
+                    report.problems.push_back(which +
+                                              "the failure was swallowed (no std::bad_alloc)");
             } catch (const std::bad_alloc&) {
                 // the expected outcome
             } catch (const std::exception& e) {
@@ -131,8 +132,8 @@ AllocationFailureReport check_all_allocation_failures(Scenario&& scenario,
             }
         }
         if (base.total_allocated_bytes() != 0)
-            report.problems.push_back(which + "leaks " + std::to_string(base.total_allocated_bytes()) +
-                                      " bytes");
+            report.problems.push_back(which + "leaks " +
+                                      std::to_string(base.total_allocated_bytes()) + " bytes");
     }
     return report;
 }

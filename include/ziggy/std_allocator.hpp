@@ -42,12 +42,13 @@ public:
 
     /// Over `allocator`; allocations are attributed to the caller of this
     /// constructor (`site`), since containers cannot pass their callers' sites.
-    StdAllocator(Allocator& allocator, CallSite site = CallSite::here()) noexcept  // NOLINT(google-explicit-constructor)
+    StdAllocator(Allocator& allocator,
+                 CallSite site = CallSite::here()) noexcept // NOLINT(google-explicit-constructor)
         : allocator_(&allocator), site_(site) {}
 
     /// Rebinding copy: same allocator, same site.
     template <class U>
-    StdAllocator(const StdAllocator<U>& other) noexcept  // NOLINT(google-explicit-constructor)
+    StdAllocator(const StdAllocator<U>& other) noexcept // NOLINT(google-explicit-constructor)
         : allocator_(&other.allocator()), site_(other.site()) {}
 
     /// Memory for `n` objects of T, aligned to alignof(T). Throws
@@ -58,7 +59,8 @@ public:
         if (!detail::checked_multiply(n, sizeof(T), bytes) || bytes > detail::max_object_size)
             [[unlikely]]
             detail::throw_bad_array_new_length();
-        return static_cast<T*>(allocator_->allocate_bytes(bytes == 0 ? 1 : bytes, alignof(T), false, site_));
+        return static_cast<T*>(
+            allocator_->allocate_bytes(bytes == 0 ? 1 : bytes, alignof(T), false, site_));
     }
 
     /// Returns memory from `allocate(n)`; never throws.

@@ -14,7 +14,7 @@
 namespace ziggy {
 
 template <class T>
-concept Unmanaged = std::is_object_v<T> && !std::is_array_v<T> &&
-                    std::is_trivially_copyable_v<T> && std::is_trivially_destructible_v<T>;
+concept Unmanaged = std::is_object_v<T> && !std::is_array_v<T> && std::is_trivially_copyable_v<T> &&
+                    std::is_trivially_destructible_v<T>;
 
 } // namespace ziggy

@@ -18,9 +18,9 @@ namespace ziggy::detail {
 
 /// The default bytes a debugging allocator paints memory with.
 enum class FillPattern : unsigned char {
-    fresh = 0xCD,  ///< newly allocated, not zeroed: reading it is a bug
-    freed = 0xDD,  ///< freed (quarantined): any change is a write after free
-    guard = 0xFD,  ///< guard zones before and after a block
+    fresh = 0xCD, ///< newly allocated, not zeroed: reading it is a bug
+    freed = 0xDD, ///< freed (quarantined): any change is a write after free
+    guard = 0xFD, ///< guard zones before and after a block
 };
 
 [[nodiscard]] constexpr unsigned char fill_byte(FillPattern pattern) noexcept {
@@ -53,7 +53,7 @@ inline void fill(void* p, std::size_t n, unsigned char byte) noexcept {
         std::size_t i = 0;
         for (; i + 8 <= n; i += 8) {
             std::uint64_t w;
-            std::memcpy(&w, b + i, 8);  // no alignment or aliasing assumptions
+            std::memcpy(&w, b + i, 8); // no alignment or aliasing assumptions
             diff |= w ^ word;
         }
         for (; i < n; ++i) diff |= static_cast<std::uint64_t>(b[i] ^ byte);

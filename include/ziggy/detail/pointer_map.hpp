@@ -24,7 +24,7 @@ template <class V>
 class PointerMap {
 public:
     struct Slot {
-        const void* key = nullptr;  // nullptr marks an empty slot
+        const void* key = nullptr; // nullptr marks an empty slot
         V value{};
     };
 
@@ -110,7 +110,7 @@ private:
 
     [[gnu::noinline]] void grow() {
         const std::size_t capacity = slots_.empty() ? 64 : slots_.size() * 2;
-        std::vector<Slot> old(capacity);  // throws before anything changes
+        std::vector<Slot> old(capacity); // throws before anything changes
         old.swap(slots_);
         shift_ = 64 - static_cast<unsigned>(__builtin_ctzll(capacity));
         size_ = 0;
