@@ -82,8 +82,7 @@ void* DebugAllocator::do_allocate(std::size_t size, std::size_t alignment, bool 
     if (block == nullptr) [[unlikely]]
         return nullptr;
 
-    StackTrace stack;
-    stack.depth = 0;
+    StackTrace stack{};
 #if ZIGGY_HAS_BACKTRACE
     if (options_.capture_stack) [[unlikely]]
         stack.depth = ::backtrace(stack.frames, static_cast<int>(std::size(stack.frames)));

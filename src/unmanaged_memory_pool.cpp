@@ -44,6 +44,11 @@ constexpr std::size_t max_cached_blocks = 2048;
 /// Every cache this thread created; its destructor runs at thread exit.
 struct ThreadRegistry {
     std::vector<detail::PoolThreadCache*> caches;
+    ThreadRegistry() = default;
+    ThreadRegistry(const ThreadRegistry&) = delete;
+    ThreadRegistry& operator=(const ThreadRegistry&) = delete;
+    ThreadRegistry(ThreadRegistry&&) = delete;
+    ThreadRegistry& operator=(ThreadRegistry&&) = delete;
     ~ThreadRegistry();
 };
 
@@ -239,7 +244,7 @@ void* UnmanagedMemoryPool::allocate_slow(std::size_t bytes, std::size_t alignmen
             depot_bytes_.fetch_sub(detail::pool_list_block_size(list), std::memory_order_relaxed);
         }
     }
-    void* p;
+    void* p = nullptr;
     if (h != nullptr) {
         detail::unpoison(h, detail::pool_header_size);
         h->info = detail::pool_info(bytes, list);
@@ -375,9 +380,9 @@ void UnmanagedMemoryPool::spill(detail::PoolHeader* head, detail::PoolHeader* ta
 std::size_t UnmanagedMemoryPool::refill(detail::PoolThreadCache* cache, std::size_t list) noexcept {
     detail::PoolFreeList& fl = cache->lists[list];
     Depot& depot = depots_[list];
-    detail::PoolHeader* head;
-    detail::PoolHeader* tail;
-    std::size_t k;
+    detail::PoolHeader* head = nullptr;
+    detail::PoolHeader* tail = nullptr;
+    std::size_t k = 0;
     {
         std::lock_guard lock(depot.mutex);
         k = std::min<std::size_t>(depot.count, std::max<std::size_t>(1, fl.limit / 2));
@@ -432,7 +437,7 @@ void UnmanagedMemoryPool::clear() noexcept {
     }
     for (std::size_t list = 0; list < detail::pool_list_count; ++list) {
         Depot& depot = depots_[list];
-        detail::PoolHeader* head;
+        detail::PoolHeader* head = nullptr;
         {
             std::lock_guard lock(depot.mutex);
             head = std::exchange(depot.head, nullptr);

@@ -140,6 +140,10 @@ public:
     /// returns every block, leaked ones included, to the backing allocator:
     /// buffers must not outlive their allocator.
     ~DebugAllocator() override;
+    DebugAllocator(const DebugAllocator&) = delete;
+    DebugAllocator& operator=(const DebugAllocator&) = delete;
+    DebugAllocator(DebugAllocator&&) = delete;
+    DebugAllocator& operator=(DebugAllocator&&) = delete;
 
     /// True when the backing allocator frees individual blocks.
     [[nodiscard]] bool supports_individual_deallocation() const noexcept override {

@@ -52,15 +52,15 @@ namespace ziggy {
 /// disables that level of retention (0 everywhere: every free goes to the base).
 struct PoolOptions {
     /// Bytes the shared depot keeps in total; excess frees go to the base.
-    std::size_t max_retained_bytes = 32 * 1024 * 1024;
+    std::size_t max_retained_bytes = std::size_t(32) << 20;
     /// Bytes the shared depot keeps per size class.
-    std::size_t max_retained_bytes_per_class = 4 * 1024 * 1024;
+    std::size_t max_retained_bytes_per_class = std::size_t(4) << 20;
     /// Bytes each thread's cache keeps per size class (at most 2048 blocks,
     /// and never more than the two caps above allow); a full cache spills half
     /// of it to the depot. Total retention is therefore at most
     /// `max_retained_bytes` + (threads using the pool) x (this x classes used).
     /// The default holds a burst of 1000 64-byte buffers without a lock.
-    std::size_t thread_cache_bytes_per_class = 64 * 1024;
+    std::size_t thread_cache_bytes_per_class = std::size_t(64) << 10;
 };
 
 /// Counters of one free list (a size class in one alignment set).
@@ -95,6 +95,10 @@ public:
     /// Precondition: no buffer from this pool is live and no other thread is
     /// using the pool; blocks of live buffers are lost to the base.
     ~UnmanagedMemoryPool() override;
+    UnmanagedMemoryPool(const UnmanagedMemoryPool&) = delete;
+    UnmanagedMemoryPool& operator=(const UnmanagedMemoryPool&) = delete;
+    UnmanagedMemoryPool(UnmanagedMemoryPool&&) = delete;
+    UnmanagedMemoryPool& operator=(UnmanagedMemoryPool&&) = delete;
 
     /// As `Allocator::allocate<T>`, with the pool's fast path inlined: a hit is
     /// a pop from the calling thread's cache.
@@ -252,7 +256,7 @@ private:
     PoolOptions options_;
     std::uint64_t id_;
     std::size_t slot_;
-    std::uint32_t cache_limits_[detail::pool_list_count];
+    std::uint32_t cache_limits_[detail::pool_list_count] = {};
     std::shared_ptr<detail::PoolLink> link_;
     std::unique_ptr<Depot[]> depots_;
     std::atomic<std::size_t> depot_bytes_{0};

@@ -52,7 +52,7 @@ inline void fill(void* p, std::size_t n, unsigned char byte) noexcept {
         std::uint64_t diff = 0;
         std::size_t i = 0;
         for (; i + 8 <= n; i += 8) {
-            std::uint64_t w;
+            std::uint64_t w = 0;
             std::memcpy(&w, b + i, 8); // no alignment or aliasing assumptions
             diff |= w ^ word;
         }

@@ -25,7 +25,7 @@ inline constexpr std::size_t linear_class_count = 8;
 /// Classes per doubling above 128 bytes.
 inline constexpr std::size_t classes_per_doubling = 4;
 /// The largest pooled size; larger requests go straight to the base allocator.
-inline constexpr std::size_t max_class_size = 32 * 1024;
+inline constexpr std::size_t max_class_size = std::size_t(32) * 1024;
 /// Number of size classes.
 inline constexpr std::size_t size_class_count = linear_class_count + classes_per_doubling * 8;
 
