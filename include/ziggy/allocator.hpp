@@ -49,6 +49,17 @@ namespace detail {
 [[noreturn]] void throw_bad_alloc();
 [[noreturn]] void throw_bad_array_new_length();
 [[noreturn]] void throw_bad_alignment(std::size_t alignment);
+
+/// `count * sizeof(T)`, the byte size of an array of T; throws
+/// std::bad_array_new_length when it overflows or exceeds PTRDIFF_MAX. The one
+/// check every typed allocation path (allocate<T>, adapters, defer) shares.
+template <class T>
+[[nodiscard]] inline std::size_t array_bytes(std::size_t count) {
+    std::size_t bytes = 0;
+    if (!checked_multiply(count, sizeof(T), bytes) || bytes > max_object_size) [[unlikely]]
+        throw_bad_array_new_length();
+    return bytes;
+}
 } // namespace detail
 
 class Allocator {
@@ -158,10 +169,7 @@ template <Unmanaged T>
 Buffer<T> Allocator::allocate(std::size_t count, bool zero_memory, const char* file, int line,
                               const char* function) {
     if (count == 0) return Buffer<T>();
-    std::size_t bytes = 0;
-    if (!detail::checked_multiply(count, sizeof(T), bytes) || bytes > detail::max_object_size)
-        [[unlikely]]
-        detail::throw_bad_array_new_length();
+    const std::size_t bytes = detail::array_bytes<T>(count);
     void* p = do_allocate(bytes, alignof(T), zero_memory, CallSite{file, line, function});
     if (p == nullptr) [[unlikely]]
         detail::throw_bad_alloc();

@@ -190,10 +190,7 @@ template <Unmanaged T>
                                           int line = __builtin_LINE(),
                                           const char* function = __builtin_FUNCTION()) {
     if (count == 0) return Buffer<T>();
-    std::size_t bytes = 0;
-    if (!detail::checked_multiply(count, sizeof(T), bytes) || bytes > detail::max_object_size)
-        [[unlikely]]
-        detail::throw_bad_array_new_length();
+    const std::size_t bytes = detail::array_bytes<T>(count);
     void* p =
         allocator.allocate_bytes(bytes, alignof(T), zero_memory, CallSite{file, line, function});
     scope.defer([&allocator, p, bytes] { allocator.deallocate_bytes(p, bytes, alignof(T)); });

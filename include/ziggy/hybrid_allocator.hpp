@@ -94,10 +94,7 @@ public:
                                      int line = __builtin_LINE(),
                                      const char* function = __builtin_FUNCTION()) {
         if (count == 0) return Buffer<T>();
-        std::size_t bytes = 0;
-        if (!detail::checked_multiply(count, sizeof(T), bytes) || bytes > detail::max_object_size)
-            [[unlikely]]
-            detail::throw_bad_array_new_length();
+        const std::size_t bytes = detail::array_bytes<T>(count);
         void* p = route_for<T>(count) == Route::pooled
                       ? pool_.allocate_inline(bytes, alignof(T), zero_memory)
                       : pool_.allocate_direct(bytes, alignof(T), zero_memory);

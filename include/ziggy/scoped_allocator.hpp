@@ -93,10 +93,7 @@ public:
                                      [[maybe_unused]] int line = __builtin_LINE(),
                                      [[maybe_unused]] const char* function = __builtin_FUNCTION()) {
         if (count == 0) return Buffer<T>();
-        std::size_t bytes = 0;
-        if (!detail::checked_multiply(count, sizeof(T), bytes) || bytes > detail::max_object_size)
-            [[unlikely]]
-            detail::throw_bad_array_new_length();
+        const std::size_t bytes = detail::array_bytes<T>(count);
         return adopt_buffer(static_cast<T*>(bump<true>(bytes, alignof(T), zero_memory)), count);
     }
 

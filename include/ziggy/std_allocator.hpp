@@ -55,10 +55,7 @@ public:
     /// std::bad_array_new_length if `n * sizeof(T)` overflows, std::bad_alloc
     /// when memory is exhausted. `n == 0` still returns a unique pointer.
     [[nodiscard]] T* allocate(std::size_t n) {
-        std::size_t bytes = 0;
-        if (!detail::checked_multiply(n, sizeof(T), bytes) || bytes > detail::max_object_size)
-            [[unlikely]]
-            detail::throw_bad_array_new_length();
+        const std::size_t bytes = detail::array_bytes<T>(n);
         return static_cast<T*>(
             allocator_->allocate_bytes(bytes == 0 ? 1 : bytes, alignof(T), false, site_));
     }
