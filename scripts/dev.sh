@@ -167,9 +167,15 @@ cmd_tsan() {
     BUILD_DIR=${BUILD_DIR_TSAN:-build-tsan}
     MESON_ARGS="${MESON_ARGS:-} -Db_sanitize=thread -Dsanitized_variant=false -Dbenchmarks=disabled -Dexamples=disabled -Dfuzzing=disabled"
     configure
-    meson compile -C "$BUILD_DIR" -j "$(jobs)"
+    # The suites of the thread-safe allocators and the stress test.
+    local tests=(system_allocator contract stress unmanaged_memory_pool hybrid_allocator
+                 debug_allocator failing_allocator)
+    local targets=() t
+    for t in "${tests[@]}"; do targets+=("tests/${t}_test-release"); done
+    meson compile -C "$BUILD_DIR" -j "$(jobs)" "${targets[@]}"
     log "test suites under ThreadSanitizer"
-    meson test -C "$BUILD_DIR" --print-errorlogs --num-processes "$(jobs)" "$@"
+    meson test -C "$BUILD_DIR" --no-rebuild --print-errorlogs --num-processes "$(jobs)" \
+        --suite release "${tests[@]}" "$@"
 }
 
 cmd_valgrind() {
