@@ -105,7 +105,7 @@ def chart(ratios, png):
             f.write(f'{i} {value:.4f} "{label}"\n')
     height = 120 + 28 * len(ratios)
     script = f"""
-set terminal pngcairo size 1000,{height} font ",10"
+set terminal pngcairo size 1000,{height} font ",10" noenhanced
 set output "{png}"
 set title "ziggyalloc / peer, median time ratio (lower is better; scripts/dev.sh bench)"
 set style fill solid 0.8
