@@ -1,39 +1,18 @@
 // DebugAllocator's cost: a 64-byte allocate/free pair through the debug
-// allocator (tracking, guards, fills, quarantine) against the SystemAllocator
-// pair it wraps and a plain malloc/free pair. Its peer in spirit is the
-// ASan-instrumented malloc pair in debug_asan_bench.cpp (a separate program,
-// since ASan instruments the whole binary).
+// allocator (tracking, guards, fills, quarantine). scripts/bench_report.py
+// compares it with the SystemAllocator and malloc pairs of core_bench.cpp and
+// with the ASan-instrumented malloc pair of debug_asan_bench.cpp (a separate
+// program, since ASan instruments the whole binary).
 #include <ziggy/debug_allocator.hpp>
 #include <ziggy/system_allocator.hpp>
 
 #include <benchmark/benchmark.h>
-
-#include <cstdlib>
 
 #include "bench_support.hpp"
 
 namespace {
 
 using ziggy_bench::escape;
-
-void BM_MallocPair64(benchmark::State& state) {
-    for (auto _ : state) {
-        void* p = std::malloc(64);
-        escape(p);
-        std::free(p);
-    }
-}
-BENCHMARK(BM_MallocPair64);
-
-void BM_SystemPair64(benchmark::State& state) {
-    ziggy::SystemAllocator sys;
-    for (auto _ : state) {
-        void* p = sys.allocate_bytes(64);
-        escape(p);
-        sys.deallocate_bytes(p, 64);
-    }
-}
-BENCHMARK(BM_SystemPair64);
 
 // Default options: 16-byte guards, a 64-block quarantine (so each free also
 // verifies and releases the block evicted from it).

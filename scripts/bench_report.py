@@ -27,7 +27,7 @@ RATIOS = [
     ("arena typed / pmr monotonic via memory_resource& (64 B)", "scoped_bench:BM_ArenaTyped64", "scoped_bench:BM_PmrMonotonicVirtual64"),
     ("DeferScope / vector<function> (4 actions)", "scoped_bench:BM_DeferScope/4", "scoped_bench:BM_VectorOfFunction/4"),
     ("debug pair / ASan malloc pair (64 B)", "debug_bench:BM_DebugPair64", "debug_asan_bench:BM_AsanMallocPair64"),
-    ("debug pair / system pair (64 B)", "debug_bench:BM_DebugPair64", "debug_bench:BM_SystemPair64"),
+    ("debug pair / system pair (64 B)", "debug_bench:BM_DebugPair64", "core_bench:BM_SystemBytesPair64"),
     ("vector<int> push_back x1000: pool (StdAllocator) / std::allocator", "adapters_bench:BM_VectorOnPool/1000", "adapters_bench:BM_VectorStdAllocator/1000"),
     ("vector<int> push_back x16: pool (StdAllocator) / std::allocator", "adapters_bench:BM_VectorOnPool/16", "adapters_bench:BM_VectorStdAllocator/16"),
     ("pmr vector<int> push_back x1000: pool / pmr unsynchronized pool", "adapters_bench:BM_PmrVectorOnPool/1000", "adapters_bench:BM_PmrVectorOnPmrPool/1000"),

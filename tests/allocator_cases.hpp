@@ -11,6 +11,8 @@
 
 #include <ziggy/ziggy.hpp>
 
+#include "debug_over.hpp"
+
 namespace ziggy_test {
 
 struct SystemCase {
@@ -63,30 +65,9 @@ struct DebugCase {
 struct DebugOverScopedCase {
     static constexpr bool thread_safe = false;
 
-    class Stack final : public ziggy::Allocator {
-    public:
-        bool supports_individual_deallocation() const noexcept override {
-            return debug_.supports_individual_deallocation();
-        }
-        std::size_t total_allocated_bytes() const noexcept override {
-            return debug_.total_allocated_bytes();
-        }
-
-    private:
-        void* do_allocate(std::size_t size, std::size_t alignment, bool zero,
-                          const ziggy::CallSite& site) noexcept override {
-            return debug_.try_allocate_bytes(size, alignment, zero, site);
-        }
-        void do_deallocate(void* p, std::size_t size, std::size_t alignment) noexcept override {
-            debug_.deallocate_bytes(p, size, alignment);
-        }
-        void do_free(void* p) override { debug_.free(p); }
-
-        ziggy::ScopedAllocator arena_{ziggy::default_allocator()};
-        ziggy::DebugAllocator debug_{"debug-over-arena", arena_, ziggy::LeakReportingMode::ignore};
-    };
-
-    static std::unique_ptr<ziggy::Allocator> make() { return std::make_unique<Stack>(); }
+    static std::unique_ptr<ziggy::Allocator> make() {
+        return std::make_unique<DebugOver<ziggy::ScopedAllocator>>();
+    }
 };
 
 // The failure-injection allocator, failing nothing: it must keep every promise

@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "site_recorder.hpp"
 #include "tracking_allocator.hpp"
 
 namespace {
@@ -373,27 +374,7 @@ TEST(AllocateDeferredTest, EveryAllocationFailureIsBadAllocWithoutLeak) {
     EXPECT_TRUE(report.ok()) << report.problems.front();
 }
 
-// Records the call site of each allocation it forwards.
-class SiteRecorder final : public ziggy::Allocator {
-public:
-    ziggy::CallSite last_site;
-    bool supports_individual_deallocation() const noexcept override { return true; }
-    std::size_t total_allocated_bytes() const noexcept override {
-        return inner_.total_allocated_bytes();
-    }
-
-private:
-    void* do_allocate(std::size_t size, std::size_t alignment, bool zero,
-                      const ziggy::CallSite& site) noexcept override {
-        last_site = site;
-        return inner_.try_allocate_bytes(size, alignment, zero, site);
-    }
-    void do_deallocate(void* p, std::size_t size, std::size_t alignment) noexcept override {
-        inner_.deallocate_bytes(p, size, alignment);
-    }
-    void do_free(void* p) override { inner_.free(p); }
-    ziggy::SystemAllocator inner_;
-};
+using ziggy_test::SiteRecorder;
 
 // The caller's file, line and function reach the allocator.
 TEST(AllocateDeferredTest, CapturesCallSite) {

@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "debug_over.hpp"
+
 namespace {
 
 // A workload that mixes sizes (pooled classes and direct sizes), keeps some
@@ -105,24 +107,9 @@ TEST(FailureInjectionTest, HybridAllocator) {
 // A debug allocator over a pool over the failing allocator: failures cross
 // two layers intact.
 TEST(FailureInjectionTest, DebugOverPool) {
-    struct Stack final : ziggy::Allocator {
-        explicit Stack(ziggy::Allocator& backing) : pool(backing) {}
-        ziggy::UnmanagedMemoryPool pool;
-        ziggy::DebugAllocator debug{"stack", pool, ziggy::LeakReportingMode::abort};
-        bool supports_individual_deallocation() const noexcept override { return true; }
-        std::size_t total_allocated_bytes() const noexcept override {
-            return debug.total_allocated_bytes();
-        }
-        void* do_allocate(std::size_t n, std::size_t al, bool z,
-                          const ziggy::CallSite& s) noexcept override {
-            return debug.try_allocate_bytes(n, al, z, s);
-        }
-        void do_deallocate(void* p, std::size_t n, std::size_t al) noexcept override {
-            debug.deallocate_bytes(p, n, al);
-        }
-        void do_free(void* p) override { debug.free(p); }
-    };
-    expect_failures_surface_and_recover(maker<Stack>(), mixed_workload);
+    expect_failures_surface_and_recover(
+        maker<ziggy_test::DebugOver<ziggy::UnmanagedMemoryPool>>(ziggy::LeakReportingMode::abort),
+        mixed_workload);
 }
 
 // pmr containers over the pool see std::bad_alloc and leak nothing.
