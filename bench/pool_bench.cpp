@@ -166,6 +166,25 @@ void BM_FreeListFloorPair(benchmark::State& state) {
 }
 BENCHMARK(BM_FreeListFloorPair)->Apply(apply_sizes);
 
+// The same free list with its head in memory, as every allocator keeps it
+// (the list outlives the call): each pop and push loads and stores the head.
+// The barrier after each operation stands for the call boundary.
+void BM_FreeListMemoryFloorPair(benchmark::State& state) {
+    const auto n = static_cast<std::size_t>(state.range(0));
+    std::vector<std::max_align_t> storage(n / sizeof(std::max_align_t) + 1);
+    FreeNode* list_head = reinterpret_cast<FreeNode*>(storage.data());
+    list_head->next = nullptr;
+    FreeNode* volatile* head = &list_head; // loads and stores of the head stay in memory
+    for (auto _ : state) {
+        FreeNode* p = *head;
+        *head = p->next;
+        escape(p);
+        p->next = *head;
+        *head = p;
+    }
+}
+BENCHMARK(BM_FreeListMemoryFloorPair)->Apply(apply_sizes);
+
 // ---- 1000 allocations, then 1000 frees ----------------------------------
 
 constexpr std::size_t batch = 1000;
@@ -279,10 +298,16 @@ struct Vec4 { // 16 bytes: a "larger struct"
     float x, y, z, w;
 };
 
+// Counts just past the seed's threshold (C#'s defaults, which ziggyalloc's
+// replaced), a quarter of the default threshold, at and past it, and 4x it.
 template <class T>
 void hybrid_counts(benchmark::internal::Benchmark* b) {
+    const std::size_t seed = sizeof(T) == 1   ? 1024
+                             : sizeof(T) == 4 ? 512
+                             : sizeof(T) == 8 ? 128
+                                              : 64;
     const std::size_t t = ziggy::HybridAllocator().max_pooled_count(sizeof(T));
-    for (std::size_t c : {t, t + 1, 4 * t}) b->Arg(static_cast<std::int64_t>(c));
+    for (std::size_t c : {seed + 1, t / 4, t, t + 1, 4 * t}) b->Arg(static_cast<std::int64_t>(c));
 }
 
 template <class T>

@@ -30,17 +30,18 @@ void tour_pool() {
     std::puts("-- HybridAllocator: small requests pooled, large ones direct");
     ziggy::HybridAllocator hybrid;
     auto route = [](ziggy::Route r) { return r == ziggy::Route::pooled ? "pooled" : "direct"; };
-    std::printf("   1024 bytes: %s, 1025 bytes: %s\n", route(hybrid.route_for<std::uint8_t>(1024)),
-                route(hybrid.route_for<std::uint8_t>(1025)));
-    std::printf("   512 ints: %s, 513 ints: %s\n", route(hybrid.route_for<int>(512)),
-                route(hybrid.route_for<int>(513)));
-    std::printf("   128 doubles: %s, 129 doubles: %s\n", route(hybrid.route_for<double>(128)),
-                route(hybrid.route_for<double>(129)));
+    std::printf("   32 KiB of bytes: %s, 32 KiB + 1: %s\n",
+                route(hybrid.route_for<std::uint8_t>(32768)),
+                route(hybrid.route_for<std::uint8_t>(32769)));
+    std::printf("   8192 ints: %s, 8193 ints: %s\n", route(hybrid.route_for<int>(8192)),
+                route(hybrid.route_for<int>(8193)));
+    std::printf("   4096 doubles: %s, 4097 doubles: %s\n", route(hybrid.route_for<double>(4096)),
+                route(hybrid.route_for<double>(4097)));
     struct Particle {
         float x, y, z, mass;
     };
-    std::printf("   64 16-byte structs: %s, 65: %s\n", route(hybrid.route_for<Particle>(64)),
-                route(hybrid.route_for<Particle>(65)));
+    std::printf("   2048 16-byte structs: %s, 2049: %s\n", route(hybrid.route_for<Particle>(2048)),
+                route(hybrid.route_for<Particle>(2049)));
     {
         auto small = hybrid.allocate<double>(100);
         auto large = hybrid.allocate<double>(10000);

@@ -23,7 +23,7 @@ namespace {
 void mixed_workload(ziggy::Allocator& a) {
     std::vector<ziggy::Buffer<std::uint32_t>> kept;
     for (std::uint32_t i = 0; i < 12; ++i) {
-        const std::size_t count = (i % 3 == 0) ? 5000 : 1 + i * 7; // 20000 B goes direct
+        const std::size_t count = (i % 3 == 0) ? 10000 : 1 + i * 7; // 40000 B goes direct
         auto b = a.allocate<std::uint32_t>(count);
         b.fill(i);
         if (i % 2 == 0) kept.push_back(std::move(b));

@@ -30,29 +30,33 @@ struct alignas(128) Wide {
     char b[128];
 };
 
-// The default thresholds are the seed's, at and just past each edge.
-TEST(HybridAllocatorTest, DefaultRoutesFollowTheSeed) {
+// The default thresholds pool every request the pool's classes can hold
+// (32 KiB), at and just past each edge, and the seed's old edges are pooled.
+TEST(HybridAllocatorTest, DefaultRoutesPoolUpToTheLargestClass) {
     HybridAllocator h;
-    EXPECT_EQ(h.route_for<std::uint8_t>(1024), Route::pooled);
-    EXPECT_EQ(h.route_for<std::uint8_t>(1025), Route::direct);
-    EXPECT_EQ(h.route_for<int>(512), Route::pooled);
-    EXPECT_EQ(h.route_for<int>(513), Route::direct);
-    EXPECT_EQ(h.route_for<double>(128), Route::pooled);
-    EXPECT_EQ(h.route_for<double>(129), Route::direct);
-    EXPECT_EQ(h.route_for<Pair>(128), Route::pooled);
-    EXPECT_EQ(h.route_for<Vec3>(64), Route::pooled);
-    EXPECT_EQ(h.route_for<Vec3>(65), Route::direct);
+    EXPECT_EQ(h.route_for<std::uint8_t>(32768), Route::pooled);
+    EXPECT_EQ(h.route_for<std::uint8_t>(32769), Route::direct);
+    EXPECT_EQ(h.route_for<int>(8192), Route::pooled);
+    EXPECT_EQ(h.route_for<int>(8193), Route::direct);
+    EXPECT_EQ(h.route_for<double>(4096), Route::pooled);
+    EXPECT_EQ(h.route_for<double>(4097), Route::direct);
+    EXPECT_EQ(h.route_for<Pair>(4096), Route::pooled);
+    EXPECT_EQ(h.route_for<Vec3>(2048), Route::pooled); // 24 KiB
+    EXPECT_EQ(h.route_for<Vec3>(2049), Route::direct);
+    for (std::size_t seed_edge : {1025u, 513u, 129u})
+        EXPECT_EQ(h.route_for<std::uint8_t>(seed_edge), Route::pooled);
+    EXPECT_EQ(h.route_for<double>(129), Route::pooled);
 }
 
-// Element sizes without a seed rule use byte_budget / sizeof(T).
+// Element sizes without their own rule use byte_budget / sizeof(T).
 TEST(HybridAllocatorTest, OtherSizesAreComputed) {
     HybridAllocator h;
-    EXPECT_EQ(h.max_pooled_count(2), 512u);
-    EXPECT_EQ(h.max_pooled_count(sizeof(Short3)), 1024u / 6);
-    EXPECT_EQ(h.route_for<std::int16_t>(512), Route::pooled);
-    EXPECT_EQ(h.route_for<std::int16_t>(513), Route::direct);
-    EXPECT_EQ(h.route_for<Short3>(170), Route::pooled);
-    EXPECT_EQ(h.route_for<Short3>(171), Route::direct);
+    EXPECT_EQ(h.max_pooled_count(2), 16384u);
+    EXPECT_EQ(h.max_pooled_count(sizeof(Short3)), 32768u / 6);
+    EXPECT_EQ(h.route_for<std::int16_t>(16384), Route::pooled);
+    EXPECT_EQ(h.route_for<std::int16_t>(16385), Route::direct);
+    EXPECT_EQ(h.route_for<Short3>(5461), Route::pooled);
+    EXPECT_EQ(h.route_for<Short3>(5462), Route::direct);
 }
 
 // Thresholds are configurable.
@@ -78,8 +82,8 @@ TEST(HybridAllocatorTest, UnpoolableRequestsGoDirect) {
     EXPECT_EQ(h.route_for<Huge>(9), Route::direct); // above the largest class
     EXPECT_EQ(h.route_for<Wide>(1), Route::direct);
     EXPECT_EQ(h.route_for_bytes(64, 128), Route::direct);
-    EXPECT_EQ(h.route_for_bytes(1024), Route::pooled);
-    EXPECT_EQ(h.route_for_bytes(1025), Route::direct);
+    EXPECT_EQ(h.route_for_bytes(32768), Route::pooled);
+    EXPECT_EQ(h.route_for_bytes(32769), Route::direct);
 }
 
 // Allocations take the route the decision names: pooled ones are reused,
@@ -87,10 +91,10 @@ TEST(HybridAllocatorTest, UnpoolableRequestsGoDirect) {
 TEST(HybridAllocatorTest, AllocationsFollowTheirRoute) {
     TrackingAllocator backing;
     HybridAllocator h(backing);
-    for (int i = 0; i < 3; ++i) (void)h.allocate<double>(128);
+    for (int i = 0; i < 3; ++i) (void)h.allocate<double>(4096);
     EXPECT_EQ(backing.allocation_calls(), 1u);
     EXPECT_EQ(h.pool().statistics().hits, 2u);
-    for (int i = 0; i < 3; ++i) (void)h.allocate<double>(129);
+    for (int i = 0; i < 3; ++i) (void)h.allocate<double>(4097);
     EXPECT_EQ(backing.allocation_calls(), 4u);
     EXPECT_EQ(h.pool().statistics().direct_allocations, 3u);
     EXPECT_EQ(backing.live_blocks(), 1u); // the pooled block
@@ -101,7 +105,7 @@ TEST(HybridAllocatorTest, ReleaseThenFreeOnBothRoutes) {
     TrackingAllocator backing;
     HybridAllocator h(backing);
     auto small = h.allocate<int>(10);
-    auto large = h.allocate<int>(10000);
+    auto large = h.allocate<int>(10000); // 40000 bytes: direct
     h.free(small.release());
     h.free(large.release());
     EXPECT_EQ(h.total_allocated_bytes(), 0u);
@@ -116,10 +120,10 @@ TEST(HybridAllocatorTest, ByteLayerRoutesBySize) {
     TrackingAllocator backing;
     HybridAllocator h(backing);
     void* a = h.allocate_bytes(1000);
-    void* b = h.allocate_bytes(5000);
-    EXPECT_EQ(h.total_allocated_bytes(), 6000u);
+    void* b = h.allocate_bytes(50000);
+    EXPECT_EQ(h.total_allocated_bytes(), 51000u);
     h.deallocate_bytes(a, 1000);
-    h.deallocate_bytes(b, 5000);
+    h.deallocate_bytes(b, 50000);
     EXPECT_EQ(h.total_allocated_bytes(), 0u);
     EXPECT_EQ(h.pool().statistics().direct_allocations, 1u);
     EXPECT_EQ(h.pool().statistics().retained_blocks, 1u);
@@ -140,7 +144,8 @@ TEST(HybridAllocatorTest, ConcurrentUseOnBothRoutes) {
     for (int t = 0; t < 4; ++t) {
         threads.emplace_back([&, t] {
             for (int i = 0; i < 2000; ++i) {
-                auto b = h.allocate<std::uint16_t>(1 + (i * 37) % 1500);
+                // 2 bytes to 40 KiB: both routes
+                auto b = h.allocate<std::uint16_t>(1 + (i * 997) % 20000);
                 b.fill(static_cast<std::uint16_t>(t));
                 for (auto v : b) ASSERT_EQ(v, t);
             }
