@@ -31,24 +31,27 @@ def print_tables(results):
 
     print("\n## allocate+free pair, CPU ns (median)")
     cols = ["pool Buffer", "pool bytes"] + [f"{p} malloc" for p in PEERS] + \
-           ["pmr unsync", "pmr sync", "foonathan", "floor"]
+           ["pmr unsync", "pmr sync", "foonathan", "floor", "memory floor"]
     print("| size | " + " | ".join(cols) + " |")
     print("|---" * (len(cols) + 1) + "|")
     for s in SIZES:
         row = [cpu("glibc", f"BM_PoolBufferPair/{s}"), cpu("glibc", f"BM_PoolBytesPair/{s}")]
         row += [cpu(p, f"BM_MallocPair/{s}") for p in PEERS]
         row += [cpu("glibc", f"BM_{n}/{s}") for n in
-                ("PmrUnsyncPair", "PmrSyncPair", "FoonathanPoolPair", "FreeListFloorPair")]
+                ("PmrUnsyncPair", "PmrSyncPair", "FoonathanPoolPair", "FreeListFloorPair",
+                  "FreeListMemoryFloorPair")]
         print(f"| {s} | " + " | ".join(f"{x:.2f}" for x in row) + " |")
 
     print("\n## ratios (pool Buffer pair / peer; goal in brackets)")
-    print("| size | / best(tcmalloc, mimalloc) [<=0.5] | / foonathan [<=0.8] | / floor [<=3] | / pmr unsync | / glibc |")
-    print("|---|---|---|---|---|---|")
+    print("| size | / best(tcmalloc, mimalloc) [<=0.5] | / foonathan [<=0.8] | / floor [<=3] |"
+          " / memory floor | / pmr unsync | / glibc |")
+    print("|---|---|---|---|---|---|---|")
     for s in SIZES:
         pool = cpu("glibc", f"BM_PoolBufferPair/{s}")
         best = min(cpu("tcmalloc", f"BM_MallocPair/{s}"), cpu("mimalloc", f"BM_MallocPair/{s}"))
         print(f"| {s} | {pool / best:.2f} | {pool / cpu('glibc', f'BM_FoonathanPoolPair/{s}'):.2f} | "
               f"{pool / cpu('glibc', f'BM_FreeListFloorPair/{s}'):.2f} | "
+              f"{pool / cpu('glibc', f'BM_FreeListMemoryFloorPair/{s}'):.2f} | "
               f"{pool / cpu('glibc', f'BM_PmrUnsyncPair/{s}'):.2f} | "
               f"{pool / cpu('glibc', f'BM_MallocPair/{s}'):.2f} |")
 
@@ -68,22 +71,28 @@ def print_tables(results):
         if one:
             print(f"{name}: {two / one:.2f}")
 
-    print("\n## hybrid vs its routes (CPU ns; hybrid / better route [<=1.10])")
+    for peer in PEERS:
+        if peer in r:
+            print_hybrid_table(peer, r[peer])
+
+
+def print_hybrid_table(peer, g):
+    """The hybrid against each of its routes, in the binary linked with `peer`."""
+    print(f"\n## hybrid vs its routes, {peer} malloc (CPU ns; hybrid / better route [<=1.10])")
     print("| type | count | hybrid route | hybrid | pooled route | direct route | hybrid / better |"
           " retained: hybrid / pool |")
     print("|---|---|---|---|---|---|---|---|")
+    nan = {"cpu": float("nan"), "retained": 0}
     for t in ("std::uint8_t", "std::uint32_t", "double", "Vec4"):
         names = [k for k in g if k.startswith(f"BM_HybridTyped<{t}>/")]
         for k in sorted(names, key=lambda k: int(k.rsplit("/", 1)[1])):
             c = k.rsplit("/", 1)[1]
             h = g[k]["cpu"]
-            p = cpu("glibc", f"BM_PooledRouteTyped<{t}>/{c}")
-            d = cpu("glibc", f"BM_DirectRouteTyped<{t}>/{c}")
+            pooled = g.get(f"BM_PooledRouteTyped<{t}>/{c}", nan)
+            d = g.get(f"BM_DirectRouteTyped<{t}>/{c}", nan)["cpu"]
             route = "pooled" if g[k]["retained"] > 0 else "direct"
-            pr = g.get(f"BM_PooledRouteTyped<{t}>/{c}", {}).get("retained", 0)
-            print(f"| {t} | {c} | {route} | {h:.2f} | {p:.2f} | {d:.2f} | {h / min(p, d):.2f} |"
-                  f" {g[k]['retained']:.0f} / {pr:.0f} |")
-
+            print(f"| {t} | {c} | {route} | {h:.2f} | {pooled['cpu']:.2f} | {d:.2f} |"
+                  f" {h / min(pooled['cpu'], d):.2f} | {g[k]['retained']:.0f} / {pooled['retained']:.0f} |")
 
 def main():
     build = sys.argv[1]

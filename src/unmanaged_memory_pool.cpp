@@ -126,8 +126,7 @@ void detail::PoolLink::retire(PoolThreadCache* cache) noexcept {
 UnmanagedMemoryPool::UnmanagedMemoryPool(Allocator& base, PoolOptions options)
     : base_(base),
       options_(options),
-      id_(next_pool_id.fetch_add(1, std::memory_order_relaxed)),
-      slot_(id_ % detail::pool_tls_slot_count),
+      tag_{next_pool_id.fetch_add(1, std::memory_order_relaxed), 0},
       link_(std::make_shared<detail::PoolLink>()),
       depots_(std::make_unique<Depot[]>(detail::pool_list_count)) {
     for (std::size_t i = 0; i < detail::pool_list_count; ++i) {
@@ -136,7 +135,9 @@ UnmanagedMemoryPool::UnmanagedMemoryPool(Allocator& base, PoolOptions options)
             {max_cached_blocks, options_.thread_cache_bytes_per_class / bs,
              options_.max_retained_bytes_per_class / bs, options_.max_retained_bytes / bs}));
     }
+    tag_.slot = tag_.pool_id % detail::pool_tls_slot_count;
     link_->pool = this;
+    enable_inline_pool_free(tag_);
 }
 
 UnmanagedMemoryPool::~UnmanagedMemoryPool() {
@@ -153,12 +154,12 @@ UnmanagedMemoryPool::~UnmanagedMemoryPool() {
 // Fast path: thread_cache() in the header (the TLS slot matches).
 detail::PoolThreadCache* UnmanagedMemoryPool::find_thread_cache() noexcept {
     if (registry_gone) return nullptr;
-    detail::PoolTlsSlot& slot = detail::pool_tls_slots[slot_];
+    detail::PoolTlsSlot& slot = detail::pool_tls_slots[tag_.slot];
     try {
         ThreadRegistry& reg = registry;
         for (detail::PoolThreadCache* cache : reg.caches) {
-            if (cache->pool_id == id_) {
-                slot = {id_, cache};
+            if (cache->pool_id == tag_.pool_id) {
+                slot = {tag_.pool_id, cache};
                 return cache;
             }
         }
@@ -170,7 +171,7 @@ detail::PoolThreadCache* UnmanagedMemoryPool::find_thread_cache() noexcept {
             return true;
         });
         auto cache = std::make_unique<detail::PoolThreadCache>();
-        cache->pool_id = id_;
+        cache->pool_id = tag_.pool_id;
         cache->link = link_;
         for (std::size_t i = 0; i < detail::pool_list_count; ++i)
             cache->lists[i].limit = cache_limits_[i];
@@ -180,7 +181,7 @@ detail::PoolThreadCache* UnmanagedMemoryPool::find_thread_cache() noexcept {
             link_->caches.push_back(cache.get());
         }
         reg.caches.push_back(cache.get());
-        slot = {id_, cache.get()};
+        slot = {tag_.pool_id, cache.get()};
         return cache.release();
     } catch (...) {
         return nullptr; // out of memory: this operation goes through the depot
@@ -428,11 +429,11 @@ void UnmanagedMemoryPool::drain_cache(detail::PoolThreadCache& cache, bool to_de
 
 void UnmanagedMemoryPool::clear() noexcept {
     if (!registry_gone) {
-        detail::PoolTlsSlot& slot = detail::pool_tls_slots[slot_];
-        detail::PoolThreadCache* mine = slot.pool_id == id_ ? slot.cache : nullptr;
+        detail::PoolTlsSlot& slot = detail::pool_tls_slots[tag_.slot];
+        detail::PoolThreadCache* mine = slot.pool_id == tag_.pool_id ? slot.cache : nullptr;
         if (mine == nullptr)
             for (detail::PoolThreadCache* cache : registry.caches)
-                if (cache->pool_id == id_) mine = cache;
+                if (cache->pool_id == tag_.pool_id) mine = cache;
         if (mine != nullptr) drain_cache(*mine, /*to_depot=*/false);
     }
     for (std::size_t list = 0; list < detail::pool_list_count; ++list) {

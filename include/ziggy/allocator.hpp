@@ -23,6 +23,7 @@
 #include <new>
 
 #include <ziggy/detail/alignment.hpp>
+#include <ziggy/detail/pool_cache.hpp>
 #include <ziggy/unmanaged.hpp>
 
 namespace ziggy {
@@ -122,7 +123,11 @@ public:
     /// (arenas) accept it and reclaim what they can.
     void deallocate_bytes(void* pointer, std::size_t size,
                           std::size_t alignment = detail::malloc_alignment) noexcept {
-        if (pointer != nullptr) do_deallocate(pointer, size, alignment);
+        if (pointer == nullptr) return;
+        // Pool-backed allocators: the common free is a push onto this
+        // thread's cache, done here without a virtual call.
+        if (inline_pool_ != nullptr && detail::pool_push_cached(*inline_pool_, pointer)) return;
+        do_deallocate(pointer, size, alignment);
     }
 
     /// Releases memory this allocator handed out, without its size (e.g. the
@@ -148,6 +153,13 @@ protected:
         return Buffer<T>(pointer, count, *this);
     }
 
+    /// For allocators whose blocks live in an UnmanagedMemoryPool (the pool
+    /// itself, HybridAllocator): from now on `deallocate_bytes`, and so every
+    /// Buffer destructor, first tries that pool's inline thread-cache push and
+    /// calls `do_deallocate` only when it declines. `do_deallocate` must then
+    /// behave exactly as that pool's free. `tag` must outlive this allocator.
+    void enable_inline_pool_free(const detail::PoolFreeTag& tag) noexcept { inline_pool_ = &tag; }
+
     /// Preconditions: `0 < size <= detail::max_object_size`, `alignment` a power
     /// of two no larger than `detail::max_alignment`. Returns nullptr when the
     /// request cannot be satisfied.
@@ -157,6 +169,9 @@ protected:
     virtual void do_deallocate(void* pointer, std::size_t size, std::size_t alignment) noexcept = 0;
     /// Precondition: `pointer` is non-null.
     virtual void do_free(void* pointer) = 0;
+
+private:
+    const detail::PoolFreeTag* inline_pool_ = nullptr;
 };
 
 } // namespace ziggy

@@ -56,7 +56,9 @@ public:
     /// this allocator.
     explicit HybridAllocator(Allocator& backing = default_allocator(),
                              HybridThresholds thresholds = {}, PoolOptions pool_options = {})
-        : thresholds_(thresholds), pool_(backing, pool_options) {}
+        : thresholds_(thresholds), pool_(backing, pool_options) {
+        enable_inline_pool_free(pool_.tag_); // do_deallocate is the pool's free
+    }
 
     /// Largest pooled element count for elements of `element_size` bytes.
     [[nodiscard]] std::size_t max_pooled_count(std::size_t element_size) const noexcept {

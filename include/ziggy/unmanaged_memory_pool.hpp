@@ -161,7 +161,7 @@ public:
     /// The inline fast path behind every free: any block of this pool, sized or
     /// not. Precondition: `user` is non-null and live in this pool.
     [[gnu::always_inline]] void deallocate_inline(void* user) noexcept {
-        if (!push_cached(user)) [[unlikely]]
+        if (!detail::pool_push_cached(tag_, user)) [[unlikely]]
             deallocate_slow(user);
     }
 
@@ -181,8 +181,8 @@ private:
     struct Depot;
 
     [[gnu::always_inline]] void* pop_cached(std::size_t list, std::size_t bytes) noexcept {
-        detail::PoolTlsSlot& slot = detail::pool_tls_slots[slot_];
-        if (slot.pool_id != id_) [[unlikely]]
+        detail::PoolTlsSlot& slot = detail::pool_tls_slots[tag_.slot];
+        if (slot.pool_id != tag_.pool_id) [[unlikely]]
             return nullptr;
         detail::PoolThreadCache& cache = *slot.cache;
         detail::PoolFreeList& fl = cache.lists[list];
@@ -200,31 +200,6 @@ private:
         return user;
     }
 
-    [[gnu::always_inline]] bool push_cached(void* user) noexcept {
-        detail::PoolTlsSlot& slot = detail::pool_tls_slots[slot_];
-        if (slot.pool_id != id_) [[unlikely]]
-            return false;
-        detail::PoolHeader* h = detail::pool_header_of(user);
-        detail::unpoison(h, detail::pool_header_size);
-        const std::uint64_t info = h->info;
-        const std::size_t list = info & 0xFF;
-        detail::PoolThreadCache& cache = *slot.cache;
-        // Direct blocks (route >= 0x80) fail the bound test too.
-        if (list >= detail::pool_list_count || cache.lists[list].count() >= cache.lists[list].limit)
-            [[unlikely]] {
-            detail::poison(h, detail::pool_header_size);
-            return false;
-        }
-        detail::PoolFreeList& fl = cache.lists[list];
-        h->next = fl.head;
-        h->info = detail::pool_freed_info(list);
-        fl.head = h;
-        detail::bump(fl.pushes, std::uint64_t{1});
-        detail::bump(cache.freed_bytes, info >> 16);
-        detail::poison(h, detail::pool_header_size + detail::pool_list_block_size(list));
-        return true;
-    }
-
     [[gnu::noinline]] void* allocate_slow(std::size_t bytes, std::size_t alignment,
                                           bool zero) noexcept;
     [[gnu::noinline]] void deallocate_slow(void* user) noexcept;
@@ -237,8 +212,8 @@ private:
     /// destructor clears every slot before it retires the caches, so a
     /// matching slot always names a live cache.
     detail::PoolThreadCache* thread_cache() noexcept {
-        const detail::PoolTlsSlot& slot = detail::pool_tls_slots[slot_];
-        if (slot.pool_id == id_) [[likely]]
+        const detail::PoolTlsSlot& slot = detail::pool_tls_slots[tag_.slot];
+        if (slot.pool_id == tag_.pool_id) [[likely]]
             return slot.cache;
         return find_thread_cache();
     }
@@ -251,8 +226,7 @@ private:
 
     Allocator& base_;
     PoolOptions options_;
-    std::uint64_t id_;
-    std::size_t slot_;
+    detail::PoolFreeTag tag_; // this pool's id and TLS slot
     std::uint32_t cache_limits_[detail::pool_list_count] = {};
     std::shared_ptr<detail::PoolLink> link_;
     std::unique_ptr<Depot[]> depots_;

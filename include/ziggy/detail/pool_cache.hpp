@@ -13,6 +13,11 @@
 //   direct  a block above the largest class (or over-aligned beyond 64): it
 //           goes straight to the base allocator, still with a Header.
 //
+// The free fast path (pool_push_cached) is here rather than in the pool's
+// header because `Allocator::deallocate_bytes` runs it inline for every
+// pool-backed allocator (see PoolFreeTag), so a Buffer of a pool frees
+// without a virtual call.
+//
 // Counters another thread may read (statistics, total_allocated_bytes) are
 // relaxed atomics written only by the owning thread (`bump`), so the fast path
 // pays plain loads and stores and ThreadSanitizer sees no race.
@@ -23,6 +28,7 @@
 #include <cstdint>
 #include <memory>
 
+#include <ziggy/detail/sanitizer.hpp>
 #include <ziggy/detail/size_classes.hpp>
 
 namespace ziggy::detail {
@@ -132,5 +138,42 @@ inline constexpr std::size_t pool_tls_slot_count = 4;
 // of a __tls_get_addr call (the library is linked, not dlopen'ed late).
 [[gnu::tls_model(
     "initial-exec")]] inline thread_local PoolTlsSlot pool_tls_slots[pool_tls_slot_count] = {};
+
+/// Names a pool's thread caches: all an inline free needs. A pool-backed
+/// allocator points `Allocator::inline_pool_` at its pool's tag.
+struct PoolFreeTag {
+    std::uint64_t pool_id;
+    std::size_t slot; // index into pool_tls_slots
+};
+
+/// Pushes `user`, a block of the pool named by `tag`, onto the calling
+/// thread's cache for its list. Returns false, having changed nothing, when
+/// the thread has no cache for the pool in its slot, the block is direct,
+/// or the list is full: the caller then takes the pool's slow path.
+/// Precondition: `user` is non-null and a live block of that pool.
+[[gnu::always_inline]] inline bool pool_push_cached(const PoolFreeTag& tag, void* user) noexcept {
+    PoolTlsSlot& slot = pool_tls_slots[tag.slot];
+    if (slot.pool_id != tag.pool_id) [[unlikely]]
+        return false;
+    PoolHeader* h = pool_header_of(user);
+    unpoison(h, pool_header_size);
+    const std::uint64_t info = h->info;
+    const std::size_t list = info & 0xFF;
+    PoolThreadCache& cache = *slot.cache;
+    // Direct blocks (route >= 0x80) fail the bound test too.
+    if (list >= pool_list_count || cache.lists[list].count() >= cache.lists[list].limit)
+        [[unlikely]] {
+        poison(h, pool_header_size);
+        return false;
+    }
+    PoolFreeList& fl = cache.lists[list];
+    h->next = fl.head;
+    h->info = pool_freed_info(list);
+    fl.head = h;
+    bump(fl.pushes, std::uint64_t{1});
+    bump(cache.freed_bytes, info >> 16);
+    poison(h, pool_header_size + pool_list_block_size(list));
+    return true;
+}
 
 } // namespace ziggy::detail
