@@ -11,8 +11,9 @@ void* HybridAllocator::do_allocate(std::size_t size, std::size_t alignment, bool
 }
 
 void HybridAllocator::do_deallocate(void* pointer, std::size_t, std::size_t) noexcept {
-    // The header says which route the block took.
-    pool_.deallocate_inline(pointer);
+    // The header says which route the block took. deallocate_bytes already
+    // tried the pool's inline push (the hybrid shares its tag).
+    pool_.deallocate_slow(pointer);
 }
 
 void HybridAllocator::do_free(void* pointer) { pool_.free(pointer); }

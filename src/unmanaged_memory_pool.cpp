@@ -1,5 +1,5 @@
 // UnmanagedMemoryPool: slow paths, thread-cache registry, depot, statistics.
-// The fast paths (pop_cached / push_cached) are inline in the header; every
+// The fast paths (pop_cached here, detail::pool_push_cached) are inline in headers; every
 // function here is reached only when they fail.
 #include <ziggy/unmanaged_memory_pool.hpp>
 
@@ -302,7 +302,7 @@ void* UnmanagedMemoryPool::allocate_direct(std::size_t bytes, std::size_t alignm
     return user;
 }
 
-// Fast path: push_cached. Reached for direct blocks, when the thread has no
+// Fast path: detail::pool_push_cached. Reached for direct blocks, when the thread has no
 // cache for this pool, or when its list is full.
 void UnmanagedMemoryPool::deallocate_slow(void* user) noexcept {
     detail::PoolHeader* h = detail::pool_header_of(user);

@@ -169,9 +169,10 @@ protected:
     void* do_allocate(std::size_t size, std::size_t alignment, bool zero_memory,
                       const CallSite& site) noexcept override;
     /// The block's header is the authority on its size (as in SystemAllocator).
-    /// Inline, so a call through the concrete type needs no call at all.
+    /// Reached from `deallocate_bytes` once its inline thread-cache push
+    /// declined (a direct block, a full list, or no cache in the TLS slot).
     void do_deallocate(void* pointer, std::size_t, std::size_t) noexcept override {
-        deallocate_inline(pointer);
+        deallocate_slow(pointer);
     }
     /// Throws InvalidFreeError for a pointer whose header is not one of ours.
     void do_free(void* pointer) override;
