@@ -36,6 +36,8 @@ RATIOS = [
     ("pool Buffer pair / foonathan memory_pool (64 B)", "pool_bench-glibc:BM_PoolBufferPair/64", "pool_bench-glibc:BM_FoonathanPoolPair/64"),
     ("pool Buffer pair / pmr unsynchronized pool (64 B)", "pool_bench-glibc:BM_PoolBufferPair/64", "pool_bench-glibc:BM_PmrUnsyncPair/64"),
     ("pool 1000x64 B batch / mimalloc batch", "pool_bench-mimalloc:BM_PoolBufferBatch/64", "pool_bench-mimalloc:BM_MallocBatch/64"),
+    ("hybrid 4096 doubles (pooled) / SystemAllocator over glibc", "pool_bench-glibc:BM_HybridTyped<double>/4096", "pool_bench-glibc:BM_DirectRouteTyped<double>/4096"),
+    ("hybrid 4097 doubles (direct) / SystemAllocator over glibc", "pool_bench-glibc:BM_HybridTyped<double>/4097", "pool_bench-glibc:BM_DirectRouteTyped<double>/4097"),
 ]
 
 
