@@ -29,7 +29,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <unordered_map>
+#include <algorithm>
+#include <vector>
 
 #include <ziggy/system_allocator.hpp>
 
@@ -141,7 +142,7 @@ inline void fill_pattern(void* p, std::uint32_t seed, std::size_t n) noexcept {
 /// Backing allocator that verifies every deallocation (see the file comment).
 class CheckedBacking final : public ziggy::Allocator {
 public:
-    explicit CheckedBacking(const char* name) noexcept : name_(name) {}
+    explicit CheckedBacking(const char* name) : name_(name) { live_.reserve(256); }
     ~CheckedBacking() override {
         ZIGGY_FUZZ_CHECK(live_.empty(), "%s: %zu blocks never returned to the backing allocator",
                          name_, live_.size());
@@ -158,9 +159,18 @@ public:
 
 private:
     struct Block {
+        void* pointer;
         std::size_t size;
         std::size_t alignment;
     };
+    // The live blocks, sorted by address: a flat vector, so tracking a block
+    // costs no allocation of its own (allocations under ASan are the
+    // harnesses' main cost).
+    std::vector<Block>::iterator find(void* pointer) {
+        auto it = std::lower_bound(live_.begin(), live_.end(), pointer,
+                                   [](const Block& b, void* p) { return b.pointer < p; });
+        return it != live_.end() && it->pointer == pointer ? it : live_.end();
+    }
 
     void* do_allocate(std::size_t size, std::size_t alignment, bool zero_memory,
                       const ziggy::CallSite& site) noexcept override {
@@ -173,22 +183,24 @@ private:
             ++allocations_;
             ZIGGY_FUZZ_CHECK(reinterpret_cast<std::uintptr_t>(p) % alignment == 0,
                              "%s: misaligned block", name_);
-            live_.emplace(p, Block{size, alignment});
+            auto at = std::lower_bound(live_.begin(), live_.end(), p,
+                                       [](const Block& b, void* q) { return b.pointer < q; });
+            live_.insert(at, Block{p, size, alignment});
         }
         return p;
     }
     void do_deallocate(void* pointer, std::size_t size, std::size_t alignment) noexcept override {
-        auto it = live_.find(pointer);
+        auto it = find(pointer);
         ZIGGY_FUZZ_CHECK(it != live_.end(), "%s: deallocate of %p, which it never handed out",
                          name_, pointer);
-        ZIGGY_FUZZ_CHECK(it->second.size == size && it->second.alignment == alignment,
+        ZIGGY_FUZZ_CHECK(it->size == size && it->alignment == alignment,
                          "%s: deallocate(%p, %zu, %zu) but the block was (%zu, %zu)", name_,
-                         pointer, size, alignment, it->second.size, it->second.alignment);
+                         pointer, size, alignment, it->size, it->alignment);
         live_.erase(it);
         system_.deallocate_bytes(pointer, size, alignment);
     }
     void do_free(void* pointer) override {
-        auto it = live_.find(pointer);
+        auto it = find(pointer);
         ZIGGY_FUZZ_CHECK(it != live_.end(), "%s: free of %p, which it never handed out", name_,
                          pointer);
         live_.erase(it);
@@ -197,7 +209,7 @@ private:
 
     const char* name_;
     ziggy::SystemAllocator system_;
-    std::unordered_map<void*, Block> live_;
+    std::vector<Block> live_;
     std::size_t allocations_ = 0;
     std::size_t failures_ = 0;
 };

@@ -218,19 +218,24 @@ def ops_seeds():
 
 
 def pool_seeds():
+    # The configuration's top bit picks the pool (clear) or the hybrid (set);
+    # the low bits the retention caps. The target byte is still read (one target).
     seeds = {}
-    targets = ["pool", "hybrid"]
     for cfg in range(4):
-        p = OpsProgram(targets, POOL_OPS, config=cfg)
-        for i, index in enumerate([0, 7, 8, 9, 20, 39]):
-            for how in range(4):
-                size_args = u8(how) + u8(index) + (u8(i) if how == 2 else b"")
-                p.allocate_bytes(targets[i % 2], size_args, 4)
-        for e in range(0, 20, 3):
-            p.entry_op("raw_free", e, u8(e % 2))
-        p.special("pool", 0).special("pool", 1).special("hybrid", 1, u8(0) + u16(1024))
-        p.special("hybrid", 1, u8(0) + u16(1025)).special("hybrid", 0)
-        seeds[f"class-edges-{cfg}"] = p.b
+        for target, top in (("pool", 0), ("hybrid", 0x80)):
+            p = OpsProgram([target], POOL_OPS, config=cfg | top)
+            for i, index in enumerate([0, 7, 8, 9, 20, 39]):
+                for how in range(4):
+                    size_args = u8(how) + u8(index) + (u8(i) if how == 2 else b"")
+                    p.allocate_bytes(target, size_args, 4)
+            for e in range(0, 20, 3):
+                p.entry_op("raw_free", e, u8(e % 2))
+            if target == "pool":
+                p.special("pool", 0).special("pool", 1)
+            else:
+                p.special("hybrid", 1, u8(0) + u16(1024)).special("hybrid", 1, u8(0) + u16(1025))
+                p.special("hybrid", 0).special("hybrid", 2)
+            seeds[f"class-edges-{target}-{cfg}"] = p.b
     return seeds
 
 

@@ -106,7 +106,7 @@ private:
                 if (Entry* e = m_.pick_freeable(in_)) m_.destroy(*e, /*through_buffer=*/true);
                 break;
             case Op::release:
-                if (Entry* e = m_.pick_freeable(in_)) m_.release(*e);
+                if (Entry* e = m_.pick_freeable(in_)) release_buffer(*e);
                 break;
             case Op::raw_free:
                 if (Entry* e = m_.pick_freeable(in_)) m_.raw_free(*e, in_.flag());
@@ -116,41 +116,40 @@ private:
                     const std::size_t offset = in_.pick(e->size);
                     const std::size_t length = in_.range(0, e->size - offset);
                     const std::uint32_t seed = in_.u8();
-                    fill_pattern(e->data + offset, seed, length);
-                    fill_pattern(e->model.data() + offset, seed, length);
-                    m_.check_contents(*e);
+                    write_bytes(*e, offset, length, seed);
+                    check_contents(*e);
                 }
                 break;
             case Op::read:
-                if (Entry* e = m_.pick_entry(in_)) m_.check_contents(*e);
+                if (Entry* e = m_.pick_entry(in_)) check_contents(*e);
                 break;
             case Op::fill:
                 if (Entry* e = m_.pick_entry(in_)) {
-                    m_.fill(*e, in_.u8());
-                    m_.check_contents(*e);
+                    fill(*e, in_.u8());
+                    check_contents(*e);
                 }
                 break;
             case Op::copy: {
                 Entry* from = m_.pick_entry(in_);
                 Entry* to = m_.pick_entry(in_);
                 if (from != nullptr && to != nullptr) {
-                    m_.copy(*from, *to, in_.u16());
-                    m_.check_contents(*to);
+                    copy(*from, *to, in_.u16());
+                    check_contents(*to);
                 }
                 break;
             }
             case Op::move:
-                if (Entry* e = m_.pick_entry(in_)) m_.move_buffer(*e);
+                if (Entry* e = m_.pick_entry(in_)) move_buffer(*e);
                 break;
             case Op::edge: {
                 Target& t = m_.pick_target(in_);
-                m_.edge_cases(t, in_.u8());
+                edge_cases(t, in_.u8());
                 break;
             }
             case Op::containers: {
                 Target& t = m_.pick_target(in_);
-                const std::size_t count = in_.range(0, 300);
-                m_.containers(t, count, in_.u8());
+                const std::size_t count = in_.range(0, 200); // growth to 256 elements
+                containers(t, count, in_.u8());
                 break;
             }
             case Op::out_of_memory: {

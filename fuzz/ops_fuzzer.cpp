@@ -11,8 +11,11 @@
 // each allocator is destroyed, and its checked backing allocator must hold no
 // block (the debug allocator must report no leak).
 //
-// The interpreter is ops_engine.hpp, the model ops_model.hpp and
-// defer_model.hpp, the allocators targets.hpp.
+// The interpreter is ops_engine.hpp; the model of live blocks ops_model.hpp,
+// what a program does to a block entry_ops.hpp, one allocator under test and
+// its accounting target.hpp (built lazily: an input pays only for the
+// allocators it uses), the element types element_types.hpp, DeferScopes
+// defer_model.hpp; the allocators themselves targets.hpp.
 //
 // Arguments are read in the order they are listed (never two reads in one
 // argument list, whose order is unspecified), so fuzz/make_corpus.py can

@@ -1,8 +1,9 @@
 // fuzz/pool_fuzzer.cpp — UnmanagedMemoryPool and HybridAllocator under the ops engine.
 //
-// The ops program (see ops_fuzzer.cpp) aimed at the pool: a pool with the
-// retention caps the input picks (default; none at all; small caps with a small
-// thread cache; the depot only) and a hybrid allocator, each over a checked base. Raw sizes sit
+// The ops program (see ops_fuzzer.cpp) aimed at the pool: the configuration
+// byte picks a pool with the retention caps the input picks (default; none at
+// all; small caps with a small thread cache; the depot only) or a hybrid
+// allocator (top bit set), over a checked base. Raw sizes sit
 // on the size-class edges (a class size, one below, one above; the largest
 // class and past it, where requests go straight to the base). The targets'
 // own operations clear the pool (after which the base must hold exactly the
@@ -17,12 +18,17 @@ using namespace ziggy_fuzz;
 
 Targets make_pool_targets(std::uint8_t config) {
     Targets targets;
-    // One retention setting per run (default, none, small caps, depot only):
-    // each pool built per input costs more than most programs.
-    targets.push_back(std::make_unique<PoolTarget>(config));
+    // One allocator per input, chosen by the configuration's top bit, with one
+    // retention setting (default, none, small caps, depot only): building and
+    // tearing down a pool costs more than most programs, and a program over
+    // two independent pools finds nothing one over each does not.
 #ifdef ZIGGY_FUZZ_HAS_HYBRID
-    targets.push_back(std::make_unique<HybridTarget>(config));
+    if ((config & 0x80) != 0) {
+        targets.add<HybridTarget>(config);
+        return targets;
+    }
 #endif
+    targets.add<PoolTarget>(config);
     return targets;
 }
 

@@ -17,9 +17,9 @@ using namespace ziggy_fuzz;
 
 Targets make_scope_targets(std::uint8_t config) {
     Targets targets;
-    targets.push_back(std::make_unique<ScopedTarget>(config));
-    targets.push_back(std::make_unique<ScopedTarget>(static_cast<std::uint8_t>(config >> 4)));
-    targets.push_back(std::make_unique<SystemTarget>());
+    targets.add<ScopedTarget>(config);
+    targets.add<ScopedTarget>(static_cast<std::uint8_t>(config >> 4));
+    targets.add<SystemTarget>(config);
     return targets;
 }
 

@@ -1,8 +1,15 @@
 #!/usr/bin/env bash
-# Checks the OSS-Fuzz integration on this machine, without Docker: runs
-# oss-fuzz/build.sh with clang and OSS-Fuzz's default flags, then runs every
-# fuzzer it produced over its unzipped seed corpus (-runs=0: each input once),
-# with its .options. Exits non-zero if the build fails or any seed crashes.
+# Checks the OSS-Fuzz and ClusterFuzzLite integration on this machine, without
+# Docker or network:
+#  1. builds as both do: .clusterfuzzlite/build.sh (which runs oss-fuzz/build.sh,
+#     the script OSS-Fuzz runs too) with clang and OSS-Fuzz's default flags,
+#     from $SRC/ziggyalloc pointing at this checkout, and checks that every
+#     fuzz/*_fuzzer.cpp gave a fuzzer;
+#  2. runs every fuzzer over its unzipped seed corpus (-runs=0: each input
+#     once), with its .options;
+#  3. tests `scripts/fuzz.sh oss-fuzz-project` (oss-fuzz/test_make_project.sh)
+#     and the ClusterFuzzLite workflow files (.clusterfuzzlite/check.sh).
+# Exits non-zero if any step fails.
 #
 #   oss-fuzz/check.sh          (also: scripts/fuzz.sh oss-fuzz-check)
 set -euo pipefail
@@ -18,10 +25,20 @@ export CC CXX
 export OUT=${OUT:-$ROOT/build-oss-fuzz/out} WORK=${WORK:-$ROOT/build-oss-fuzz/work}
 rm -rf "$OUT"
 mkdir -p "$WORK"
-echo "== oss-fuzz/build.sh with $CXX"
-bash oss-fuzz/build.sh >"$WORK/build.log" 2>&1 || { tail -n 40 "$WORK/build.log"; exit 1; }
+# $SRC as in the ClusterFuzzLite image: the checkout at $SRC/ziggyalloc.
+export SRC="$WORK/src"
+rm -rf "$SRC" && mkdir -p "$SRC" && ln -s "$ROOT" "$SRC/ziggyalloc"
+echo "== .clusterfuzzlite/build.sh (-> oss-fuzz/build.sh) with $CXX"
+bash .clusterfuzzlite/build.sh >"$WORK/build.log" 2>&1 || { tail -n 40 "$WORK/build.log"; exit 1; }
 
 status=0
+for source in fuzz/*_fuzzer.cpp; do
+    name=$(basename "$source" .cpp)
+    if [ ! -x "$OUT/$name" ]; then
+        echo "!! $name: the build made no $OUT/$name"
+        status=1
+    fi
+done
 for fuzzer in "$OUT"/*_fuzzer; do
     name=$(basename "$fuzzer")
     seeds="$WORK/seeds/$name"
@@ -47,4 +64,8 @@ for fuzzer in "$OUT"/*_fuzzer; do
         echo "!! $name crashed on its seed corpus:"; tail -n 30 "$WORK/$name.log"; status=1
     fi
 done
+echo "== scripts/fuzz.sh oss-fuzz-project"
+bash oss-fuzz/test_make_project.sh | sed 's/^/   /' || status=1
+echo "== ClusterFuzzLite workflow files"
+bash .clusterfuzzlite/check.sh || status=1
 exit $status

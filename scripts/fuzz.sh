@@ -6,6 +6,11 @@
 #   scripts/fuzz.sh minimize NAME          merge fuzz/work/NAME/corpus into fuzz/corpus/NAME, minimised
 #                                          (inputs named regress-* are always kept)
 #   scripts/fuzz.sh oss-fuzz-check         build as OSS-Fuzz does and run every fuzzer over its seeds
+#                                          (also tests oss-fuzz-project and .clusterfuzzlite/)
+#   scripts/fuzz.sh oss-fuzz-project REPO_URL CONTACT_EMAIL OUT_DIR
+#                                          write OUT_DIR/projects/ziggyalloc/ (project.yaml,
+#                                          Dockerfile, build.sh) for an OSS-Fuzz submission, from
+#                                          the templates in oss-fuzz/ (OUT_DIR: an oss-fuzz checkout)
 #
 # Builds with clang (clang++-19 when installed, else clang++) in build-fuzz/,
 # with ASan+UBSan and -fsanitize=fuzzer. Each run starts from the seed corpus
@@ -152,6 +157,7 @@ case "${1:-all}" in
     list) harnesses ;;
     minimize) shift; cmd_minimize "$@" ;;
     oss-fuzz-check) shift; exec bash oss-fuzz/check.sh "$@" ;;
-    -h|--help|help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//' ;;
+    oss-fuzz-project) shift; exec bash oss-fuzz/make_project.sh "$@" ;;
+    -h|--help|help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//' ;;
     *) cmd_fuzz "$@" ;;
 esac
