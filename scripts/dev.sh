@@ -7,6 +7,7 @@
 #   scripts/dev.sh demo           build and run the tour of every allocator
 #   scripts/dev.sh test           build and run every test suite (+ the consumer)
 #   scripts/dev.sh fuzz [name] [seconds]  libFuzzer run of one or all harnesses
+#   scripts/dev.sh fuzz oss-fuzz-project URL EMAIL DIR  write DIR/projects/ziggyalloc for an OSS-Fuzz submission
 #   scripts/dev.sh bench [filter] run the benchmarks and print ratios against peers
 #   scripts/dev.sh docs           API reference with Doxygen (build/docs/html/index.html)
 #   scripts/dev.sh tsan           ThreadSanitizer build (build-tsan) running the test suites
