@@ -1,6 +1,7 @@
 // UnmanagedMemoryPool: slow paths, thread-cache registry, depot, statistics.
-// The fast paths (pop_cached here, detail::pool_push_cached) are inline in headers; every
-// function here is reached only when they fail.
+// The fast paths (pop_cached in the pool's header, detail::pool_push_cached in
+// detail/pool_cache.hpp) are inline; every function here is reached only when
+// they fail.
 #include <ziggy/unmanaged_memory_pool.hpp>
 
 #include <ziggy/errors.hpp>

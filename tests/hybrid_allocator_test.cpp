@@ -43,9 +43,11 @@ TEST(HybridAllocatorTest, DefaultRoutesPoolUpToTheLargestClass) {
     EXPECT_EQ(h.route_for<Pair>(4096), Route::pooled);
     EXPECT_EQ(h.route_for<Vec3>(2048), Route::pooled); // 24 KiB
     EXPECT_EQ(h.route_for<Vec3>(2049), Route::direct);
-    for (std::size_t seed_edge : {1025u, 513u, 129u})
-        EXPECT_EQ(h.route_for<std::uint8_t>(seed_edge), Route::pooled);
+    // Just past each of the seed's edges (1024 / 512 / 128 / 64 elements).
+    EXPECT_EQ(h.route_for<std::uint8_t>(1025), Route::pooled);
+    EXPECT_EQ(h.route_for<int>(513), Route::pooled);
     EXPECT_EQ(h.route_for<double>(129), Route::pooled);
+    EXPECT_EQ(h.route_for<Vec3>(65), Route::pooled);
 }
 
 // Element sizes without their own rule use byte_budget / sizeof(T).

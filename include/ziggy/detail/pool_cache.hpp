@@ -140,7 +140,7 @@ inline constexpr std::size_t pool_tls_slot_count = 4;
     "initial-exec")]] inline thread_local PoolTlsSlot pool_tls_slots[pool_tls_slot_count] = {};
 
 /// Names a pool's thread caches: all an inline free needs. A pool-backed
-/// allocator points `Allocator::inline_pool_` at its pool's tag.
+/// allocator registers its pool's tag with `Allocator::enable_inline_pool_free`.
 struct PoolFreeTag {
     std::uint64_t pool_id;
     std::size_t slot; // index into pool_tls_slots
