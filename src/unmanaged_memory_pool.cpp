@@ -108,10 +108,10 @@ void detail::PoolLink::retire(PoolThreadCache* cache) noexcept {
             pool->drain_cache(*cache, /*to_depot=*/true);
             for (std::size_t i = 0; i < pool_list_count; ++i) {
                 pool->depots_[i].hits.fetch_add(
-                    cache->lists[i].pops.load(std::memory_order_relaxed),
+                    cache->lists[i].pops(),
                     std::memory_order_relaxed);
                 pool->depots_[i].misses.fetch_add(
-                    cache->lists[i].misses.load(std::memory_order_relaxed),
+                    cache->misses[i].load(std::memory_order_relaxed),
                     std::memory_order_relaxed);
             }
             pool->shared_live_bytes_.fetch_add(cache->live_bytes(), std::memory_order_relaxed);
@@ -175,7 +175,7 @@ detail::PoolThreadCache* UnmanagedMemoryPool::find_thread_cache() noexcept {
         cache->pool_id = tag_.pool_id;
         cache->link = link_;
         for (std::size_t i = 0; i < detail::pool_list_count; ++i)
-            cache->lists[i].limit = cache_limits_[i];
+            cache->lists[i].set_limit(cache_limits_[i]);
         reg.caches.reserve(reg.caches.size() + 1);
         {
             std::lock_guard lock(link_->mutex);
@@ -230,7 +230,7 @@ void* UnmanagedMemoryPool::allocate_slow(std::size_t bytes, std::size_t alignmen
         }
         void* p = allocate_new_block(list, bytes, zero);
         if (p != nullptr) {
-            detail::bump(cache->lists[list].misses, std::uint64_t{1});
+            detail::bump(cache->misses[list], std::uint64_t{1});
             detail::bump(cache->allocated_bytes, static_cast<std::uint64_t>(bytes));
         }
         return p;
@@ -420,7 +420,7 @@ void UnmanagedMemoryPool::drain_cache(detail::PoolThreadCache& cache, bool to_de
         const std::size_t n = fl.count();
         if (n == 0) continue;
         detail::PoolHeader* head = std::exchange(fl.head, nullptr);
-        fl.pushes.store(fl.pops.load(std::memory_order_relaxed), std::memory_order_relaxed);
+        fl.pushes.store(fl.pops(), std::memory_order_relaxed);
         if (to_depot)
             spill(head, nth(head, n), n, list);
         else
@@ -468,8 +468,8 @@ PoolStatistics UnmanagedMemoryPool::statistics() const {
         }
         for (const detail::PoolThreadCache* cache : link_->caches) {
             const detail::PoolFreeList& fl = cache->lists[list];
-            c.hits += fl.pops.load(std::memory_order_relaxed);
-            c.misses += fl.misses.load(std::memory_order_relaxed);
+            c.hits += fl.pops();
+            c.misses += cache->misses[list].load(std::memory_order_relaxed);
             c.retained_blocks += fl.count();
         }
         c.retained_bytes = c.retained_blocks * c.block_size;

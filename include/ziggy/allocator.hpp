@@ -121,12 +121,13 @@ public:
     /// `alignof(T)`). `size` and `alignment` must be those of the allocation.
     /// nullptr is a no-op. Never throws; allocators that cannot free one block
     /// (arenas) accept it and reclaim what they can.
-    void deallocate_bytes(void* pointer, std::size_t size,
+    [[gnu::always_inline]] void deallocate_bytes(void* pointer, std::size_t size,
                           std::size_t alignment = detail::malloc_alignment) noexcept {
         if (pointer == nullptr) return;
         // Pool-backed allocators: the common free is a push onto this
         // thread's cache, done here without a virtual call.
-        if (inline_pool_ != nullptr && detail::pool_push_cached(*inline_pool_, pointer)) return;
+        if (inline_pool_ != nullptr && detail::pool_push_cached(*inline_pool_, pointer, size, alignment))
+            return;
         do_deallocate(pointer, size, alignment);
     }
 

@@ -55,16 +55,21 @@ public:
     /// Frees what this buffer owns, then takes over `other`'s memory.
     Buffer& operator=(Buffer&& other) noexcept {
         if (this != &other) {
+            // Take `other`'s fields first: freeing ours writes through
+            // pointers, after which the compiler would have to reload them.
+            T* data = std::exchange(other.data_, nullptr);
+            const std::size_t size = std::exchange(other.size_, 0);
+            Allocator* owner = std::exchange(other.owner_, nullptr);
             reset();
-            data_ = std::exchange(other.data_, nullptr);
-            size_ = std::exchange(other.size_, 0);
-            owner_ = std::exchange(other.owner_, nullptr);
+            data_ = data;
+            size_ = size;
+            owner_ = owner;
         }
         return *this;
     }
 
     /// Frees owned memory through its allocator; never throws.
-    ~Buffer() { reset(); }
+    [[gnu::always_inline]] ~Buffer() { reset(); }
 
     /// Number of elements.
     [[nodiscard]] constexpr std::size_t size() const noexcept { return size_; }
@@ -140,7 +145,7 @@ public:
 
     /// Frees owned memory now (C#'s Dispose); the buffer becomes empty. A
     /// non-owning buffer just forgets its view. Never throws.
-    void reset() noexcept {
+    [[gnu::always_inline]] void reset() noexcept {
         if (owner_ != nullptr)
             owner_->deallocate_bytes(const_cast<std::remove_cv_t<T>*>(data_), size_bytes(),
                                      alignof(T));

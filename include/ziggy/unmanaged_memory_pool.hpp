@@ -194,7 +194,7 @@ private:
         fl.head = h->next;
         h->info = detail::pool_info(bytes, list);
         detail::poison(h, detail::pool_header_size);
-        detail::bump(fl.pops, std::uint64_t{1});
+        detail::bump(fl.pop_mark, std::uint64_t{1});
         detail::bump(cache.allocated_bytes, static_cast<std::uint64_t>(bytes));
         void* user = h + 1;
         detail::unpoison(user, bytes);

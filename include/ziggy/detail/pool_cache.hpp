@@ -78,32 +78,58 @@ static_assert(pool_list_count < pool_direct_route);
     return pool_freed_magic << 8 | list;
 }
 [[nodiscard]] inline PoolHeader* pool_header_of(void* user) noexcept {
-    return reinterpret_cast<PoolHeader*>(static_cast<char*>(user) - pool_header_size);
+    // Integer arithmetic: the inline free is compiled into every Buffer
+    // destructor, also where the compiler sees a pointer to a small object
+    // that will never reach it (an allocator that is not pool-backed), and
+    // pointer arithmetic there draws a false -Warray-bounds.
+    return reinterpret_cast<PoolHeader*>(reinterpret_cast<std::uintptr_t>(user) -
+                                         pool_header_size);
 }
 
 /// Adds `delta` to a counter only the calling thread writes (see file comment).
+/// On x86-64 this is one memory-destination `add`: not a locked instruction,
+/// and, like the relaxed load and store it replaces, the aligned 8-byte store
+/// it ends with is seen whole by other threads. (Compilers emit three
+/// instructions for the load and store; the fast paths update four counters.)
+/// ThreadSanitizer builds keep the atomic operations it understands.
 template <class T>
-inline void bump(std::atomic<T>& counter, T delta) noexcept {
+[[gnu::always_inline]] inline void bump(std::atomic<T>& counter, T delta) noexcept {
+#if defined(__x86_64__) && !ZIGGY_TSAN
+    static_assert(sizeof(std::atomic<T>) == sizeof(T) && sizeof(T) == 8);
+    asm volatile("addq %1, %0" : "+m"(*reinterpret_cast<T*>(&counter)) : "er"(delta));
+#else
     counter.store(counter.load(std::memory_order_relaxed) + delta, std::memory_order_relaxed);
+#endif
 }
 
-/// One list of one thread's cache. Why two monotonic counters and not a
-/// count: a pop and a push of the same block would both update a count, and
+/// One list of one thread's cache, 32 bytes. Why monotonic counters and not
+/// a count: a pop and a push of the same block would both update a count, and
 /// two read-modify-writes of one word per pair form a store-forwarding chain
-/// that costs more than the rest of the fast path. `pops` is also the hit
-/// counter; `pushes - pops` is the number of blocks on the list.
+/// that costs more than the rest of the fast path. A pop adds one to
+/// `pop_mark`, which is the number of pops plus `limit`; so the list holds
+/// `pushes + limit - pop_mark` blocks, and a push may stay on the fast path
+/// while `pushes < pop_mark` (one compare, no subtraction).
 struct PoolFreeList {
     PoolHeader* head = nullptr;
-    std::uint32_t limit = 0; // blocks kept before spilling half to the depot
-    std::atomic<std::uint64_t> pops{0};
-    std::atomic<std::uint64_t> pushes{0}; // frees and refills, minus spills
-    std::atomic<std::uint64_t> misses{0};
+    std::atomic<std::uint64_t> pushes{0};   // frees and refills, minus spills
+    std::atomic<std::uint64_t> pop_mark{0}; // pops + limit
+    std::uint64_t limit = 0;                // blocks kept before spilling half to the depot
 
+    /// Pops so far: the list's hits.
+    [[nodiscard]] std::uint64_t pops() const noexcept {
+        return pop_mark.load(std::memory_order_relaxed) - limit;
+    }
     [[nodiscard]] std::size_t count() const noexcept {
-        return static_cast<std::size_t>(pushes.load(std::memory_order_relaxed) -
-                                        pops.load(std::memory_order_relaxed));
+        return static_cast<std::size_t>(pushes.load(std::memory_order_relaxed) + limit -
+                                        pop_mark.load(std::memory_order_relaxed));
+    }
+    /// Sets the limit (owning thread only), keeping the pop count.
+    void set_limit(std::uint64_t new_limit) noexcept {
+        pop_mark.store(pops() + new_limit, std::memory_order_relaxed);
+        limit = new_limit;
     }
 };
+static_assert(sizeof(PoolFreeList) == 32);
 
 struct PoolLink;
 
@@ -111,6 +137,7 @@ struct PoolLink;
 /// the thread's registry (deleted at thread exit, or once the pool is gone).
 struct alignas(64) PoolThreadCache { // own cache lines: no false sharing between threads
     PoolFreeList lists[pool_list_count];
+    std::atomic<std::uint64_t> misses[pool_list_count] = {}; // per list
     /// User bytes allocated and freed through this cache (two counters for
     /// the reason PoolFreeList has two; their difference is negative when the
     /// thread frees what others allocated).
@@ -161,7 +188,8 @@ struct PoolFreeTag {
     const std::size_t list = info & 0xFF;
     PoolThreadCache& cache = *slot.cache;
     // Direct blocks (route >= 0x80) fail the bound test too.
-    if (list >= pool_list_count || cache.lists[list].count() >= cache.lists[list].limit)
+    if (list >= pool_list_count || cache.lists[list].pushes.load(std::memory_order_relaxed) >=
+                                       cache.lists[list].pop_mark.load(std::memory_order_relaxed))
         [[unlikely]] {
         poison(h, pool_header_size);
         return false;
@@ -172,6 +200,40 @@ struct PoolFreeTag {
     fl.head = h;
     bump(fl.pushes, std::uint64_t{1});
     bump(cache.freed_bytes, info >> 16);
+    poison(h, pool_header_size + pool_list_block_size(list));
+    return true;
+}
+
+/// As above for a sized free (`size` and `alignment` as allocated). The list
+/// comes from the size, not from the header: the header is only compared with
+/// what the allocation wrote, so the push's addresses do not wait for that
+/// load (a pop and a push of one block run about twice as fast). Any mismatch
+/// (a wrong size, a direct block, a block already freed) returns false, and
+/// the slow path, which trusts the header, decides.
+[[gnu::always_inline]] inline bool pool_push_cached(const PoolFreeTag& tag, void* user,
+                                                    std::size_t size,
+                                                    std::size_t alignment) noexcept {
+    if (size > max_class_size || alignment > max_pooled_alignment) [[unlikely]]
+        return false;
+    const std::size_t list = pool_list_index(size, alignment);
+    PoolTlsSlot& slot = pool_tls_slots[tag.slot];
+    if (slot.pool_id != tag.pool_id) [[unlikely]]
+        return false;
+    PoolHeader* h = pool_header_of(user);
+    PoolThreadCache& cache = *slot.cache;
+    PoolFreeList& fl = cache.lists[list];
+    const std::uint64_t pushes = fl.pushes.load(std::memory_order_relaxed);
+    unpoison(h, pool_header_size);
+    if (h->info != pool_info(size, list) ||
+        pushes >= fl.pop_mark.load(std::memory_order_relaxed)) [[unlikely]] {
+        poison(h, pool_header_size);
+        return false;
+    }
+    h->next = fl.head;
+    h->info = pool_freed_info(list);
+    fl.head = h;
+    fl.pushes.store(pushes + 1, std::memory_order_relaxed);
+    bump(cache.freed_bytes, static_cast<std::uint64_t>(size));
     poison(h, pool_header_size + pool_list_block_size(list));
     return true;
 }
