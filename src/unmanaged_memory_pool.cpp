@@ -137,6 +137,7 @@ UnmanagedMemoryPool::UnmanagedMemoryPool(Allocator& base, PoolOptions options)
              options_.max_retained_bytes_per_class / bs, options_.max_retained_bytes / bs}));
     }
     tag_.slot = tag_.pool_id % detail::pool_tls_slot_count;
+    tag_.slot_offset = detail::pool_tls_slot_offset(tag_.slot);
     link_->pool = this;
     enable_inline_pool_free(tag_);
 }

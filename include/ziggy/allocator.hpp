@@ -126,8 +126,7 @@ public:
         if (pointer == nullptr) return;
         // Pool-backed allocators: the common free is a push onto this
         // thread's cache, done here without a virtual call.
-        if (inline_pool_ != nullptr && detail::pool_push_cached(*inline_pool_, pointer, size, alignment))
-            return;
+        if (detail::pool_push_cached(inline_pool_, pointer, size, alignment)) return;
         do_deallocate(pointer, size, alignment);
     }
 
@@ -158,8 +157,8 @@ protected:
     /// itself, HybridAllocator): from now on `deallocate_bytes`, and so every
     /// Buffer destructor, first tries that pool's inline thread-cache push and
     /// calls `do_deallocate` only when it declines. `do_deallocate` must then
-    /// behave exactly as that pool's free. `tag` must outlive this allocator.
-    void enable_inline_pool_free(const detail::PoolFreeTag& tag) noexcept { inline_pool_ = &tag; }
+    /// behave exactly as that pool's free. The tag is copied.
+    void enable_inline_pool_free(const detail::PoolFreeTag& tag) noexcept { inline_pool_ = tag; }
 
     /// Preconditions: `0 < size <= detail::max_object_size`, `alignment` a power
     /// of two no larger than `detail::max_alignment`. Returns nullptr when the
@@ -172,7 +171,9 @@ protected:
     virtual void do_free(void* pointer) = 0;
 
 private:
-    const detail::PoolFreeTag* inline_pool_ = nullptr;
+    // A copy of the pool's tag (no pointer to follow on every free); the
+    // default names no pool, so the push declines at its first compare.
+    detail::PoolFreeTag inline_pool_;
 };
 
 } // namespace ziggy

@@ -182,7 +182,7 @@ private:
     struct Depot;
 
     [[gnu::always_inline]] void* pop_cached(std::size_t list, std::size_t bytes) noexcept {
-        detail::PoolTlsSlot& slot = detail::pool_tls_slots[tag_.slot];
+        detail::PoolTlsSlot& slot = detail::pool_tls_slot(tag_);
         if (slot.pool_id != tag_.pool_id) [[unlikely]]
             return nullptr;
         detail::PoolThreadCache& cache = *slot.cache;
@@ -213,7 +213,7 @@ private:
     /// destructor clears every slot before it retires the caches, so a
     /// matching slot always names a live cache.
     detail::PoolThreadCache* thread_cache() noexcept {
-        const detail::PoolTlsSlot& slot = detail::pool_tls_slots[tag_.slot];
+        const detail::PoolTlsSlot& slot = detail::pool_tls_slot(tag_);
         if (slot.pool_id == tag_.pool_id) [[likely]]
             return slot.cache;
         return find_thread_cache();

@@ -166,12 +166,51 @@ inline constexpr std::size_t pool_tls_slot_count = 4;
 [[gnu::tls_model(
     "initial-exec")]] inline thread_local PoolTlsSlot pool_tls_slots[pool_tls_slot_count] = {};
 
+/// The pool id of no pool: never assigned (ids count up from 1) and never in
+/// a TLS slot (empty slots hold 0).
+inline constexpr std::uint64_t no_pool_id = ~std::uint64_t{0};
+
 /// Names a pool's thread caches: all an inline free needs. A pool-backed
 /// allocator registers its pool's tag with `Allocator::enable_inline_pool_free`.
 struct PoolFreeTag {
-    std::uint64_t pool_id;
-    std::size_t slot; // index into pool_tls_slots
+    std::uint64_t pool_id = no_pool_id;
+    std::size_t slot = 0; // index into pool_tls_slots
+    /// Where that slot is, from the thread pointer (see pool_tls_slot). In the
+    /// default tag, 0: with the x86-64 TLS layout that reads the thread
+    /// control block's self pointer as the pool id, which never matches.
+    std::ptrdiff_t slot_offset = 0;
 };
+
+#if defined(__x86_64__) && defined(__linux__)
+#define ZIGGY_POOL_TLS_OFFSET 1
+/// The thread pointer (the compiler reads it from %fs:0 and knows it does
+/// not change within a thread, so one read serves a whole Buffer pair).
+[[gnu::always_inline]] inline char* thread_pointer() noexcept {
+    return static_cast<char*>(__builtin_thread_pointer());
+}
+#else
+#define ZIGGY_POOL_TLS_OFFSET 0
+#endif
+
+/// The calling thread's slot `tag.slot`. The TLS block of initial-exec
+/// variables sits at the same offset from every thread's thread pointer, so
+/// a pool records that offset once (pool_tls_slot_offset) and the fast paths
+/// find the slot with one add, without the index arithmetic and the
+/// module-offset load of `pool_tls_slots[tag.slot]`.
+[[gnu::always_inline]] inline PoolTlsSlot& pool_tls_slot(const PoolFreeTag& tag) noexcept {
+#if ZIGGY_POOL_TLS_OFFSET
+    return *reinterpret_cast<PoolTlsSlot*>(thread_pointer() + tag.slot_offset);
+#else
+    return pool_tls_slots[tag.slot];
+#endif
+}
+[[nodiscard]] inline std::ptrdiff_t pool_tls_slot_offset(std::size_t slot) noexcept {
+#if ZIGGY_POOL_TLS_OFFSET
+    return reinterpret_cast<char*>(&pool_tls_slots[slot]) - thread_pointer();
+#else
+    return static_cast<std::ptrdiff_t>(slot);
+#endif
+}
 
 /// Pushes `user`, a block of the pool named by `tag`, onto the calling
 /// thread's cache for its list. Returns false, having changed nothing, when
@@ -179,7 +218,7 @@ struct PoolFreeTag {
 /// or the list is full: the caller then takes the pool's slow path.
 /// Precondition: `user` is non-null and a live block of that pool.
 [[gnu::always_inline]] inline bool pool_push_cached(const PoolFreeTag& tag, void* user) noexcept {
-    PoolTlsSlot& slot = pool_tls_slots[tag.slot];
+    PoolTlsSlot& slot = pool_tls_slot(tag);
     if (slot.pool_id != tag.pool_id) [[unlikely]]
         return false;
     PoolHeader* h = pool_header_of(user);
@@ -213,12 +252,11 @@ struct PoolFreeTag {
 [[gnu::always_inline]] inline bool pool_push_cached(const PoolFreeTag& tag, void* user,
                                                     std::size_t size,
                                                     std::size_t alignment) noexcept {
-    if (size > max_class_size || alignment > max_pooled_alignment) [[unlikely]]
+    PoolTlsSlot& slot = pool_tls_slot(tag);
+    if (slot.pool_id != tag.pool_id || size > max_class_size ||
+        alignment > max_pooled_alignment) [[unlikely]]
         return false;
     const std::size_t list = pool_list_index(size, alignment);
-    PoolTlsSlot& slot = pool_tls_slots[tag.slot];
-    if (slot.pool_id != tag.pool_id) [[unlikely]]
-        return false;
     PoolHeader* h = pool_header_of(user);
     PoolThreadCache& cache = *slot.cache;
     PoolFreeList& fl = cache.lists[list];
