@@ -107,12 +107,9 @@ void detail::PoolLink::retire(PoolThreadCache* cache) noexcept {
         if (UnmanagedMemoryPool* pool = link.pool) {
             pool->drain_cache(*cache, /*to_depot=*/true);
             for (std::size_t i = 0; i < pool_list_count; ++i) {
-                pool->depots_[i].hits.fetch_add(
-                    cache->lists[i].pops(),
-                    std::memory_order_relaxed);
-                pool->depots_[i].misses.fetch_add(
-                    cache->misses[i].load(std::memory_order_relaxed),
-                    std::memory_order_relaxed);
+                pool->depots_[i].hits.fetch_add(cache->lists[i].pops(), std::memory_order_relaxed);
+                pool->depots_[i].misses.fetch_add(cache->misses[i].load(std::memory_order_relaxed),
+                                                  std::memory_order_relaxed);
             }
             pool->shared_live_bytes_.fetch_add(cache->live_bytes(), std::memory_order_relaxed);
             pool->direct_allocations_.fetch_add(
@@ -310,6 +307,12 @@ void UnmanagedMemoryPool::deallocate_slow(void* user) noexcept {
     detail::PoolHeader* h = detail::pool_header_of(user);
     detail::unpoison(h, detail::pool_header_size);
     const std::uint64_t info = h->info;
+    if (((info >> 8) & 0xFF) != detail::pool_magic) [[unlikely]] {
+        // Already pooled (a second sized free, which cannot throw): ignored,
+        // so the block is not listed twice. free(void*) throws instead.
+        detail::poison(h, detail::pool_header_size);
+        return;
+    }
     const std::size_t route = info & 0xFF;
     const auto bytes = static_cast<std::int64_t>(info >> 16);
     if ((route & detail::pool_direct_route) != 0) {

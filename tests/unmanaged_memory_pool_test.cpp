@@ -31,6 +31,7 @@ TEST(SizeClassesTest, EverySizeMapsToTheSmallestFittingClass) {
     using namespace ziggy::detail;
     for (std::size_t n = 1; n <= max_class_size; ++n) {
         const std::size_t i = size_class_index(n);
+        ASSERT_EQ(i, size_class_index_computed(n)) << n; // the tables match the arithmetic
         ASSERT_LT(i, size_class_count);
         ASSERT_GE(class_size(i), n);
         if (i > 0) {
@@ -383,6 +384,53 @@ TEST(UnmanagedMemoryPoolTest, FreeTwiceAfterSpillThrows) {
     void* p = pool.allocate_bytes(48);
     pool.free(p);
     EXPECT_THROW(pool.free(p), ziggy::InvalidFreeError);
+}
+
+// A sized free (deallocate_bytes, as Buffers free) of a block already back
+// in the pool cannot throw: it is ignored, whether the thread cache or the
+// depot holds the block. The block is pooled once and handed out once.
+TEST(UnmanagedMemoryPoolTest, SizedFreeTwiceIsIgnored) {
+    for (std::size_t cache_bytes : {std::size_t(64) << 10, std::size_t(0)}) {
+        PoolOptions options;
+        options.thread_cache_bytes_per_class = cache_bytes;
+        UnmanagedMemoryPool pool(ziggy::default_allocator(), options);
+        void* p = pool.allocate_bytes(64);
+        pool.deallocate_bytes(p, 64);
+        pool.deallocate_bytes(p, 64);
+        EXPECT_EQ(pool.retained_bytes(), 64u) << cache_bytes;
+        EXPECT_EQ(pool.total_allocated_bytes(), 0u) << cache_bytes;
+        void* x = pool.allocate_bytes(64);
+        void* y = pool.allocate_bytes(64);
+        EXPECT_NE(x, y) << cache_bytes;
+        EXPECT_EQ(pool.total_allocated_bytes(), 128u) << cache_bytes;
+        pool.deallocate_bytes(x, 64);
+        pool.deallocate_bytes(y, 64);
+        EXPECT_EQ(pool.total_allocated_bytes(), 0u) << cache_bytes;
+        // The unsized inline free refuses it the same way.
+        void* q = pool.allocate_bytes(64);
+        pool.deallocate_inline(q);
+        pool.deallocate_inline(q);
+        EXPECT_EQ(pool.total_allocated_bytes(), 0u) << cache_bytes;
+        void* a = pool.allocate_bytes(64);
+        void* b = pool.allocate_bytes(64);
+        EXPECT_NE(a, b) << cache_bytes;
+        pool.free(a);
+        pool.free(b);
+    }
+}
+
+// A sized free with a size other than the allocation's (a caller bug) goes by
+// the block's header: the block returns to its own class and the byte count
+// stays exact.
+TEST(UnmanagedMemoryPoolTest, SizedFreeWithWrongSizeUsesHeader) {
+    UnmanagedMemoryPool pool;
+    void* p = pool.allocate_bytes(40); // class 48
+    ASSERT_EQ(pool.total_allocated_bytes(), 40u);
+    pool.deallocate_bytes(p, 200); // another class
+    EXPECT_EQ(pool.total_allocated_bytes(), 0u);
+    EXPECT_EQ(pool.allocate_bytes(33), p); // back in the 48-byte class
+    pool.deallocate_bytes(p, 33);
+    EXPECT_EQ(pool.total_allocated_bytes(), 0u);
 }
 
 // zero_memory zeroes a reused (dirty) block.

@@ -121,8 +121,9 @@ public:
     /// `alignof(T)`). `size` and `alignment` must be those of the allocation.
     /// nullptr is a no-op. Never throws; allocators that cannot free one block
     /// (arenas) accept it and reclaim what they can.
-    [[gnu::always_inline]] void deallocate_bytes(void* pointer, std::size_t size,
-                          std::size_t alignment = detail::malloc_alignment) noexcept {
+    [[gnu::always_inline]] void deallocate_bytes(
+        void* pointer, std::size_t size,
+        std::size_t alignment = detail::malloc_alignment) noexcept {
         if (pointer == nullptr) return;
         // Pool-backed allocators: the common free is a push onto this
         // thread's cache, done here without a virtual call.
