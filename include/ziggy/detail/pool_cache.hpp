@@ -90,6 +90,7 @@ static_assert(pool_list_count < pool_direct_route);
     // destructor, also where the compiler sees a pointer to a small object
     // that will never reach it (an allocator that is not pool-backed), and
     // pointer arithmetic there draws a false -Warray-bounds.
+    // NOLINTNEXTLINE(performance-no-int-to-ptr): deliberate, see above
     return reinterpret_cast<PoolHeader*>(reinterpret_cast<std::uintptr_t>(user) - pool_header_size);
 }
 
