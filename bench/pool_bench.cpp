@@ -153,10 +153,16 @@ struct FreeNode {
     FreeNode* next;
 };
 
-void BM_FreeListFloorPair(benchmark::State& state) {
+// `Head` is `FreeNode*` for the floor proper (the head stays in a register)
+// and `FreeNode* volatile` for the head in memory, as every allocator keeps
+// it (the list outlives the call): each pop and push loads and stores the
+// head. (A volatile pointer to a plain head was optimised into a register by
+// g++ 12; the head itself must be the volatile object.)
+template <class Head>
+void free_list_floor_pair(benchmark::State& state) {
     const auto n = static_cast<std::size_t>(state.range(0));
     std::vector<std::max_align_t> storage(n / sizeof(std::max_align_t) + 1);
-    FreeNode* head = reinterpret_cast<FreeNode*>(storage.data());
+    Head head = reinterpret_cast<FreeNode*>(storage.data());
     head->next = nullptr;
     for (auto _ : state) {
         FreeNode* p = head;
@@ -166,24 +172,12 @@ void BM_FreeListFloorPair(benchmark::State& state) {
         head = p;
     }
 }
+
+void BM_FreeListFloorPair(benchmark::State& state) { free_list_floor_pair<FreeNode*>(state); }
 BENCHMARK(BM_FreeListFloorPair)->Apply(apply_sizes);
 
-// The same free list with its head in memory, as every allocator keeps it
-// (the list outlives the call): each pop and push loads and stores the head.
-// The head is a volatile object (a volatile pointer to a plain one was
-// optimised into a register by g++ 12).
 void BM_FreeListMemoryFloorPair(benchmark::State& state) {
-    const auto n = static_cast<std::size_t>(state.range(0));
-    std::vector<std::max_align_t> storage(n / sizeof(std::max_align_t) + 1);
-    FreeNode* volatile head = reinterpret_cast<FreeNode*>(storage.data());
-    head->next = nullptr;
-    for (auto _ : state) {
-        FreeNode* p = head;
-        head = p->next;
-        escape(p);
-        p->next = head;
-        head = p;
-    }
+    free_list_floor_pair<FreeNode* volatile>(state);
 }
 BENCHMARK(BM_FreeListMemoryFloorPair)->Apply(apply_sizes);
 

@@ -220,11 +220,26 @@ struct PoolFreeTag {
 #endif
 }
 
+/// The push both inline frees end with, once they have checked the block
+/// and the list's bound: links `h` (unpoisoned header) onto `list` of `cache`,
+/// whose push count was `pushes`, and counts `bytes` freed.
+[[gnu::always_inline]] inline void pool_push_checked(PoolThreadCache& cache, std::size_t list,
+                                                     PoolHeader* h, std::uint64_t pushes,
+                                                     std::uint64_t bytes) noexcept {
+    PoolFreeList& fl = cache.lists[list];
+    h->next = fl.head;
+    h->info = pool_freed_info(list);
+    fl.head = h;
+    fl.pushes.store(pushes + 1, std::memory_order_relaxed);
+    bump(cache.freed_bytes, bytes);
+    poison(h, pool_header_size + pool_list_block_size(list));
+}
+
 /// Pushes `user`, a block of the pool named by `tag`, onto the calling
 /// thread's cache for its list. Returns false, having changed nothing, when
-/// the thread has no cache for the pool in its slot, the block is direct,
-/// or the list is full: the caller then takes the pool's slow path.
-/// Precondition: `user` is non-null and a live block of that pool.
+/// the thread has no cache for the pool in its slot, the block is direct or
+/// already freed, or the list is full: the caller then takes the pool's slow
+/// path. Precondition: `user` is non-null and a block of that pool.
 [[gnu::always_inline]] inline bool pool_push_cached(const PoolFreeTag& tag, void* user) noexcept {
     PoolTlsSlot& slot = pool_tls_slot(tag);
     if (slot.pool_id != tag.pool_id) [[unlikely]]
@@ -233,23 +248,18 @@ struct PoolFreeTag {
     unpoison(h, pool_header_size);
     const std::uint64_t info = h->info;
     const std::size_t list = info & 0xFF;
-    PoolThreadCache& cache = *slot.cache;
     // Direct blocks (route >= 0x80) fail the bound test too; blocks already
     // freed fail the magic test.
-    if ((info & 0xFF00) != pool_magic << 8 || list >= pool_list_count ||
-        cache.lists[list].pushes.load(std::memory_order_relaxed) >=
-            cache.lists[list].pop_mark.load(std::memory_order_relaxed)) [[unlikely]] {
-        poison(h, pool_header_size);
-        return false;
+    if ((info & 0xFF00) == pool_magic << 8 && list < pool_list_count) [[likely]] {
+        PoolThreadCache& cache = *slot.cache;
+        const std::uint64_t pushes = cache.lists[list].pushes.load(std::memory_order_relaxed);
+        if (pushes < cache.lists[list].pop_mark.load(std::memory_order_relaxed)) [[likely]] {
+            pool_push_checked(cache, list, h, pushes, info >> 16);
+            return true;
+        }
     }
-    PoolFreeList& fl = cache.lists[list];
-    h->next = fl.head;
-    h->info = pool_freed_info(list);
-    fl.head = h;
-    bump(fl.pushes, std::uint64_t{1});
-    bump(cache.freed_bytes, info >> 16);
-    poison(h, pool_header_size + pool_list_block_size(list));
-    return true;
+    poison(h, pool_header_size);
+    return false;
 }
 
 /// As above for a sized free (`size` and `alignment` as allocated). The list
@@ -268,20 +278,14 @@ struct PoolFreeTag {
     const std::size_t list = pool_list_index(size, alignment);
     PoolHeader* h = pool_header_of(user);
     PoolThreadCache& cache = *slot.cache;
-    PoolFreeList& fl = cache.lists[list];
-    const std::uint64_t pushes = fl.pushes.load(std::memory_order_relaxed);
+    const std::uint64_t pushes = cache.lists[list].pushes.load(std::memory_order_relaxed);
     unpoison(h, pool_header_size);
-    if (h->info != pool_info(size, list) || pushes >= fl.pop_mark.load(std::memory_order_relaxed))
-        [[unlikely]] {
+    if (h->info != pool_info(size, list) ||
+        pushes >= cache.lists[list].pop_mark.load(std::memory_order_relaxed)) [[unlikely]] {
         poison(h, pool_header_size);
         return false;
     }
-    h->next = fl.head;
-    h->info = pool_freed_info(list);
-    fl.head = h;
-    fl.pushes.store(pushes + 1, std::memory_order_relaxed);
-    bump(cache.freed_bytes, static_cast<std::uint64_t>(size));
-    poison(h, pool_header_size + pool_list_block_size(list));
+    pool_push_checked(cache, list, h, pushes, size);
     return true;
 }
 
