@@ -89,6 +89,35 @@ detail::PoolHeader* nth(detail::PoolHeader* head, std::size_t n) noexcept {
     return head;
 }
 
+/// Gives a list that has none its slots: `limit` of them over the null
+/// slot. False without memory (the list then holds nothing).
+bool install_slots(detail::PoolFreeList& fl, std::size_t limit) noexcept {
+    if (fl.end != detail::pool_empty_stack + 1) return true;
+    void** slots = new (std::nothrow) void*[limit + 1];
+    if (slots == nullptr) return false;
+    slots[0] = nullptr;
+    fl.base.store(slots + 1, std::memory_order_relaxed);
+    fl.end = slots + 1 + limit;
+    fl.top.store(slots + 1, std::memory_order_release); // publishes base to count()
+    return true;
+}
+
+/// Takes the newest `n` blocks (n >= 1) off a list as a chain, newest first.
+detail::PoolHeader* unlist(detail::PoolFreeList& fl, std::size_t n,
+                           detail::PoolHeader*& tail) noexcept {
+    void** top = fl.top.load(std::memory_order_relaxed);
+    detail::PoolHeader* head = nullptr;
+    tail = nullptr;
+    for (void** slot = top - n; slot != top; ++slot) { // oldest first: the newest ends in front
+        detail::PoolHeader* h = detail::pool_header_of(*slot);
+        write_next(h, head);
+        if (head == nullptr) tail = h;
+        head = h;
+    }
+    fl.top.store(top - n, std::memory_order_relaxed);
+    return head;
+}
+
 } // namespace
 
 struct UnmanagedMemoryPool::Depot {
@@ -107,7 +136,8 @@ void detail::PoolLink::retire(PoolThreadCache* cache) noexcept {
         if (UnmanagedMemoryPool* pool = link.pool) {
             pool->drain_cache(*cache, /*to_depot=*/true);
             for (std::size_t i = 0; i < pool_list_count; ++i) {
-                pool->depots_[i].hits.fetch_add(cache->lists[i].pops(), std::memory_order_relaxed);
+                pool->depots_[i].hits.fetch_add(cache->lists[i].pops.load(std::memory_order_relaxed),
+                                                std::memory_order_relaxed);
                 pool->depots_[i].misses.fetch_add(cache->misses[i].load(std::memory_order_relaxed),
                                                   std::memory_order_relaxed);
             }
@@ -172,8 +202,6 @@ detail::PoolThreadCache* UnmanagedMemoryPool::find_thread_cache() noexcept {
         auto cache = std::make_unique<detail::PoolThreadCache>();
         cache->pool_id = tag_.pool_id;
         cache->link = link_;
-        for (std::size_t i = 0; i < detail::pool_list_count; ++i)
-            cache->lists[i].set_limit(cache_limits_[i]);
         reg.caches.reserve(reg.caches.size() + 1);
         {
             std::lock_guard lock(link_->mutex);
@@ -219,9 +247,10 @@ void* UnmanagedMemoryPool::allocate_slow(std::size_t bytes, std::size_t alignmen
     if (bytes > detail::max_class_size || alignment > detail::max_pooled_alignment)
         return allocate_direct(bytes, alignment, zero);
     const std::size_t list = detail::pool_list_index(bytes, alignment);
-    if (detail::PoolThreadCache* cache = thread_cache()) [[likely]] {
+    detail::PoolThreadCache* cache = cache_limits_[list] != 0 ? thread_cache() : nullptr;
+    if (cache != nullptr) [[likely]] {
         // The cache may just have been found (another pool had its TLS slot).
-        if (cache->lists[list].head != nullptr || refill(cache, list) != 0) {
+        if (cache->lists[list].count() != 0 || refill(cache, list) != 0) {
             void* p = pop_cached(list, bytes);
             if (zero) std::memset(p, 0, bytes);
             return p;
@@ -233,7 +262,8 @@ void* UnmanagedMemoryPool::allocate_slow(std::size_t bytes, std::size_t alignmen
         }
         return p;
     }
-    // No cache (thread exiting, or out of memory for one): one block from the depot.
+    // No cache (thread exiting, out of memory for one, or a list the caps keep
+    // out of the caches): one block from the depot.
     Depot& depot = depots_[list];
     detail::PoolHeader* h = nullptr;
     {
@@ -330,26 +360,30 @@ void UnmanagedMemoryPool::deallocate_slow(void* user) noexcept {
     const std::size_t list = route;
     h->info = detail::pool_freed_info(list);
     detail::poison(h, detail::pool_header_size + detail::pool_list_block_size(list));
-    detail::PoolThreadCache* cache = thread_cache();
+    detail::PoolThreadCache* cache = cache_limits_[list] != 0 ? thread_cache() : nullptr;
     if (cache == nullptr) {
         shared_live_bytes_.fetch_sub(bytes, std::memory_order_relaxed);
         spill(h, h, 1, list);
         return;
     }
-    // Push; if that overfills the list (rather than the cache being new),
-    // spill the newest blocks to the depot, down to half the limit.
+    // Push; when the list is full (rather than its array short of its limit),
+    // spill the newest blocks to the depot first, down to half the limit.
     detail::bump(cache->freed_bytes, static_cast<std::uint64_t>(bytes));
     detail::PoolFreeList& fl = cache->lists[list];
-    write_next(h, fl.head);
-    fl.head = h;
-    detail::bump(fl.pushes, std::uint64_t{1});
-    const std::size_t count = fl.count();
-    if (count <= fl.limit) return;
-    const std::size_t n = count - fl.limit / 2;
-    detail::PoolHeader* tail = nth(h, n);
-    fl.head = read_next(tail);
-    detail::bump(fl.pushes, -static_cast<std::uint64_t>(n));
-    spill(h, tail, n, list);
+    const std::size_t limit = cache_limits_[list];
+    if (!install_slots(fl, limit)) { // out of memory for the slots
+        spill(h, h, 1, list);
+        return;
+    }
+    if (fl.top.load(std::memory_order_relaxed) == fl.end) {
+        const std::size_t n = limit - limit / 2;
+        detail::PoolHeader* tail = nullptr;
+        detail::PoolHeader* head = unlist(fl, n, tail);
+        spill(head, tail, n, list);
+    }
+    void** top = fl.top.load(std::memory_order_relaxed);
+    *top = user;
+    fl.top.store(top + 1, std::memory_order_relaxed);
 }
 
 void UnmanagedMemoryPool::spill(detail::PoolHeader* head, detail::PoolHeader* tail, std::size_t n,
@@ -385,23 +419,23 @@ void UnmanagedMemoryPool::spill(detail::PoolHeader* head, detail::PoolHeader* ta
 
 std::size_t UnmanagedMemoryPool::refill(detail::PoolThreadCache* cache, std::size_t list) noexcept {
     detail::PoolFreeList& fl = cache->lists[list];
+    // Called with the list empty and its limit non-zero.
+    if (!install_slots(fl, cache_limits_[list])) return 0;
     Depot& depot = depots_[list];
-    detail::PoolHeader* head = nullptr;
-    detail::PoolHeader* tail = nullptr;
+    detail::PoolHeader* h = nullptr;
     std::size_t k = 0;
     {
         std::lock_guard lock(depot.mutex);
-        k = std::min<std::size_t>(depot.count, std::max<std::size_t>(1, fl.limit / 2));
+        k = std::min<std::size_t>(depot.count, std::max<std::size_t>(1, cache_limits_[list] / 2));
         if (k == 0) return 0;
-        head = depot.head;
-        tail = nth(head, k);
-        depot.head = read_next(tail);
+        h = depot.head;
+        depot.head = read_next(nth(h, k));
         depot.count -= k;
         depot_bytes_.fetch_sub(k * detail::pool_list_block_size(list), std::memory_order_relaxed);
     }
-    write_next(tail, fl.head);
-    fl.head = head;
-    detail::bump(fl.pushes, static_cast<std::uint64_t>(k));
+    void** top = fl.top.load(std::memory_order_relaxed);
+    for (std::size_t i = 0; i < k; ++i, h = read_next(h)) *top++ = h + 1;
+    fl.top.store(top, std::memory_order_relaxed);
     return k;
 }
 
@@ -423,10 +457,10 @@ void UnmanagedMemoryPool::drain_cache(detail::PoolThreadCache& cache, bool to_de
         detail::PoolFreeList& fl = cache.lists[list];
         const std::size_t n = fl.count();
         if (n == 0) continue;
-        detail::PoolHeader* head = std::exchange(fl.head, nullptr);
-        fl.pushes.store(fl.pops(), std::memory_order_relaxed);
+        detail::PoolHeader* tail = nullptr;
+        detail::PoolHeader* head = unlist(fl, n, tail);
         if (to_depot)
-            spill(head, nth(head, n), n, list);
+            spill(head, tail, n, list);
         else
             release_chain(head, list);
     }
@@ -472,7 +506,7 @@ PoolStatistics UnmanagedMemoryPool::statistics() const {
         }
         for (const detail::PoolThreadCache* cache : link_->caches) {
             const detail::PoolFreeList& fl = cache->lists[list];
-            c.hits += fl.pops();
+            c.hits += fl.pops.load(std::memory_order_relaxed);
             c.misses += cache->misses[list].load(std::memory_order_relaxed);
             c.retained_blocks += fl.count();
         }

@@ -187,16 +187,17 @@ private:
             return nullptr;
         detail::PoolThreadCache& cache = *slot.cache;
         detail::PoolFreeList& fl = cache.lists[list];
-        detail::PoolHeader* h = fl.head;
-        if (h == nullptr) [[unlikely]]
+        void** top = fl.top.load(std::memory_order_relaxed);
+        void* user = top[-1];
+        if (user == nullptr) [[unlikely]] // the null slot under the stack
             return nullptr;
+        fl.top.store(top - 1, std::memory_order_relaxed);
+        detail::PoolHeader* h = detail::pool_header_of(user);
         detail::unpoison(h, detail::pool_header_size);
-        fl.head = h->next;
         h->info = detail::pool_info(bytes, list);
         detail::poison(h, detail::pool_header_size);
-        detail::bump(fl.pop_mark, std::uint64_t{1});
+        detail::bump(fl.pops, std::uint64_t{1});
         detail::bump(cache.allocated_bytes, static_cast<std::uint64_t>(bytes));
-        void* user = h + 1;
         detail::unpoison(user, bytes);
         return user;
     }

@@ -41,7 +41,7 @@
 
 namespace ziggy::detail {
 
-/// In front of every block's user pointer. `next` links pooled blocks; `info`
+/// In front of every block's user pointer. `next` links blocks in the depot; `info`
 /// says how the block was allocated (so `free(void*)` needs no size).
 struct PoolHeader {
     PoolHeader* next;
@@ -110,31 +110,33 @@ template <class T>
 #endif
 }
 
-/// One list of one thread's cache, 32 bytes. Why monotonic counters and not
-/// a count: a pop and a push of the same block would both update a count, and
-/// two read-modify-writes of one word per pair form a store-forwarding chain
-/// that costs more than the rest of the fast path. A pop adds one to
-/// `pop_mark`, which is the number of pops plus `limit`; so the list holds
-/// `pushes + limit - pop_mark` blocks, and a push may stay on the fast path
-/// while `pushes < pop_mark` (one compare, no subtraction).
-struct PoolFreeList {
-    PoolHeader* head = nullptr;
-    std::atomic<std::uint64_t> pushes{0};   // frees and refills, minus spills
-    std::atomic<std::uint64_t> pop_mark{0}; // pops + limit
-    std::uint64_t limit = 0;                // blocks kept before spilling half to the depot
+/// The bottom of every list's stack: a null slot that a pop from an empty
+/// list reads (so the pop needs no separate emptiness test), and the stack of
+/// a list that has no slots yet.
+inline constinit void* pool_empty_stack[1] = {nullptr};
 
-    /// Pops so far: the list's hits.
-    [[nodiscard]] std::uint64_t pops() const noexcept {
-        return pop_mark.load(std::memory_order_relaxed) - limit;
-    }
+/// One list of one thread's cache, 32 bytes: a stack of the user pointers of
+/// its pooled blocks, over a null slot. Why an array and not a chain through
+/// the blocks: a pop from a chain must load the next block's header before
+/// the following pop can start, so when the blocks are not in L1 (a burst of
+/// a thousand buffers spans 80 KiB) every allocation waits a cache miss for
+/// the one before it; a pop from the array reads a slot, usually in L1, and
+/// touches the block only to write its header. The slots are allocated on
+/// the list's first slow-path use, as many as the pool's limit for the list
+/// (never moved, so a statistics reader can subtract `base` from `top`).
+struct PoolFreeList {
+    std::atomic<void**> top{pool_empty_stack + 1}; // one past the newest block
+    void** end = pool_empty_stack + 1;             // a push at `end` is slow
+    std::atomic<void**> base{pool_empty_stack + 1}; // the oldest block's slot
+    std::atomic<std::uint64_t> pops{0};             // allocations served: hits
+
+    /// Blocks held. Any thread (the slots are published before `top` moves
+    /// onto them).
     [[nodiscard]] std::size_t count() const noexcept {
-        return static_cast<std::size_t>(pushes.load(std::memory_order_relaxed) + limit -
-                                        pop_mark.load(std::memory_order_relaxed));
-    }
-    /// Sets the limit (owning thread only), keeping the pop count.
-    void set_limit(std::uint64_t new_limit) noexcept {
-        pop_mark.store(pops() + new_limit, std::memory_order_relaxed);
-        limit = new_limit;
+        void** t = top.load(std::memory_order_acquire);
+        return t == pool_empty_stack + 1
+                   ? 0
+                   : static_cast<std::size_t>(t - base.load(std::memory_order_relaxed));
     }
 };
 static_assert(sizeof(PoolFreeList) == 32);
@@ -144,6 +146,17 @@ struct PoolLink;
 /// One thread's cache for one pool. Created by the pool's slow path, owned by
 /// the thread's registry (deleted at thread exit, or once the pool is gone).
 struct alignas(64) PoolThreadCache { // own cache lines: no false sharing between threads
+    PoolThreadCache() = default;
+    PoolThreadCache(const PoolThreadCache&) = delete;
+    PoolThreadCache& operator=(const PoolThreadCache&) = delete;
+    PoolThreadCache(PoolThreadCache&&) = delete;
+    PoolThreadCache& operator=(PoolThreadCache&&) = delete;
+    ~PoolThreadCache() {
+        for (PoolFreeList& fl : lists)
+            if (void** base = fl.base.load(std::memory_order_relaxed); base != pool_empty_stack + 1)
+                delete[] (base - 1);
+    }
+
     PoolFreeList lists[pool_list_count];
     std::atomic<std::uint64_t> misses[pool_list_count] = {}; // per list
     /// User bytes allocated and freed through this cache (two counters for
@@ -221,16 +234,14 @@ struct PoolFreeTag {
 }
 
 /// The push both inline frees end with, once they have checked the block
-/// and the list's bound: links `h` (unpoisoned header) onto `list` of `cache`,
-/// whose push count was `pushes`, and counts `bytes` freed.
+/// and the list's room: puts `user` (header `h`, unpoisoned) on `list` of
+/// `cache`, whose top slot was `top`, and counts `bytes` freed.
 [[gnu::always_inline]] inline void pool_push_checked(PoolThreadCache& cache, std::size_t list,
-                                                     PoolHeader* h, std::uint64_t pushes,
+                                                     void* user, PoolHeader* h, void** top,
                                                      std::uint64_t bytes) noexcept {
-    PoolFreeList& fl = cache.lists[list];
-    h->next = fl.head;
+    *top = user;
+    cache.lists[list].top.store(top + 1, std::memory_order_relaxed);
     h->info = pool_freed_info(list);
-    fl.head = h;
-    fl.pushes.store(pushes + 1, std::memory_order_relaxed);
     bump(cache.freed_bytes, bytes);
     poison(h, pool_header_size + pool_list_block_size(list));
 }
@@ -252,9 +263,9 @@ struct PoolFreeTag {
     // freed fail the magic test.
     if ((info & 0xFF00) == pool_magic << 8 && list < pool_list_count) [[likely]] {
         PoolThreadCache& cache = *slot.cache;
-        const std::uint64_t pushes = cache.lists[list].pushes.load(std::memory_order_relaxed);
-        if (pushes < cache.lists[list].pop_mark.load(std::memory_order_relaxed)) [[likely]] {
-            pool_push_checked(cache, list, h, pushes, info >> 16);
+        void** top = cache.lists[list].top.load(std::memory_order_relaxed);
+        if (top != cache.lists[list].end) [[likely]] {
+            pool_push_checked(cache, list, user, h, top, info >> 16);
             return true;
         }
     }
@@ -278,14 +289,13 @@ struct PoolFreeTag {
     const std::size_t list = pool_list_index(size, alignment);
     PoolHeader* h = pool_header_of(user);
     PoolThreadCache& cache = *slot.cache;
-    const std::uint64_t pushes = cache.lists[list].pushes.load(std::memory_order_relaxed);
+    void** top = cache.lists[list].top.load(std::memory_order_relaxed);
     unpoison(h, pool_header_size);
-    if (h->info != pool_info(size, list) ||
-        pushes >= cache.lists[list].pop_mark.load(std::memory_order_relaxed)) [[unlikely]] {
+    if (h->info != pool_info(size, list) || top == cache.lists[list].end) [[unlikely]] {
         poison(h, pool_header_size);
         return false;
     }
-    pool_push_checked(cache, list, h, pushes, size);
+    pool_push_checked(cache, list, user, h, top, size);
     return true;
 }
 
