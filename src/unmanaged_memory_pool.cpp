@@ -136,8 +136,9 @@ void detail::PoolLink::retire(PoolThreadCache* cache) noexcept {
         if (UnmanagedMemoryPool* pool = link.pool) {
             pool->drain_cache(*cache, /*to_depot=*/true);
             for (std::size_t i = 0; i < pool_list_count; ++i) {
-                pool->depots_[i].hits.fetch_add(cache->lists[i].pops.load(std::memory_order_relaxed),
-                                                std::memory_order_relaxed);
+                pool->depots_[i].hits.fetch_add(
+                    cache->lists[i].pops.load(std::memory_order_relaxed),
+                    std::memory_order_relaxed);
                 pool->depots_[i].misses.fetch_add(cache->misses[i].load(std::memory_order_relaxed),
                                                   std::memory_order_relaxed);
             }

@@ -125,8 +125,8 @@ inline constinit void* pool_empty_stack[1] = {nullptr};
 /// the list's first slow-path use, as many as the pool's limit for the list
 /// (never moved, so a statistics reader can subtract `base` from `top`).
 struct PoolFreeList {
-    std::atomic<void**> top{pool_empty_stack + 1}; // one past the newest block
-    void** end = pool_empty_stack + 1;             // a push at `end` is slow
+    std::atomic<void**> top{pool_empty_stack + 1};  // one past the newest block
+    void** end = pool_empty_stack + 1;              // a push at `end` is slow
     std::atomic<void**> base{pool_empty_stack + 1}; // the oldest block's slot
     std::atomic<std::uint64_t> pops{0};             // allocations served: hits
 
@@ -154,7 +154,7 @@ struct alignas(64) PoolThreadCache { // own cache lines: no false sharing betwee
     ~PoolThreadCache() {
         for (PoolFreeList& fl : lists)
             if (void** base = fl.base.load(std::memory_order_relaxed); base != pool_empty_stack + 1)
-                delete[] (base - 1);
+                delete[](base - 1);
     }
 
     PoolFreeList lists[pool_list_count];
