@@ -10,10 +10,11 @@ void* HybridAllocator::do_allocate(std::size_t size, std::size_t alignment, bool
                : pool_.allocate_direct(size, alignment, zero_memory);
 }
 
-void HybridAllocator::do_deallocate(void* pointer, std::size_t, std::size_t) noexcept {
-    // The header says which route the block took. deallocate_bytes already
-    // tried the pool's inline push (the hybrid shares its tag).
-    pool_.deallocate_slow(pointer);
+void HybridAllocator::do_deallocate(void* pointer, std::size_t size,
+                                    std::size_t alignment) noexcept {
+    // deallocate_bytes already tried the pool's inline push (the hybrid
+    // shares its tag); the pool's header says which route the block took.
+    pool_.deallocate_declined(pointer, size, alignment);
 }
 
 void HybridAllocator::do_free(void* pointer) { pool_.free(pointer); }

@@ -309,29 +309,6 @@ void* UnmanagedMemoryPool::allocate_new_block(std::size_t list, std::size_t byte
     return user;
 }
 
-void* UnmanagedMemoryPool::allocate_direct(std::size_t bytes, std::size_t alignment,
-                                           bool zero) noexcept {
-    const std::size_t base_alignment = std::max(alignment, detail::pool_header_size);
-    const std::size_t gap = detail::pool_gap(base_alignment);
-    if (bytes >= detail::pool_max_request) return nullptr;
-    char* raw = static_cast<char*>(base_.try_allocate_bytes(gap + bytes, base_alignment, zero));
-    if (raw == nullptr) return nullptr;
-    char* user = raw + gap;
-    const auto route =
-        detail::pool_direct_route | static_cast<std::uint64_t>(std::countr_zero(base_alignment));
-    *detail::pool_header_of(user) = detail::PoolHeader{nullptr, detail::pool_info(bytes, route)};
-    detail::poison(detail::pool_header_of(user), detail::pool_header_size);
-    // Per-thread counters where the thread has a cache: no contended atomic.
-    if (detail::PoolThreadCache* cache = thread_cache()) [[likely]] {
-        detail::bump(cache->allocated_bytes, static_cast<std::uint64_t>(bytes));
-        detail::bump(cache->direct_allocations, std::uint64_t{1});
-    } else {
-        shared_live_bytes_.fetch_add(static_cast<std::int64_t>(bytes), std::memory_order_relaxed);
-        direct_allocations_.fetch_add(1, std::memory_order_relaxed);
-    }
-    return user;
-}
-
 // Fast path: detail::pool_push_cached. Reached for direct blocks, when the thread has no
 // cache for this pool, or when its list is full.
 void UnmanagedMemoryPool::deallocate_slow(void* user) noexcept {
@@ -347,15 +324,7 @@ void UnmanagedMemoryPool::deallocate_slow(void* user) noexcept {
     const std::size_t route = info & 0xFF;
     const auto bytes = static_cast<std::int64_t>(info >> 16);
     if ((route & detail::pool_direct_route) != 0) {
-        const std::size_t alignment = std::size_t{1} << (route & 0x3F);
-        const std::size_t gap = detail::pool_gap(alignment);
-        if (detail::PoolThreadCache* cache = thread_cache()) [[likely]]
-            detail::bump(cache->freed_bytes, static_cast<std::uint64_t>(bytes));
-        else
-            shared_live_bytes_.fetch_sub(bytes, std::memory_order_relaxed);
-        detail::unpoison(static_cast<char*>(user) - gap, gap + static_cast<std::size_t>(bytes));
-        base_.deallocate_bytes(static_cast<char*>(user) - gap,
-                               gap + static_cast<std::size_t>(bytes), alignment);
+        release_direct(user, static_cast<std::size_t>(bytes), std::size_t{1} << (route & 0x3F));
         return;
     }
     const std::size_t list = route;

@@ -433,6 +433,31 @@ TEST(UnmanagedMemoryPoolTest, SizedFreeWithWrongSizeUsesHeader) {
     EXPECT_EQ(pool.total_allocated_bytes(), 0u);
 }
 
+// Direct blocks (above the classes, or aligned beyond 64) freed by size go
+// straight back to the base with the size and alignment they were allocated
+// with; a wrong size still goes by the header.
+TEST(UnmanagedMemoryPoolTest, SizedFreeOfDirectBlocks) {
+    TrackingAllocator base;
+    UnmanagedMemoryPool pool(base);
+    constexpr std::size_t big = ziggy::detail::max_class_size + 1;
+    void* a = pool.allocate_bytes(big);
+    void* b = pool.allocate_bytes(100, 128); // over-aligned: direct
+    void* c = pool.allocate_bytes(4 * big, 256);
+    void* d = pool.allocate_bytes(big);
+    EXPECT_EQ(reinterpret_cast<std::uintptr_t>(b) % 128, 0u);
+    EXPECT_EQ(reinterpret_cast<std::uintptr_t>(c) % 256, 0u);
+    EXPECT_EQ(pool.total_allocated_bytes(), 2 * big + 100 + 4 * big);
+    EXPECT_EQ(base.live_blocks(), 4u);
+    pool.deallocate_bytes(a, big);
+    pool.deallocate_bytes(b, 100, 128);
+    pool.deallocate_bytes(c, 4 * big, 256);
+    pool.deallocate_bytes(d, 3 * big); // wrong size: the header decides
+    EXPECT_EQ(pool.total_allocated_bytes(), 0u);
+    EXPECT_EQ(base.live_blocks(), 0u);
+    EXPECT_EQ(base.mismatches(), 0u);
+    EXPECT_EQ(pool.retained_bytes(), 0u);
+}
+
 // zero_memory zeroes a reused (dirty) block.
 TEST(UnmanagedMemoryPoolTest, ZeroMemoryOnReuse) {
     UnmanagedMemoryPool pool;

@@ -33,7 +33,9 @@
 // its cache through a short per-thread list on the slow path.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -171,8 +173,8 @@ protected:
     /// The block's header is the authority on its size (as in SystemAllocator).
     /// Reached from `deallocate_bytes` once its inline thread-cache push
     /// declined (a direct block, a full list, or no cache in the TLS slot).
-    void do_deallocate(void* pointer, std::size_t, std::size_t) noexcept override {
-        deallocate_slow(pointer);
+    void do_deallocate(void* pointer, std::size_t size, std::size_t alignment) noexcept override {
+        deallocate_declined(pointer, size, alignment);
     }
     /// Throws InvalidFreeError for a pointer whose header is not one of ours.
     void do_free(void* pointer) override;
@@ -202,10 +204,73 @@ private:
         return user;
     }
 
+    /// A sized free the inline push declined. Above the classes (or their
+    /// alignments) the block can only be direct: its header is compared with
+    /// what `allocate_direct` wrote and the block goes straight back to the
+    /// base. Anything else, or a mismatch, takes the slow path, which trusts
+    /// the header.
+    [[gnu::always_inline]] void deallocate_declined(void* user, std::size_t size,
+                                                    std::size_t alignment) noexcept {
+        if (size > detail::max_class_size || alignment > detail::max_pooled_alignment) {
+            const std::size_t base_alignment = std::max(alignment, detail::pool_header_size);
+            detail::PoolHeader* h = detail::pool_header_of(user);
+            detail::unpoison(h, detail::pool_header_size);
+            if (h->info == detail::pool_info(size, detail::pool_direct_route |
+                                                       static_cast<std::uint64_t>(std::countr_zero(
+                                                           base_alignment)))) [[likely]] {
+                release_direct(user, size, base_alignment);
+                return;
+            }
+            detail::poison(h, detail::pool_header_size);
+        }
+        deallocate_slow(user);
+    }
+    /// Returns direct block `user` (`size` user bytes, allocated with
+    /// `base_alignment`) to the base and counts it freed.
+    [[gnu::always_inline]] void release_direct(void* user, std::size_t size,
+                                               std::size_t base_alignment) noexcept {
+        if (detail::PoolThreadCache* cache = thread_cache()) [[likely]]
+            detail::bump(cache->freed_bytes, static_cast<std::uint64_t>(size));
+        else
+            shared_live_bytes_.fetch_sub(static_cast<std::int64_t>(size),
+                                         std::memory_order_relaxed);
+        const std::size_t gap = detail::pool_gap(base_alignment);
+        char* raw = static_cast<char*>(user) - gap;
+        detail::unpoison(raw, gap + size);
+        base_.deallocate_bytes(raw, gap + size, base_alignment);
+    }
+
     [[gnu::noinline]] void* allocate_slow(std::size_t bytes, std::size_t alignment,
                                           bool zero) noexcept;
     [[gnu::noinline]] void deallocate_slow(void* user) noexcept;
-    void* allocate_direct(std::size_t bytes, std::size_t alignment, bool zero) noexcept;
+    /// A block above the classes (or their alignments): the base's memory
+    /// with a header in front. Inline: the hybrid's direct route is this.
+    [[gnu::always_inline]] void* allocate_direct(std::size_t bytes, std::size_t alignment,
+                                                 bool zero) noexcept {
+        const std::size_t base_alignment = std::max(alignment, detail::pool_header_size);
+        const std::size_t gap = detail::pool_gap(base_alignment);
+        if (bytes >= detail::pool_max_request) [[unlikely]]
+            return nullptr;
+        char* raw = static_cast<char*>(base_.try_allocate_bytes(gap + bytes, base_alignment, zero));
+        if (raw == nullptr) [[unlikely]]
+            return nullptr;
+        char* user = raw + gap;
+        const auto route = detail::pool_direct_route |
+                           static_cast<std::uint64_t>(std::countr_zero(base_alignment));
+        *detail::pool_header_of(user) =
+            detail::PoolHeader{nullptr, detail::pool_info(bytes, route)};
+        detail::poison(detail::pool_header_of(user), detail::pool_header_size);
+        // Per-thread counters where the thread has a cache: no contended atomic.
+        if (detail::PoolThreadCache* cache = thread_cache()) [[likely]] {
+            detail::bump(cache->allocated_bytes, static_cast<std::uint64_t>(bytes));
+            detail::bump(cache->direct_allocations, std::uint64_t{1});
+        } else {
+            shared_live_bytes_.fetch_add(static_cast<std::int64_t>(bytes),
+                                         std::memory_order_relaxed);
+            direct_allocations_.fetch_add(1, std::memory_order_relaxed);
+        }
+        return user;
+    }
     void* allocate_new_block(std::size_t list, std::size_t bytes, bool zero) noexcept;
     void release_block(detail::PoolHeader* h, std::size_t list) noexcept;
     void release_chain(detail::PoolHeader* head, std::size_t list) noexcept;
