@@ -1,5 +1,6 @@
 #include <ziggy/system_allocator.hpp>
 
+#include <ziggy/detail/front_header.hpp>
 #include <ziggy/detail/sanitizer.hpp>
 
 #include <cstdint>
@@ -11,10 +12,7 @@
 namespace ziggy {
 namespace {
 
-// The header sits directly in front of the user pointer. For alignments up to
-// 16 the block starts at the header; for larger ones the block starts
-// `alignment` bytes before the user pointer and the header fills the end of
-// that gap.
+// The header sits directly in front of the user pointer (detail/front_header.hpp).
 struct Header {
     std::size_t size;
     std::uint32_t alignment;
@@ -23,22 +21,15 @@ struct Header {
 // Checked on free: a pointer whose "header" lacks it was not handed out here
 // (or was freed already, and the heap reused the header's bytes).
 constexpr std::uint32_t header_cookie = 0x5A16A11Cu;
-constexpr std::size_t header_size = 16;
-static_assert(sizeof(Header) <= header_size);
+constexpr std::size_t header_size = detail::front_header_size;
 
-Header* header_of(void* user) noexcept {
-    return reinterpret_cast<Header*>(static_cast<char*>(user) - header_size);
-}
-
-std::size_t front_gap(std::size_t alignment) noexcept {
-    return alignment <= header_size ? header_size : alignment;
-}
+Header* header_of(void* user) noexcept { return detail::front_header_of<Header>(user); }
 
 } // namespace
 
 void* SystemAllocator::do_allocate(std::size_t size, std::size_t alignment, bool zero_memory,
                                    const CallSite&) noexcept {
-    const std::size_t gap = front_gap(alignment);
+    const std::size_t gap = detail::front_gap(alignment);
     // The whole block, header included, must stay within PTRDIFF_MAX.
     if (size > detail::max_object_size - gap) [[unlikely]]
         return nullptr;
@@ -100,7 +91,7 @@ void SystemAllocator::do_free(void* pointer) {
     const Header h = *header;
     header->cookie = 0;
     live_bytes_.fetch_sub(h.size, std::memory_order_relaxed);
-    std::free(static_cast<char*>(pointer) - front_gap(h.alignment));
+    std::free(static_cast<char*>(pointer) - detail::front_gap(h.alignment));
 }
 
 SystemAllocator& default_allocator() noexcept {

@@ -296,7 +296,7 @@ void* UnmanagedMemoryPool::allocate_slow(std::size_t bytes, std::size_t alignmen
 void* UnmanagedMemoryPool::allocate_new_block(std::size_t list, std::size_t bytes,
                                               bool zero) noexcept {
     const std::size_t alignment = detail::pool_list_alignment(list);
-    const std::size_t gap = detail::pool_gap(alignment);
+    const std::size_t gap = detail::front_gap(alignment);
     const std::size_t block = detail::pool_list_block_size(list);
     char* raw = static_cast<char*>(base_.try_allocate_bytes(gap + block, alignment, zero));
     if (raw == nullptr) return nullptr;
@@ -411,7 +411,7 @@ std::size_t UnmanagedMemoryPool::refill(detail::PoolThreadCache* cache, std::siz
 
 void UnmanagedMemoryPool::release_chain(detail::PoolHeader* head, std::size_t list) noexcept {
     const std::size_t alignment = detail::pool_list_alignment(list);
-    const std::size_t gap = detail::pool_gap(alignment);
+    const std::size_t gap = detail::front_gap(alignment);
     const std::size_t size = gap + detail::pool_list_block_size(list);
     while (head != nullptr) {
         detail::PoolHeader* next = read_next(head);

@@ -234,7 +234,7 @@ private:
         else
             shared_live_bytes_.fetch_sub(static_cast<std::int64_t>(size),
                                          std::memory_order_relaxed);
-        const std::size_t gap = detail::pool_gap(base_alignment);
+        const std::size_t gap = detail::front_gap(base_alignment);
         char* raw = static_cast<char*>(user) - gap;
         detail::unpoison(raw, gap + size);
         base_.deallocate_bytes(raw, gap + size, base_alignment);
@@ -248,7 +248,7 @@ private:
     [[gnu::always_inline]] void* allocate_direct(std::size_t bytes, std::size_t alignment,
                                                  bool zero) noexcept {
         const std::size_t base_alignment = std::max(alignment, detail::pool_header_size);
-        const std::size_t gap = detail::pool_gap(base_alignment);
+        const std::size_t gap = detail::front_gap(base_alignment);
         if (bytes >= detail::pool_max_request) [[unlikely]]
             return nullptr;
         char* raw = static_cast<char*>(base_.try_allocate_bytes(gap + bytes, base_alignment, zero));

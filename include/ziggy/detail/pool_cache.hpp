@@ -36,6 +36,7 @@
 #include <cstdint>
 #include <memory>
 
+#include <ziggy/detail/front_header.hpp>
 #include <ziggy/detail/sanitizer.hpp>
 #include <ziggy/detail/size_classes.hpp>
 
@@ -47,7 +48,7 @@ struct PoolHeader {
     PoolHeader* next;
     std::uint64_t info; // requested size << 16 | pool_magic << 8 | route
 };
-inline constexpr std::size_t pool_header_size = 16;
+inline constexpr std::size_t pool_header_size = front_header_size;
 static_assert(sizeof(PoolHeader) == pool_header_size);
 
 inline constexpr std::uint64_t pool_magic = 0xA5;
@@ -74,10 +75,6 @@ static_assert(pool_list_count < pool_direct_route);
 [[nodiscard]] constexpr std::size_t pool_list_alignment(std::size_t list) noexcept {
     return list < size_class_count ? 16 : max_pooled_alignment;
 }
-/// Bytes in front of the user pointer: the header, padded to the alignment.
-[[nodiscard]] constexpr std::size_t pool_gap(std::size_t alignment) noexcept {
-    return alignment <= pool_header_size ? pool_header_size : alignment;
-}
 [[nodiscard]] constexpr std::uint64_t pool_info(std::size_t size, std::uint64_t route) noexcept {
     return static_cast<std::uint64_t>(size) << 16 | pool_magic << 8 | route;
 }
@@ -86,12 +83,7 @@ static_assert(pool_list_count < pool_direct_route);
     return pool_freed_magic << 8 | list;
 }
 [[nodiscard]] inline PoolHeader* pool_header_of(void* user) noexcept {
-    // Integer arithmetic: the inline free is compiled into every Buffer
-    // destructor, also where the compiler sees a pointer to a small object
-    // that will never reach it (an allocator that is not pool-backed), and
-    // pointer arithmetic there draws a false -Warray-bounds.
-    // NOLINTNEXTLINE(performance-no-int-to-ptr): deliberate, see above
-    return reinterpret_cast<PoolHeader*>(reinterpret_cast<std::uintptr_t>(user) - pool_header_size);
+    return front_header_of<PoolHeader>(user);
 }
 
 /// Adds `delta` to a counter only the calling thread writes (see file comment).

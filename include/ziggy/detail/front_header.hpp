@@ -1,0 +1,32 @@
+// ziggy/detail/front_header.hpp — the 16-byte header that SystemAllocator and
+// UnmanagedMemoryPool keep directly in front of a user pointer (each with its
+// own layout), so a free needs no size. The bytes from the block's start to
+// the user pointer (the gap) are the header itself for alignments up to 16,
+// and `alignment` bytes for larger ones (the header fills the gap's end), so
+// the user pointer keeps the block's alignment.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace ziggy::detail {
+
+inline constexpr std::size_t front_header_size = 16;
+
+/// Bytes in front of the user pointer of a block aligned to `alignment`.
+[[nodiscard]] constexpr std::size_t front_gap(std::size_t alignment) noexcept {
+    return alignment <= front_header_size ? front_header_size : alignment;
+}
+
+/// The header in front of `user`. Integer arithmetic: the pool's inline free
+/// is compiled into every Buffer destructor, also where the compiler sees a
+/// pointer to a small object that will never reach it (an allocator that is
+/// not pool-backed), and pointer arithmetic there draws a false -Warray-bounds.
+template <class Header>
+[[nodiscard]] inline Header* front_header_of(void* user) noexcept {
+    static_assert(sizeof(Header) <= front_header_size);
+    // NOLINTNEXTLINE(performance-no-int-to-ptr): deliberate, see above
+    return reinterpret_cast<Header*>(reinterpret_cast<std::uintptr_t>(user) - front_header_size);
+}
+
+} // namespace ziggy::detail
