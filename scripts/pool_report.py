@@ -60,9 +60,12 @@ def print_tables(results):
     mallocs = {p: cpu(p, "BM_MallocBatch/64") for p in PEERS}
     for p, v in mallocs.items():
         print(f"{p} malloc: {v / 1e3:.2f}")
-    print(f"pool: {pool / 1e3:.2f}  pmr unsync: {cpu('glibc', 'BM_PmrUnsyncBatch/64') / 1e3:.2f}  "
+    raw = cpu("glibc", "BM_PoolInlineBatch/64")
+    print(f"pool (Buffers): {pool / 1e3:.2f}  pool (raw pointers): {raw / 1e3:.2f}  "
+          f"pmr unsync: {cpu('glibc', 'BM_PmrUnsyncBatch/64') / 1e3:.2f}  "
           f"foonathan: {cpu('glibc', 'BM_FoonathanPoolBatch/64') / 1e3:.2f}")
-    print(f"pool / best malloc [<=0.5]: {pool / min(mallocs.values()):.2f}")
+    print(f"pool / best malloc [<=0.5]: Buffers {pool / min(mallocs.values()):.2f}, "
+          f"raw pointers (as malloc is measured) {raw / min(mallocs.values()):.2f}")
 
     print("\n## two threads: items/s at 2 threads / items/s at 1 thread [pool >=1.8]")
     for name in ("BM_PoolPairThreads", "BM_PmrSyncPairThreads", "BM_MallocPairThreads"):
