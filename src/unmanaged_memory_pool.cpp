@@ -309,8 +309,10 @@ void* UnmanagedMemoryPool::allocate_new_block(std::size_t list, std::size_t byte
     return user;
 }
 
-// Fast path: detail::pool_push_cached. Reached for direct blocks, when the thread has no
-// cache for this pool, or when its list is full.
+// Fast path: detail::pool_push_cached (and, for a sized free of a direct block,
+// deallocate_declined). Reached for unsized frees of direct blocks, sized frees
+// whose size or alignment does not match the header, when the thread has no
+// cache for this pool, or when its list is full. Goes by the header alone.
 void UnmanagedMemoryPool::deallocate_slow(void* user) noexcept {
     detail::PoolHeader* h = detail::pool_header_of(user);
     detail::unpoison(h, detail::pool_header_size);

@@ -129,6 +129,32 @@ TEST(HybridAllocatorTest, ByteLayerRoutesBySize) {
     EXPECT_EQ(h.total_allocated_bytes(), 0u);
     EXPECT_EQ(h.pool().statistics().direct_allocations, 1u);
     EXPECT_EQ(h.pool().statistics().retained_blocks, 1u);
+    EXPECT_EQ(backing.live_blocks(), 1u); // the pooled block
+    EXPECT_EQ(backing.mismatches(), 0u);
+}
+
+// With thresholds below the pool's largest class, direct blocks of class
+// sizes are freed by size too (through the header), typed and untyped.
+TEST(HybridAllocatorTest, DirectBlocksWithinTheClassesFreeBySize) {
+    TrackingAllocator backing;
+    ziggy::HybridThresholds t;
+    t.untyped_bytes = 100;
+    t.four_byte = 25;
+    HybridAllocator h(backing, t);
+    ASSERT_EQ(h.route_for_bytes(101), Route::direct);
+    ASSERT_EQ(h.route_for<float>(26), Route::direct);
+    void* p = h.allocate_bytes(101);
+    {
+        auto f = h.allocate<float>(26); // 104 bytes, direct
+        EXPECT_EQ(h.total_allocated_bytes(), 101u + 104u);
+    }
+    EXPECT_EQ(h.total_allocated_bytes(), 101u);
+    h.deallocate_bytes(p, 101);
+    EXPECT_EQ(h.total_allocated_bytes(), 0u);
+    EXPECT_EQ(h.pool().statistics().direct_allocations, 2u);
+    EXPECT_EQ(h.pool().retained_bytes(), 0u);
+    EXPECT_EQ(backing.live_blocks(), 0u);
+    EXPECT_EQ(backing.mismatches(), 0u);
 }
 
 // Buffers of the hybrid name the hybrid as their allocator.

@@ -435,27 +435,70 @@ TEST(UnmanagedMemoryPoolTest, SizedFreeWithWrongSizeUsesHeader) {
 
 // Direct blocks (above the classes, or aligned beyond 64) freed by size go
 // straight back to the base with the size and alignment they were allocated
-// with; a wrong size still goes by the header.
+// with; the byte count drops by exactly each block's size.
 TEST(UnmanagedMemoryPoolTest, SizedFreeOfDirectBlocks) {
     TrackingAllocator base;
     UnmanagedMemoryPool pool(base);
     constexpr std::size_t big = ziggy::detail::max_class_size + 1;
-    void* a = pool.allocate_bytes(big);
-    void* b = pool.allocate_bytes(100, 128); // over-aligned: direct
-    void* c = pool.allocate_bytes(4 * big, 256);
-    void* d = pool.allocate_bytes(big);
-    EXPECT_EQ(reinterpret_cast<std::uintptr_t>(b) % 128, 0u);
-    EXPECT_EQ(reinterpret_cast<std::uintptr_t>(c) % 256, 0u);
-    EXPECT_EQ(pool.total_allocated_bytes(), 2 * big + 100 + 4 * big);
-    EXPECT_EQ(base.live_blocks(), 4u);
-    pool.deallocate_bytes(a, big);
-    pool.deallocate_bytes(b, 100, 128);
-    pool.deallocate_bytes(c, 4 * big, 256);
-    pool.deallocate_bytes(d, 3 * big); // wrong size: the header decides
-    EXPECT_EQ(pool.total_allocated_bytes(), 0u);
-    EXPECT_EQ(base.live_blocks(), 0u);
-    EXPECT_EQ(base.mismatches(), 0u);
+    struct Case {
+        std::size_t size, alignment;
+    };
+    const Case cases[] = {{big, 16}, {big, 1}, {3 * big, 8}, {100, 128}, {4 * big, 256}};
+    std::vector<void*> blocks;
+    std::size_t live = 0;
+    for (const Case& c : cases) {
+        blocks.push_back(pool.allocate_bytes(c.size, c.alignment));
+        EXPECT_EQ(reinterpret_cast<std::uintptr_t>(blocks.back()) % c.alignment, 0u);
+        live += c.size;
+    }
+    EXPECT_EQ(pool.total_allocated_bytes(), live);
+    EXPECT_EQ(base.live_blocks(), std::size(cases));
+    EXPECT_EQ(pool.statistics().direct_allocations, std::size(cases));
+    for (std::size_t i = 0; i < std::size(cases); ++i) {
+        pool.deallocate_bytes(blocks[i], cases[i].size, cases[i].alignment);
+        live -= cases[i].size;
+        EXPECT_EQ(pool.total_allocated_bytes(), live) << "case " << i;
+        EXPECT_EQ(base.live_blocks(), std::size(cases) - i - 1) << "case " << i;
+    }
+    EXPECT_EQ(base.mismatches(), 0u); // the base got each block's own size and alignment
     EXPECT_EQ(pool.retained_bytes(), 0u);
+}
+
+// A sized free with a size or alignment other than the allocation's (a caller
+// bug) goes by the header, also for direct blocks and also where the wrong
+// values happen to compare equal with the header's encoding (a size past
+// 2^48, an alignment that is not a power of two).
+TEST(UnmanagedMemoryPoolTest, SizedFreeOfDirectBlockWithWrongSizeOrAlignment) {
+    TrackingAllocator base;
+    UnmanagedMemoryPool pool(base);
+    constexpr std::size_t big = ziggy::detail::max_class_size + 1;
+    const std::size_t keep_size = 2 * big; // stays live: a miscount cannot hide at 0
+    void* keep = pool.allocate_bytes(keep_size);
+    struct Case {
+        std::size_t size, alignment;             // as allocated
+        std::size_t wrong_size, wrong_alignment; // as freed
+    };
+    const Case cases[] = {
+        {big, 16, 3 * big, 16},                      // another size above the classes
+        {big, 16, big + (std::size_t{1} << 48), 16}, // same low 48 bits
+        {big, 16, big, 48},                          // not a power of two (48 = 16 x 3)
+        {100, 128, 100, 64},                         // another power of two
+        {big, 128, big, 384},                        // not a power of two (128 x 3)
+        {40, 16, 5 * big, 16},                       // a pooled block freed as direct
+    };
+    for (const Case& c : cases) {
+        void* p = pool.allocate_bytes(c.size, c.alignment);
+        ASSERT_EQ(pool.total_allocated_bytes(), keep_size + c.size);
+        pool.deallocate_bytes(p, c.wrong_size, c.wrong_alignment);
+        EXPECT_EQ(pool.total_allocated_bytes(), keep_size)
+            << c.size << "/" << c.alignment << " freed as " << c.wrong_size << "/"
+            << c.wrong_alignment;
+    }
+    EXPECT_EQ(base.mismatches(), 0u);  // the base always got the allocation's values
+    EXPECT_EQ(base.live_blocks(), 2u); // `keep`, and the pooled 48-byte block
+    EXPECT_EQ(pool.retained_bytes(), 48u);
+    pool.deallocate_bytes(keep, keep_size);
+    EXPECT_EQ(pool.total_allocated_bytes(), 0u);
 }
 
 // zero_memory zeroes a reused (dirty) block.

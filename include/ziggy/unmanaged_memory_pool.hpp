@@ -43,6 +43,7 @@
 #include <vector>
 
 #include <ziggy/allocator.hpp>
+#include <ziggy/detail/front_header.hpp>
 #include <ziggy/detail/pool_cache.hpp>
 #include <ziggy/detail/sanitizer.hpp>
 #include <ziggy/detail/size_classes.hpp>
@@ -172,7 +173,8 @@ protected:
                       const CallSite& site) noexcept override;
     /// The block's header is the authority on its size (as in SystemAllocator).
     /// Reached from `deallocate_bytes` once its inline thread-cache push
-    /// declined (a direct block, a full list, or no cache in the TLS slot).
+    /// declined (a direct block, a full list, no cache in the TLS slot, or a
+    /// size or alignment other than the allocation's).
     void do_deallocate(void* pointer, std::size_t size, std::size_t alignment) noexcept override {
         deallocate_declined(pointer, size, alignment);
     }
@@ -205,20 +207,25 @@ private:
     }
 
     /// A sized free the inline push declined. Above the classes (or their
-    /// alignments) the block can only be direct: its header is compared with
-    /// what `allocate_direct` wrote and the block goes straight back to the
-    /// base. Anything else, or a mismatch, takes the slow path, which trusts
-    /// the header.
+    /// alignments) the block can only be direct: when its header is what
+    /// `allocate_direct` wrote for this size and alignment, the block goes
+    /// straight back to the base, with the size and alignment from the header
+    /// (a caller's size past 2^48, or an alignment that is not a power of
+    /// two, can still compare equal). Anything else takes the slow path,
+    /// which goes by the header alone.
     [[gnu::always_inline]] void deallocate_declined(void* user, std::size_t size,
                                                     std::size_t alignment) noexcept {
         if (size > detail::max_class_size || alignment > detail::max_pooled_alignment) {
             const std::size_t base_alignment = std::max(alignment, detail::pool_header_size);
             detail::PoolHeader* h = detail::pool_header_of(user);
             detail::unpoison(h, detail::pool_header_size);
-            if (h->info == detail::pool_info(size, detail::pool_direct_route |
-                                                       static_cast<std::uint64_t>(std::countr_zero(
-                                                           base_alignment)))) [[likely]] {
-                release_direct(user, size, base_alignment);
+            const std::uint64_t info = h->info;
+            if (info == detail::pool_info(
+                            size, detail::pool_direct_route |
+                                      static_cast<std::uint64_t>(std::countr_zero(base_alignment))))
+                [[likely]] {
+                release_direct(user, static_cast<std::size_t>(info >> 16),
+                               std::size_t{1} << (info & 0x3F));
                 return;
             }
             detail::poison(h, detail::pool_header_size);

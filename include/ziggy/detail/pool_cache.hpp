@@ -270,7 +270,7 @@ struct PoolFreeTag {
 /// what the allocation wrote, so the push's addresses do not wait for that
 /// load (a pop and a push of one block run about twice as fast). Any mismatch
 /// (a wrong size, a direct block, a block already freed) returns false, and
-/// the slow path, which trusts the header, decides.
+/// the pool's `do_deallocate` decides (by the header).
 [[gnu::always_inline]] inline bool pool_push_cached(const PoolFreeTag& tag, void* user,
                                                     std::size_t size,
                                                     std::size_t alignment) noexcept {
