@@ -142,7 +142,12 @@ void detail::PoolLink::retire(PoolThreadCache* cache) noexcept {
                 pool->depots_[i].misses.fetch_add(cache->misses[i].load(std::memory_order_relaxed),
                                                   std::memory_order_relaxed);
             }
-            pool->shared_live_bytes_.fetch_add(cache->live_bytes(), std::memory_order_relaxed);
+            // Under the link mutex, which total_allocated_bytes() holds too:
+            // a reader sees the thread's bytes either here or in its cache.
+            pool->shared_allocated_bytes_.fetch_add(
+                cache->allocated_bytes.load(std::memory_order_relaxed), std::memory_order_relaxed);
+            pool->shared_freed_bytes_.fetch_add(cache->freed_bytes.load(std::memory_order_relaxed),
+                                                std::memory_order_relaxed);
             pool->direct_allocations_.fetch_add(
                 cache->direct_allocations.load(std::memory_order_relaxed),
                 std::memory_order_relaxed);
@@ -289,7 +294,7 @@ void* UnmanagedMemoryPool::allocate_slow(std::size_t bytes, std::size_t alignmen
         if (p == nullptr) return nullptr;
         depot.misses.fetch_add(1, std::memory_order_relaxed);
     }
-    shared_live_bytes_.fetch_add(static_cast<std::int64_t>(bytes), std::memory_order_relaxed);
+    shared_allocated_bytes_.fetch_add(bytes, std::memory_order_release);
     return p;
 }
 
@@ -334,7 +339,7 @@ void UnmanagedMemoryPool::deallocate_slow(void* user) noexcept {
     detail::poison(h, detail::pool_header_size + detail::pool_list_block_size(list));
     detail::PoolThreadCache* cache = cache_limits_[list] != 0 ? thread_cache() : nullptr;
     if (cache == nullptr) {
-        shared_live_bytes_.fetch_sub(bytes, std::memory_order_relaxed);
+        shared_freed_bytes_.fetch_add(static_cast<std::uint64_t>(bytes), std::memory_order_release);
         spill(h, h, 1, list);
         return;
     }
@@ -498,9 +503,13 @@ std::size_t UnmanagedMemoryPool::retained_bytes() const { return statistics().re
 
 std::size_t UnmanagedMemoryPool::total_allocated_bytes() const noexcept {
     std::lock_guard lock(link_->mutex);
-    std::int64_t total = shared_live_bytes_.load(std::memory_order_relaxed);
-    for (const detail::PoolThreadCache* cache : link_->caches) total += cache->live_bytes();
-    return total > 0 ? static_cast<std::size_t>(total) : 0;
+    // The link mutex keeps the set of caches fixed (a thread that exits
+    // folds its counters into the shared pair under it).
+    return static_cast<std::size_t>(detail::live_bytes_of([&](auto&& visit) {
+        visit(shared_allocated_bytes_, shared_freed_bytes_);
+        for (const detail::PoolThreadCache* cache : link_->caches)
+            visit(cache->allocated_bytes, cache->freed_bytes);
+    }));
 }
 
 } // namespace ziggy

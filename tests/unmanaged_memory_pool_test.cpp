@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <cstring>
@@ -147,6 +148,61 @@ TEST(UnmanagedMemoryPoolTest, CrossThreadFree) {
     EXPECT_EQ(pool.total_allocated_bytes(), 0u);
     pool.clear(); // the exited thread's cache went to the depot
     EXPECT_EQ(base.total_allocated_bytes(), 0u);
+}
+
+// The rule behind total_allocated_bytes() under concurrency, with the other
+// threads' work placed between the reads: a block allocated on thread A and
+// freed on thread B while the counters are read must not make the result
+// drop below what was live (a difference per thread, or the allocations read
+// first, would give live - 64 here).
+TEST(UnmanagedMemoryPoolTest, LiveBytesReadsEveryFreeBeforeEveryAllocation) {
+    struct Counters {
+        std::atomic<std::uint64_t> allocated{0}, freed{0};
+    };
+    Counters a, b; // thread A's and thread B's
+    const std::uint64_t live = 1000;
+    a.allocated = live;
+    int handed_over = 0;
+    const std::uint64_t seen = ziggy::detail::live_bytes_of([&](auto&& visit) {
+        visit(a.allocated, a.freed);
+        // Meanwhile: A allocates 64 bytes and hands them to B, which frees them.
+        a.allocated.fetch_add(64);
+        b.freed.fetch_add(64);
+        ++handed_over;
+        visit(b.allocated, b.freed);
+    });
+    EXPECT_EQ(handed_over, 2); // one block per pass over the counters
+    EXPECT_GE(seen, live);
+    EXPECT_LE(seen, live + 2 * 64); // at most what was allocated meanwhile
+    // Quiescent: exact.
+    EXPECT_EQ(ziggy::detail::live_bytes_of([&](auto&& visit) {
+                  visit(a.allocated, a.freed);
+                  visit(b.allocated, b.freed);
+              }),
+              live);
+}
+
+// The same in a pool: while another thread allocates and frees, the byte
+// count never drops below what was live before, and is exact afterwards.
+TEST(UnmanagedMemoryPoolTest, TotalNeverBelowLiveBytesWhileAnotherThreadWorks) {
+    UnmanagedMemoryPool pool;
+    auto keep = pool.allocate<char>(1000); // live throughout
+    std::atomic<bool> started{false};
+    std::atomic<bool> stop{false};
+    std::thread worker([&] {
+        while (!stop.load(std::memory_order_relaxed)) {
+            auto b = pool.allocate<char>(64);
+            started.store(true, std::memory_order_relaxed);
+            b.reset();
+        }
+    });
+    while (!started.load(std::memory_order_relaxed)) std::this_thread::yield();
+    std::size_t lowest = SIZE_MAX;
+    for (int i = 0; i < 20000; ++i) lowest = std::min(lowest, pool.total_allocated_bytes());
+    stop.store(true, std::memory_order_relaxed);
+    worker.join();
+    EXPECT_GE(lowest, 1000u);
+    EXPECT_EQ(pool.total_allocated_bytes(), 1000u);
 }
 
 // Blocks cached by a thread return to the depot when it exits.

@@ -139,9 +139,12 @@ public:
     /// Always true.
     [[nodiscard]] bool supports_individual_deallocation() const noexcept override { return true; }
 
-    /// User bytes of live buffers: the sum of per-thread counters, plus direct
-    /// blocks and counters of exited threads. Exact when no operation is in
-    /// flight (a concurrent reader sees some value in between).
+    /// User bytes of live buffers, from per-thread counters (no shared atomic
+    /// on the fast paths). Exact when no allocation or free is in flight.
+    /// While other threads allocate and free, the result is never less than
+    /// the bytes live when the call starts, nor more than those plus the
+    /// bytes allocated during the call (it reads every free before every
+    /// allocation, so a free is never counted without its allocation).
     [[nodiscard]] std::size_t total_allocated_bytes() const noexcept override;
 
     /// The inline fast path behind `allocate<T>` and `do_allocate`. Returns
@@ -239,8 +242,7 @@ private:
         if (detail::PoolThreadCache* cache = thread_cache()) [[likely]]
             detail::bump(cache->freed_bytes, static_cast<std::uint64_t>(size));
         else
-            shared_live_bytes_.fetch_sub(static_cast<std::int64_t>(size),
-                                         std::memory_order_relaxed);
+            shared_freed_bytes_.fetch_add(size, std::memory_order_release);
         const std::size_t gap = detail::front_gap(base_alignment);
         char* raw = static_cast<char*>(user) - gap;
         detail::unpoison(raw, gap + size);
@@ -272,8 +274,7 @@ private:
             detail::bump(cache->allocated_bytes, static_cast<std::uint64_t>(bytes));
             detail::bump(cache->direct_allocations, std::uint64_t{1});
         } else {
-            shared_live_bytes_.fetch_add(static_cast<std::int64_t>(bytes),
-                                         std::memory_order_relaxed);
+            shared_allocated_bytes_.fetch_add(bytes, std::memory_order_release);
             direct_allocations_.fetch_add(1, std::memory_order_relaxed);
         }
         return user;
@@ -305,8 +306,10 @@ private:
     std::shared_ptr<detail::PoolLink> link_;
     std::unique_ptr<Depot[]> depots_;
     std::atomic<std::size_t> depot_bytes_{0};
-    /// Live bytes of direct blocks, of frees without a cache, and of exited threads.
-    std::atomic<std::int64_t> shared_live_bytes_{0};
+    /// Bytes allocated and freed by operations on threads without a cache,
+    /// and those of exited threads (monotonic, like the caches' counters).
+    std::atomic<std::uint64_t> shared_allocated_bytes_{0};
+    std::atomic<std::uint64_t> shared_freed_bytes_{0};
     std::atomic<std::uint64_t> direct_allocations_{0};
 };
 

@@ -88,18 +88,43 @@ static_assert(pool_list_count < pool_direct_route);
 
 /// Adds `delta` to a counter only the calling thread writes (see file comment).
 /// On x86-64 this is one memory-destination `add`: not a locked instruction,
-/// and, like the relaxed load and store it replaces, the aligned 8-byte store
-/// it ends with is seen whole by other threads. (Compilers emit three
-/// instructions for the load and store; the fast paths update four counters.)
-/// ThreadSanitizer builds keep the atomic operations it understands.
+/// and, like the load and release store it replaces, the aligned 8-byte store
+/// it ends with is seen whole by other threads, and after the thread's
+/// earlier stores (x86 keeps stores in order), which total_allocated_bytes()
+/// relies on. (Compilers emit three instructions for the load and store; the
+/// fast paths update three counters.) ThreadSanitizer builds and other
+/// targets keep the atomic operations.
 template <class T>
 [[gnu::always_inline]] inline void bump(std::atomic<T>& counter, T delta) noexcept {
 #if defined(__x86_64__) && !ZIGGY_TSAN
     static_assert(sizeof(std::atomic<T>) == sizeof(T) && sizeof(T) == 8);
     asm volatile("addq %1, %0" : "+m"(*reinterpret_cast<T*>(&counter)) : "er"(delta));
 #else
-    counter.store(counter.load(std::memory_order_relaxed) + delta, std::memory_order_relaxed);
+    counter.store(counter.load(std::memory_order_relaxed) + delta, std::memory_order_release);
 #endif
+}
+
+/// Live bytes from pairs of monotonic counters (bytes allocated, bytes freed)
+/// that other threads keep adding to, such as the pool's per-thread caches:
+/// `for_each_pair(visit)` calls `visit(allocated, freed)` once per pair, in
+/// the same order each time. Every `freed` is read before any `allocated`.
+/// A free happens after its block's allocation, and the writers' stores are
+/// release and these loads acquire, so every free counted here has its
+/// allocation counted too: the result is never below the bytes live when
+/// the call starts, and never above them plus the bytes allocated during it.
+/// (A difference per pair, or the allocations read first, can count a
+/// block's free without its allocation and come out below.)
+template <class ForEachPair>
+[[nodiscard]] std::uint64_t live_bytes_of(ForEachPair for_each_pair) {
+    std::uint64_t freed = 0;
+    for_each_pair([&](const std::atomic<std::uint64_t>&, const std::atomic<std::uint64_t>& f) {
+        freed += f.load(std::memory_order_acquire);
+    });
+    std::uint64_t allocated = 0;
+    for_each_pair([&](const std::atomic<std::uint64_t>& a, const std::atomic<std::uint64_t>&) {
+        allocated += a.load(std::memory_order_acquire);
+    });
+    return allocated - freed;
 }
 
 /// The bottom of every list's stack: a null slot that a pop from an empty
@@ -151,17 +176,14 @@ struct alignas(64) PoolThreadCache { // own cache lines: no false sharing betwee
 
     PoolFreeList lists[pool_list_count];
     std::atomic<std::uint64_t> misses[pool_list_count] = {}; // per list
-    /// User bytes allocated and freed through this cache (two counters for
-    /// the reason PoolFreeList has two; their difference is negative when the
+    /// User bytes allocated and freed through this cache. Two monotonic
+    /// counters, not one difference: total_allocated_bytes() reads every
+    /// free before every allocation (their difference is negative when the
     /// thread frees what others allocated).
     std::atomic<std::uint64_t> allocated_bytes{0};
     std::atomic<std::uint64_t> freed_bytes{0};
     std::atomic<std::uint64_t> direct_allocations{0};
 
-    [[nodiscard]] std::int64_t live_bytes() const noexcept {
-        return static_cast<std::int64_t>(allocated_bytes.load(std::memory_order_relaxed) -
-                                         freed_bytes.load(std::memory_order_relaxed));
-    }
     std::uint64_t pool_id = 0;
     std::shared_ptr<PoolLink> link; // outlives the pool: thread exit may race its destruction
 };
