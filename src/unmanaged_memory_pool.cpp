@@ -331,7 +331,7 @@ void UnmanagedMemoryPool::deallocate_slow(void* user) noexcept {
     const std::size_t route = info & 0xFF;
     const auto bytes = static_cast<std::int64_t>(info >> 16);
     if ((route & detail::pool_direct_route) != 0) {
-        release_direct(user, static_cast<std::size_t>(bytes), std::size_t{1} << (route & 0x3F));
+        release_direct(user, static_cast<std::size_t>(bytes), detail::pool_direct_alignment(route));
         return;
     }
     const std::size_t list = route;

@@ -182,8 +182,11 @@ TEST(UnmanagedMemoryPoolTest, LiveBytesReadsEveryFreeBeforeEveryAllocation) {
               live);
 }
 
-// The same in a pool: while another thread allocates and frees, the byte
-// count never drops below what was live before, and is exact afterwards.
+// The same rule in a pool, with a real thread (and under ThreadSanitizer,
+// the counters' release/acquire pairing): the byte count never drops below
+// what was live before, and is exact afterwards. On two cores the window
+// between two reads is too short for this test to catch a wrong read order
+// reliably; the test above does that deterministically.
 TEST(UnmanagedMemoryPoolTest, TotalNeverBelowLiveBytesWhileAnotherThreadWorks) {
     UnmanagedMemoryPool pool;
     auto keep = pool.allocate<char>(1000); // live throughout

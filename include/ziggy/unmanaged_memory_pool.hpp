@@ -35,7 +35,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -223,12 +222,10 @@ private:
             detail::PoolHeader* h = detail::pool_header_of(user);
             detail::unpoison(h, detail::pool_header_size);
             const std::uint64_t info = h->info;
-            if (info == detail::pool_info(
-                            size, detail::pool_direct_route |
-                                      static_cast<std::uint64_t>(std::countr_zero(base_alignment))))
+            if (info == detail::pool_info(size, detail::pool_direct_route_of(base_alignment)))
                 [[likely]] {
                 release_direct(user, static_cast<std::size_t>(info >> 16),
-                               std::size_t{1} << (info & 0x3F));
+                               detail::pool_direct_alignment(info));
                 return;
             }
             detail::poison(h, detail::pool_header_size);
@@ -264,8 +261,7 @@ private:
         if (raw == nullptr) [[unlikely]]
             return nullptr;
         char* user = raw + gap;
-        const auto route = detail::pool_direct_route |
-                           static_cast<std::uint64_t>(std::countr_zero(base_alignment));
+        const auto route = detail::pool_direct_route_of(base_alignment);
         *detail::pool_header_of(user) =
             detail::PoolHeader{nullptr, detail::pool_info(bytes, route)};
         detail::poison(detail::pool_header_of(user), detail::pool_header_size);

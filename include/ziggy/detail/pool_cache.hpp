@@ -32,6 +32,7 @@
 #pragma once
 
 #include <atomic>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -77,6 +78,14 @@ static_assert(pool_list_count < pool_direct_route);
 }
 [[nodiscard]] constexpr std::uint64_t pool_info(std::size_t size, std::uint64_t route) noexcept {
     return static_cast<std::uint64_t>(size) << 16 | pool_magic << 8 | route;
+}
+/// The route byte of a direct block whose base allocation is aligned to
+/// `base_alignment` (a power of two, at least 16), and back.
+[[nodiscard]] constexpr std::uint64_t pool_direct_route_of(std::size_t base_alignment) noexcept {
+    return pool_direct_route | static_cast<std::uint64_t>(std::countr_zero(base_alignment));
+}
+[[nodiscard]] constexpr std::size_t pool_direct_alignment(std::uint64_t route) noexcept {
+    return std::size_t{1} << (route & 0x3F);
 }
 /// The info word of a pooled block while it sits on a free list of `list`.
 [[nodiscard]] constexpr std::uint64_t pool_freed_info(std::size_t list) noexcept {
