@@ -160,7 +160,7 @@ void detail::PoolLink::retire(PoolThreadCache* cache) noexcept {
 UnmanagedMemoryPool::UnmanagedMemoryPool(Allocator& base, PoolOptions options)
     : base_(base),
       options_(options),
-      tag_{next_pool_id.fetch_add(1, std::memory_order_relaxed), 0},
+      tag_{0, next_pool_id.fetch_add(1, std::memory_order_relaxed), 0},
       link_(std::make_shared<detail::PoolLink>()),
       depots_(std::make_unique<Depot[]>(detail::pool_list_count)) {
     for (std::size_t i = 0; i < detail::pool_list_count; ++i) {
@@ -170,7 +170,8 @@ UnmanagedMemoryPool::UnmanagedMemoryPool(Allocator& base, PoolOptions options)
              options_.max_retained_bytes_per_class / bs, options_.max_retained_bytes / bs}));
     }
     tag_.slot = tag_.pool_id % detail::pool_tls_slot_count;
-    tag_.slot_offset = detail::pool_tls_slot_offset(tag_.slot);
+    if (tag_.pool_id <= detail::pool_max_keyed_id)
+        tag_.key = detail::pool_tls_key(tag_.pool_id, tag_.slot);
     link_->pool = this;
     enable_inline_pool_free(tag_);
 }
@@ -194,7 +195,7 @@ detail::PoolThreadCache* UnmanagedMemoryPool::find_thread_cache() noexcept {
         ThreadRegistry& reg = registry;
         for (detail::PoolThreadCache* cache : reg.caches) {
             if (cache->pool_id == tag_.pool_id) {
-                slot = {tag_.pool_id, cache};
+                if (tag_.key != 0) slot = {tag_.key, cache};
                 return cache;
             }
         }
@@ -214,7 +215,7 @@ detail::PoolThreadCache* UnmanagedMemoryPool::find_thread_cache() noexcept {
             link_->caches.push_back(cache.get());
         }
         reg.caches.push_back(cache.get());
-        slot = {tag_.pool_id, cache.get()};
+        if (tag_.key != 0) slot = {tag_.key, cache.get()};
         return cache.release();
     } catch (...) {
         return nullptr; // out of memory: this operation goes through the depot
@@ -257,7 +258,7 @@ void* UnmanagedMemoryPool::allocate_slow(std::size_t bytes, std::size_t alignmen
     if (cache != nullptr) [[likely]] {
         // The cache may just have been found (another pool had its TLS slot).
         if (cache->lists[list].count() != 0 || refill(cache, list) != 0) {
-            void* p = pop_cached(list, bytes);
+            void* p = pop_from(*cache, list, bytes);
             if (zero) std::memset(p, 0, bytes);
             return p;
         }
@@ -446,7 +447,8 @@ void UnmanagedMemoryPool::drain_cache(detail::PoolThreadCache& cache, bool to_de
 void UnmanagedMemoryPool::clear() noexcept {
     if (!registry_gone) {
         detail::PoolTlsSlot& slot = detail::pool_tls_slots[tag_.slot];
-        detail::PoolThreadCache* mine = slot.pool_id == tag_.pool_id ? slot.cache : nullptr;
+        detail::PoolThreadCache* mine =
+            tag_.key != 0 && slot.key == tag_.key ? slot.cache : nullptr;
         if (mine == nullptr)
             for (detail::PoolThreadCache* cache : registry.caches)
                 if (cache->pool_id == tag_.pool_id) mine = cache;

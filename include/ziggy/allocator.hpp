@@ -128,7 +128,7 @@ public:
         // Pool-backed allocators: the common free is a push onto this
         // thread's cache, done here without a virtual call.
         // (The first test keeps other allocators' frees at one compare.)
-        if (inline_pool_.pool_id != detail::no_pool_id &&
+        if (inline_pool_.key != 0 &&
             detail::pool_push_cached(inline_pool_, pointer, size, alignment))
             return;
         do_deallocate(pointer, size, alignment);

@@ -188,20 +188,26 @@ private:
     struct Depot;
 
     [[gnu::always_inline]] void* pop_cached(std::size_t list, std::size_t bytes) noexcept {
-        detail::PoolTlsSlot& slot = detail::pool_tls_slot(tag_);
-        if (slot.pool_id != tag_.pool_id) [[unlikely]]
+        detail::PoolThreadCache* cache = detail::pool_tls_lookup(tag_.key);
+        if (cache == nullptr) [[unlikely]]
             return nullptr;
-        detail::PoolThreadCache& cache = *slot.cache;
+        return pop_from(*cache, list, bytes);
+    }
+    /// Pops a block of `list` from `cache` (the calling thread's); nullptr
+    /// when the list is empty.
+    [[gnu::always_inline]] static void* pop_from(detail::PoolThreadCache& cache, std::size_t list,
+                                                 std::size_t bytes) noexcept {
         detail::PoolFreeList& fl = cache.lists[list];
         void** top = fl.top.load(std::memory_order_relaxed);
         void* user = top[-1];
         if (user == nullptr) [[unlikely]] // the null slot under the stack
             return nullptr;
-        fl.top.store(top - 1, std::memory_order_relaxed);
+        // Stores in the order of detail::pool_push_checked's comment.
         detail::PoolHeader* h = detail::pool_header_of(user);
         detail::unpoison(h, detail::pool_header_size);
         h->info = detail::pool_info(bytes, list);
         detail::poison(h, detail::pool_header_size);
+        fl.top.store(top - 1, std::memory_order_relaxed);
         detail::bump(fl.pops, std::uint64_t{1});
         detail::bump(cache.allocated_bytes, static_cast<std::uint64_t>(bytes));
         detail::unpoison(user, bytes);
@@ -283,9 +289,8 @@ private:
     /// destructor clears every slot before it retires the caches, so a
     /// matching slot always names a live cache.
     detail::PoolThreadCache* thread_cache() noexcept {
-        const detail::PoolTlsSlot& slot = detail::pool_tls_slot(tag_);
-        if (slot.pool_id == tag_.pool_id) [[likely]]
-            return slot.cache;
+        if (detail::PoolThreadCache* cache = detail::pool_tls_lookup(tag_.key)) [[likely]]
+            return cache;
         return find_thread_cache();
     }
     [[gnu::noinline]] detail::PoolThreadCache* find_thread_cache() noexcept;
