@@ -61,6 +61,19 @@ template <class T>
         throw_bad_array_new_length();
     return bytes;
 }
+
+/// The largest element count of an array of T (its bytes within PTRDIFF_MAX).
+template <class T>
+inline constexpr std::size_t max_array_count = max_object_size / sizeof(T);
+
+/// Whether a typed allocation of `count` elements is the empty buffer or too
+/// large, in one compare: the fast paths branch once, and the rare path
+/// tells which (`count == 0`, or throw_bad_array_new_length). Otherwise
+/// `count * sizeof(T)` cannot overflow.
+template <class T>
+[[nodiscard, gnu::always_inline]] constexpr bool zero_or_too_many(std::size_t count) noexcept {
+    return count - 1 >= max_array_count<T>;
+}
 } // namespace detail
 
 class Allocator {
@@ -189,8 +202,11 @@ namespace ziggy {
 template <Unmanaged T>
 Buffer<T> Allocator::allocate(std::size_t count, bool zero_memory, const char* file, int line,
                               const char* function) {
-    if (count == 0) return Buffer<T>();
-    const std::size_t bytes = detail::array_bytes<T>(count);
+    if (detail::zero_or_too_many<T>(count)) [[unlikely]] {
+        if (count == 0) return Buffer<T>();
+        detail::throw_bad_array_new_length();
+    }
+    const std::size_t bytes = count * sizeof(T);
     void* p = do_allocate(bytes, alignof(T), zero_memory, CallSite{file, line, function});
     if (p == nullptr) [[unlikely]]
         detail::throw_bad_alloc();

@@ -104,8 +104,11 @@ public:
                                      const char* file = __builtin_FILE(),
                                      int line = __builtin_LINE(),
                                      const char* function = __builtin_FUNCTION()) {
-        if (count == 0) return Buffer<T>();
-        const std::size_t bytes = detail::array_bytes<T>(count);
+        if (detail::zero_or_too_many<T>(count)) [[unlikely]] {
+            if (count == 0) return Buffer<T>();
+            detail::throw_bad_array_new_length();
+        }
+        const std::size_t bytes = count * sizeof(T);
         void* p = route_for<T>(count) == Route::pooled
                       ? pool_.allocate_inline(bytes, alignof(T), zero_memory)
                       : pool_.allocate_direct(bytes, alignof(T), zero_memory);

@@ -109,8 +109,11 @@ public:
                                      const char* file = __builtin_FILE(),
                                      int line = __builtin_LINE(),
                                      const char* function = __builtin_FUNCTION()) {
-        if (count == 0) return Buffer<T>();
-        const std::size_t bytes = detail::array_bytes<T>(count);
+        if (detail::zero_or_too_many<T>(count)) [[unlikely]] {
+            if (count == 0) return Buffer<T>();
+            detail::throw_bad_array_new_length();
+        }
+        const std::size_t bytes = count * sizeof(T);
         void* p = allocate_inline(bytes, alignof(T), zero_memory);
         if (p == nullptr) [[unlikely]]
             detail::throw_bad_alloc();
@@ -152,13 +155,13 @@ public:
     [[nodiscard, gnu::always_inline]] void* allocate_inline(std::size_t bytes,
                                                             std::size_t alignment,
                                                             bool zero) noexcept {
-        if (bytes <= detail::max_class_size && alignment <= detail::max_pooled_alignment)
-            [[likely]] {
-            const std::size_t list = detail::pool_list_index(bytes, alignment);
-            if (void* p = pop_cached(list, bytes)) [[likely]] {
-                if (zero) std::memset(p, 0, bytes);
-                return p;
-            }
+        // One branch: requests beyond the classes index the declining list,
+        // and a thread without this pool's cache in its slot the declining
+        // cache; both find no block.
+        const std::size_t list = detail::pool_list_index(bytes, alignment);
+        if (void* p = pop_from(*detail::pool_tls_cache(tag_.key), list, bytes)) [[likely]] {
+            if (zero) std::memset(p, 0, bytes);
+            return p;
         }
         return allocate_slow(bytes, alignment, zero);
     }
@@ -187,14 +190,8 @@ private:
     friend class HybridAllocator;
     struct Depot;
 
-    [[gnu::always_inline]] void* pop_cached(std::size_t list, std::size_t bytes) noexcept {
-        detail::PoolThreadCache* cache = detail::pool_tls_lookup(tag_.key);
-        if (cache == nullptr) [[unlikely]]
-            return nullptr;
-        return pop_from(*cache, list, bytes);
-    }
-    /// Pops a block of `list` from `cache` (the calling thread's); nullptr
-    /// when the list is empty.
+    /// Pops a block of `list` from `cache` (the calling thread's, or the
+    /// declining cache); nullptr when the list is empty.
     [[gnu::always_inline]] static void* pop_from(detail::PoolThreadCache& cache, std::size_t list,
                                                  std::size_t bytes) noexcept {
         detail::PoolFreeList& fl = cache.lists[list];

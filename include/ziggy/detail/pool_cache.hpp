@@ -66,9 +66,20 @@ inline constexpr std::size_t max_pooled_alignment = 64;
 inline constexpr std::size_t pool_list_count = 2 * size_class_count;
 static_assert(pool_list_count < pool_direct_route);
 
-[[nodiscard]] constexpr std::size_t pool_list_index(std::size_t size,
-                                                    std::size_t alignment) noexcept {
-    return size_class_index(size) + (alignment <= 16 ? 0 : size_class_count);
+/// A list no block is ever on: always empty, with its `top` at its `end`.
+/// The fast paths index it for requests outside the classes (size or
+/// alignment), so that the one test they make of a list (a pop finds no
+/// block, a push finds no room) also sends those to the slow path.
+inline constexpr std::size_t pool_declining_list = pool_list_count;
+
+/// The list of `size` bytes at `alignment`: `pool_declining_list` when the
+/// size or the alignment is beyond the classes. Branch-free (a conditional
+/// move): see size_class_index.
+[[nodiscard, gnu::always_inline]] constexpr std::size_t pool_list_index(
+    std::size_t size, std::size_t alignment) noexcept {
+    const std::size_t list = size_class_index(size) + (alignment <= 16 ? 0 : size_class_count);
+    return size <= max_class_size && alignment <= max_pooled_alignment ? list
+                                                                       : pool_declining_list;
 }
 [[nodiscard]] constexpr std::size_t pool_list_block_size(std::size_t list) noexcept {
     return class_size(list % size_class_count);
@@ -183,7 +194,7 @@ struct alignas(64) PoolThreadCache { // own cache lines: no false sharing betwee
                 delete[](base - 1);
     }
 
-    PoolFreeList lists[pool_list_count];
+    PoolFreeList lists[pool_list_count + 1]; // and pool_declining_list
     std::atomic<std::uint64_t> misses[pool_list_count] = {}; // per list
     /// User bytes allocated and freed through this cache. Two monotonic
     /// counters, not one difference: total_allocated_bytes() reads every
@@ -225,6 +236,12 @@ struct PoolFreeTag {
     std::size_t slot = 0;      // index into pool_tls_slots
 };
 
+/// What the fast paths use when the calling thread's slot holds another
+/// pool's cache (or none): every list is empty with no room, so a pop finds
+/// no block and a push no room, and both take the slow path on the one test
+/// they make anyway. Never written.
+inline constinit PoolThreadCache pool_declining_cache{};
+
 /// Pool ids that fit a key; later pools have no TLS slot (key 0).
 inline constexpr std::uint64_t pool_max_keyed_id = 0xFFFF'FFFE;
 
@@ -240,16 +257,16 @@ inline constexpr std::uint64_t pool_max_keyed_id = 0xFFFF'FFFE;
     if (offset != static_cast<std::int32_t>(offset)) return 0;
     return pool_id << 32 | static_cast<std::uint32_t>(offset);
 }
-/// The calling thread's cache named by `key`, or nullptr when its slot holds
-/// another pool (or none). Two loads relative to %fs with the offset taken
-/// from the key: no load of the thread pointer, no separate load of the
-/// offset (the pair is bound by memory operations: about 22 a pair). The
-/// default tag's key 0 reads the thread control block's self pointer (at
-/// %fs:0), which is never 0, so it never matches. `volatile`: a slot changes
-/// in the slow paths (out-of-line calls), so its reads are never merged or
-/// hoisted across them; the slots are written only out of line.
-[[nodiscard, gnu::always_inline]] inline PoolThreadCache* pool_tls_lookup(
-    std::uint64_t key) noexcept {
+/// The calling thread's cache named by `key` when its slot holds it, else
+/// `fallback`. Two loads relative to %fs with the offset taken from the key
+/// (no load of the thread pointer, no separate load of the offset) and a
+/// conditional move. The default tag's key 0 reads the thread control
+/// block's self pointer (at %fs:0), which is never 0, so it never matches.
+/// `volatile`: a slot changes in the slow paths (out-of-line calls), so its
+/// reads are never merged or hoisted across them; the slots are written
+/// only out of line.
+[[nodiscard, gnu::always_inline]] inline PoolThreadCache* pool_tls_cache_or(
+    std::uint64_t key, PoolThreadCache* fallback) noexcept {
     const auto offset = static_cast<std::int64_t>(static_cast<std::int32_t>(key));
     std::uint64_t slot_key;
     PoolThreadCache* cache;
@@ -257,19 +274,31 @@ inline constexpr std::uint64_t pool_max_keyed_id = 0xFFFF'FFFE;
                  : "=&r"(slot_key), "=r"(cache)
                  : "r"(offset));
     static_assert(offsetof(PoolTlsSlot, cache) == 8);
-    return slot_key == key ? cache : nullptr;
+    return slot_key == key ? cache : fallback;
 }
 #else
 #define ZIGGY_POOL_TLS_OFFSET 0
 [[nodiscard]] inline std::uint64_t pool_tls_key(std::uint64_t pool_id, std::size_t slot) noexcept {
     return pool_id * pool_tls_slot_count + slot;
 }
-[[nodiscard, gnu::always_inline]] inline PoolThreadCache* pool_tls_lookup(
-    std::uint64_t key) noexcept {
+[[nodiscard, gnu::always_inline]] inline PoolThreadCache* pool_tls_cache_or(
+    std::uint64_t key, PoolThreadCache* fallback) noexcept {
     const PoolTlsSlot& s = pool_tls_slots[key % pool_tls_slot_count];
-    return key != 0 && s.key == key ? s.cache : nullptr;
+    return key != 0 && s.key == key ? s.cache : fallback;
 }
 #endif
+
+/// The calling thread's cache named by `key`, or nullptr (slow paths).
+[[nodiscard, gnu::always_inline]] inline PoolThreadCache* pool_tls_lookup(
+    std::uint64_t key) noexcept {
+    return pool_tls_cache_or(key, nullptr);
+}
+/// The same for the fast paths: the declining cache instead of nullptr, so
+/// they need no test of their own (their list test declines).
+[[nodiscard, gnu::always_inline]] inline PoolThreadCache* pool_tls_cache(
+    std::uint64_t key) noexcept {
+    return pool_tls_cache_or(key, &pool_declining_cache);
+}
 
 /// The push both inline frees end with, once they have checked the block
 /// and the list's room: puts `user` (header `h`, unpoisoned) on `list` of
@@ -299,24 +328,21 @@ inline constexpr std::uint64_t pool_max_keyed_id = 0xFFFF'FFFE;
 /// already freed, or the list is full: the caller then takes the pool's slow
 /// path. Precondition: `user` is non-null and a block of that pool.
 [[gnu::always_inline]] inline bool pool_push_cached(const PoolFreeTag& tag, void* user) noexcept {
-    PoolThreadCache* cache = pool_tls_lookup(tag.key);
-    if (cache == nullptr) [[unlikely]]
-        return false;
+    PoolThreadCache* cache = pool_tls_cache(tag.key);
     PoolHeader* h = pool_header_of(user);
     unpoison(h, pool_header_size);
     const std::uint64_t info = h->info;
-    const std::size_t list = info & 0xFF;
-    // Direct blocks (route >= 0x80) fail the bound test too; blocks already
-    // freed fail the magic test.
-    if ((info & 0xFF00) == pool_magic << 8 && list < pool_list_count) [[likely]] {
-        void** top = cache->lists[list].top.load(std::memory_order_relaxed);
-        if (top != cache->lists[list].end) [[likely]] {
-            pool_push_checked(*cache, list, user, h, top, info >> 16);
-            return true;
-        }
+    // Direct blocks (route >= 0x80) fail the bound test too, blocks already
+    // freed the magic test: they take the declining list.
+    const bool pooled = ((info & 0xFF00) == pool_magic << 8) & ((info & 0xFF) < pool_list_count);
+    const std::size_t list = pooled ? info & 0xFF : pool_declining_list;
+    void** top = cache->lists[list].top.load(std::memory_order_relaxed);
+    if (top == cache->lists[list].end) [[unlikely]] {
+        poison(h, pool_header_size);
+        return false;
     }
-    poison(h, pool_header_size);
-    return false;
+    pool_push_checked(*cache, list, user, h, top, info >> 16);
+    return true;
 }
 
 /// As above for a sized free (`size` and `alignment` as allocated). The list
@@ -328,15 +354,13 @@ inline constexpr std::uint64_t pool_max_keyed_id = 0xFFFF'FFFE;
 [[gnu::always_inline]] inline bool pool_push_cached(const PoolFreeTag& tag, void* user,
                                                     std::size_t size,
                                                     std::size_t alignment) noexcept {
-    PoolThreadCache* cache = pool_tls_lookup(tag.key);
-    if (cache == nullptr || size > max_class_size || alignment > max_pooled_alignment)
-        [[unlikely]]
-        return false;
+    PoolThreadCache* cache = pool_tls_cache(tag.key);
     const std::size_t list = pool_list_index(size, alignment);
     PoolHeader* h = pool_header_of(user);
     void** top = cache->lists[list].top.load(std::memory_order_relaxed);
     unpoison(h, pool_header_size);
-    if (h->info != pool_info(size, list) || top == cache->lists[list].end) [[unlikely]] {
+    // One branch: `|`, not `||` (the declining list's top is at its end).
+    if ((h->info != pool_info(size, list)) | (top == cache->lists[list].end)) [[unlikely]] {
         poison(h, pool_header_size);
         return false;
     }
