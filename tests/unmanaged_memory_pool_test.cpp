@@ -32,6 +32,7 @@ TEST(SizeClassesTest, EverySizeMapsToTheSmallestFittingClass) {
     using namespace ziggy::detail;
     for (std::size_t n = 1; n <= max_class_size; ++n) {
         const std::size_t i = size_class_index(n);
+        ASSERT_EQ(i, size_class_index_computed(n)) << n; // the tables match the arithmetic
         ASSERT_LT(i, size_class_count);
         ASSERT_GE(class_size(i), n);
         if (i > 0) {

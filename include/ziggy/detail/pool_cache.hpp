@@ -268,13 +268,13 @@ inline constexpr std::uint64_t pool_max_keyed_id = 0xFFFF'FFFE;
 [[nodiscard, gnu::always_inline]] inline PoolThreadCache* pool_tls_cache_or(
     std::uint64_t key, PoolThreadCache* fallback) noexcept {
     const auto offset = static_cast<std::int64_t>(static_cast<std::int32_t>(key));
-    std::uint64_t slot_key;
     PoolThreadCache* cache;
-    asm volatile("movq %%fs:(%2), %0\n\tmovq %%fs:8(%2), %1"
-                 : "=&r"(slot_key), "=r"(cache)
-                 : "r"(offset));
+    asm goto("cmpq %0, %%fs:(%1)\n\tjne %l[mismatch]" : : "r"(key), "r"(offset) : "cc" : mismatch);
+    asm volatile("movq %%fs:8(%1), %0" : "=r"(cache) : "r"(offset));
     static_assert(offsetof(PoolTlsSlot, cache) == 8);
-    return slot_key == key ? cache : fallback;
+    return cache;
+mismatch:
+    return fallback;
 }
 #else
 #define ZIGGY_POOL_TLS_OFFSET 0

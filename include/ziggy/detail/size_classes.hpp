@@ -4,7 +4,7 @@
 // at least `n`. Classes are 16 bytes apart up to 128 bytes, then four per
 // doubling (160, 192, 224, 256, 320, ...) up to `max_class_size`, so a block
 // wastes at most 25% (12.5% on average) and the class of a size is computed
-// with one count-leading-zeros and a shift, no table and no branch:
+// with one count-leading-zeros, no table walk:
 //
 //     size:   1..16  17..32 ... 113..128  129..160  161..192 ... 24577..32768
 //     class:    0      1          7          8         9            39
@@ -38,18 +38,40 @@ inline constexpr std::size_t size_class_count = linear_class_count + classes_per
     return base + (step + 1) * (base / classes_per_doubling);
 }
 
-/// The class of a size by arithmetic: with `s = size - 1` and `m` the index
-/// of the highest set bit of `s | 64` (so at least 6), the class is
-/// `4m - 24 + (s >> (m - 2))`. Below 128 bytes that is `s / 16`; above, the
-/// shift keeps the leading bit and the two below it (4..7, the step within
-/// the doubling). No branch and no table: the pool's fast paths run on two
-/// branch units, so every branch costs as much as a few instructions.
-/// Defined for every size >= 1: sizes above `max_class_size` give indexes
-/// of `size_class_count` and up (callers compare before they use it).
-[[nodiscard]] constexpr std::size_t size_class_index(std::size_t size) noexcept {
+/// The class of a size by arithmetic (the definition; the tables below are
+/// built from it). Preconditions: `1 <= size <= max_class_size`.
+[[nodiscard]] constexpr std::size_t size_class_index_computed(std::size_t size) noexcept {
+    if (size <= 128) return (size + 15) / 16 - 1;
     const std::size_t s = size - 1;
-    const auto m = static_cast<std::size_t>(std::bit_width(s | 64)) - 1;
-    return 4 * m - 24 + (s >> (m - 2));
+    const auto msb = static_cast<std::size_t>(std::bit_width(s)) - 1; // >= 7
+    const std::size_t step = (s >> (msb - 2)) & (classes_per_doubling - 1);
+    return linear_class_count + (msb - 7) * classes_per_doubling + step;
+}
+
+/// Every class up to 1 KiB is a multiple of 16 bytes, and every larger one a
+/// multiple of 256: above 128 bytes, two small tables give the class with one
+/// load, which the fast paths (run for each allocation and each sized free)
+/// prefer to the count-leading-zeros arithmetic (about ten instructions).
+inline constexpr std::size_t small_table_limit = 1024;
+template <std::size_t Granule, std::size_t Limit>
+inline constexpr auto size_class_table = [] {
+    std::array<std::uint8_t, Limit / Granule + 1> t{};
+    for (std::size_t i = 1; i < t.size(); ++i)
+        t[i] = static_cast<std::uint8_t>(size_class_index_computed(i * Granule));
+    return t;
+}();
+
+/// Class serving `size` bytes (`1 <= size`); `size_class_count` for sizes
+/// above `max_class_size`.
+[[nodiscard]] constexpr std::size_t size_class_index(std::size_t size) noexcept {
+    // Arithmetic for the linear classes: no load, so a loop over one size
+    // computes it once. (A branch-free form of the arithmetic for every size,
+    // a count-leading-zeros and a shift, measured slower in the Buffer pair:
+    // g++ recomputes it in the loop, where it hoists these.)
+    if (size <= 128) return (size + 15) / 16 - 1;
+    if (size <= small_table_limit) return size_class_table<16, small_table_limit>[(size + 15) / 16];
+    if (size <= max_class_size) return size_class_table<256, max_class_size>[(size + 255) / 256];
+    return size_class_count;
 }
 
 /// All class sizes, for statistics and tests.
@@ -62,9 +84,10 @@ inline constexpr std::array<std::size_t, size_class_count> class_sizes = [] {
 static_assert(class_size(size_class_count - 1) == max_class_size);
 static_assert(size_class_index(max_class_size) == size_class_count - 1);
 static_assert(size_class_index(129) == linear_class_count && class_size(8) == 160);
+static_assert(size_class_count < 256); // the tables hold bytes
 static_assert(size_class_index(max_class_size + 1) == size_class_count);
-// The arithmetic is written for 16-byte steps to 128, then 4 per doubling.
-static_assert(linear_class_count == 8 && classes_per_doubling == 4);
+static_assert(class_size(linear_class_count + 3 * classes_per_doubling - 1) == small_table_limit);
+static_assert(class_size(linear_class_count + 3 * classes_per_doubling) % 256 == 0);
 static_assert([] {
     // Each class's first and last size map to it (the unit test checks every size).
     for (std::size_t i = 0; i < size_class_count; ++i) {
