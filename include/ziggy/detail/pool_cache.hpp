@@ -245,6 +245,11 @@ inline constinit PoolThreadCache pool_declining_cache{};
 /// Pool ids that fit a key; later pools have no TLS slot (key 0).
 inline constexpr std::uint64_t pool_max_keyed_id = 0xFFFF'FFFE;
 
+/// Raises the id the next pool gets to at least `id` (ids are never
+/// reused, so it never lowers it). For tests of pools past
+/// pool_max_keyed_id, which a process reaches after four billion pools.
+void raise_next_pool_id(std::uint64_t id) noexcept;
+
 #if defined(__x86_64__) && defined(__linux__)
 #define ZIGGY_POOL_TLS_OFFSET 1
 /// The key of a pool with id `pool_id` (at most pool_max_keyed_id) whose
