@@ -122,8 +122,7 @@ detail::PoolHeader* unlist(detail::PoolFreeList& fl, std::size_t n,
 
 void detail::raise_next_pool_id(std::uint64_t id) noexcept {
     std::uint64_t next = next_pool_id.load(std::memory_order_relaxed);
-    while (next < id &&
-           !next_pool_id.compare_exchange_weak(next, id, std::memory_order_relaxed)) {
+    while (next < id && !next_pool_id.compare_exchange_weak(next, id, std::memory_order_relaxed)) {
     }
 }
 

@@ -30,7 +30,8 @@
 // base; the thread later deletes its empty cache. Any number of pools per
 // thread work: each pool maps to one of four TLS slots (pool id mod 4), and
 // when two pools used by one thread share a slot, the one that lost it finds
-// its cache through a short per-thread list on the slow path.
+// its cache through a short per-thread list on the slow path (as do pools
+// made after the first 2^32 - 2 in a process, which have no slot).
 #pragma once
 
 #include <algorithm>
