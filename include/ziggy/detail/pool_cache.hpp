@@ -78,8 +78,8 @@ static_assert(pool_list_count < pool_direct_route);
 inline constexpr std::size_t pool_declining_list = pool_list_count;
 
 /// The list of `size` bytes at `alignment`: `pool_declining_list` when the
-/// size or the alignment is beyond the classes. Branch-free (a conditional
-/// move): see size_class_index.
+/// size or the alignment is beyond the classes (one more compare, which g++
+/// folds into the class computation's).
 [[nodiscard, gnu::always_inline]] constexpr std::size_t pool_list_index(
     std::size_t size, std::size_t alignment) noexcept {
     const std::size_t list = size_class_index(size) + (alignment <= 16 ? 0 : size_class_count);
@@ -232,7 +232,7 @@ struct PoolFreeTag {
     /// What the fast paths compare with their TLS slot, never 0 for a pool
     /// that has a slot: on x86-64 Linux, the pool id in the high half and the
     /// slot's offset from the thread pointer in the low half, so that one
-    /// load gives both (see pool_tls_lookup). 0 in the default tag, and in a
+    /// load gives both (see pool_tls_cache_or). 0 in the default tag, and in a
     /// pool whose id does not fit 32 bits: its operations all take the slow
     /// path, which finds its cache by `pool_id`.
     std::uint64_t key = 0;
@@ -255,7 +255,6 @@ inline constexpr std::uint64_t pool_max_keyed_id = 0xFFFF'FFFE;
 void raise_next_pool_id(std::uint64_t id) noexcept;
 
 #if defined(__x86_64__) && defined(__linux__)
-#define ZIGGY_POOL_TLS_OFFSET 1
 /// The key of a pool with id `pool_id` (at most pool_max_keyed_id) whose
 /// slot is `slot`. The TLS block of initial-exec variables sits at the same
 /// offset from every thread's thread pointer, so the offset is taken once;
@@ -267,13 +266,13 @@ void raise_next_pool_id(std::uint64_t id) noexcept;
     return pool_id << 32 | static_cast<std::uint32_t>(offset);
 }
 /// The calling thread's cache named by `key` when its slot holds it, else
-/// `fallback`. Two loads relative to %fs with the offset taken from the key
-/// (no load of the thread pointer, no separate load of the offset) and a
-/// conditional move. The default tag's key 0 reads the thread control
-/// block's self pointer (at %fs:0), which is never 0, so it never matches.
-/// `volatile`: a slot changes in the slow paths (out-of-line calls), so its
-/// reads are never merged or hoisted across them; the slots are written
-/// only out of line.
+/// `fallback`. A compare and a load relative to %fs, with the offset taken
+/// from the key (no load of the thread pointer, no separate load of the
+/// offset); g++ has no `__seg_fs` in C++, hence the asm. The default tag's
+/// key 0 reads the thread control block's self pointer (at %fs:0), which is
+/// never 0, so it never matches. `volatile`: a slot changes in the slow
+/// paths (out-of-line calls), so its reads are never merged or hoisted
+/// across them; the slots are written only out of line.
 [[nodiscard, gnu::always_inline]] inline PoolThreadCache* pool_tls_cache_or(
     std::uint64_t key, PoolThreadCache* fallback) noexcept {
     const auto offset = static_cast<std::int64_t>(static_cast<std::int32_t>(key));
@@ -286,7 +285,6 @@ mismatch:
     return fallback;
 }
 #else
-#define ZIGGY_POOL_TLS_OFFSET 0
 [[nodiscard]] inline std::uint64_t pool_tls_key(std::uint64_t pool_id, std::size_t slot) noexcept {
     return pool_id * pool_tls_slot_count + slot;
 }
@@ -313,14 +311,14 @@ mismatch:
 /// and the list's room: puts `user` (header `h`, unpoisoned) on `list` of
 /// `cache`, whose top slot was `top`, and counts `bytes` freed.
 ///
-/// The order of the stores matters. The pair is bound by committing its
-/// eight stores, and this core (Zen 4) commits two stores in one cycle only
-/// when they are next to each other in program order and in the same cache
-/// line. A pop stores header, top, pops (top and pops share the list's
-/// line), allocated bytes; a push stores freed bytes (next to allocated
-/// bytes), top, slot, header (next to the following pop's header): five
-/// commits a pair instead of eight (measured 8.0 -> 5.4 cycles for the
-/// stores alone).
+/// The order of the stores: this core (Zen 4) commits two stores in one
+/// cycle only when they are next to each other in program order and in the
+/// same cache line. A pop stores header, top, pops (top and pops share the
+/// list's line), allocated bytes; a push stores freed bytes (next to
+/// allocated bytes), top, slot, header (next to the following pop's
+/// header): five commits a pair instead of eight. A loop of those eight
+/// stores alone runs in 5.4 cycles instead of 8.0; in the pair, which
+/// branches bound first, the change was within the noise.
 [[gnu::always_inline]] inline void pool_push_checked(PoolThreadCache& cache, std::size_t list,
                                                      void* user, PoolHeader* h, void** top,
                                                      std::uint64_t bytes) noexcept {
