@@ -276,7 +276,7 @@ void raise_next_pool_id(std::uint64_t id) noexcept;
 [[nodiscard, gnu::always_inline]] inline PoolThreadCache* pool_tls_cache_or(
     std::uint64_t key, PoolThreadCache* fallback) noexcept {
     const auto offset = static_cast<std::int64_t>(static_cast<std::int32_t>(key));
-    PoolThreadCache* cache = nullptr;  // written by the asm below
+    PoolThreadCache* cache = nullptr; // written by the asm below
     asm goto("cmpq %0, %%fs:(%1)\n\tjne %l[mismatch]" : : "r"(key), "r"(offset) : "cc" : mismatch);
     asm volatile("movq %%fs:8(%1), %0" : "=r"(cache) : "r"(offset));
     static_assert(offsetof(PoolTlsSlot, cache) == 8);
