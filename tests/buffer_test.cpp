@@ -206,6 +206,24 @@ TEST(BufferTest, MoveAssignFreesPreviousMemory) {
     EXPECT_EQ(b.size(), 4u);
 }
 
+// A self-move (through an alias, as generic code does it) keeps the memory
+// and its contents; nothing is freed, and the buffer still frees once.
+TEST(BufferTest, SelfMoveAssignKeepsTheMemory) {
+    ziggy::SystemAllocator sys;
+    auto a = sys.allocate<int>(4);
+    a.fill(7);
+    int* const data = a.data();
+    ziggy::Buffer<int>& alias = a;
+    a = std::move(alias);
+    EXPECT_EQ(a.data(), data);
+    EXPECT_EQ(a.size(), 4u);
+    EXPECT_TRUE(a.owns_memory());
+    EXPECT_EQ(a[3], 7);
+    EXPECT_EQ(sys.total_allocated_bytes(), 16u);
+    a.reset();
+    EXPECT_EQ(sys.total_allocated_bytes(), 0u);
+}
+
 // wrap_existing views memory it does not own; destroying it frees nothing.
 TEST(BufferTest, WrapExistingIsNonOwning) {
     std::vector<int> v{1, 2, 3};

@@ -139,11 +139,9 @@ public:
         std::size_t alignment = detail::malloc_alignment) noexcept {
         if (pointer == nullptr) return;
         // Pool-backed allocators: the common free is a push onto this
-        // thread's cache, done here without a virtual call.
-        // (The first test keeps other allocators' frees at one compare.)
-        if (inline_pool_.key != 0 &&
-            detail::pool_push_cached(inline_pool_, pointer, size, alignment))
-            return;
+        // thread's cache, done here without a virtual call. Other
+        // allocators' tags (key 0) decline on the push's first compare.
+        if (detail::pool_push_cached(inline_pool_, pointer, size, alignment)) return;
         do_deallocate(pointer, size, alignment);
     }
 
@@ -165,6 +163,7 @@ protected:
     /// Wraps `count` elements at `pointer` (memory this allocator handed out) in
     /// a Buffer owned by this allocator. For derived allocators that give
     /// themselves a non-virtual typed fast path (ScopedAllocator::allocate<T>).
+    /// Precondition: `pointer` is non-null (Buffer::reset relies on it).
     template <Unmanaged T>
     [[nodiscard]] Buffer<T> adopt_buffer(T* pointer, std::size_t count) noexcept {
         return Buffer<T>(pointer, count, *this);

@@ -53,18 +53,20 @@ public:
           owner_(std::exchange(other.owner_, nullptr)) {}
 
     /// Frees what this buffer owns, then takes over `other`'s memory.
+    /// A self-move keeps the memory: `other`'s fields are taken first, so
+    /// the reset in between then frees nothing. (No `this != &other` test:
+    /// it makes the compiler keep a temporary on the stack, and a loop
+    /// assigning fresh buffers slower.)
     Buffer& operator=(Buffer&& other) noexcept {
-        if (this != &other) {
-            // Take `other`'s fields first: freeing ours writes through
-            // pointers, after which the compiler would have to reload them.
-            T* data = std::exchange(other.data_, nullptr);
-            const std::size_t size = std::exchange(other.size_, 0);
-            Allocator* owner = std::exchange(other.owner_, nullptr);
-            reset();
-            data_ = data;
-            size_ = size;
-            owner_ = owner;
-        }
+        // Taken first also because freeing ours writes through pointers,
+        // after which the compiler would have to reload them.
+        T* data = std::exchange(other.data_, nullptr);
+        const std::size_t size = std::exchange(other.size_, 0);
+        Allocator* owner = std::exchange(other.owner_, nullptr);
+        reset();
+        data_ = data;
+        size_ = size;
+        owner_ = owner;
         return *this;
     }
 
@@ -146,9 +148,13 @@ public:
     /// Frees owned memory now (C#'s Dispose); the buffer becomes empty. A
     /// non-owning buffer just forgets its view. Never throws.
     [[gnu::always_inline]] void reset() noexcept {
-        if (owner_ != nullptr)
+        if (owner_ != nullptr) {
+            // An owning buffer always has memory (adopt_buffer's precondition),
+            // so deallocate_bytes's null test folds away.
+            if (data_ == nullptr) __builtin_unreachable();
             owner_->deallocate_bytes(const_cast<std::remove_cv_t<T>*>(data_), size_bytes(),
                                      alignof(T));
+        }
         data_ = nullptr;
         size_ = 0;
         owner_ = nullptr;

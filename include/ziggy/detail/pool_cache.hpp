@@ -28,9 +28,12 @@
 // Each fast path therefore makes one test that sends every unusual case to
 // the slow path: a request beyond the classes indexes the declining list,
 // and a thread without the pool's cache in its slot gets the declining
-// cache, both always empty and full, so the pop's "no block" or the push's
-// "no room" covers them. The TLS slot is read %fs-relative with the offset
-// packed into the pool's key (one load gives both). And a free must not
+// cache (in the pop; the push declines on the slot compare itself), both
+// always empty and full, so the pop's "no block" or the push's "no room"
+// covers them. The TLS slot is read %fs-relative with the offset packed
+// into the pool's key (one load gives both); every other allocator's tag
+// has key 0, which no slot compare matches, so their frees pay that one
+// compare and no separate "is this a pool" test. And a free must not
 // compute its list from a load it just made, or the push's stores wait on
 // that load and the next pop waits on them (the sized free takes the list
 // from the size and only compares the header).
@@ -280,6 +283,7 @@ void raise_next_pool_id(std::uint64_t id) noexcept;
     asm goto("cmpq %0, %%fs:(%1)\n\tjne %l[mismatch]" : : "r"(key), "r"(offset) : "cc" : mismatch);
     asm volatile("movq %%fs:8(%1), %0" : "=r"(cache) : "r"(offset));
     static_assert(offsetof(PoolTlsSlot, cache) == 8);
+    if (cache == nullptr) __builtin_unreachable(); // a slot with a key holds a cache
     return cache;
 mismatch:
     return fallback;
@@ -335,7 +339,9 @@ mismatch:
 /// already freed, or the list is full: the caller then takes the pool's slow
 /// path. Precondition: `user` is non-null and a block of that pool.
 [[gnu::always_inline]] inline bool pool_push_cached(const PoolFreeTag& tag, void* user) noexcept {
-    PoolThreadCache* cache = pool_tls_cache(tag.key);
+    PoolThreadCache* cache = pool_tls_lookup(tag.key);
+    if (cache == nullptr) [[unlikely]]
+        return false;
     PoolHeader* h = pool_header_of(user);
     unpoison(h, pool_header_size);
     const std::uint64_t info = h->info;
@@ -361,7 +367,9 @@ mismatch:
 [[gnu::always_inline]] inline bool pool_push_cached(const PoolFreeTag& tag, void* user,
                                                     std::size_t size,
                                                     std::size_t alignment) noexcept {
-    PoolThreadCache* cache = pool_tls_cache(tag.key);
+    PoolThreadCache* cache = pool_tls_lookup(tag.key);
+    if (cache == nullptr) [[unlikely]]
+        return false;
     const std::size_t list = pool_list_index(size, alignment);
     PoolHeader* h = pool_header_of(user);
     void** top = cache->lists[list].top.load(std::memory_order_relaxed);
