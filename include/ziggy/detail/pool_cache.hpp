@@ -304,8 +304,8 @@ mismatch:
     std::uint64_t key) noexcept {
     return pool_tls_cache_or(key, nullptr);
 }
-/// The same for the fast paths: the declining cache instead of nullptr, so
-/// they need no test of their own (their list test declines).
+/// The same for the pop: the declining cache instead of nullptr, so it
+/// needs no test of its own (its list test declines). The pushes test nullptr.
 [[nodiscard, gnu::always_inline]] inline PoolThreadCache* pool_tls_cache(
     std::uint64_t key) noexcept {
     return pool_tls_cache_or(key, &pool_declining_cache);
