@@ -51,20 +51,20 @@ namespace detail {
 [[noreturn]] void throw_bad_array_new_length();
 [[noreturn]] void throw_bad_alignment(std::size_t alignment);
 
-/// `count * sizeof(T)`, the byte size of an array of T; throws
-/// std::bad_array_new_length when it overflows or exceeds PTRDIFF_MAX. The one
-/// check every typed allocation path (allocate<T>, adapters, defer) shares.
-template <class T>
-[[nodiscard]] inline std::size_t array_bytes(std::size_t count) {
-    std::size_t bytes = 0;
-    if (!checked_multiply(count, sizeof(T), bytes) || bytes > max_object_size) [[unlikely]]
-        throw_bad_array_new_length();
-    return bytes;
-}
-
-/// The largest element count of an array of T (its bytes within PTRDIFF_MAX).
+/// The largest element count of an array of T (its bytes within PTRDIFF_MAX):
+/// the one limit every typed allocation path (allocate<T>, adapters, defer)
+/// checks, through array_bytes or zero_or_too_many.
 template <class T>
 inline constexpr std::size_t max_array_count = max_object_size / sizeof(T);
+
+/// `count * sizeof(T)`, the byte size of an array of T; throws
+/// std::bad_array_new_length when it overflows or exceeds PTRDIFF_MAX.
+template <class T>
+[[nodiscard]] inline std::size_t array_bytes(std::size_t count) {
+    if (count > max_array_count<T>) [[unlikely]]
+        throw_bad_array_new_length();
+    return count * sizeof(T); // cannot overflow: count <= max_object_size / sizeof(T)
+}
 
 /// Whether a typed allocation of `count` elements is the empty buffer or too
 /// large, in one compare: the fast paths branch once, and the rare path

@@ -35,12 +35,6 @@ inline constexpr std::size_t malloc_alignment = alignof(std::max_align_t);
     return (reinterpret_cast<std::uintptr_t>(p) & (alignment - 1)) == 0;
 }
 
-/// `count * size` or false when it overflows.
-[[nodiscard]] constexpr bool checked_multiply(std::size_t count, std::size_t size,
-                                              std::size_t& out) noexcept {
-    return !__builtin_mul_overflow(count, size, &out);
-}
-
 /// `a + b` or false when it overflows.
 [[nodiscard]] constexpr bool checked_add(std::size_t a, std::size_t b, std::size_t& out) noexcept {
     return !__builtin_add_overflow(a, b, &out);
