@@ -98,6 +98,47 @@ void BM_PoolInlinePair(benchmark::State& state) {
 }
 BENCHMARK(BM_PoolInlinePair)->Apply(apply_sizes);
 
+// Mixed sizes: a fixed sequence of 256 sizes from 8 bytes to 4 KiB, spread
+// evenly over the doublings (as many 8-16 byte requests as 2-4 KiB ones),
+// in an order no branch predictor learns.
+const std::vector<std::size_t>& mixed_sizes() {
+    static const std::vector<std::size_t> v = [] {
+        std::vector<std::size_t> out;
+        std::uint64_t x = 0x9E3779B97F4A7C15u;
+        for (int i = 0; i < 256; ++i) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;                 // xorshift64
+            const unsigned shift = 3 + static_cast<unsigned>(x % 9); // 8 .. 2048
+            const std::size_t low = std::size_t{1} << shift;
+            out.push_back(low + static_cast<std::size_t>((x >> 8) % low)); // [low, 2 low)
+        }
+        return out;
+    }();
+    return v;
+}
+
+void BM_MallocMixedPair(benchmark::State& state) {
+    const auto& sizes = mixed_sizes();
+    std::size_t i = 0;
+    for (auto _ : state) {
+        void* p = std::malloc(sizes[i++ & 255]);
+        escape(p);
+        std::free(p);
+    }
+    state.SetLabel(ZIGGY_BENCH_PEER);
+}
+BENCHMARK(BM_MallocMixedPair);
+
+void BM_PoolBufferMixedPair(benchmark::State& state) {
+    const auto& sizes = mixed_sizes();
+    ziggy::UnmanagedMemoryPool pool;
+    std::size_t i = 0;
+    for (auto _ : state) {
+        auto b = pool.allocate<unsigned char>(sizes[i++ & 255]);
+        escape(b.data());
+    }
+}
+BENCHMARK(BM_PoolBufferMixedPair);
+
 // The byte layer through an Allocator& (a virtual call to allocate; the
 // free is inline as for Buffers).
 void BM_PoolBytesPair(benchmark::State& state) {
@@ -224,6 +265,20 @@ void BM_PoolInlineBatch(benchmark::State& state) {
     state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * batch));
 }
 BENCHMARK(BM_PoolInlineBatch)->Arg(64);
+
+// The same with sized frees (Allocator::deallocate_bytes, as a Buffer frees).
+void BM_PoolSizedBatch(benchmark::State& state) {
+    const auto n = static_cast<std::size_t>(state.range(0));
+    ziggy::UnmanagedMemoryPool pool;
+    std::vector<void*> ptrs(batch);
+    for (auto _ : state) {
+        for (auto& p : ptrs) p = pool.allocate_inline(n, 16, false);
+        escape(ptrs.data());
+        for (void* p : ptrs) pool.deallocate_bytes(p, n);
+    }
+    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * batch));
+}
+BENCHMARK(BM_PoolSizedBatch)->Arg(64);
 
 void BM_PmrUnsyncBatch(benchmark::State& state) {
     const auto n = static_cast<std::size_t>(state.range(0));

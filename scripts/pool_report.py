@@ -61,11 +61,23 @@ def print_tables(results):
     for p, v in mallocs.items():
         print(f"{p} malloc: {v / 1e3:.2f}")
     raw = cpu("glibc", "BM_PoolInlineBatch/64")
-    print(f"pool (Buffers): {pool / 1e3:.2f}  pool (raw pointers): {raw / 1e3:.2f}  "
+    sized = cpu("glibc", "BM_PoolSizedBatch/64")
+    print(f"pool (Buffers): {pool / 1e3:.2f}  pool (raw pointers, unsized free): {raw / 1e3:.2f}  "
+          f"pool (raw pointers, sized free): {sized / 1e3:.2f}  "
           f"pmr unsync: {cpu('glibc', 'BM_PmrUnsyncBatch/64') / 1e3:.2f}  "
           f"foonathan: {cpu('glibc', 'BM_FoonathanPoolBatch/64') / 1e3:.2f}")
-    print(f"pool / best malloc [<=0.5]: Buffers {pool / min(mallocs.values()):.2f}, "
-          f"raw pointers (as malloc is measured) {raw / min(mallocs.values()):.2f}")
+    best = min(mallocs.values())
+    print(f"pool / best malloc [<=0.5]: Buffers {pool / best:.2f}, "
+          f"raw pointers with unsized free (as malloc is measured) {raw / best:.2f}, "
+          f"with sized free {sized / best:.2f}")
+
+    print("\n## mixed sizes: pairs of 256 sizes from 8 B to 4 KiB in a fixed random order (CPU ns)")
+    mixed = {p: cpu(p, "BM_MallocMixedPair") for p in PEERS}
+    pool_mixed = cpu("glibc", "BM_PoolBufferMixedPair")
+    print("pool Buffer: " + f"{pool_mixed:.2f}  " +
+          "  ".join(f"{p} malloc: {v:.2f}" for p, v in mixed.items()))
+    print(f"pool / best(tcmalloc, mimalloc): "
+          f"{pool_mixed / min(mixed['tcmalloc'], mixed['mimalloc']):.2f}")
 
     print("\n## two threads: items/s at 2 threads / items/s at 1 thread [pool >=1.8]")
     for name in ("BM_PoolPairThreads", "BM_PmrSyncPairThreads", "BM_MallocPairThreads"):

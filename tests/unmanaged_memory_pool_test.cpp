@@ -32,7 +32,7 @@ TEST(SizeClassesTest, EverySizeMapsToTheSmallestFittingClass) {
     using namespace ziggy::detail;
     for (std::size_t n = 1; n <= max_class_size; ++n) {
         const std::size_t i = size_class_index(n);
-        ASSERT_EQ(i, size_class_index_computed(n)) << n; // the tables match the arithmetic
+        ASSERT_EQ(i, size_class_index_computed(n)) << n; // the table matches the arithmetic
         ASSERT_LT(i, size_class_count);
         ASSERT_GE(class_size(i), n);
         if (i > 0) {
@@ -41,6 +41,25 @@ TEST(SizeClassesTest, EverySizeMapsToTheSmallestFittingClass) {
         ASSERT_LE(class_size(i) * 4, n * 5 + 60) << n;
     }
     for (std::size_t s : class_sizes) EXPECT_EQ(s % 16, 0u);
+}
+
+// The pool's list of a request: its class in the alignment set (16 or 64
+// bytes; 1..16 share the first, 32 and 64 the second), and the declining list
+// (always empty and full) for every request beyond the classes.
+TEST(SizeClassesTest, ListIndexIsTheClassInItsAlignmentSet) {
+    using namespace ziggy::detail;
+    for (std::size_t n = 1; n <= max_class_size; ++n) {
+        const std::size_t c = size_class_index_computed(n);
+        for (std::size_t a : {1, 2, 4, 8, 16}) ASSERT_EQ(list_of(n, a), c) << n << " " << a;
+        for (std::size_t a : {32, 64}) ASSERT_EQ(list_of(n, a), c + size_class_count) << n;
+        ASSERT_EQ(list_of(n, 128), pool_declining_list) << n;
+    }
+    for (std::size_t a : {16, 64}) {
+        EXPECT_EQ(list_of(0, a), pool_declining_list);
+        EXPECT_EQ(list_of(max_class_size + 1, a), pool_declining_list);
+        EXPECT_EQ(list_of(~std::size_t{0}, a), pool_declining_list);
+        EXPECT_EQ(list_of(~std::size_t{0} - 14, a), pool_declining_list);
+    }
 }
 
 // A freed block is handed out again for a request of the same class.
@@ -544,6 +563,8 @@ TEST(UnmanagedMemoryPoolTest, SizedFreeOfDirectBlockWithWrongSizeOrAlignment) {
         {100, 128, 100, 64},                         // another power of two
         {big, 128, big, 384},                        // not a power of two (128 x 3)
         {40, 16, 5 * big, 16},                       // a pooled block freed as direct
+        {40, 16, 0, 16},                             // size 0 (no class)
+        {big, 16, 0, 16},                            // a direct block, size 0
     };
     for (const Case& c : cases) {
         void* p = pool.allocate_bytes(c.size, c.alignment);

@@ -81,12 +81,14 @@ static_assert(pool_list_count < pool_direct_route);
 inline constexpr std::size_t pool_declining_list = pool_list_count;
 
 /// The list of `size` bytes at `alignment`: `pool_declining_list` when the
-/// size or the alignment is beyond the classes (one more compare, which g++
+/// size or the alignment is beyond the classes, and for size 0 (a sized free
+/// given the wrong size), which no class serves (one more compare, which g++
 /// folds into the class computation's).
 [[nodiscard, gnu::always_inline]] constexpr std::size_t pool_list_index(
     std::size_t size, std::size_t alignment) noexcept {
     const std::size_t list = size_class_index(size) + (alignment <= 16 ? 0 : size_class_count);
-    return size <= max_class_size && alignment <= max_pooled_alignment ? list : pool_declining_list;
+    return size - 1 < max_class_size && alignment <= max_pooled_alignment ? list
+                                                                          : pool_declining_list;
 }
 [[nodiscard]] constexpr std::size_t pool_list_block_size(std::size_t list) noexcept {
     return class_size(list % size_class_count);
