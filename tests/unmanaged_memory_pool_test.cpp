@@ -43,6 +43,15 @@ TEST(SizeClassesTest, EverySizeMapsToTheSmallestFittingClass) {
     for (std::size_t s : class_sizes) EXPECT_EQ(s % 16, 0u);
 }
 
+// Sizes no class serves, including those whose granule computation wraps.
+TEST(SizeClassesTest, SizesBeyondTheClassesHaveNoClass) {
+    using namespace ziggy::detail;
+    for (std::size_t n :
+         {std::size_t{0}, max_class_size + 1, max_class_size + 16, std::size_t{1} << 40,
+          ~std::size_t{0} - 15, ~std::size_t{0} - 14, ~std::size_t{0}})
+        EXPECT_EQ(size_class_index(n), no_size_class) << n;
+}
+
 // The pool's list of a request: its class in the alignment set (16 or 64
 // bytes; 1..16 share the first, 32 and 64 the second), and the declining list
 // (always empty and full) for every request beyond the classes.

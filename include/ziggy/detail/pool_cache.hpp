@@ -39,6 +39,7 @@
 // from the size and only compares the header).
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <bit>
 #include <cstddef>
@@ -82,13 +83,16 @@ inline constexpr std::size_t pool_declining_list = pool_list_count;
 
 /// The list of `size` bytes at `alignment`: `pool_declining_list` when the
 /// size or the alignment is beyond the classes, and for size 0 (a sized free
-/// given the wrong size), which no class serves (one more compare, which g++
-/// folds into the class computation's).
+/// given the wrong size). No branch: a load from the table of size classes,
+/// and for 32- and 64-byte alignment an add and a clamp (no_size_class is
+/// the declining list).
 [[nodiscard, gnu::always_inline]] constexpr std::size_t pool_list_index(
     std::size_t size, std::size_t alignment) noexcept {
-    const std::size_t list = size_class_index(size) + (alignment <= 16 ? 0 : size_class_count);
-    return size - 1 < max_class_size && alignment <= max_pooled_alignment ? list
-                                                                          : pool_declining_list;
+    static_assert(pool_declining_list == no_size_class);
+    const std::size_t size_class = size_class_index(size);
+    const std::size_t list =
+        alignment <= 16 ? size_class : std::min(size_class + size_class_count, pool_declining_list);
+    return alignment <= max_pooled_alignment ? list : pool_declining_list;
 }
 [[nodiscard]] constexpr std::size_t pool_list_block_size(std::size_t list) noexcept {
     return class_size(list % size_class_count);
