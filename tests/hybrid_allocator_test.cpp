@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <new>
 #include <thread>
 #include <vector>
 
@@ -71,6 +72,56 @@ TEST(HybridAllocatorTest, ThresholdsAreConfigurable) {
     EXPECT_EQ(h.route_for<float>(9), Route::direct);
     EXPECT_EQ(h.route_for_bytes(100), Route::pooled);
     EXPECT_EQ(h.route_for_bytes(101), Route::direct);
+}
+
+// allocate<T> takes the route route_for<T> names at each edge, for every
+// kind of threshold, including thresholds above the largest class (clamped to
+// it) and 0 (everything direct): the fast path's one compare against the
+// pooled count limit agrees with the documented decision.
+template <class T>
+void expect_allocations_follow_route(HybridAllocator& h, std::size_t count) {
+    const auto before = h.pool().statistics().direct_allocations;
+    const bool pooled = h.route_for<T>(count) == Route::pooled;
+    EXPECT_EQ(pooled, count <= h.pooled_count_limit<T>()) << sizeof(T) << " x " << count;
+    {
+        auto b = h.allocate<T>(count);
+        ASSERT_EQ(b.size(), count);
+    }
+    EXPECT_EQ(h.pool().statistics().direct_allocations - before, pooled ? 0u : 1u)
+        << sizeof(T) << " x " << count;
+    EXPECT_EQ(h.total_allocated_bytes(), 0u);
+}
+
+TEST(HybridAllocatorTest, AllocationsMatchTheRouteAtEveryEdge) {
+    struct Vec3 {
+        float x, y, z;
+    };
+    ziggy::HybridThresholds t;
+    t.one_byte = 1u << 20; // above the largest class: 32768 is the limit
+    t.four_byte = 10;
+    t.eight_byte = 0; // every double direct
+    t.large_struct = 7;
+    t.byte_budget = 60; // 2-byte elements: 30
+    HybridAllocator h(ziggy::default_allocator(), t);
+    EXPECT_EQ(h.pooled_count_limit<std::uint8_t>(), ziggy::detail::max_class_size);
+    EXPECT_EQ(h.pooled_count_limit<float>(), 10u);
+    EXPECT_EQ(h.pooled_count_limit<double>(), 0u);
+    EXPECT_EQ(h.pooled_count_limit<Vec3>(), 7u);
+    EXPECT_EQ(h.pooled_count_limit<std::int16_t>(), 30u);
+    EXPECT_EQ(h.pooled_count_limit<Wide>(), 0u);
+    for (std::size_t c : {std::size_t{1}, std::size_t{32768}, std::size_t{32769}})
+        expect_allocations_follow_route<std::uint8_t>(h, c);
+    for (std::size_t c : {1, 10, 11}) expect_allocations_follow_route<float>(h, c);
+    for (std::size_t c : {1, 2}) expect_allocations_follow_route<double>(h, c);
+    for (std::size_t c : {1, 7, 8}) expect_allocations_follow_route<Vec3>(h, c);
+    for (std::size_t c : {1, 30, 31}) expect_allocations_follow_route<std::int16_t>(h, c);
+    for (std::size_t c : {1, 2}) expect_allocations_follow_route<Wide>(h, c);
+    // Zero allocates nothing on any route; too many throws and changes nothing.
+    EXPECT_TRUE(h.allocate<double>(0).empty());
+    EXPECT_TRUE(h.allocate<float>(0).empty());
+    EXPECT_THROW((void)h.allocate<float>(~std::size_t{0}), std::bad_array_new_length);
+    EXPECT_THROW((void)h.allocate<double>(~std::size_t{0} / 4), std::bad_array_new_length);
+    EXPECT_EQ(h.total_allocated_bytes(), 0u);
 }
 
 // Types the pool cannot serve go direct whatever the count: huge structs and
