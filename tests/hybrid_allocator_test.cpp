@@ -77,12 +77,20 @@ TEST(HybridAllocatorTest, ThresholdsAreConfigurable) {
 // allocate<T> takes the route route_for<T> names at each edge, for every
 // kind of threshold, including thresholds above the largest class (clamped to
 // it) and 0 (everything direct): the fast path's one compare against the
-// pooled count limit agrees with the documented decision.
+// pooled count limit agrees with the documented decision, spelled out here
+// from the thresholds.
+template <class T>
+bool documented_pooled(const HybridAllocator& h, std::size_t count) {
+    return count <= h.max_pooled_count(sizeof(T)) &&
+           alignof(T) <= ziggy::detail::max_pooled_alignment &&
+           count <= ziggy::detail::max_class_size / sizeof(T);
+}
+
 template <class T>
 void expect_allocations_follow_route(HybridAllocator& h, std::size_t count) {
     const auto before = h.pool().statistics().direct_allocations;
     const bool pooled = h.route_for<T>(count) == Route::pooled;
-    EXPECT_EQ(pooled, count <= h.pooled_count_limit<T>()) << sizeof(T) << " x " << count;
+    EXPECT_EQ(pooled, documented_pooled<T>(h, count)) << sizeof(T) << " x " << count;
     {
         auto b = h.allocate<T>(count);
         ASSERT_EQ(b.size(), count);
@@ -93,9 +101,6 @@ void expect_allocations_follow_route(HybridAllocator& h, std::size_t count) {
 }
 
 TEST(HybridAllocatorTest, AllocationsMatchTheRouteAtEveryEdge) {
-    struct Vec3 {
-        float x, y, z;
-    };
     ziggy::HybridThresholds t;
     t.one_byte = 1u << 20; // above the largest class: 32768 is the limit
     t.four_byte = 10;
@@ -124,8 +129,26 @@ TEST(HybridAllocatorTest, AllocationsMatchTheRouteAtEveryEdge) {
     EXPECT_EQ(h.total_allocated_bytes(), 0u);
 }
 
-// Types the pool cannot serve go direct whatever the count: huge structs and
-// alignments beyond 64.
+// Thresholds beyond the classes are clamped to them for every kind of
+// element: nothing larger than 32 KiB is pooled.
+TEST(HybridAllocatorTest, PooledCountsStopAtTheLargestClass) {
+    constexpr std::size_t huge = ~std::size_t{0};
+    HybridAllocator h(ziggy::default_allocator(),
+                      ziggy::HybridThresholds{huge, huge, huge, huge, huge, huge});
+    EXPECT_EQ(h.pooled_count_limit<std::uint8_t>(), 32768u);
+    EXPECT_EQ(h.pooled_count_limit<float>(), 8192u);
+    EXPECT_EQ(h.pooled_count_limit<double>(), 4096u);
+    EXPECT_EQ(h.pooled_count_limit<Vec3>(), 32768u / 12);
+    EXPECT_EQ(h.pooled_count_limit<std::int16_t>(), 16384u);
+    EXPECT_EQ(h.route_for<double>(4097), Route::direct);
+    expect_allocations_follow_route<double>(h, 4096);
+    expect_allocations_follow_route<double>(h, 4097);
+    expect_allocations_follow_route<Vec3>(h, 32768 / 12 + 1);
+}
+
+// Types the pool cannot serve go direct whatever the (nonzero) count: huge
+// structs and alignments beyond 64. A count of 0 allocates nothing and
+// reports pooled, as for every type.
 TEST(HybridAllocatorTest, UnpoolableRequestsGoDirect) {
     struct Huge {
         char b[4096];
@@ -134,6 +157,8 @@ TEST(HybridAllocatorTest, UnpoolableRequestsGoDirect) {
     EXPECT_EQ(h.route_for<Huge>(8), Route::pooled);
     EXPECT_EQ(h.route_for<Huge>(9), Route::direct); // above the largest class
     EXPECT_EQ(h.route_for<Wide>(1), Route::direct);
+    EXPECT_EQ(h.route_for<Wide>(0), Route::pooled);
+    EXPECT_TRUE(h.allocate<Wide>(0).empty());
     EXPECT_EQ(h.route_for_bytes(64, 128), Route::direct);
     EXPECT_EQ(h.route_for_bytes(32768), Route::pooled);
     EXPECT_EQ(h.route_for_bytes(32769), Route::direct);

@@ -52,7 +52,8 @@ inline constexpr std::size_t size_class_count = linear_class_count + classes_per
 
 /// What `size_class_index` gives for a size no class serves (0, or above
 /// `max_class_size`): twice the class count, which is also the index past
-/// the pool's lists (the classes at two alignments).
+/// the pool's lists (the classes at two alignments): pool_cache.hpp relies
+/// on that, and checks it.
 inline constexpr std::size_t no_size_class = 2 * size_class_count;
 
 /// The 16-byte granule of a size, `(size + 15) / 16`, clamped to the last
