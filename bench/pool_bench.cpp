@@ -252,32 +252,31 @@ void BM_PoolBufferBatch(benchmark::State& state) {
 }
 BENCHMARK(BM_PoolBufferBatch)->Arg(64);
 
-// The same through the fast paths alone (no Buffer).
-void BM_PoolInlineBatch(benchmark::State& state) {
+// The same through the fast paths alone (no Buffer), freeing by pointer
+// alone (deallocate_inline, as free(void*) goes) or by size
+// (Allocator::deallocate_bytes, as a Buffer frees).
+template <bool Sized>
+void pool_raw_batch(benchmark::State& state) {
     const auto n = static_cast<std::size_t>(state.range(0));
     ziggy::UnmanagedMemoryPool pool;
     std::vector<void*> ptrs(batch);
     for (auto _ : state) {
         for (auto& p : ptrs) p = pool.allocate_inline(n, 16, false);
         escape(ptrs.data());
-        for (void* p : ptrs) pool.deallocate_inline(p);
+        for (void* p : ptrs) {
+            if constexpr (Sized)
+                pool.deallocate_bytes(p, n);
+            else
+                pool.deallocate_inline(p);
+        }
     }
     state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * batch));
 }
+
+void BM_PoolInlineBatch(benchmark::State& state) { pool_raw_batch<false>(state); }
 BENCHMARK(BM_PoolInlineBatch)->Arg(64);
 
-// The same with sized frees (Allocator::deallocate_bytes, as a Buffer frees).
-void BM_PoolSizedBatch(benchmark::State& state) {
-    const auto n = static_cast<std::size_t>(state.range(0));
-    ziggy::UnmanagedMemoryPool pool;
-    std::vector<void*> ptrs(batch);
-    for (auto _ : state) {
-        for (auto& p : ptrs) p = pool.allocate_inline(n, 16, false);
-        escape(ptrs.data());
-        for (void* p : ptrs) pool.deallocate_bytes(p, n);
-    }
-    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * batch));
-}
+void BM_PoolSizedBatch(benchmark::State& state) { pool_raw_batch<true>(state); }
 BENCHMARK(BM_PoolSizedBatch)->Arg(64);
 
 void BM_PmrUnsyncBatch(benchmark::State& state) {
