@@ -4,10 +4,10 @@
 namespace ziggy {
 
 void* HybridAllocator::do_allocate(std::size_t size, std::size_t alignment, bool zero_memory,
-                                   const CallSite&) noexcept {
+                                   const CallSite& site) noexcept {
     return route_for_bytes(size, alignment) == Route::pooled
                ? pool_.allocate_inline(size, alignment, zero_memory)
-               : pool_.allocate_direct(size, alignment, zero_memory);
+               : pool_.allocate_direct(size, alignment, zero_memory, site);
 }
 
 void HybridAllocator::do_deallocate(void* pointer, std::size_t size,

@@ -258,7 +258,7 @@ void UnmanagedMemoryPool::do_free(void* pointer) {
 void* UnmanagedMemoryPool::allocate_slow(std::size_t bytes, std::size_t alignment,
                                          bool zero) noexcept {
     if (bytes > detail::max_class_size || alignment > detail::max_pooled_alignment)
-        return allocate_direct(bytes, alignment, zero);
+        return allocate_direct(bytes, alignment, zero, CallSite::here());
     const std::size_t list = detail::pool_list_index(bytes, alignment);
     detail::PoolThreadCache* cache = cache_limits_[list] != 0 ? thread_cache() : nullptr;
     if (cache != nullptr) [[likely]] {

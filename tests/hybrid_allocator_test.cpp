@@ -1,3 +1,4 @@
+#include <ziggy/debug_allocator.hpp>
 #include <ziggy/errors.hpp>
 #include <ziggy/hybrid_allocator.hpp>
 
@@ -176,6 +177,31 @@ TEST(HybridAllocatorTest, AllocationsFollowTheirRoute) {
     EXPECT_EQ(backing.allocation_calls(), 4u);
     EXPECT_EQ(h.pool().statistics().direct_allocations, 3u);
     EXPECT_EQ(backing.live_blocks(), 1u); // the pooled block
+}
+
+// Over a DebugAllocator, a direct block's record names the caller of the
+// hybrid (typed and byte layer), not a line inside the library: its leak
+// report points at the code that leaked. (Pooled blocks are the pool's,
+// reused across callers.)
+TEST(HybridAllocatorTest, DirectBlocksCarryTheCallersSiteToTheBacking) {
+    ziggy::DebugAllocator debug("backing", ziggy::default_allocator(),
+                                ziggy::LeakReportingMode::ignore);
+    HybridAllocator h(debug);
+    auto typed = h.allocate<double>(4097);
+    const int typed_line = __LINE__ - 1; // the line above
+    void* raw = h.allocate_bytes(50000);
+    const int raw_line = __LINE__ - 1; // the line above
+    const auto leaks = debug.leaks();
+    ASSERT_EQ(leaks.size(), 2u);
+    EXPECT_STREQ(leaks[0].site.file, __FILE__);
+    EXPECT_EQ(leaks[0].site.line, typed_line);
+    EXPECT_STREQ(leaks[0].site.function, __builtin_FUNCTION());
+    EXPECT_STREQ(leaks[1].site.file, __FILE__);
+    EXPECT_EQ(leaks[1].site.line, raw_line);
+    h.deallocate_bytes(raw, 50000);
+    typed.reset();
+    EXPECT_TRUE(debug.leaks().empty());
+    EXPECT_EQ(debug.total_allocated_bytes(), 0u);
 }
 
 // free(void*) finds the route of a released pointer from its header.

@@ -116,12 +116,14 @@ public:
                    : Route::direct;
     }
 
-    /// As `Allocator::allocate<T>`, routed by `route_for<T>(count)`, inline.
+    /// As `Allocator::allocate<T>`, routed by `route_for<T>(count)`, inline
+    /// (forced: g++ otherwise stops inlining it, and a pooled pair pays a
+    /// call). The direct route passes the caller's site on to the backing
+    /// allocator, so a DebugAllocator there names the caller.
     template <Unmanaged T>
-    [[nodiscard]] Buffer<T> allocate(std::size_t count, bool zero_memory = false,
-                                     const char* file = __builtin_FILE(),
-                                     int line = __builtin_LINE(),
-                                     const char* function = __builtin_FUNCTION()) {
+    [[nodiscard, gnu::always_inline]] Buffer<T> allocate(
+        std::size_t count, bool zero_memory = false, const char* file = __builtin_FILE(),
+        int line = __builtin_LINE(), const char* function = __builtin_FUNCTION()) {
         // One compare for the pooled route: a count from 1 to the limit
         // (which keeps `count * sizeof(T)` within the classes). Zero, too
         // many and the direct route all take the other branch, as only zero
@@ -133,13 +135,13 @@ public:
                 if (count == 0) return Buffer<T>();
                 detail::throw_bad_array_new_length();
             }
-            p = pool_.allocate_direct(count * sizeof(T), alignof(T), zero_memory);
+            p = pool_.allocate_direct(count * sizeof(T), alignof(T), zero_memory,
+                                      CallSite{file, line, function});
         } else {
             p = pool_.allocate_inline(count * sizeof(T), alignof(T), zero_memory);
         }
         if (p == nullptr) [[unlikely]]
             detail::throw_bad_alloc();
-        (void)file, (void)line, (void)function;
         return adopt_buffer(static_cast<T*>(p), count);
     }
 

@@ -247,7 +247,7 @@ private:
         const std::size_t gap = detail::front_gap(base_alignment);
         char* raw = static_cast<char*>(user) - gap;
         detail::unpoison(raw, gap + size);
-        base_.deallocate_bytes(raw, gap + size, base_alignment);
+        deallocate_to(base_, raw, gap + size, base_alignment);
     }
 
     [[gnu::noinline]] void* allocate_slow(std::size_t bytes, std::size_t alignment,
@@ -255,13 +255,16 @@ private:
     [[gnu::noinline]] void deallocate_slow(void* user) noexcept;
     /// A block above the classes (or their alignments): the base's memory
     /// with a header in front. Inline: the hybrid's direct route is this.
+    /// `site` is passed on to the base (a DebugAllocator records it).
     [[gnu::always_inline]] void* allocate_direct(std::size_t bytes, std::size_t alignment,
-                                                 bool zero) noexcept {
+                                                 bool zero, const CallSite& site) noexcept {
         const std::size_t base_alignment = std::max(alignment, detail::pool_header_size);
         const std::size_t gap = detail::front_gap(base_alignment);
+        // Within every bound of do_allocate: gap + bytes <= 2^47 + 1 GiB.
         if (bytes >= detail::pool_max_request) [[unlikely]]
             return nullptr;
-        char* raw = static_cast<char*>(base_.try_allocate_bytes(gap + bytes, base_alignment, zero));
+        char* raw =
+            static_cast<char*>(allocate_from(base_, gap + bytes, base_alignment, zero, site));
         if (raw == nullptr) [[unlikely]]
             return nullptr;
         char* user = raw + gap;

@@ -364,19 +364,18 @@ mismatch:
     return true;
 }
 
-/// As above for a sized free (`size` and `alignment` as allocated). The list
+/// As above for a sized free (`size` as allocated, `list` what
+/// `pool_list_index` gives for it and the allocation's alignment). The list
 /// comes from the size, not from the header: the header is only compared with
 /// what the allocation wrote, so the push's addresses do not wait for that
 /// load (a pop and a push of one block run about twice as fast). Any mismatch
 /// (a wrong size, a direct block, a block already freed) returns false, and
 /// the pool's `do_deallocate` decides (by the header).
 [[gnu::always_inline]] inline bool pool_push_cached(const PoolFreeTag& tag, void* user,
-                                                    std::size_t size,
-                                                    std::size_t alignment) noexcept {
+                                                    std::size_t size, std::size_t list) noexcept {
     PoolThreadCache* cache = pool_tls_lookup(tag.key);
     if (cache == nullptr) [[unlikely]]
         return false;
-    const std::size_t list = pool_list_index(size, alignment);
     PoolHeader* h = pool_header_of(user);
     void** top = cache->lists[list].top.load(std::memory_order_relaxed);
     unpoison(h, pool_header_size);
