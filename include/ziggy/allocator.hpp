@@ -139,8 +139,8 @@ public:
         std::size_t alignment = detail::malloc_alignment) noexcept {
         // Before the null test, so that it runs on every call: in a loop of
         // frees of one size, the compiler then takes the class lookup out of
-        // the loop (not from behind a branch, nor past the virtual call
-        // below). A batch of 1000 sized frees ran 6-8% faster.
+        // the loop (g++ does not hoist a table load from behind a branch).
+        // A batch of 1000 sized frees ran 6-8% faster.
         const std::size_t list = detail::pool_list_index(size, alignment);
         if (pointer == nullptr) return;
         // Pool-backed allocators: the common free is a push onto this
