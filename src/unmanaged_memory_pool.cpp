@@ -8,6 +8,8 @@
 
 #include <algorithm>
 #include <bit>
+#include <cstdio>
+#include <cstdlib>
 #include <mutex>
 #include <new>
 
@@ -45,6 +47,7 @@ constexpr std::size_t max_cached_blocks = 2048;
 /// Every cache this thread created; its destructor runs at thread exit.
 struct ThreadRegistry {
     std::vector<detail::PoolThreadCache*> caches;
+    bool slots_registered = false; // this thread's slots are in slot_table().threads
     ThreadRegistry() = default;
     ThreadRegistry(const ThreadRegistry&) = delete;
     ThreadRegistry& operator=(const ThreadRegistry&) = delete;
@@ -58,13 +61,60 @@ struct ThreadRegistry {
 [[gnu::tls_model("initial-exec")]] thread_local bool registry_gone = false;
 thread_local ThreadRegistry registry;
 
+/// Who holds which TLS slot (detail::PoolTlsSlot), and the slot arrays of
+/// the threads that have written one: a pool's destructor resets its slot in
+/// each of them before the slot goes to another pool, so a thread never takes
+/// a dead pool's cache for a live one's. Never destroyed, on purpose: pools
+/// in static storage may be destroyed after any other static object.
+struct SlotTable {
+    std::mutex mutex;
+    std::vector<std::size_t> free;             // guarded by mutex; taken from the back
+    std::vector<detail::PoolTlsSlot*> threads; // guarded by mutex
+    SlotTable() {
+        for (std::size_t s = detail::pool_tls_slot_count; s-- != 0;) free.push_back(s);
+    }
+};
+SlotTable& slot_table() noexcept {
+    alignas(SlotTable) static unsigned char storage[sizeof(SlotTable)];
+    static SlotTable* const table = ::new (static_cast<void*>(storage)) SlotTable();
+    return *table;
+}
+
+/// A slot for a new pool, or pool_no_slot when every slot is held.
+std::size_t acquire_slot() noexcept {
+    SlotTable& t = slot_table();
+    std::lock_guard lock(t.mutex);
+    if (t.free.empty()) return detail::pool_no_slot;
+    const std::size_t slot = t.free.back();
+    t.free.pop_back();
+    return slot;
+}
+
+/// A destroyed pool's slot: reset in every thread, then free for another pool.
+/// No thread uses the pool any more (the destructor's precondition), so none
+/// reads the slot for it meanwhile.
+void release_slot(std::size_t slot) noexcept {
+    if (slot == detail::pool_no_slot) return;
+    SlotTable& t = slot_table();
+    std::lock_guard lock(t.mutex);
+    for (detail::PoolTlsSlot* slots : t.threads)
+        slots[slot].cache.store(&detail::pool_declining_cache, std::memory_order_relaxed);
+    t.free.push_back(slot); // cannot throw: capacity for every slot since construction
+}
+
 void forget_slots(const detail::PoolThreadCache* cache) noexcept {
     for (auto& slot : detail::pool_tls_slots)
-        if (cache == nullptr || slot.cache == cache) slot = {};
+        if (cache == nullptr || slot.cache.load(std::memory_order_relaxed) == cache)
+            slot.cache.store(&detail::pool_declining_cache, std::memory_order_relaxed);
 }
 
 ThreadRegistry::~ThreadRegistry() {
     registry_gone = true;
+    if (slots_registered) {
+        SlotTable& t = slot_table();
+        std::lock_guard lock(t.mutex);
+        std::erase(t.threads, detail::pool_tls_slots);
+    }
     forget_slots(nullptr);
     for (detail::PoolThreadCache* cache : caches) detail::PoolLink::retire(cache);
     caches.clear();
@@ -120,11 +170,15 @@ detail::PoolHeader* unlist(detail::PoolFreeList& fl, std::size_t n,
 
 } // namespace
 
-void detail::raise_next_pool_id(std::uint64_t id) noexcept {
-    std::uint64_t next = next_pool_id.load(std::memory_order_relaxed);
-    while (next < id && !next_pool_id.compare_exchange_weak(next, id, std::memory_order_relaxed)) {
-    }
+#if defined(__x86_64__) && defined(__linux__)
+void detail::pool_tls_out_of_reach() noexcept {
+    std::fputs(
+        "ziggy::UnmanagedMemoryPool: the thread-cache slots are not within 2 GiB of the "
+        "thread pointer\n",
+        stderr);
+    std::abort();
 }
+#endif
 
 struct UnmanagedMemoryPool::Depot {
     std::mutex mutex;
@@ -175,9 +229,8 @@ UnmanagedMemoryPool::UnmanagedMemoryPool(Allocator& base, PoolOptions options)
             {max_cached_blocks, options_.thread_cache_bytes_per_class / bs,
              options_.max_retained_bytes_per_class / bs, options_.max_retained_bytes / bs}));
     }
-    tag_.slot = tag_.pool_id % detail::pool_tls_slot_count;
-    if (tag_.pool_id <= detail::pool_max_keyed_id)
-        tag_.key = detail::pool_tls_key(tag_.pool_id, tag_.slot);
+    tag_.slot = acquire_slot();
+    tag_.key = detail::pool_tls_key(tag_.slot);
     link_->pool = this;
     enable_inline_pool_free(tag_);
 }
@@ -191,17 +244,23 @@ UnmanagedMemoryPool::~UnmanagedMemoryPool() {
         link_->pool = nullptr;
     }
     clear();
+    release_slot(tag_.slot);
 }
 
 // Fast path: thread_cache() in the header (the TLS slot matches).
 detail::PoolThreadCache* UnmanagedMemoryPool::find_thread_cache() noexcept {
     if (registry_gone) return nullptr;
-    detail::PoolTlsSlot& slot = detail::pool_tls_slots[tag_.slot];
     try {
         ThreadRegistry& reg = registry;
+        if (!reg.slots_registered) { // before this thread writes any slot
+            SlotTable& t = slot_table();
+            std::lock_guard lock(t.mutex);
+            t.threads.push_back(detail::pool_tls_slots);
+            reg.slots_registered = true;
+        }
         for (detail::PoolThreadCache* cache : reg.caches) {
             if (cache->pool_id == tag_.pool_id) {
-                if (tag_.key != 0) slot = {tag_.key, cache};
+                take_slot(cache);
                 return cache;
             }
         }
@@ -221,11 +280,16 @@ detail::PoolThreadCache* UnmanagedMemoryPool::find_thread_cache() noexcept {
             link_->caches.push_back(cache.get());
         }
         reg.caches.push_back(cache.get());
-        if (tag_.key != 0) slot = {tag_.key, cache.get()};
+        take_slot(cache.get());
         return cache.release();
     } catch (...) {
         return nullptr; // out of memory: this operation goes through the depot
     }
+}
+
+void UnmanagedMemoryPool::take_slot(detail::PoolThreadCache* cache) noexcept {
+    if (tag_.slot != detail::pool_no_slot)
+        detail::pool_tls_slots[tag_.slot].cache.store(cache, std::memory_order_relaxed);
 }
 
 void* UnmanagedMemoryPool::do_allocate(std::size_t size, std::size_t alignment, bool zero_memory,
@@ -452,9 +516,7 @@ void UnmanagedMemoryPool::drain_cache(detail::PoolThreadCache& cache, bool to_de
 
 void UnmanagedMemoryPool::clear() noexcept {
     if (!registry_gone) {
-        detail::PoolTlsSlot& slot = detail::pool_tls_slots[tag_.slot];
-        detail::PoolThreadCache* mine =
-            tag_.key != 0 && slot.key == tag_.key ? slot.cache : nullptr;
+        detail::PoolThreadCache* mine = detail::pool_tls_lookup(tag_.key);
         if (mine == nullptr)
             for (detail::PoolThreadCache* cache : registry.caches)
                 if (cache->pool_id == tag_.pool_id) mine = cache;

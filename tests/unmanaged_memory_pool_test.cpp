@@ -10,9 +10,12 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
+#include <functional>
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <new>
 #include <thread>
 #include <vector>
@@ -628,6 +631,108 @@ TEST(UnmanagedMemoryPoolTest, OverrunIntoClassSlackIsReported) {
     EXPECT_FALSE(ziggy::detail::is_poisoned(b.data() + 39));
     EXPECT_TRUE(ziggy::detail::is_poisoned(b.data() + 40));
     EXPECT_TRUE(ziggy::detail::is_poisoned(b.data() - 1));
+}
+
+// More live pools than TLS slots (32): the pools made while every slot is
+// held have none, and their operations take the slow path, which finds the
+// thread's cache by pool id. Everything works as with a slot: reuse, free by
+// pointer, a free on another thread, direct blocks, statistics, accounting;
+// and no pool takes another's blocks.
+TEST(UnmanagedMemoryPoolTest, MorePoolsThanSlotsAllWork) {
+    TrackingAllocator base;
+    std::vector<std::unique_ptr<UnmanagedMemoryPool>> pools;
+    for (std::size_t i = 0; i < ziggy::detail::pool_tls_slot_count + 8; ++i)
+        pools.push_back(std::make_unique<UnmanagedMemoryPool>(base));
+    std::vector<void*> firsts;
+    for (auto& pool : pools) {
+        auto a = pool->allocate<std::uint8_t>(64);
+        void* first = a.data();
+        EXPECT_EQ(std::count(firsts.begin(), firsts.end(), first), 0); // not another pool's
+        firsts.push_back(first);
+        a.reset(); // sized free
+        auto b = pool->allocate<std::uint32_t>(16);
+        EXPECT_EQ(static_cast<void*>(b.data()), first);
+        pool->free(b.release()); // free by pointer
+        auto c = pool->allocate<std::uint8_t>(60);
+        EXPECT_EQ(static_cast<void*>(c.data()), first);
+        auto big = pool->allocate<std::uint8_t>(ziggy::detail::max_class_size + 1); // direct
+        EXPECT_EQ(pool->total_allocated_bytes(), 60u + ziggy::detail::max_class_size + 1);
+        std::thread([&] { c.reset(); }).join(); // freed on another thread
+        big.reset();
+        const auto stats = pool->statistics();
+        EXPECT_EQ(stats.hits, 2u);
+        EXPECT_EQ(stats.misses, 1u);
+        EXPECT_EQ(stats.direct_allocations, 1u);
+        EXPECT_EQ(stats.retained_blocks, 1u);
+        EXPECT_EQ(pool->total_allocated_bytes(), 0u);
+    }
+    pools.clear();
+    EXPECT_EQ(base.live_blocks(), 0u);
+}
+
+// Runs tasks on one thread that lives as long as it does, one at a time.
+class Worker {
+public:
+    Worker() : thread_([this] { loop(); }) {}
+    Worker(const Worker&) = delete;
+    Worker& operator=(const Worker&) = delete;
+    ~Worker() {
+        run({});
+        thread_.join();
+    }
+    /// Runs `task` on the worker and waits for it; an empty task stops the worker.
+    void run(std::function<void()> task) {
+        std::unique_lock lock(mutex_);
+        task_ = std::move(task);
+        pending_ = true;
+        changed_.notify_all();
+        changed_.wait(lock, [this] { return !pending_; });
+    }
+
+private:
+    void loop() {
+        for (;;) {
+            std::unique_lock lock(mutex_);
+            changed_.wait(lock, [this] { return pending_; });
+            const bool stop = !task_;
+            if (task_) task_();
+            pending_ = false;
+            changed_.notify_all();
+            if (stop) return;
+        }
+    }
+    std::mutex mutex_;
+    std::condition_variable changed_;
+    std::function<void()> task_;
+    bool pending_ = false;
+    std::thread thread_; // last: starts once the rest is ready
+};
+
+// A destroyed pool's TLS slot goes to a later pool. A thread that used the
+// dead pool must not find the dead pool's cache in the slot: its free of
+// the new pool's block goes to its cache for the new pool (pooled, counted,
+// reused), not into the dead pool's orphaned cache, where the block would be
+// lost to the base and the statistics.
+TEST(UnmanagedMemoryPoolTest, AThreadNeverTakesADeadPoolsCacheForANewPool) {
+    TrackingAllocator base;
+    Worker worker;
+    for (int round = 0; round < 3 * static_cast<int>(ziggy::detail::pool_tls_slot_count); ++round) {
+        auto dead = std::make_unique<UnmanagedMemoryPool>(base);
+        worker.run([&] { (void)dead->allocate<std::uint8_t>(64); }); // cached on the worker
+        dead.reset();
+        UnmanagedMemoryPool pool(base);
+        auto b = pool.allocate<std::uint8_t>(64);
+        void* block = b.data();
+        worker.run([&] { b.reset(); });
+        ASSERT_EQ(pool.statistics().retained_blocks, 1u) << "round " << round;
+        worker.run([&] {
+            auto again = pool.allocate<std::uint8_t>(64);
+            EXPECT_EQ(static_cast<void*>(again.data()), block);
+        });
+        EXPECT_EQ(pool.statistics().hits, 1u);
+        EXPECT_EQ(pool.total_allocated_bytes(), 0u);
+    }
+    EXPECT_EQ(base.live_blocks(), 0u);
 }
 
 } // namespace

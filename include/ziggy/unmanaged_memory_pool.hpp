@@ -27,11 +27,11 @@
 // pool. When the thread exits, its cached blocks go to the pool's depot (or to
 // the base, beyond the caps) and its counters are folded into the pool's. When
 // the pool is destroyed first, it returns every thread's cached blocks to the
-// base; the thread later deletes its empty cache. Any number of pools per
-// thread work: each pool maps to one of four TLS slots (pool id mod 4), and
-// when two pools used by one thread share a slot, the one that lost it finds
-// its cache through a short per-thread list on the slow path (as do pools
-// made after the first 2^32 - 2 in a process, which have no slot).
+// base; the thread later deletes its empty cache. Any number of pools work:
+// each of the first 32 live pools holds a TLS slot of its own (given back
+// when it is destroyed), where every thread finds its cache with one load;
+// pools made while all 32 are held find their caches through a short
+// per-thread list on the slow path.
 #pragma once
 
 #include <algorithm>
@@ -157,8 +157,8 @@ public:
                                                             std::size_t alignment,
                                                             bool zero) noexcept {
         // One branch: requests beyond the classes index the declining list,
-        // and a thread without this pool's cache in its slot the declining
-        // cache; both find no block.
+        // and a thread without a cache for this pool finds the declining
+        // cache in the pool's slot; both find no block.
         const std::size_t list = detail::pool_list_index(bytes, alignment);
         if (void* p = pop_from(*detail::pool_tls_cache(tag_.key), list, bytes)) [[likely]] {
             if (zero) std::memset(p, 0, bytes);
@@ -286,15 +286,18 @@ private:
     void release_block(detail::PoolHeader* h, std::size_t list) noexcept;
     void release_chain(detail::PoolHeader* head, std::size_t list) noexcept;
     /// The calling thread's cache for this pool, created on first use; nullptr
-    /// while the thread exits (or without memory for a cache). The registry's
-    /// destructor clears every slot before it retires the caches, so a
-    /// matching slot always names a live cache.
+    /// while the thread exits (or without memory for a cache). The pool's
+    /// slot names this thread's cache for it, or the declining cache (see
+    /// detail::PoolTlsSlot); the registry's destructor resets every slot
+    /// before it retires the caches.
     detail::PoolThreadCache* thread_cache() noexcept {
         if (detail::PoolThreadCache* cache = detail::pool_tls_lookup(tag_.key)) [[likely]]
             return cache;
         return find_thread_cache();
     }
     [[gnu::noinline]] detail::PoolThreadCache* find_thread_cache() noexcept;
+    /// Puts `cache` (the calling thread's for this pool) in this pool's slot.
+    void take_slot(detail::PoolThreadCache* cache) noexcept;
     void spill(detail::PoolHeader* head, detail::PoolHeader* tail, std::size_t n,
                std::size_t list) noexcept;
     std::size_t refill(detail::PoolThreadCache* cache, std::size_t list) noexcept;

@@ -27,13 +27,15 @@
 // branches could not run in fewer than nine cycles whatever else it did.
 // Each fast path therefore makes one test that sends every unusual case to
 // the slow path: a request beyond the classes indexes the declining list,
-// and a thread without the pool's cache in its slot gets the declining
-// cache (in the pop; the push declines on the slot compare itself), both
-// always empty and full, so the pop's "no block" or the push's "no room"
-// covers them. The TLS slot is read %fs-relative with the offset packed
-// into the pool's key (one load gives both); every other allocator's tag
-// has key 0, which no slot compare matches, so their frees pay that one
-// compare and no separate "is this a pool" test. And a free must not
+// and a thread without a cache for the pool finds the declining cache in
+// the pool's TLS slot, both always empty and full, so the pop's "no block"
+// or the push's "no room" covers them. Each live pool has a slot of its
+// own (PoolTlsSlot), read %fs-relative with its offset as the pool's key:
+// one load and no compare finds the cache. Every other allocator's tag
+// names a slot that always holds the declining cache, so their frees pay
+// that load and the "no room" test, and no separate "is this a pool" test
+// (before the slots were per pool, a slot compare cost each side of a pair
+// a branch: pairs ran 2.46 ns against about 2.25 now). And a free must not
 // compute its list from a load it just made, or the push's stores wait on
 // that load and the next pop waits on them (the sized free takes the list
 // from the size and only compares the header).
@@ -221,100 +223,92 @@ struct alignas(64) PoolThreadCache { // own cache lines: no false sharing betwee
     std::shared_ptr<PoolLink> link; // outlives the pool: thread exit may race its destruction
 };
 
-/// The fast path finds its cache in one of these slots (slot = pool id mod N).
-/// A slot holds the key of the pool it serves (0 when empty): ids are never
-/// reused, so a stale slot of a destroyed pool never matches.
+/// What the fast paths use when the calling thread has no cache for a pool in
+/// its slot (or the pool has no slot, or the allocator is not a pool): every
+/// list is empty with no room, so a pop finds no block and a push no room,
+/// and both take the slow path on the one test they make anyway. Never
+/// written.
+inline constinit PoolThreadCache pool_declining_cache{};
+
+/// Each live pool holds one of these per-thread slots (its `PoolFreeTag::slot`)
+/// until it is destroyed; in each thread the slot names that thread's cache for
+/// the pool, or the declining cache. So the fast paths read their cache with
+/// one load and compare nothing: what they find is this pool's cache or one
+/// that declines. A pool's destructor resets its slot in every thread that
+/// ever wrote a slot (see src/unmanaged_memory_pool.cpp) before another pool
+/// may take it. Pools made while every slot is taken get `pool_no_slot`, which
+/// always names the declining cache: their operations take the slow path,
+/// which finds the thread's cache by pool id.
 struct PoolTlsSlot {
-    std::uint64_t key;
-    PoolThreadCache* cache;
+    std::atomic<PoolThreadCache*> cache{&pool_declining_cache};
 };
-inline constexpr std::size_t pool_tls_slot_count = 4;
+static_assert(sizeof(PoolTlsSlot) == sizeof(void*));
+inline constexpr std::size_t pool_tls_slot_count = 32;
+/// The slot of pools without one, and of every allocator that is not a pool.
+inline constexpr std::size_t pool_no_slot = pool_tls_slot_count;
 // Constant-initialised and trivially destructible: access needs no TLS guard.
 // initial-exec: the slots sit at a fixed offset from the thread pointer, also
 // inside the shared library (which is linked, not dlopen'ed late).
-[[gnu::tls_model(
-    "initial-exec")]] inline thread_local PoolTlsSlot pool_tls_slots[pool_tls_slot_count] = {};
+[[gnu::tls_model("initial-exec")]] inline constinit thread_local PoolTlsSlot
+    pool_tls_slots[pool_tls_slot_count + 1] = {};
+
+[[nodiscard]] inline std::uint64_t pool_tls_key(std::size_t slot) noexcept;
 
 /// Names a pool's thread caches: all an inline free needs. A pool-backed
 /// allocator registers its pool's tag with `Allocator::enable_inline_pool_free`.
 struct PoolFreeTag {
-    /// What the fast paths compare with their TLS slot, never 0 for a pool
-    /// that has a slot: on x86-64 Linux, the pool id in the high half and the
-    /// slot's offset from the thread pointer in the low half, so that one
-    /// load gives both (see pool_tls_cache_or). 0 in the default tag, and in a
-    /// pool whose id does not fit 32 bits: its operations all take the slow
-    /// path, which finds its cache by `pool_id`.
-    std::uint64_t key = 0;
-    std::uint64_t pool_id = 0; // unique per pool, ids count up from 1
-    std::size_t slot = 0;      // index into pool_tls_slots
+    /// Where the fast paths find the slot: on x86-64 Linux its offset from
+    /// the thread pointer (see pool_tls_cache), elsewhere its index. The
+    /// default names `pool_no_slot`, so every free of an allocator that is
+    /// not a pool declines at its first test.
+    std::uint64_t key = pool_tls_key(pool_no_slot);
+    std::uint64_t pool_id = 0;       // unique per pool, ids count up from 1
+    std::size_t slot = pool_no_slot; // index into pool_tls_slots
 };
 
-/// What the fast paths use when the calling thread's slot holds another
-/// pool's cache (or none): every list is empty with no room, so a pop finds
-/// no block and a push no room, and both take the slow path on the one test
-/// they make anyway. Never written.
-inline constinit PoolThreadCache pool_declining_cache{};
-
-/// Pool ids that fit a key; later pools have no TLS slot (key 0).
-inline constexpr std::uint64_t pool_max_keyed_id = 0xFFFF'FFFE;
-
-/// Raises the id the next pool gets to at least `id` (ids are never
-/// reused, so it never lowers it). For tests of pools past
-/// pool_max_keyed_id, which a process reaches after four billion pools.
-void raise_next_pool_id(std::uint64_t id) noexcept;
-
 #if defined(__x86_64__) && defined(__linux__)
-/// The key of a pool with id `pool_id` (at most pool_max_keyed_id) whose
-/// slot is `slot`. The TLS block of initial-exec variables sits at the same
-/// offset from every thread's thread pointer, so the offset is taken once;
-/// 0 when it does not fit 32 bits (no slot for that pool, then).
-[[nodiscard]] inline std::uint64_t pool_tls_key(std::uint64_t pool_id, std::size_t slot) noexcept {
+/// Stops the program: the slots are not within 2 GiB of the thread pointer
+/// (never seen: initial-exec variables sit in the static TLS block next to it).
+[[noreturn]] void pool_tls_out_of_reach() noexcept;
+
+/// The key of `slot`. The TLS block of initial-exec variables sits at the same
+/// offset from every thread's thread pointer, so the offset is taken once.
+[[nodiscard]] inline std::uint64_t pool_tls_key(std::size_t slot) noexcept {
     const std::ptrdiff_t offset = reinterpret_cast<char*>(&pool_tls_slots[slot]) -
                                   static_cast<char*>(__builtin_thread_pointer());
-    if (offset != static_cast<std::int32_t>(offset)) return 0;
-    return pool_id << 32 | static_cast<std::uint32_t>(offset);
+    if (offset != static_cast<std::int32_t>(offset)) [[unlikely]]
+        pool_tls_out_of_reach();
+    return static_cast<std::uint32_t>(offset);
 }
-/// The calling thread's cache named by `key` when its slot holds it, else
-/// `fallback`. A compare and a load relative to %fs, with the offset taken
-/// from the key (no load of the thread pointer, no separate load of the
-/// offset); g++ has no `__seg_fs` in C++, hence the asm. The default tag's
-/// key 0 reads the thread control block's self pointer (at %fs:0), which is
-/// never 0, so it never matches. `volatile`: a slot changes in the slow
-/// paths (out-of-line calls), so its reads are never merged or hoisted
-/// across them; the slots are written only out of line.
-[[nodiscard, gnu::always_inline]] inline PoolThreadCache* pool_tls_cache_or(
-    std::uint64_t key, PoolThreadCache* fallback) noexcept {
+/// The calling thread's cache in the slot named by `key`: never null, the
+/// declining cache when the thread has none there. One load relative to %fs
+/// with the offset from the key (no load of the thread pointer); g++ has no
+/// `__seg_fs` in C++, hence the asm. `volatile`: a slot changes in the slow
+/// paths (out-of-line calls), so its reads are never merged or hoisted across
+/// them. (An aligned 8-byte load: another thread's reset of the slot, which
+/// can only happen while this thread does not use the pool, is seen whole.)
+[[nodiscard, gnu::always_inline]] inline PoolThreadCache* pool_tls_cache(
+    std::uint64_t key) noexcept {
     const auto offset = static_cast<std::int64_t>(static_cast<std::int32_t>(key));
     PoolThreadCache* cache = nullptr; // written by the asm below
-    asm goto("cmpq %0, %%fs:(%1)\n\tjne %l[mismatch]" : : "r"(key), "r"(offset) : "cc" : mismatch);
-    asm volatile("movq %%fs:8(%1), %0" : "=r"(cache) : "r"(offset));
-    static_assert(offsetof(PoolTlsSlot, cache) == 8);
-    if (cache == nullptr) __builtin_unreachable(); // a slot with a key holds a cache
+    asm volatile("movq %%fs:(%1), %0" : "=r"(cache) : "r"(offset));
+    static_assert(offsetof(PoolTlsSlot, cache) == 0);
+    if (cache == nullptr) __builtin_unreachable(); // a slot always names a cache
     return cache;
-mismatch:
-    return fallback;
 }
 #else
-[[nodiscard]] inline std::uint64_t pool_tls_key(std::uint64_t pool_id, std::size_t slot) noexcept {
-    return pool_id * pool_tls_slot_count + slot;
-}
-[[nodiscard, gnu::always_inline]] inline PoolThreadCache* pool_tls_cache_or(
-    std::uint64_t key, PoolThreadCache* fallback) noexcept {
-    const PoolTlsSlot& s = pool_tls_slots[key % pool_tls_slot_count];
-    return key != 0 && s.key == key ? s.cache : fallback;
+[[nodiscard]] inline std::uint64_t pool_tls_key(std::size_t slot) noexcept { return slot; }
+[[nodiscard, gnu::always_inline]] inline PoolThreadCache* pool_tls_cache(
+    std::uint64_t key) noexcept {
+    return pool_tls_slots[key].cache.load(std::memory_order_relaxed);
 }
 #endif
 
 /// The calling thread's cache named by `key`, or nullptr (slow paths).
 [[nodiscard, gnu::always_inline]] inline PoolThreadCache* pool_tls_lookup(
     std::uint64_t key) noexcept {
-    return pool_tls_cache_or(key, nullptr);
-}
-/// The same for the pop: the declining cache instead of nullptr, so it
-/// needs no test of its own (its list test declines). The pushes test nullptr.
-[[nodiscard, gnu::always_inline]] inline PoolThreadCache* pool_tls_cache(
-    std::uint64_t key) noexcept {
-    return pool_tls_cache_or(key, &pool_declining_cache);
+    PoolThreadCache* cache = pool_tls_cache(key);
+    return cache == &pool_declining_cache ? nullptr : cache;
 }
 
 /// The push both inline frees end with, once they have checked the block
@@ -345,9 +339,8 @@ mismatch:
 /// already freed, or the list is full: the caller then takes the pool's slow
 /// path. Precondition: `user` is non-null and a block of that pool.
 [[gnu::always_inline]] inline bool pool_push_cached(const PoolFreeTag& tag, void* user) noexcept {
-    PoolThreadCache* cache = pool_tls_lookup(tag.key);
-    if (cache == nullptr) [[unlikely]]
-        return false;
+    // The declining cache (no cache in the slot) has no room on any list.
+    PoolThreadCache* cache = pool_tls_cache(tag.key);
     PoolHeader* h = pool_header_of(user);
     unpoison(h, pool_header_size);
     const std::uint64_t info = h->info;
@@ -373,14 +366,16 @@ mismatch:
 /// the pool's `do_deallocate` decides (by the header).
 [[gnu::always_inline]] inline bool pool_push_cached(const PoolFreeTag& tag, void* user,
                                                     std::size_t size, std::size_t list) noexcept {
-    PoolThreadCache* cache = pool_tls_lookup(tag.key);
-    if (cache == nullptr) [[unlikely]]
+    PoolThreadCache* cache = pool_tls_cache(tag.key);
+    void** top = cache->lists[list].top.load(std::memory_order_relaxed);
+    // Every list of the declining cache is full, and every allocator that is
+    // not a pool finds that cache: so this test comes before the header's,
+    // as the bytes in front of another allocator's block may not be readable.
+    if (top == cache->lists[list].end) [[unlikely]]
         return false;
     PoolHeader* h = pool_header_of(user);
-    void** top = cache->lists[list].top.load(std::memory_order_relaxed);
     unpoison(h, pool_header_size);
-    // One branch: `|`, not `||` (the declining list's top is at its end).
-    if ((h->info != pool_info(size, list)) | (top == cache->lists[list].end)) [[unlikely]] {
+    if (h->info != pool_info(size, list)) [[unlikely]] {
         poison(h, pool_header_size);
         return false;
     }
