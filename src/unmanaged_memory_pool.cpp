@@ -247,7 +247,7 @@ UnmanagedMemoryPool::~UnmanagedMemoryPool() {
     release_slot(tag_.slot);
 }
 
-// Fast path: thread_cache() in the header (the TLS slot matches).
+// Fast path: thread_cache() in the header (the pool's TLS slot names the cache).
 detail::PoolThreadCache* UnmanagedMemoryPool::find_thread_cache() noexcept {
     if (registry_gone) return nullptr;
     try {
@@ -326,7 +326,7 @@ void* UnmanagedMemoryPool::allocate_slow(std::size_t bytes, std::size_t alignmen
     const std::size_t list = detail::pool_list_index(bytes, alignment);
     detail::PoolThreadCache* cache = cache_limits_[list] != 0 ? thread_cache() : nullptr;
     if (cache != nullptr) [[likely]] {
-        // The cache may just have been found (another pool had its TLS slot).
+        // The cache may just have been found (by id, for a pool without a slot).
         if (cache->lists[list].count() != 0 || refill(cache, list) != 0) {
             void* p = pop_from(*cache, list, bytes);
             if (zero) std::memset(p, 0, bytes);

@@ -145,7 +145,8 @@ public:
         if (pointer == nullptr) return;
         // Pool-backed allocators: the common free is a push onto this
         // thread's cache, done here without a virtual call. Other
-        // allocators' tags (key 0) decline on the push's first compare.
+        // allocators' tags name a slot that always holds a cache with no
+        // room, so their push declines on its first test.
         if (detail::pool_push_cached(inline_pool_, pointer, size, list)) return;
         do_deallocate(pointer, size, alignment);
     }
@@ -211,7 +212,7 @@ protected:
 
 private:
     // A copy of the pool's tag (no pointer to follow on every free); the
-    // default names no pool, so the push declines at its first compare.
+    // default names no pool, so the push declines at its first test.
     detail::PoolFreeTag inline_pool_;
 };
 

@@ -31,7 +31,7 @@
 // each of the first 32 live pools holds a TLS slot of its own (given back
 // when it is destroyed), where every thread finds its cache with one load;
 // pools made while all 32 are held find their caches through a short
-// per-thread list on the slow path.
+// per-thread list on the slow path, for their whole life.
 #pragma once
 
 #include <algorithm>

@@ -35,7 +35,7 @@
 // names a slot that always holds the declining cache, so their frees pay
 // that load and the "no room" test, and no separate "is this a pool" test
 // (before the slots were per pool, a slot compare cost each side of a pair
-// a branch: pairs ran 2.46 ns against about 2.25 now). And a free must not
+// a branch: pairs ran 2.46 ns against 2.22-2.29 now). And a free must not
 // compute its list from a load it just made, or the push's stores wait on
 // that load and the next pop waits on them (the sized free takes the list
 // from the size and only compares the header).
