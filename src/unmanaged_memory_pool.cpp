@@ -102,6 +102,16 @@ void release_slot(std::size_t slot) noexcept {
     t.free.push_back(slot); // cannot throw: capacity for every slot since construction
 }
 
+} // namespace
+
+std::size_t detail::pool_free_slot_count() noexcept {
+    SlotTable& t = slot_table();
+    std::lock_guard lock(t.mutex);
+    return t.free.size();
+}
+
+namespace {
+
 void forget_slots(const detail::PoolThreadCache* cache) noexcept {
     for (auto& slot : detail::pool_tls_slots)
         if (cache == nullptr || slot.cache.load(std::memory_order_relaxed) == cache)

@@ -640,9 +640,11 @@ TEST(UnmanagedMemoryPoolTest, OverrunIntoClassSlackIsReported) {
 // and no pool takes another's blocks.
 TEST(UnmanagedMemoryPoolTest, MorePoolsThanSlotsAllWork) {
     TrackingAllocator base;
+    const std::size_t free_slots = ziggy::detail::pool_free_slot_count();
     std::vector<std::unique_ptr<UnmanagedMemoryPool>> pools;
     for (std::size_t i = 0; i < ziggy::detail::pool_tls_slot_count + 8; ++i)
         pools.push_back(std::make_unique<UnmanagedMemoryPool>(base));
+    EXPECT_EQ(ziggy::detail::pool_free_slot_count(), 0u); // the last ones have none
     std::vector<void*> firsts;
     for (auto& pool : pools) {
         auto a = pool->allocate<std::uint8_t>(64);
@@ -668,6 +670,7 @@ TEST(UnmanagedMemoryPoolTest, MorePoolsThanSlotsAllWork) {
     }
     pools.clear();
     EXPECT_EQ(base.live_blocks(), 0u);
+    EXPECT_EQ(ziggy::detail::pool_free_slot_count(), free_slots); // every slot given back
 }
 
 // Runs tasks on one thread that lives as long as it does, one at a time.
@@ -719,8 +722,13 @@ TEST(UnmanagedMemoryPoolTest, AThreadNeverTakesADeadPoolsCacheForANewPool) {
     for (int round = 0; round < 3 * static_cast<int>(ziggy::detail::pool_tls_slot_count); ++round) {
         auto dead = std::make_unique<UnmanagedMemoryPool>(base);
         worker.run([&] { (void)dead->allocate<std::uint8_t>(64); }); // cached on the worker
+        const std::size_t free_slots = ziggy::detail::pool_free_slot_count();
         dead.reset();
+        ASSERT_EQ(ziggy::detail::pool_free_slot_count(), free_slots + 1);
         UnmanagedMemoryPool pool(base);
+        // The new pool holds a slot (the one just given back: they are taken
+        // newest first), so the test exercises a slot's reuse.
+        ASSERT_EQ(ziggy::detail::pool_free_slot_count(), free_slots);
         auto b = pool.allocate<std::uint8_t>(64);
         void* block = b.data();
         worker.run([&] { b.reset(); });

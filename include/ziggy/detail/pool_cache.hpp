@@ -254,6 +254,9 @@ inline constexpr std::size_t pool_no_slot = pool_tls_slot_count;
 
 [[nodiscard]] inline std::uint64_t pool_tls_key(std::size_t slot) noexcept;
 
+/// Slots no live pool holds (for tests of their reuse).
+[[nodiscard]] std::size_t pool_free_slot_count() noexcept;
+
 /// Names a pool's thread caches: all an inline free needs. A pool-backed
 /// allocator registers its pool's tag with `Allocator::enable_inline_pool_free`.
 struct PoolFreeTag {
