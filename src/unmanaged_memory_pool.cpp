@@ -8,7 +8,6 @@
 
 #include <algorithm>
 #include <bit>
-#include <cstdio>
 #include <cstdlib>
 #include <mutex>
 #include <new>
@@ -180,16 +179,6 @@ detail::PoolHeader* unlist(detail::PoolFreeList& fl, std::size_t n,
 
 } // namespace
 
-#if defined(__x86_64__) && defined(__linux__)
-void detail::pool_tls_out_of_reach() noexcept {
-    std::fputs(
-        "ziggy::UnmanagedMemoryPool: the thread-cache slots are not within 2 GiB of the "
-        "thread pointer\n",
-        stderr);
-    std::abort();
-}
-#endif
-
 struct UnmanagedMemoryPool::Depot {
     std::mutex mutex;
     detail::PoolHeader* head = nullptr; // guarded by mutex
@@ -241,6 +230,7 @@ UnmanagedMemoryPool::UnmanagedMemoryPool(Allocator& base, PoolOptions options)
     }
     tag_.slot = acquire_slot();
     tag_.key = detail::pool_tls_key(tag_.slot);
+    tls_offset_ = detail::pool_tls_offset(tag_.key);
     link_->pool = this;
     enable_inline_pool_free(tag_);
 }
@@ -526,7 +516,7 @@ void UnmanagedMemoryPool::drain_cache(detail::PoolThreadCache& cache, bool to_de
 
 void UnmanagedMemoryPool::clear() noexcept {
     if (!registry_gone) {
-        detail::PoolThreadCache* mine = detail::pool_tls_lookup(tag_.key);
+        detail::PoolThreadCache* mine = detail::pool_tls_lookup(tls_offset_);
         if (mine == nullptr)
             for (detail::PoolThreadCache* cache : registry.caches)
                 if (cache->pool_id == tag_.pool_id) mine = cache;

@@ -11,6 +11,25 @@
 
 namespace {
 
+// Constant-initialised, so a static object's initialiser may use it whatever
+// the order of initialisation across translation units (this line stops
+// compiling when an allocator's construction needs code at run time).
+constinit ziggy::SystemAllocator constant_initialised_allocator;
+
+TEST(SystemAllocatorTest, ConstantInitialisedInstanceWorks) {
+    {
+        auto b = constant_initialised_allocator.allocate<std::uint32_t>(5);
+        b[4] = 7;
+        EXPECT_EQ(b[4], 7u);
+        EXPECT_EQ(constant_initialised_allocator.total_allocated_bytes(), 20u);
+        void* p = constant_initialised_allocator.allocate_bytes(100, 64);
+        EXPECT_EQ(reinterpret_cast<std::uintptr_t>(p) % 64, 0u);
+        constant_initialised_allocator.deallocate_bytes(p, 100, 64);
+        EXPECT_EQ(constant_initialised_allocator.total_allocated_bytes(), 20u);
+    } // the Buffer frees through the (non-pool) inline free path
+    EXPECT_EQ(constant_initialised_allocator.total_allocated_bytes(), 0u);
+}
+
 // Accounting counts the requested bytes exactly, not malloc's rounding.
 TEST(SystemAllocatorTest, AccountingIsExact) {
     ziggy::SystemAllocator sys;

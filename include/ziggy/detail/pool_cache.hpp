@@ -30,8 +30,8 @@
 // and a thread without a cache for the pool finds the declining cache in
 // the pool's TLS slot, both always empty and full, so the pop's "no block"
 // or the push's "no room" covers them. Each live pool has a slot of its
-// own (PoolTlsSlot), read %fs-relative with its offset as the pool's key:
-// one load and no compare finds the cache. Every other allocator's tag
+// own (PoolTlsSlot), read %fs-relative with the slot's offset as the
+// pool's key: one load and no compare finds the cache. Every other allocator's tag
 // names a slot that always holds the declining cache, so their frees pay
 // that load and the "no room" test, and no separate "is this a pool" test
 // (before the slots were per pool, a slot compare cost each side of a pair
@@ -252,7 +252,12 @@ inline constexpr std::size_t pool_no_slot = pool_tls_slot_count;
 [[gnu::tls_model("initial-exec")]] inline constinit thread_local PoolTlsSlot
     pool_tls_slots[pool_tls_slot_count + 1] = {};
 
-[[nodiscard]] inline std::uint64_t pool_tls_key(std::size_t slot) noexcept;
+/// The key of `slot`: its byte offset in `pool_tls_slots`. A constant, so
+/// every allocator's default tag (and so every allocator) can be
+/// constant-initialised (`constinit ziggy::SystemAllocator a;`).
+[[nodiscard]] constexpr std::uint64_t pool_tls_key(std::size_t slot) noexcept {
+    return slot * sizeof(PoolTlsSlot);
+}
 
 /// Slots no live pool holds (for tests of their reuse).
 [[nodiscard]] std::size_t pool_free_slot_count() noexcept;
@@ -260,39 +265,32 @@ inline constexpr std::size_t pool_no_slot = pool_tls_slot_count;
 /// Names a pool's thread caches: all an inline free needs. A pool-backed
 /// allocator registers its pool's tag with `Allocator::enable_inline_pool_free`.
 struct PoolFreeTag {
-    /// Where the fast paths find the slot: on x86-64 Linux its offset from
-    /// the thread pointer (see pool_tls_cache), elsewhere its index. The
-    /// default names `pool_no_slot`, so every free of an allocator that is
-    /// not a pool declines at its first test.
+    /// `pool_tls_key(slot)`. The default names `pool_no_slot`, so every free
+    /// of an allocator that is not a pool declines at its first test.
     std::uint64_t key = pool_tls_key(pool_no_slot);
     std::uint64_t pool_id = 0;       // unique per pool, ids count up from 1
     std::size_t slot = pool_no_slot; // index into pool_tls_slots
 };
 
 #if defined(__x86_64__) && defined(__linux__)
-/// Stops the program: the slots are not within 2 GiB of the thread pointer
-/// (never seen: initial-exec variables sit in the static TLS block next to it).
-[[noreturn]] void pool_tls_out_of_reach() noexcept;
-
-/// The key of `slot`. The TLS block of initial-exec variables sits at the same
-/// offset from every thread's thread pointer, so the offset is taken once.
-[[nodiscard]] inline std::uint64_t pool_tls_key(std::size_t slot) noexcept {
-    const std::ptrdiff_t offset = reinterpret_cast<char*>(&pool_tls_slots[slot]) -
-                                  static_cast<char*>(__builtin_thread_pointer());
-    if (offset != static_cast<std::int32_t>(offset)) [[unlikely]]
-        pool_tls_out_of_reach();
-    return static_cast<std::uint32_t>(offset);
+/// Where the slot named by `key` sits: its offset from the thread pointer,
+/// the same in every thread for initial-exec variables. g++ and clang fold
+/// `&pool_tls_slots - thread pointer` into one load of a constant (from the
+/// GOT, or the linker writes it into the instruction), which a loop hoists.
+[[nodiscard, gnu::always_inline]] inline std::ptrdiff_t pool_tls_offset(
+    std::uint64_t key) noexcept {
+    return reinterpret_cast<char*>(pool_tls_slots) -
+           static_cast<char*>(__builtin_thread_pointer()) + static_cast<std::ptrdiff_t>(key);
 }
-/// The calling thread's cache in the slot named by `key`: never null, the
-/// declining cache when the thread has none there. One load relative to %fs
-/// with the offset from the key (no load of the thread pointer); g++ has no
-/// `__seg_fs` in C++, hence the asm. `volatile`: a slot changes in the slow
-/// paths (out-of-line calls), so its reads are never merged or hoisted across
+/// The calling thread's cache in the slot at `offset` (`pool_tls_offset`):
+/// never null, the declining cache when the thread has none there. One load
+/// relative to %fs (no load of the thread pointer; g++ has no `__seg_fs` in
+/// C++, hence the asm). `volatile`: a slot changes in the slow paths
+/// (out-of-line calls), so its reads are never merged or hoisted across
 /// them. (An aligned 8-byte load: another thread's reset of the slot, which
 /// can only happen while this thread does not use the pool, is seen whole.)
-[[nodiscard, gnu::always_inline]] inline PoolThreadCache* pool_tls_cache(
-    std::uint64_t key) noexcept {
-    const auto offset = static_cast<std::int64_t>(static_cast<std::int32_t>(key));
+[[nodiscard, gnu::always_inline]] inline PoolThreadCache* pool_tls_cache_at(
+    std::ptrdiff_t offset) noexcept {
     PoolThreadCache* cache = nullptr; // written by the asm below
     asm volatile("movq %%fs:(%1), %0" : "=r"(cache) : "r"(offset));
     static_assert(offsetof(PoolTlsSlot, cache) == 0);
@@ -300,17 +298,27 @@ struct PoolFreeTag {
     return cache;
 }
 #else
-[[nodiscard]] inline std::uint64_t pool_tls_key(std::size_t slot) noexcept { return slot; }
-[[nodiscard, gnu::always_inline]] inline PoolThreadCache* pool_tls_cache(
+[[nodiscard, gnu::always_inline]] inline std::ptrdiff_t pool_tls_offset(
     std::uint64_t key) noexcept {
-    return pool_tls_slots[key].cache.load(std::memory_order_relaxed);
+    return static_cast<std::ptrdiff_t>(key / sizeof(PoolTlsSlot));
+}
+[[nodiscard, gnu::always_inline]] inline PoolThreadCache* pool_tls_cache_at(
+    std::ptrdiff_t offset) noexcept {
+    return pool_tls_slots[offset].cache.load(std::memory_order_relaxed);
 }
 #endif
-
-/// The calling thread's cache named by `key`, or nullptr (slow paths).
-[[nodiscard, gnu::always_inline]] inline PoolThreadCache* pool_tls_lookup(
+/// The calling thread's cache in the slot named by `key` (as above). Where
+/// the key is a constant (every allocator's default tag), this costs the
+/// offset's add; a pool keeps its slot's offset too (for its own paths).
+[[nodiscard, gnu::always_inline]] inline PoolThreadCache* pool_tls_cache(
     std::uint64_t key) noexcept {
-    PoolThreadCache* cache = pool_tls_cache(key);
+    return pool_tls_cache_at(pool_tls_offset(key));
+}
+
+/// The calling thread's cache in the slot at `offset`, or nullptr (slow paths).
+[[nodiscard, gnu::always_inline]] inline PoolThreadCache* pool_tls_lookup(
+    std::ptrdiff_t offset) noexcept {
+    PoolThreadCache* cache = pool_tls_cache_at(offset);
     return cache == &pool_declining_cache ? nullptr : cache;
 }
 
@@ -336,14 +344,15 @@ struct PoolFreeTag {
     poison(h, pool_header_size + pool_list_block_size(list));
 }
 
-/// Pushes `user`, a block of the pool named by `tag`, onto the calling
-/// thread's cache for its list. Returns false, having changed nothing, when
-/// the thread has no cache for the pool in its slot, the block is direct or
-/// already freed, or the list is full: the caller then takes the pool's slow
-/// path. Precondition: `user` is non-null and a block of that pool.
-[[gnu::always_inline]] inline bool pool_push_cached(const PoolFreeTag& tag, void* user) noexcept {
+/// Pushes `user`, a block of the pool whose TLS slot is at `offset`
+/// (`pool_tls_offset`), onto the calling thread's cache for its list.
+/// Returns false, having changed nothing, when the thread has no cache for
+/// the pool in its slot, the block is direct or already freed, or the list
+/// is full: the caller then takes the pool's slow path. Precondition: `user`
+/// is non-null and a block of that pool.
+[[gnu::always_inline]] inline bool pool_push_cached(std::ptrdiff_t offset, void* user) noexcept {
     // The declining cache (no cache in the slot) has no room on any list.
-    PoolThreadCache* cache = pool_tls_cache(tag.key);
+    PoolThreadCache* cache = pool_tls_cache_at(offset);
     PoolHeader* h = pool_header_of(user);
     unpoison(h, pool_header_size);
     const std::uint64_t info = h->info;
