@@ -45,7 +45,8 @@ def run(program, path, bench_filter, repetitions=5):
     """Runs one benchmark program; returns {"program:run_name": medians}.
 
     Medians of CPU time (less disturbed by other processes than wall time),
-    wall time, items/s and the retained_bytes counter where a benchmark sets it.
+    wall time, items/s and the retained_bytes and hybrid_per_route counters
+    where a benchmark sets them.
     Repetitions are interleaved so a burst of load hits every benchmark alike.
     """
     cmd = [path, "--benchmark_format=json", f"--benchmark_repetitions={repetitions}",
@@ -62,7 +63,8 @@ def run(program, path, bench_filter, repetitions=5):
             results[f"{program}:{b['run_name']}"] = {
                 "cpu": b["cpu_time"] * scale, "real": b["real_time"] * scale,
                 "items": b.get("items_per_second", 0.0),
-                "retained": b.get("retained_bytes", 0.0)}
+                "retained": b.get("retained_bytes", 0.0),
+                "hybrid_per_route": b.get("hybrid_per_route", float("nan"))}
     return results
 
 

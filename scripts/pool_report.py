@@ -89,6 +89,7 @@ def print_tables(results):
     for peer in PEERS:
         if peer in r:
             print_hybrid_table(peer, r[peer])
+    print_in_turn_table(r)
 
 
 def print_hybrid_table(peer, g):
@@ -108,6 +109,24 @@ def print_hybrid_table(peer, g):
             route = "pooled" if g[k]["retained"] > 0 else "direct"
             print(f"| {t} | {c} | {route} | {h:.2f} | {pooled['cpu']:.2f} | {d:.2f} |"
                   f" {h / min(pooled['cpu'], d):.2f} | {g[k]['retained']:.0f} / {pooled['retained']:.0f} |")
+
+def print_in_turn_table(r):
+    """The hybrid against the route it takes, measured in turn in one loop."""
+    peers = [p for p in PEERS if p in r]
+    print("\n## hybrid / its route, measured in turn (blocks of 256 pairs each, same heap state;"
+          " median ratio of total times) [<=1.10]")
+    print("| type | count | route | " + " | ".join(peers) + " |")
+    print("|---|---|---|" + "---|" * len(peers))
+    g = r[peers[0]]
+    for t in ("std::uint8_t", "std::uint32_t", "double", "Vec4"):
+        names = [k for k in g if k.startswith(f"BM_HybridInTurnWithRoute<{t}>/")]
+        for k in sorted(names, key=lambda k: int(k.rsplit("/", 1)[1])):
+            c = k.rsplit("/", 1)[1]
+            route = "pooled" if g.get(f"BM_HybridTyped<{t}>/{c}", {}).get("retained", 0) > 0 \
+                else "direct"
+            cells = [r[p].get(k, {}).get("hybrid_per_route", float("nan")) for p in peers]
+            print(f"| {t} | {c} | {route} | " + " | ".join(f"{x:.2f}" for x in cells) + " |")
+
 
 def main():
     build = sys.argv[1]

@@ -334,7 +334,7 @@ void* UnmanagedMemoryPool::allocate_slow(std::size_t bytes, std::size_t alignmen
         }
         void* p = allocate_new_block(list, bytes, zero);
         if (p != nullptr) {
-            detail::bump(cache->misses[list], std::uint64_t{1});
+            detail::bump_one(cache->misses[list]);
             detail::bump(cache->allocated_bytes, static_cast<std::uint64_t>(bytes));
         }
         return p;

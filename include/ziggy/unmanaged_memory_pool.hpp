@@ -206,7 +206,7 @@ private:
         h->info = detail::pool_info(bytes, list);
         detail::poison(h, detail::pool_header_size);
         fl.top.store(top - 1, std::memory_order_relaxed);
-        detail::bump(fl.pops, std::uint64_t{1});
+        detail::bump_one(fl.pops);
         detail::bump(cache.allocated_bytes, static_cast<std::uint64_t>(bytes));
         detail::unpoison(user, bytes);
         return user;
@@ -275,7 +275,7 @@ private:
         // Per-thread counters where the thread has a cache: no contended atomic.
         if (detail::PoolThreadCache* cache = thread_cache()) [[likely]] {
             detail::bump(cache->allocated_bytes, static_cast<std::uint64_t>(bytes));
-            detail::bump(cache->direct_allocations, std::uint64_t{1});
+            detail::bump_one(cache->direct_allocations);
         } else {
             shared_allocated_bytes_.fetch_add(bytes, std::memory_order_release);
             direct_allocations_.fetch_add(1, std::memory_order_relaxed);

@@ -20,7 +20,7 @@
 //
 // Counters another thread may read (statistics, total_allocated_bytes) are
 // relaxed atomics written only by the owning thread (`bump`), so the fast path
-// pays one unlocked add per counter and ThreadSanitizer sees no race.
+// pays an unlocked load, add and store per counter and ThreadSanitizer sees no race.
 //
 // What the fast paths are shaped by (measured on the pool benchmarks, Zen 4):
 // the core executes at most two branches a cycle, so a pair with seventeen
@@ -122,20 +122,44 @@ inline constexpr std::size_t pool_declining_list = pool_list_count;
 }
 
 /// Adds `delta` to a counter only the calling thread writes (see file comment).
-/// On x86-64 this is one memory-destination `add`: not a locked instruction,
+/// On x86-64 this is a plain load, add and store: not a locked instruction,
 /// and, like the load and release store it replaces, the aligned 8-byte store
 /// it ends with is seen whole by other threads, and after the thread's
 /// earlier stores (x86 keeps stores in order), which total_allocated_bytes()
-/// relies on. (Compilers emit three instructions for the load and store; the
-/// fast paths update three counters.) ThreadSanitizer builds and other
-/// targets keep the atomic operations.
+/// relies on. Why this shape, measured on an Intel core with memory renaming
+/// (family 6, model 167, under KVM): a counter updated once an operation is a
+/// chain through memory, and that core passes the stored value straight to
+/// the next load of the counter when the store's data comes from an `lea` and
+/// the address is a register and a displacement; an `add` into memory, or an
+/// indexed address, waits for the store to be forwarded (6-7 cycles an
+/// update, measured in isolation). A count (+1, `bump_one`) stays one `add` of an
+/// immediate into memory, which that core renames too (with the `lea` form
+/// for it as well, pairs ran 5-10% slower). A batch of 1000 raw-pointer
+/// allocations and sized frees ran 27% faster (3.71-3.84 -> 2.70-2.80 us),
+/// Buffers 11% (4.18-4.38 -> 3.71-3.85 us); the pair did not move.
+/// ThreadSanitizer builds and other targets keep the atomic operations.
 template <class T>
 [[gnu::always_inline]] inline void bump(std::atomic<T>& counter, T delta) noexcept {
 #if defined(__x86_64__) && !ZIGGY_TSAN
     static_assert(sizeof(std::atomic<T>) == sizeof(T) && sizeof(T) == 8);
-    asm volatile("addq %1, %0" : "+m"(*reinterpret_cast<T*>(&counter)) : "er"(delta));
+    T* const c = reinterpret_cast<T*>(&counter);
+    T sum; // NOLINT(cppcoreguidelines-init-variables): written by the asm
+    asm volatile("movq (%2), %0\n\tleaq (%0,%3), %0\n\tmovq %0, (%2)"
+                 : "=&r"(sum), "+m"(*c)
+                 : "r"(c), "r"(delta));
 #else
     counter.store(counter.load(std::memory_order_relaxed) + delta, std::memory_order_release);
+#endif
+}
+/// `bump(counter, 1)`, as one `add` of an immediate (see above).
+template <class T>
+[[gnu::always_inline]] inline void bump_one(std::atomic<T>& counter) noexcept {
+#if defined(__x86_64__) && !ZIGGY_TSAN
+    static_assert(sizeof(std::atomic<T>) == sizeof(T) && sizeof(T) == 8);
+    T* const c = reinterpret_cast<T*>(&counter);
+    asm volatile("addq $1, (%1)" : "+m"(*c) : "r"(c));
+#else
+    counter.store(counter.load(std::memory_order_relaxed) + 1, std::memory_order_release);
 #endif
 }
 
