@@ -11,6 +11,7 @@
 
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -396,58 +397,83 @@ void BM_DirectRouteTyped(benchmark::State& state) {
 
 // The hybrid and the route it takes (a pool of its own, or the backing
 // allocator), measured in one loop: blocks of 256 pairs of each, in turn,
-// each block timed on its own. Past the thresholds a pair is a large
-// malloc and free, whose cost changes with the malloc's state (the same
-// request has read 25 ns in one benchmark and 36 ns in the next, and 170
-// or 280 ns with jemalloc); in turn, both sides see the same state. The
-// counter `hybrid_per_route` is the ratio of their total times.
+// alternating which goes first, each block timed on its own (less the cost
+// of reading the clock, measured first). Past the thresholds a pair is a
+// large malloc and free, whose cost changes with the malloc's state (the
+// same request has read 25 ns in one benchmark and 36 ns in the next, and
+// 170 or 280 ns with jemalloc); in turn, both sides see the same state. The
+// counter `hybrid_per_route` is the median, over the iterations, of the
+// hybrid block's time over the route block's (a preempted block moves the
+// median little).
+using steady = std::chrono::steady_clock;
+
+steady::duration clock_read_cost() {
+    std::vector<steady::duration> reads(101);
+    for (auto& r : reads) {
+        const auto t0 = steady::now();
+        r = steady::now() - t0;
+    }
+    std::nth_element(reads.begin(), reads.begin() + 50, reads.end());
+    return reads[50];
+}
+
+template <class F>
+double timed_ns(F&& block, steady::duration clock_cost) {
+    const auto t0 = steady::now();
+    block();
+    const auto t = steady::now() - t0 - clock_cost;
+    return static_cast<double>(std::chrono::duration_cast<std::chrono::nanoseconds>(t).count());
+}
+
 template <class T>
 void BM_HybridInTurnWithRoute(benchmark::State& state) {
-    using clock = std::chrono::steady_clock;
     const auto n = static_cast<std::size_t>(state.range(0));
     ziggy::HybridAllocator h;
     ziggy::UnmanagedMemoryPool pool;
     ziggy::SystemAllocator& sys = ziggy::default_allocator();
     const bool pooled = h.route_for<T>(n) == ziggy::Route::pooled;
     constexpr int block = 256;
-    clock::duration hybrid{}, route{};
-    bool hybrid_first = true;
-    for (auto _ : state) {
-        const auto run_hybrid = [&] {
-            const auto t0 = clock::now();
+    const steady::duration clock_cost = clock_read_cost();
+    const auto run_hybrid = [&] {
+        for (int i = 0; i < block; ++i) {
+            auto b = h.allocate<T>(n);
+            escape(b.data());
+        }
+    };
+    const auto run_route = [&] {
+        if (pooled) {
             for (int i = 0; i < block; ++i) {
-                auto b = h.allocate<T>(n);
+                auto b = pool.allocate<T>(n);
                 escape(b.data());
             }
-            hybrid += clock::now() - t0;
-        };
-        const auto run_route = [&] {
-            const auto t0 = clock::now();
-            if (pooled) {
-                for (int i = 0; i < block; ++i) {
-                    auto b = pool.allocate<T>(n);
-                    escape(b.data());
-                }
-            } else {
-                for (int i = 0; i < block; ++i) {
-                    auto b = sys.allocate<T>(n);
-                    escape(b.data());
-                }
-            }
-            route += clock::now() - t0;
-        };
-        if (hybrid_first) {
-            run_hybrid();
-            run_route();
         } else {
-            run_route();
-            run_hybrid();
+            for (int i = 0; i < block; ++i) {
+                auto b = sys.allocate<T>(n);
+                escape(b.data());
+            }
         }
+    };
+    std::vector<double> ratios;
+    bool hybrid_first = true;
+    for (auto _ : state) {
+        double hybrid_ns = 0;
+        double route_ns = 0;
+        if (hybrid_first) {
+            hybrid_ns = timed_ns(run_hybrid, clock_cost);
+            route_ns = timed_ns(run_route, clock_cost);
+        } else {
+            route_ns = timed_ns(run_route, clock_cost);
+            hybrid_ns = timed_ns(run_hybrid, clock_cost);
+        }
+        if (route_ns > 0) ratios.push_back(hybrid_ns / route_ns);
         hybrid_first = !hybrid_first;
     }
     state.SetLabel(pooled ? "pooled" : "direct");
-    state.counters["hybrid_per_route"] =
-        static_cast<double>(hybrid.count()) / static_cast<double>(route.count());
+    if (!ratios.empty()) {
+        const auto mid = ratios.begin() + static_cast<std::ptrdiff_t>(ratios.size() / 2);
+        std::nth_element(ratios.begin(), mid, ratios.end());
+        state.counters["hybrid_per_route"] = *mid;
+    }
 }
 
 #define ZIGGY_HYBRID_BENCH(T)                                            \

@@ -64,7 +64,8 @@ def run(program, path, bench_filter, repetitions=5):
                 "cpu": b["cpu_time"] * scale, "real": b["real_time"] * scale,
                 "items": b.get("items_per_second", 0.0),
                 "retained": b.get("retained_bytes", 0.0),
-                "hybrid_per_route": b.get("hybrid_per_route", float("nan"))}
+                "hybrid_per_route": b.get("hybrid_per_route", float("nan")),
+                "label": b.get("label", "")}
     return results
 
 

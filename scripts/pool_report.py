@@ -114,7 +114,7 @@ def print_in_turn_table(r):
     """The hybrid against the route it takes, measured in turn in one loop."""
     peers = [p for p in PEERS if p in r]
     print("\n## hybrid / its route, measured in turn (blocks of 256 pairs each, same heap state;"
-          " median ratio of total times) [<=1.10]")
+          " median of the blocks' ratios) [<=1.10]")
     print("| type | count | route | " + " | ".join(peers) + " |")
     print("|---|---|---|" + "---|" * len(peers))
     g = r[peers[0]]
@@ -122,8 +122,7 @@ def print_in_turn_table(r):
         names = [k for k in g if k.startswith(f"BM_HybridInTurnWithRoute<{t}>/")]
         for k in sorted(names, key=lambda k: int(k.rsplit("/", 1)[1])):
             c = k.rsplit("/", 1)[1]
-            route = "pooled" if g.get(f"BM_HybridTyped<{t}>/{c}", {}).get("retained", 0) > 0 \
-                else "direct"
+            route = g[k].get("label", "")
             cells = [r[p].get(k, {}).get("hybrid_per_route", float("nan")) for p in peers]
             print(f"| {t} | {c} | {route} | " + " | ".join(f"{x:.2f}" for x in cells) + " |")
 

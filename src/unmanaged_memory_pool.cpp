@@ -230,7 +230,7 @@ UnmanagedMemoryPool::UnmanagedMemoryPool(Allocator& base, PoolOptions options)
     }
     tag_.slot = acquire_slot();
     tag_.key = detail::pool_tls_key(tag_.slot);
-    tls_offset_ = detail::pool_tls_offset(tag_.key);
+    tls_place_ = detail::pool_tls_place(tag_.key);
     link_->pool = this;
     enable_inline_pool_free(tag_);
 }
@@ -516,7 +516,7 @@ void UnmanagedMemoryPool::drain_cache(detail::PoolThreadCache& cache, bool to_de
 
 void UnmanagedMemoryPool::clear() noexcept {
     if (!registry_gone) {
-        detail::PoolThreadCache* mine = detail::pool_tls_lookup(tls_offset_);
+        detail::PoolThreadCache* mine = detail::pool_tls_lookup(tls_place_);
         if (mine == nullptr)
             for (detail::PoolThreadCache* cache : registry.caches)
                 if (cache->pool_id == tag_.pool_id) mine = cache;

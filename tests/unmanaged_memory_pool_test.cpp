@@ -638,6 +638,35 @@ TEST(UnmanagedMemoryPoolTest, OverrunIntoClassSlackIsReported) {
 // thread's cache by pool id. Everything works as with a slot: reuse, free by
 // pointer, a free on another thread, direct blocks, statistics, accounting;
 // and no pool takes another's blocks.
+// The fast paths find their cache through the TLS slots from code compiled
+// into the caller (this program), and the library's slow paths write the
+// slots: both must agree on where the slots are. The default tag (every
+// allocator that is not a pool) names the declining cache; a pool that has
+// allocated on this thread names this thread's cache in exactly one slot,
+// and no slot does once the pool is gone.
+TEST(UnmanagedMemoryPoolTest, TlsSlotsAgreeBetweenLibraryAndCaller) {
+    namespace d = ziggy::detail;
+    EXPECT_EQ(d::pool_tls_cache(d::PoolFreeTag{}.key), &d::pool_declining_cache);
+    const auto slots_naming_a_cache = [] {
+        std::size_t n = 0;
+        for (std::size_t slot = 0; slot < d::pool_tls_slot_count; ++slot)
+            if (d::pool_tls_cache(d::pool_tls_key(slot)) != &d::pool_declining_cache) ++n;
+        return n;
+    };
+    ASSERT_GT(d::pool_free_slot_count(), 0u);
+    const std::size_t before = slots_naming_a_cache();
+    {
+        UnmanagedMemoryPool pool;
+        EXPECT_EQ(slots_naming_a_cache(), before); // no cache on this thread yet
+        auto b = pool.allocate<int>(4);
+        EXPECT_EQ(slots_naming_a_cache(), before + 1);
+        b.reset(); // through the caller's inline push: the block is pooled
+        EXPECT_EQ(pool.statistics().retained_blocks, 1u);
+    }
+    EXPECT_EQ(slots_naming_a_cache(), before);
+    EXPECT_EQ(d::pool_tls_cache(d::PoolFreeTag{}.key), &d::pool_declining_cache);
+}
+
 TEST(UnmanagedMemoryPoolTest, MorePoolsThanSlotsAllWork) {
     TrackingAllocator base;
     const std::size_t free_slots = ziggy::detail::pool_free_slot_count();

@@ -160,7 +160,7 @@ public:
         // and a thread without a cache for this pool finds the declining
         // cache in the pool's slot; both find no block.
         const std::size_t list = detail::pool_list_index(bytes, alignment);
-        if (void* p = pop_from(*detail::pool_tls_cache_at(tls_offset_), list, bytes)) [[likely]] {
+        if (void* p = pop_from(*detail::pool_tls_cache_at(tls_place_), list, bytes)) [[likely]] {
             if (zero) std::memset(p, 0, bytes);
             return p;
         }
@@ -170,7 +170,7 @@ public:
     /// The inline fast path behind every free: any block of this pool, sized or
     /// not. Precondition: `user` is non-null and live in this pool.
     [[gnu::always_inline]] void deallocate_inline(void* user) noexcept {
-        if (!detail::pool_push_cached(tls_offset_, user)) [[unlikely]]
+        if (!detail::pool_push_cached(tls_place_, user)) [[unlikely]]
             deallocate_slow(user);
     }
 
@@ -291,7 +291,7 @@ private:
     /// detail::PoolTlsSlot); the registry's destructor resets every slot
     /// before it retires the caches.
     detail::PoolThreadCache* thread_cache() noexcept {
-        if (detail::PoolThreadCache* cache = detail::pool_tls_lookup(tls_offset_)) [[likely]]
+        if (detail::PoolThreadCache* cache = detail::pool_tls_lookup(tls_place_)) [[likely]]
             return cache;
         return find_thread_cache();
     }
@@ -307,10 +307,10 @@ private:
     Allocator& base_;
     PoolOptions options_;
     detail::PoolFreeTag tag_; // this pool's id and TLS slot
-    /// `detail::pool_tls_offset(tag_.key)`, for this pool's own fast paths
+    /// `detail::pool_tls_place(tag_.key)`, for this pool's own fast paths
     /// (the tag's key is the slot's offset in the array: a constant for the
     /// default tag, so that allocators are constant-initialisable).
-    std::ptrdiff_t tls_offset_ = 0;
+    detail::PoolTlsPlace tls_place_{};
     std::uint32_t cache_limits_[detail::pool_list_count] = {};
     std::shared_ptr<detail::PoolLink> link_;
     std::unique_ptr<Depot[]> depots_;

@@ -19,8 +19,8 @@
 // without a virtual call.
 //
 // Counters another thread may read (statistics, total_allocated_bytes) are
-// relaxed atomics written only by the owning thread (`bump`), so the fast path
-// pays an unlocked load, add and store per counter and ThreadSanitizer sees no race.
+// relaxed atomics written only by the owning thread (`bump`, `bump_one`), so
+// the fast path pays no locked instruction and ThreadSanitizer sees no race.
 //
 // What the fast paths are shaped by (measured on the pool benchmarks, Zen 4):
 // the core executes at most two branches a cycle, so a pair with seventeen
@@ -30,8 +30,9 @@
 // and a thread without a cache for the pool finds the declining cache in
 // the pool's TLS slot, both always empty and full, so the pop's "no block"
 // or the push's "no room" covers them. Each live pool has a slot of its
-// own (PoolTlsSlot), read %fs-relative with the slot's offset as the
-// pool's key: one load and no compare finds the cache. Every other allocator's tag
+// own (PoolTlsSlot), read %fs-relative (the pool's key is the slot's offset
+// in the array; the array's offset from the thread pointer is added): one
+// load and no compare finds the cache. Every other allocator's tag
 // names a slot that always holds the declining cache, so their frees pay
 // that load and the "no room" test, and no separate "is this a pool" test
 // (before the slots were per pool, a slot compare cost each side of a pair
@@ -124,9 +125,11 @@ inline constexpr std::size_t pool_declining_list = pool_list_count;
 /// Adds `delta` to a counter only the calling thread writes (see file comment).
 /// On x86-64 this is a plain load, add and store: not a locked instruction,
 /// and, like the load and release store it replaces, the aligned 8-byte store
-/// it ends with is seen whole by other threads, and after the thread's
-/// earlier stores (x86 keeps stores in order), which total_allocated_bytes()
-/// relies on. Why this shape, measured on an Intel core with memory renaming
+/// it ends with is seen whole by other threads. total_allocated_bytes()
+/// relies on an allocation's count being seen before its block's free is
+/// counted on another thread: the user's hand-over of the block between the
+/// threads (a release and an acquire, or a lock, which are also compiler
+/// barriers) orders them, and x86 keeps each thread's stores in order. Why this shape, measured on an Intel core with memory renaming
 /// (family 6, model 167, under KVM): a counter updated once an operation is a
 /// chain through memory, and that core passes the stored value straight to
 /// the next load of the counter when the store's data comes from an `lea` and
@@ -296,53 +299,62 @@ struct PoolFreeTag {
     std::size_t slot = pool_no_slot; // index into pool_tls_slots
 };
 
+/// Where a slot sits, for the calling thread's loads: on x86-64 Linux its
+/// offset from the thread pointer (the same in every thread for
+/// initial-exec variables), elsewhere its index. A type of its own, so that
+/// a key (`PoolFreeTag::key`) cannot be passed where a place is wanted.
+struct PoolTlsPlace {
+    std::ptrdiff_t at = 0;
+};
+
 #if defined(__x86_64__) && defined(__linux__)
-/// Where the slot named by `key` sits: its offset from the thread pointer,
-/// the same in every thread for initial-exec variables. g++ and clang fold
+/// The place of the slot named by `key`. g++ and clang fold
 /// `&pool_tls_slots - thread pointer` into one load of a constant (from the
-/// GOT, or the linker writes it into the instruction), which a loop hoists.
-[[nodiscard, gnu::always_inline]] inline std::ptrdiff_t pool_tls_offset(
-    std::uint64_t key) noexcept {
-    return reinterpret_cast<char*>(pool_tls_slots) -
-           static_cast<char*>(__builtin_thread_pointer()) + static_cast<std::ptrdiff_t>(key);
+/// GOT, or the linker writes it into the instruction; checked in the
+/// disassembly of both), which a loop hoists.
+[[nodiscard, gnu::always_inline]] inline PoolTlsPlace pool_tls_place(std::uint64_t key) noexcept {
+    // A difference of pointers (not of integers, which g++ 12 does not
+    // fold: it loads %fs:0 twice).
+    return PoolTlsPlace{reinterpret_cast<char*>(pool_tls_slots) -
+                        static_cast<char*>(__builtin_thread_pointer()) +
+                        static_cast<std::ptrdiff_t>(key)};
 }
-/// The calling thread's cache in the slot at `offset` (`pool_tls_offset`):
-/// never null, the declining cache when the thread has none there. One load
-/// relative to %fs (no load of the thread pointer; g++ has no `__seg_fs` in
-/// C++, hence the asm). `volatile`: a slot changes in the slow paths
-/// (out-of-line calls), so its reads are never merged or hoisted across
-/// them. (An aligned 8-byte load: another thread's reset of the slot, which
-/// can only happen while this thread does not use the pool, is seen whole.)
+/// The calling thread's cache in the slot at `place`: never null, the
+/// declining cache when the thread has none there. One load relative to %fs
+/// (no load of the thread pointer; g++ has no `__seg_fs` in C++, hence the
+/// asm). `volatile`: a slot changes in the slow paths (out-of-line calls),
+/// so its reads are never merged or hoisted across them. (An aligned 8-byte
+/// load: another thread's reset of the slot, which can only happen while
+/// this thread does not use the pool, is seen whole.)
 [[nodiscard, gnu::always_inline]] inline PoolThreadCache* pool_tls_cache_at(
-    std::ptrdiff_t offset) noexcept {
+    PoolTlsPlace place) noexcept {
     PoolThreadCache* cache = nullptr; // written by the asm below
-    asm volatile("movq %%fs:(%1), %0" : "=r"(cache) : "r"(offset));
+    asm volatile("movq %%fs:(%1), %0" : "=r"(cache) : "r"(place.at));
     static_assert(offsetof(PoolTlsSlot, cache) == 0);
     if (cache == nullptr) __builtin_unreachable(); // a slot always names a cache
     return cache;
 }
 #else
-[[nodiscard, gnu::always_inline]] inline std::ptrdiff_t pool_tls_offset(
-    std::uint64_t key) noexcept {
-    return static_cast<std::ptrdiff_t>(key / sizeof(PoolTlsSlot));
+[[nodiscard, gnu::always_inline]] inline PoolTlsPlace pool_tls_place(std::uint64_t key) noexcept {
+    return PoolTlsPlace{static_cast<std::ptrdiff_t>(key / sizeof(PoolTlsSlot))};
 }
 [[nodiscard, gnu::always_inline]] inline PoolThreadCache* pool_tls_cache_at(
-    std::ptrdiff_t offset) noexcept {
-    return pool_tls_slots[offset].cache.load(std::memory_order_relaxed);
+    PoolTlsPlace place) noexcept {
+    return pool_tls_slots[place.at].cache.load(std::memory_order_relaxed);
 }
 #endif
 /// The calling thread's cache in the slot named by `key` (as above). Where
 /// the key is a constant (every allocator's default tag), this costs the
-/// offset's add; a pool keeps its slot's offset too (for its own paths).
+/// place's add; a pool keeps its slot's place too (for its own paths).
 [[nodiscard, gnu::always_inline]] inline PoolThreadCache* pool_tls_cache(
     std::uint64_t key) noexcept {
-    return pool_tls_cache_at(pool_tls_offset(key));
+    return pool_tls_cache_at(pool_tls_place(key));
 }
 
-/// The calling thread's cache in the slot at `offset`, or nullptr (slow paths).
+/// The calling thread's cache in the slot at `place`, or nullptr (slow paths).
 [[nodiscard, gnu::always_inline]] inline PoolThreadCache* pool_tls_lookup(
-    std::ptrdiff_t offset) noexcept {
-    PoolThreadCache* cache = pool_tls_cache_at(offset);
+    PoolTlsPlace place) noexcept {
+    PoolThreadCache* cache = pool_tls_cache_at(place);
     return cache == &pool_declining_cache ? nullptr : cache;
 }
 
@@ -368,15 +380,15 @@ struct PoolFreeTag {
     poison(h, pool_header_size + pool_list_block_size(list));
 }
 
-/// Pushes `user`, a block of the pool whose TLS slot is at `offset`
-/// (`pool_tls_offset`), onto the calling thread's cache for its list.
+/// Pushes `user`, a block of the pool whose TLS slot is at `place`, onto the
+/// calling thread's cache for its list.
 /// Returns false, having changed nothing, when the thread has no cache for
 /// the pool in its slot, the block is direct or already freed, or the list
 /// is full: the caller then takes the pool's slow path. Precondition: `user`
 /// is non-null and a block of that pool.
-[[gnu::always_inline]] inline bool pool_push_cached(std::ptrdiff_t offset, void* user) noexcept {
+[[gnu::always_inline]] inline bool pool_push_cached(PoolTlsPlace place, void* user) noexcept {
     // The declining cache (no cache in the slot) has no room on any list.
-    PoolThreadCache* cache = pool_tls_cache_at(offset);
+    PoolThreadCache* cache = pool_tls_cache_at(place);
     PoolHeader* h = pool_header_of(user);
     unpoison(h, pool_header_size);
     const std::uint64_t info = h->info;
