@@ -129,13 +129,12 @@ inline constexpr std::size_t pool_declining_list = pool_list_count;
 /// relies on an allocation's count being seen before its block's free is
 /// counted on another thread: the user's hand-over of the block between the
 /// threads (a release and an acquire, or a lock, which are also compiler
-/// barriers) orders them, and x86 keeps each thread's stores in order. Why this shape, measured on an Intel core with memory renaming
-/// (family 6, model 167, under KVM): a counter updated once an operation is a
-/// chain through memory, and that core passes the stored value straight to
-/// the next load of the counter when the store's data comes from an `lea` and
-/// the address is a register and a displacement; an `add` into memory, or an
-/// indexed address, waits for the store to be forwarded (6-7 cycles an
-/// update, measured in isolation). A count (+1, `bump_one`) stays one `add` of an
+/// barriers) orders them, and x86 keeps each thread's stores in order. Why this shape, measured on
+/// an Intel core with memory renaming (family 6, model 167, under KVM): a counter updated once an
+/// operation is a chain through memory, and that core passes the stored value straight to the next
+/// load of the counter when the store's data comes from an `lea` and the address is a register and
+/// a displacement; an `add` into memory, or an indexed address, waits for the store to be forwarded
+/// (6-7 cycles an update, measured in isolation). A count (+1, `bump_one`) stays one `add` of an
 /// immediate into memory, which that core renames too (with the `lea` form
 /// for it as well, pairs ran 5-10% slower). A batch of 1000 raw-pointer
 /// allocations and sized frees ran 27% faster (3.71-3.84 -> 2.70-2.80 us),
