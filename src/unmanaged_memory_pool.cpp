@@ -67,10 +67,16 @@ thread_local ThreadRegistry registry;
 /// in static storage may be destroyed after any other static object.
 struct SlotTable {
     std::mutex mutex;
-    std::vector<std::size_t> free;             // guarded by mutex; taken from the back
+    // Slots no pool holds, taken from the top (guarded by mutex). An array,
+    // not a vector: making the table, and taking and giving back a slot,
+    // allocate nothing, so the noexcept acquire_slot (the table is made on
+    // the first pool's construction) cannot end the program on bad_alloc.
+    std::size_t free[detail::pool_tls_slot_count] = {};
+    std::size_t free_count = detail::pool_tls_slot_count;
     std::vector<detail::PoolTlsSlot*> threads; // guarded by mutex
-    SlotTable() {
-        for (std::size_t s = detail::pool_tls_slot_count; s-- != 0;) free.push_back(s);
+    SlotTable() noexcept {
+        for (std::size_t i = 0; i < detail::pool_tls_slot_count; ++i)
+            free[i] = detail::pool_tls_slot_count - 1 - i; // slot 0 first
     }
 };
 SlotTable& slot_table() noexcept {
@@ -83,10 +89,8 @@ SlotTable& slot_table() noexcept {
 std::size_t acquire_slot() noexcept {
     SlotTable& t = slot_table();
     std::lock_guard lock(t.mutex);
-    if (t.free.empty()) return detail::pool_no_slot;
-    const std::size_t slot = t.free.back();
-    t.free.pop_back();
-    return slot;
+    if (t.free_count == 0) return detail::pool_no_slot;
+    return t.free[--t.free_count];
 }
 
 /// A destroyed pool's slot: reset in every thread, then free for another pool.
@@ -98,7 +102,7 @@ void release_slot(std::size_t slot) noexcept {
     std::lock_guard lock(t.mutex);
     for (detail::PoolTlsSlot* slots : t.threads)
         slots[slot].cache.store(&detail::pool_declining_cache, std::memory_order_relaxed);
-    t.free.push_back(slot); // cannot throw: capacity for every slot since construction
+    t.free[t.free_count++] = slot; // at most pool_tls_slot_count slots are held
 }
 
 } // namespace
@@ -106,7 +110,7 @@ void release_slot(std::size_t slot) noexcept {
 std::size_t detail::pool_free_slot_count() noexcept {
     SlotTable& t = slot_table();
     std::lock_guard lock(t.mutex);
-    return t.free.size();
+    return t.free_count;
 }
 
 namespace {
