@@ -633,11 +633,6 @@ TEST(UnmanagedMemoryPoolTest, OverrunIntoClassSlackIsReported) {
     EXPECT_TRUE(ziggy::detail::is_poisoned(b.data() - 1));
 }
 
-// More live pools than TLS slots (32): the pools made while every slot is
-// held have none, and their operations take the slow path, which finds the
-// thread's cache by pool id. Everything works as with a slot: reuse, free by
-// pointer, a free on another thread, direct blocks, statistics, accounting;
-// and no pool takes another's blocks.
 // The fast paths find their cache through the TLS slots from code compiled
 // into the caller (this program), and the library's slow paths write the
 // slots: both must agree on where the slots are. The default tag (every
@@ -667,6 +662,11 @@ TEST(UnmanagedMemoryPoolTest, TlsSlotsAgreeBetweenLibraryAndCaller) {
     EXPECT_EQ(d::pool_tls_cache(d::PoolFreeTag{}.key), &d::pool_declining_cache);
 }
 
+// More live pools than TLS slots (32): the pools made while every slot is
+// held have none, and their operations take the slow path, which finds the
+// thread's cache by pool id. Everything works as with a slot: reuse, free by
+// pointer, a free on another thread, direct blocks, statistics, accounting;
+// and no pool takes another's blocks.
 TEST(UnmanagedMemoryPoolTest, MorePoolsThanSlotsAllWork) {
     TrackingAllocator base;
     const std::size_t free_slots = ziggy::detail::pool_free_slot_count();

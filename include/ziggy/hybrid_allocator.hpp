@@ -19,8 +19,9 @@
 // cheaper than native memory, a trade-off that does not exist here.
 // bench/pool_bench.cpp measures the hybrid against each route at and past
 // each threshold: the pooled route is faster than the direct one at every
-// size up to 32 KiB with every malloc tried (5-9x with glibc, the default
-// backing's malloc; 2.2-3x with tcmalloc), so the seed's limits made the
+// size up to 32 KiB with every malloc tried (on Zen 4 5-9x with glibc, the
+// default backing's malloc, and 2.2-3x with tcmalloc; on an Intel Xeon
+// 17-24x and 6-7x), so the seed's limits made the
 // hybrid several times slower than the better route just past them.
 // Retention stays bounded by PoolOptions; set smaller thresholds to keep
 // mid-sized blocks out of the pool. Requests the pool cannot serve (above its
