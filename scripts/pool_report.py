@@ -3,9 +3,9 @@
 
 Usage: pool_report.py BUILD_DIR   (scripts/dev.sh bench prints these tables too)
 
-Single-thread figures are medians of CPU time (the machine is shared: CPU time
-is less disturbed by other processes than wall time); thread scaling uses the
-wall-clock items/s of BM_PoolPairThreads/threads:2 over threads:1.
+Single-thread figures are the best CPU time of 5 repetitions (bench_report.py
+says why the best); thread scaling uses the best wall-clock items/s of
+BM_PoolPairThreads/threads:2 over that of threads:1.
 """
 import os
 import sys
@@ -29,7 +29,7 @@ def print_tables(results):
     g = r["glibc"]
     cpu = lambda peer, name: r[peer][name]["cpu"] if peer in r and name in r[peer] else float("nan")
 
-    print("\n## allocate+free pair, CPU ns (median)")
+    print("\n## allocate+free pair, CPU ns (best of 5)")
     cols = ["pool Buffer", "pool bytes"] + [f"{p} malloc" for p in PEERS] + \
            ["pmr unsync", "pmr sync", "foonathan", "floor", "memory floor"]
     print("| size | " + " | ".join(cols) + " |")
@@ -55,7 +55,7 @@ def print_tables(results):
               f"{pool / cpu('glibc', f'BM_PmrUnsyncPair/{s}'):.2f} | "
               f"{pool / cpu('glibc', f'BM_MallocPair/{s}'):.2f} |")
 
-    print("\n## batch: 1000 x 64 B allocate, then free (CPU us)")
+    print("\n## batch: 1000 x 64 B allocate, then free (CPU us, best of 5)")
     pool = cpu("glibc", "BM_PoolBufferBatch/64")
     mallocs = {p: cpu(p, "BM_MallocBatch/64") for p in PEERS}
     for p, v in mallocs.items():
@@ -71,7 +71,7 @@ def print_tables(results):
           f"raw pointers with unsized free (as malloc is measured) {raw / best:.2f}, "
           f"with sized free {sized / best:.2f}")
 
-    print("\n## mixed sizes: pairs of 256 sizes from 8 B to 4 KiB in a fixed random order (CPU ns)")
+    print("\n## mixed sizes: pairs of 256 sizes from 8 B to 4 KiB in a fixed random order (CPU ns, best of 5)")
     mixed = {p: cpu(p, "BM_MallocMixedPair") for p in PEERS}
     pool_mixed = cpu("glibc", "BM_PoolBufferMixedPair")
     print("pool Buffer: " + f"{pool_mixed:.2f}  " +
@@ -94,7 +94,7 @@ def print_tables(results):
 
 def print_hybrid_table(peer, g):
     """The hybrid against each of its routes, in the binary linked with `peer`."""
-    print(f"\n## hybrid vs its routes, {peer} malloc (CPU ns; hybrid / better route [<=1.10])")
+    print(f"\n## hybrid vs its routes, {peer} malloc (CPU ns, best of 5; hybrid / better route [<=1.10])")
     print("| type | count | hybrid route | hybrid | pooled route | direct route | hybrid / better |"
           " retained: hybrid / pool |")
     print("|---|---|---|---|---|---|---|---|")
@@ -114,7 +114,7 @@ def print_in_turn_table(r):
     """The hybrid against the route it takes, measured in turn in one loop."""
     peers = [p for p in PEERS if p in r]
     print("\n## hybrid / its route, measured in turn (blocks of 256 pairs each, same heap state;"
-          " median of the blocks' ratios) [<=1.10]")
+          " median of the blocks' ratios, median of 5) [<=1.10]")
     print("| type | count | route | " + " | ".join(peers) + " |")
     print("|---|---|---|" + "---|" * len(peers))
     g = r[peers[0]]

@@ -123,37 +123,37 @@ inline constexpr std::size_t pool_declining_list = pool_list_count;
 }
 
 /// Adds `delta` to a counter only the calling thread writes (see file comment).
-/// On x86-64 this is a plain load, add and store: not a locked instruction,
+/// On x86-64 this is one memory-destination `add`: not a locked instruction,
 /// and, like the load and release store it replaces, the aligned 8-byte store
 /// it ends with is seen whole by other threads. total_allocated_bytes()
 /// relies on an allocation's count being seen before its block's free is
 /// counted on another thread: the user's hand-over of the block between the
 /// threads (a release and an acquire, or a lock, which are also compiler
-/// barriers) orders them, and x86 keeps each thread's stores in order. Why this shape, measured on
-/// an Intel core with memory renaming (family 6, model 167, under KVM): a counter updated once an
-/// operation is a chain through memory, and that core passes the stored value straight to the next
-/// load of the counter when the store's data comes from an `lea` and the address is a register and
-/// a displacement; an `add` into memory, or an indexed address, waits for the store to be forwarded
-/// (6-7 cycles an update, measured in isolation). A count (+1, `bump_one`) stays one `add` of an
-/// immediate into memory, which that core renames too (with the `lea` form
-/// for it as well, pairs ran 5-10% slower). A batch of 1000 raw-pointer
-/// allocations and sized frees ran 27% faster (3.71-3.84 -> 2.70-2.80 us),
-/// Buffers 11% (4.18-4.38 -> 3.71-3.85 us); the pair did not move.
+/// barriers) orders them, and x86 keeps each thread's stores in order.
+/// Why this shape: the two machines this was measured on disagree. On Zen 4
+/// (the CI machine) the `add` into memory, addressed off the cache pointer,
+/// is the faster form: against a load, an `lea` and a store through a base
+/// register (which costs an extra address add, as the asm needs the address
+/// in a register), minima of 10 interleaved runs of each, the 64 B Buffer
+/// pair ran 2.72 against 2.88 ns, the raw sized batch 2.93 against 3.13 us,
+/// Buffers 5.12 against 5.42 us. An Intel core with memory renaming (family
+/// 6, model 167) forwards the `lea` form's stored value to the next load of
+/// the counter without waiting, and there that form made the sized batch
+/// 27% faster (3.71-3.84 -> 2.70-2.80 us; pairs unchanged).
 /// ThreadSanitizer builds and other targets keep the atomic operations.
 template <class T>
 [[gnu::always_inline]] inline void bump(std::atomic<T>& counter, T delta) noexcept {
 #if defined(__x86_64__) && !ZIGGY_TSAN
     static_assert(sizeof(std::atomic<T>) == sizeof(T) && sizeof(T) == 8);
-    T* const c = reinterpret_cast<T*>(&counter);
-    T sum; // NOLINT(cppcoreguidelines-init-variables): written by the asm
-    asm volatile("movq (%2), %0\n\tleaq (%0,%3), %0\n\tmovq %0, (%2)"
-                 : "=&r"(sum), "+m"(*c)
-                 : "r"(c), "r"(delta));
+    asm volatile("addq %1, %0" : "+m"(*reinterpret_cast<T*>(&counter)) : "er"(delta));
 #else
     counter.store(counter.load(std::memory_order_relaxed) + delta, std::memory_order_release);
 #endif
 }
-/// `bump(counter, 1)`, as one `add` of an immediate (see above).
+/// `bump(counter, 1)`, as one `add` of an immediate through a register
+/// holding the counter's address (the `+m` form lets the compiler index the
+/// address, and the raw sized batch then ran 3.1-4.4 against 4.2-4.9 us on
+/// Zen 4, minima 3.12 against 4.18, interleaved runs on a loaded host).
 template <class T>
 [[gnu::always_inline]] inline void bump_one(std::atomic<T>& counter) noexcept {
 #if defined(__x86_64__) && !ZIGGY_TSAN
