@@ -9,8 +9,10 @@ measured in the same run of this script. Why the best and not the median: the
 machine is shared, and its throughput switches between two levels about 1.6x
 apart for seconds at a time (the same binary read 2.5 or 4.2 ns a pair from
 one process to the next, both sides of an A/B alike); a median of 5 mixes the
-levels differently for each benchmark, the best of 5 reads the unloaded level
-for every one. Absolute times still mean little. Results go to
+levels differently for each benchmark, and the best of 5 reads most of them
+at the unloaded level (not all: in one run, single repetitions of two of
+core_bench's identical loops read a level faster still, so compare such rows
+across runs). Absolute times still mean little. Results go to
 <build>/bench/results.json and a table on stdout, and the ratios are drawn
 with gnuplot into docs/benchmarks.png (the chart in the README).
 """
