@@ -12,11 +12,15 @@
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <functional>
 #include <memory_resource>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -312,8 +316,20 @@ BENCHMARK(BM_FoonathanPoolBatch)->Arg(64);
 
 // ---- threads: one shared allocator, pairs on every thread ----------------
 
+// Shared by every thread of every thread benchmark (never destroyed: thread
+// caches of Google Benchmark's threads may outlive a benchmark).
+ziggy::UnmanagedMemoryPool& shared_pool() {
+    static auto* pool = new ziggy::UnmanagedMemoryPool();
+    return *pool;
+}
+
+std::pmr::synchronized_pool_resource& shared_pmr_sync() {
+    static auto* r = new std::pmr::synchronized_pool_resource();
+    return *r;
+}
+
 void BM_PoolPairThreads(benchmark::State& state) {
-    static ziggy::UnmanagedMemoryPool* pool = new ziggy::UnmanagedMemoryPool();
+    ziggy::UnmanagedMemoryPool* pool = &shared_pool();
     for (auto _ : state) {
         auto b = pool->allocate<unsigned char>(64);
         escape(b.data());
@@ -323,7 +339,7 @@ void BM_PoolPairThreads(benchmark::State& state) {
 BENCHMARK(BM_PoolPairThreads)->Threads(1)->Threads(2)->UseRealTime();
 
 void BM_PmrSyncPairThreads(benchmark::State& state) {
-    static auto* r = new std::pmr::synchronized_pool_resource();
+    std::pmr::synchronized_pool_resource* r = &shared_pmr_sync();
     for (auto _ : state) {
         void* p = r->allocate(64, 16);
         escape(p);
@@ -475,6 +491,207 @@ void BM_HybridInTurnWithRoute(benchmark::State& state) {
         state.counters["hybrid_per_route"] = *mid;
     }
 }
+
+// Two threads against one, measured in turn. Each iteration runs each job
+// on this thread alone, then on two threads (this one and a helper, started
+// together), alternating which goes first, and times both (two threads: from
+// the start until both are done). A job's counter is the median, over the
+// iterations, of throughput at two threads over that at one (2 x one
+// thread's time / two threads' time). Between its blocks the helper waits on
+// a condition variable, so a one-thread block runs with the other core idle.
+//
+// Every benchmark here also runs three controls in the same iterations, so
+// that the host's share of the ratio shows. This host's second vCPU is
+// shared (in one session glibc malloc's own pair scaled anywhere from 1.07
+// to 1.97 between runs a second apart, with no steal time reported):
+// - `multiply_two_per_one`: a chain of multiplies in a register (latency
+//   bound, touches no memory): whether the host gave a second core at all;
+// - `own_pool_two_per_one`: the same 64 B pairs, each thread on a pool of
+//   its own (nothing shared, the same instructions as the shared pool);
+// - `floor_two_per_one`: each thread's own free list, head in memory (the
+//   memory floor's loop).
+// The last two are what code that shares nothing between threads gets from
+// the host in those iterations; the shared pool reading below them would be
+// the cost of sharing.
+class ScalingInTurn {
+public:
+    struct Job {
+        const char* counter;
+        std::function<void(int thread)> run; // thread 0 (this one) or 1 (the helper)
+    };
+
+    static void measure(benchmark::State& state, Job work) {
+        std::vector<Job> jobs = {std::move(work),
+                                 {"multiply_two_per_one", multiply_chain},
+                                 {"own_pool_two_per_one", own_pool_pairs},
+                                 {"floor_two_per_one", own_free_list_pairs}};
+        ScalingInTurn s;
+        std::thread helper([&] { s.helper_loop(jobs); });
+        std::vector<std::vector<double>> ratios(jobs.size());
+        bool one_first = true;
+        for (auto _ : state) {
+            for (std::size_t j = 0; j < jobs.size(); ++j)
+                ratios[j].push_back(s.ratio(one_first, j, jobs[j]));
+            one_first = !one_first;
+        }
+        {
+            std::lock_guard lock(s.mutex_);
+            s.quit_ = true;
+        }
+        s.wake_.notify_one();
+        helper.join();
+        for (std::size_t j = 0; j < jobs.size(); ++j)
+            state.counters[jobs[j].counter] = median(ratios[j]);
+    }
+
+private:
+    // Each job is a few milliseconds on one thread on this machine.
+    static void multiply_chain(int) {
+        std::uint64_t x = 0x9E3779B97F4A7C15u;
+        for (std::size_t i = 0; i < (std::size_t{1} << 22); ++i) {
+            x = x * 6364136223846793005u + 1442695040888963407u;
+            asm volatile("" : "+r"(x)); // one step per iteration, in a register
+        }
+        ziggy_bench::keep(x);
+    }
+
+    static void own_pool_pairs(int thread) {
+        static auto* pools = new ziggy::UnmanagedMemoryPool[2]; // never destroyed
+        ziggy::UnmanagedMemoryPool& pool = pools[thread];
+        for (std::size_t i = 0; i < (std::size_t{1} << 20); ++i) {
+            auto b = pool.allocate<unsigned char>(64);
+            escape(b.data());
+        }
+    }
+
+    static void own_free_list_pairs(int) {
+        FreeNode node{nullptr};
+        FreeNode* volatile head = &node; // in memory, as in BM_FreeListMemoryFloorPair
+        for (std::size_t i = 0; i < (std::size_t{1} << 22); ++i) {
+            FreeNode* p = head;
+            head = p->next;
+            escape(p);
+            p->next = head;
+            head = p;
+        }
+    }
+
+    static double median(std::vector<double>& v) {
+        if (v.empty()) return 0;
+        const auto mid = v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2);
+        std::nth_element(v.begin(), mid, v.end());
+        return *mid;
+    }
+
+    static std::int64_t now_ns() {
+        return std::chrono::duration_cast<std::chrono::nanoseconds>(
+                   steady::now().time_since_epoch())
+            .count();
+    }
+    static void pause() { __builtin_ia32_pause(); }
+
+    double ratio(bool one_first, std::size_t job_index, const Job& job) {
+        double one = 0;
+        double two = 0;
+        if (one_first) {
+            one = one_thread(job);
+            two = two_threads(job_index, job);
+        } else {
+            two = two_threads(job_index, job);
+            one = one_thread(job);
+        }
+        return two > 0 ? 2.0 * one / two : 0;
+    }
+
+    static double one_thread(const Job& job) {
+        const std::int64_t t0 = now_ns();
+        job.run(0);
+        return static_cast<double>(now_ns() - t0);
+    }
+
+    double two_threads(std::size_t job_index, const Job& job) {
+        ready_.store(false, std::memory_order_relaxed);
+        go_.store(false, std::memory_order_relaxed);
+        done_.store(false, std::memory_order_relaxed);
+        {
+            std::lock_guard lock(mutex_);
+            job_ = job_index;
+            ++round_;
+        }
+        wake_.notify_one();
+        while (!ready_.load(std::memory_order_acquire)) pause();
+        const std::int64_t start = now_ns();
+        go_.store(true, std::memory_order_release);
+        job.run(0);
+        const std::int64_t mine = now_ns();
+        while (!done_.load(std::memory_order_acquire)) pause();
+        return static_cast<double>(std::max(mine, helper_end_) - start);
+    }
+
+    void helper_loop(const std::vector<Job>& jobs) {
+        std::uint64_t seen = 0;
+        for (;;) {
+            std::size_t job = 0;
+            {
+                std::unique_lock lock(mutex_);
+                wake_.wait(lock, [&] { return quit_ || round_ != seen; });
+                if (quit_) return;
+                seen = round_;
+                job = job_;
+            }
+            ready_.store(true, std::memory_order_release);
+            while (!go_.load(std::memory_order_acquire)) pause();
+            jobs[job].run(1);
+            helper_end_ = now_ns();
+            done_.store(true, std::memory_order_release); // publishes helper_end_
+        }
+    }
+
+    std::mutex mutex_;
+    std::condition_variable wake_;
+    std::uint64_t round_ = 0;
+    std::size_t job_ = 0;
+    bool quit_ = false;
+    std::atomic<bool> ready_{false};
+    std::atomic<bool> go_{false};
+    std::atomic<bool> done_{false};
+    std::int64_t helper_end_ = 0;
+};
+
+void BM_PoolScalingInTurn(benchmark::State& state) {
+    ScalingInTurn::measure(state, {"two_per_one", [](int) {
+                                       ziggy::UnmanagedMemoryPool& pool = shared_pool();
+                                       for (std::size_t i = 0; i < (std::size_t{1} << 20); ++i) {
+                                           auto b = pool.allocate<unsigned char>(64);
+                                           escape(b.data());
+                                       }
+                                   }});
+}
+BENCHMARK(BM_PoolScalingInTurn)->UseRealTime()->MinTime(0.3);
+
+void BM_PmrSyncScalingInTurn(benchmark::State& state) {
+    ScalingInTurn::measure(state, {"two_per_one", [](int) {
+                                       std::pmr::synchronized_pool_resource& r = shared_pmr_sync();
+                                       for (std::size_t i = 0; i < (std::size_t{1} << 14); ++i) {
+                                           void* p = r.allocate(64, 16);
+                                           escape(p);
+                                           r.deallocate(p, 64, 16);
+                                       }
+                                   }});
+}
+BENCHMARK(BM_PmrSyncScalingInTurn)->UseRealTime()->MinTime(0.3);
+
+void BM_MallocScalingInTurn(benchmark::State& state) {
+    ScalingInTurn::measure(state, {"two_per_one", [](int) {
+                                       for (std::size_t i = 0; i < (std::size_t{1} << 18); ++i) {
+                                           void* p = std::malloc(64);
+                                           escape(p);
+                                           std::free(p);
+                                       }
+                                   }});
+    state.SetLabel(ZIGGY_BENCH_PEER);
+}
+BENCHMARK(BM_MallocScalingInTurn)->UseRealTime()->MinTime(0.3);
 
 #define ZIGGY_HYBRID_BENCH(T)                                            \
     BENCHMARK_TEMPLATE(BM_HybridTyped, T)->Apply(hybrid_counts<T>);      \

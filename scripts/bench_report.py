@@ -71,14 +71,18 @@ def run(program, path, bench_filter, repetitions=5):
     results = {}
     for name, runs in reps.items():
         scale = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}[runs[0]["time_unit"]]
-        ratios = sorted(r["hybrid_per_route"] for r in runs if "hybrid_per_route" in r)
-        results[f"{program}:{name}"] = {
+        figures = {
             "cpu": min(r["cpu_time"] for r in runs) * scale,
             "real": min(r["real_time"] for r in runs) * scale,
             "items": max(r.get("items_per_second", 0.0) for r in runs),
             "retained": runs[-1].get("retained_bytes", 0.0),
-            "hybrid_per_route": ratios[len(ratios) // 2] if ratios else float("nan"),
+            "hybrid_per_route": float("nan"),
             "label": runs[0].get("label", "")}
+        # Ratios measured in turn: the median of the repetitions.
+        for counter in (k for k in runs[0] if re.search(r"_per_(route|one)$", k)):
+            ratios = sorted(r[counter] for r in runs if counter in r)
+            figures[counter] = ratios[len(ratios) // 2]
+        results[f"{program}:{name}"] = figures
     return results
 
 

@@ -5,7 +5,8 @@ Usage: pool_report.py BUILD_DIR   (scripts/dev.sh bench prints these tables too)
 
 Single-thread figures are the best CPU time of 5 repetitions (bench_report.py
 says why the best); thread scaling uses the best wall-clock items/s of
-BM_PoolPairThreads/threads:2 over that of threads:1.
+BM_PoolPairThreads/threads:2 over that of threads:1, and the median of the
+in-turn ratios of BM_*ScalingInTurn (with their controls).
 """
 import os
 import sys
@@ -85,6 +86,17 @@ def print_tables(results):
         two = g.get(f"{name}/real_time/threads:2", {}).get("items", 0)
         if one:
             print(f"{name}: {two / one:.2f}")
+    print("\nmeasured in turn (1- and 2-thread blocks next to each other; median of 5), with the"
+          " controls of the same iterations: a multiply chain in a register, and the same pairs"
+          " on a pool per thread (nothing shared)")
+    print("| benchmark | 2 threads / 1 | multiply control | own pool per thread control |")
+    print("|---|---|---|---|")
+    for name in ("BM_PoolScalingInTurn", "BM_PmrSyncScalingInTurn", "BM_MallocScalingInTurn"):
+        f = next((v for k, v in g.items() if k.startswith(name + "/")), None)
+        if f is not None:
+            print(f"| {name} | {f.get('two_per_one', float('nan')):.2f} |"
+                  f" {f.get('multiply_two_per_one', float('nan')):.2f} |"
+                  f" {f.get('own_pool_two_per_one', float('nan')):.2f} |")
 
     for peer in PEERS:
         if peer in r:
