@@ -4,7 +4,10 @@
 Usage: pool_report.py BUILD_DIR   (scripts/dev.sh bench prints these tables too)
 
 Single-thread figures are the best CPU time of 5 repetitions (bench_report.py
-says why the best); thread scaling uses the best wall-clock items/s of
+says why the best). A ratio of the pool to a malloc divides two benchmarks of
+that malloc's binary (the pool's fast path never calls malloc, and one process
+runs both interleaved, so both see the same load); against the best of several
+mallocs it is the highest of those ratios. Thread scaling uses the best wall-clock items/s of
 BM_PoolPairThreads/threads:2 over that of threads:1, and the median of the
 in-turn ratios of BM_*ScalingInTurn (with their controls).
 """
@@ -30,6 +33,13 @@ def print_tables(results):
     g = r["glibc"]
     cpu = lambda peer, name: r[peer][name]["cpu"] if peer in r and name in r[peer] else float("nan")
 
+    def per_malloc(pool_name, malloc_name, peers):
+        """The pool over the best of `peers`' mallocs: each peer's ratio is taken
+        in its own binary (the pool and that malloc measured in one process,
+        interleaved), and the highest of them is the ratio to the best."""
+        ratios = [cpu(p, pool_name) / cpu(p, malloc_name) for p in peers if p in r]
+        return max(ratios) if ratios else float("nan")
+
     print("\n## allocate+free pair, CPU ns (best of 5)")
     cols = ["pool Buffer", "pool bytes"] + [f"{p} malloc" for p in PEERS] + \
            ["pmr unsync", "pmr sync", "foonathan", "floor", "memory floor"]
@@ -43,14 +53,15 @@ def print_tables(results):
                   "FreeListMemoryFloorPair")]
         print(f"| {s} | " + " | ".join(f"{x:.2f}" for x in row) + " |")
 
-    print("\n## ratios (pool Buffer pair / peer; goal in brackets)")
+    print("\n## ratios (pool Buffer pair / peer; goal in brackets; a ratio to a malloc is taken"
+          " in that malloc's binary, pool and malloc of one process)")
     print("| size | / best(tcmalloc, mimalloc) [<=0.5] | / foonathan [<=0.8] | / floor [<=3] |"
           " / memory floor | / pmr unsync | / glibc |")
     print("|---|---|---|---|---|---|---|")
     for s in SIZES:
         pool = cpu("glibc", f"BM_PoolBufferPair/{s}")
-        best = min(cpu("tcmalloc", f"BM_MallocPair/{s}"), cpu("mimalloc", f"BM_MallocPair/{s}"))
-        print(f"| {s} | {pool / best:.2f} | {pool / cpu('glibc', f'BM_FoonathanPoolPair/{s}'):.2f} | "
+        per_best = per_malloc(f"BM_PoolBufferPair/{s}", f"BM_MallocPair/{s}", ("tcmalloc", "mimalloc"))
+        print(f"| {s} | {per_best:.2f} | {pool / cpu('glibc', f'BM_FoonathanPoolPair/{s}'):.2f} | "
               f"{pool / cpu('glibc', f'BM_FreeListFloorPair/{s}'):.2f} | "
               f"{pool / cpu('glibc', f'BM_FreeListMemoryFloorPair/{s}'):.2f} | "
               f"{pool / cpu('glibc', f'BM_PmrUnsyncPair/{s}'):.2f} | "
@@ -67,18 +78,20 @@ def print_tables(results):
           f"pool (raw pointers, sized free): {sized / 1e3:.2f}  "
           f"pmr unsync: {cpu('glibc', 'BM_PmrUnsyncBatch/64') / 1e3:.2f}  "
           f"foonathan: {cpu('glibc', 'BM_FoonathanPoolBatch/64') / 1e3:.2f}")
-    best = min(mallocs.values())
-    print(f"pool / best malloc [<=0.5]: Buffers {pool / best:.2f}, "
-          f"raw pointers with unsized free (as malloc is measured) {raw / best:.2f}, "
-          f"with sized free {sized / best:.2f}")
+    batch = lambda name: per_malloc(name, "BM_MallocBatch/64", PEERS)
+    print(f"pool / best malloc [<=0.5] (each in the malloc's own binary): "
+          f"Buffers {batch('BM_PoolBufferBatch/64'):.2f}, "
+          f"raw pointers with unsized free (as malloc is measured) "
+          f"{batch('BM_PoolInlineBatch/64'):.2f}, "
+          f"with sized free {batch('BM_PoolSizedBatch/64'):.2f}")
 
     print("\n## mixed sizes: pairs of 256 sizes from 8 B to 4 KiB in a fixed random order (CPU ns, best of 5)")
     mixed = {p: cpu(p, "BM_MallocMixedPair") for p in PEERS}
     pool_mixed = cpu("glibc", "BM_PoolBufferMixedPair")
     print("pool Buffer: " + f"{pool_mixed:.2f}  " +
           "  ".join(f"{p} malloc: {v:.2f}" for p, v in mixed.items()))
-    print(f"pool / best(tcmalloc, mimalloc): "
-          f"{pool_mixed / min(mixed['tcmalloc'], mixed['mimalloc']):.2f}")
+    print(f"pool / best(tcmalloc, mimalloc) (each in the malloc's own binary): "
+          f"{per_malloc('BM_PoolBufferMixedPair', 'BM_MallocMixedPair', ('tcmalloc', 'mimalloc')):.2f}")
 
     print("\n## two threads: items/s at 2 threads / items/s at 1 thread [pool >=1.8]")
     for name in ("BM_PoolPairThreads", "BM_PmrSyncPairThreads", "BM_MallocPairThreads"):
@@ -88,15 +101,16 @@ def print_tables(results):
             print(f"{name}: {two / one:.2f}")
     print("\nmeasured in turn (1- and 2-thread blocks next to each other; median of 5), with the"
           " controls of the same iterations: a multiply chain in a register, and the same pairs"
-          " on a pool per thread (nothing shared)")
-    print("| benchmark | 2 threads / 1 | multiply control | own pool per thread control |")
-    print("|---|---|---|---|")
+          " on a pool per thread, and a free list per thread (nothing shared)")
+    print("| benchmark | 2 threads / 1 | multiply control | pool per thread | free list per thread |")
+    print("|---|---|---|---|---|")
     for name in ("BM_PoolScalingInTurn", "BM_PmrSyncScalingInTurn", "BM_MallocScalingInTurn"):
         f = next((v for k, v in g.items() if k.startswith(name + "/")), None)
         if f is not None:
             print(f"| {name} | {f.get('two_per_one', float('nan')):.2f} |"
                   f" {f.get('multiply_two_per_one', float('nan')):.2f} |"
-                  f" {f.get('own_pool_two_per_one', float('nan')):.2f} |")
+                  f" {f.get('own_pool_two_per_one', float('nan')):.2f} |"
+                  f" {f.get('floor_two_per_one', float('nan')):.2f} |")
 
     for peer in PEERS:
         if peer in r:

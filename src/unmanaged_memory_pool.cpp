@@ -156,7 +156,9 @@ detail::PoolHeader* nth(detail::PoolHeader* head, std::size_t n) noexcept {
 /// slot. False without memory (the list then holds nothing).
 bool install_slots(detail::PoolFreeList& fl, std::size_t limit) noexcept {
     if (fl.end != detail::pool_empty_stack + 1) return true;
-    void** slots = new (std::nothrow) void*[limit + 1];
+    void** slots = static_cast<void**>(
+        ::operator new[](detail::pool_slots_bytes(limit + 1),
+                         std::align_val_t{detail::pool_slots_alignment}, std::nothrow));
     if (slots == nullptr) return false;
     slots[0] = nullptr;
     fl.base.store(slots + 1, std::memory_order_relaxed);

@@ -662,6 +662,32 @@ TEST(UnmanagedMemoryPoolTest, TlsSlotsAgreeBetweenLibraryAndCaller) {
     EXPECT_EQ(d::pool_tls_cache(d::PoolFreeTag{}.key), &d::pool_declining_cache);
 }
 
+// A list's slot array takes whole cache lines of its own: a push writes the
+// top slot, and another thread's data in the same line would be false
+// sharing between threads that share nothing.
+TEST(UnmanagedMemoryPoolTest, SlotArraysTakeCacheLinesOfTheirOwn) {
+    namespace d = ziggy::detail;
+    EXPECT_EQ(d::pool_slots_bytes(1), 64u);
+    EXPECT_EQ(d::pool_slots_bytes(8), 64u);
+    EXPECT_EQ(d::pool_slots_bytes(9), 128u);
+    UnmanagedMemoryPool pool;
+    std::size_t lists_checked = 0;
+    std::thread([&] { // a fresh thread: its only cache is this pool's
+        for (std::size_t bytes : {16u, 64u, 1000u, 4096u}) pool.allocate<std::byte>(bytes).reset();
+        for (std::size_t slot = 0; slot < d::pool_tls_slot_count; ++slot) {
+            d::PoolThreadCache* cache = d::pool_tls_cache(d::pool_tls_key(slot));
+            if (cache == &d::pool_declining_cache) continue;
+            for (const d::PoolFreeList& fl : cache->lists) {
+                void** base = fl.base.load();
+                if (base == d::pool_empty_stack + 1) continue;
+                EXPECT_EQ(reinterpret_cast<std::uintptr_t>(base - 1) % 64, 0u);
+                ++lists_checked;
+            }
+        }
+    }).join();
+    EXPECT_EQ(lists_checked, 4u);
+}
+
 // More live pools than TLS slots (32): the pools made while every slot is
 // held have none, and their operations take the slow path, which finds the
 // thread's cache by pool id. Everything works as with a slot: reuse, free by

@@ -48,6 +48,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <new>
 
 #include <ziggy/detail/front_header.hpp>
 #include <ziggy/detail/sanitizer.hpp>
@@ -219,6 +220,14 @@ struct PoolFreeList {
 };
 static_assert(sizeof(PoolFreeList) == 32);
 
+/// A list's slots take cache lines of their own (64-byte aligned, a whole
+/// number of lines): a push writes the top slot, and the malloc under the
+/// pool may put another thread's hot data next to an array of 8-byte slots.
+inline constexpr std::size_t pool_slots_alignment = 64;
+[[nodiscard]] constexpr std::size_t pool_slots_bytes(std::size_t slots) noexcept {
+    return (slots * sizeof(void*) + pool_slots_alignment - 1) & ~(pool_slots_alignment - 1);
+}
+
 struct PoolLink;
 
 /// One thread's cache for one pool. Created by the pool's slow path, owned by
@@ -232,7 +241,7 @@ struct alignas(64) PoolThreadCache { // own cache lines: no false sharing betwee
     ~PoolThreadCache() {
         for (PoolFreeList& fl : lists)
             if (void** base = fl.base.load(std::memory_order_relaxed); base != pool_empty_stack + 1)
-                delete[](base - 1);
+                ::operator delete[](base - 1, std::align_val_t{pool_slots_alignment});
     }
 
     PoolFreeList lists[pool_list_count + 1];                 // and pool_declining_list
