@@ -684,7 +684,8 @@ TEST(UnmanagedMemoryPoolTest, SlotArraysTakeCacheLinesOfTheirOwn) {
                 ++lists_checked;
             }
         }
-    }).join();
+    })
+        .join();
     EXPECT_EQ(lists_checked, 4u);
 }
 
