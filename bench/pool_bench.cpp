@@ -588,7 +588,13 @@ private:
                    steady::now().time_since_epoch())
             .count();
     }
-    static void pause() { __builtin_ia32_pause(); }
+    static void pause() {
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause();
+#else
+        std::this_thread::yield();
+#endif
+    }
 
     double ratio(bool one_first, std::size_t job_index, const Job& job) {
         double one = 0;

@@ -52,9 +52,10 @@ def run(program, path, bench_filter, repetitions=5):
     """Runs one benchmark program; returns {"program:run_name": figures}.
 
     Per benchmark: the lowest CPU time and wall time and the highest items/s
-    of its repetitions (see the module comment), the median of its
-    hybrid_per_route counter (a ratio measured in turn inside each
-    repetition, so both sides saw the same load), and its retained_bytes
+    of its repetitions (see the module comment), the median of each of its
+    counters named *_per_route or *_per_one (hybrid_per_route, the thread
+    benchmarks' two_per_one and their controls: ratios measured in turn
+    inside each repetition, so both sides saw the same load), and its retained_bytes
     counter and label. Repetitions are interleaved so a burst of load hits
     every benchmark alike.
     """

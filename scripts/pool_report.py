@@ -11,6 +11,7 @@ mallocs it is the highest of those ratios. Thread scaling uses the best wall-clo
 BM_PoolPairThreads/threads:2 over that of threads:1, and the median of the
 in-turn ratios of BM_*ScalingInTurn (with their controls).
 """
+import math
 import os
 import sys
 
@@ -38,6 +39,7 @@ def print_tables(results):
         in its own binary (the pool and that malloc measured in one process,
         interleaved), and the highest of them is the ratio to the best."""
         ratios = [cpu(p, pool_name) / cpu(p, malloc_name) for p in peers if p in r]
+        ratios = [x for x in ratios if math.isfinite(x)]  # a benchmark missing from a binary
         return max(ratios) if ratios else float("nan")
 
     print("\n## allocate+free pair, CPU ns (best of 5)")
