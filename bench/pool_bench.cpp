@@ -206,18 +206,21 @@ struct FreeNode {
 // head. (A volatile pointer to a plain head was optimised into a register by
 // g++ 12; the head itself must be the volatile object.)
 template <class Head>
+[[gnu::always_inline]] inline void free_list_pop_push(Head& head) {
+    FreeNode* p = head;
+    head = p->next;
+    escape(p);
+    p->next = head;
+    head = p;
+}
+
+template <class Head>
 void free_list_floor_pair(benchmark::State& state) {
     const auto n = static_cast<std::size_t>(state.range(0));
     std::vector<std::max_align_t> storage(n / sizeof(std::max_align_t) + 1);
     Head head = reinterpret_cast<FreeNode*>(storage.data());
     head->next = nullptr;
-    for (auto _ : state) {
-        FreeNode* p = head;
-        head = p->next;
-        escape(p);
-        p->next = head;
-        head = p;
-    }
+    for (auto _ : state) free_list_pop_push(head);
 }
 
 void BM_FreeListFloorPair(benchmark::State& state) { free_list_floor_pair<FreeNode*>(state); }
@@ -326,6 +329,14 @@ ziggy::UnmanagedMemoryPool& shared_pool() {
 std::pmr::synchronized_pool_resource& shared_pmr_sync() {
     static auto* r = new std::pmr::synchronized_pool_resource();
     return *r;
+}
+
+// `n` 64 B Buffer pairs on `pool` (the in-turn thread benchmarks' job).
+void pool_pairs(ziggy::UnmanagedMemoryPool& pool, std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i) {
+        auto b = pool.allocate<unsigned char>(64);
+        escape(b.data());
+    }
 }
 
 void BM_PoolPairThreads(benchmark::State& state) {
@@ -557,23 +568,13 @@ private:
 
     static void own_pool_pairs(int thread) {
         static auto* pools = new ziggy::UnmanagedMemoryPool[2]; // never destroyed
-        ziggy::UnmanagedMemoryPool& pool = pools[thread];
-        for (std::size_t i = 0; i < (std::size_t{1} << 20); ++i) {
-            auto b = pool.allocate<unsigned char>(64);
-            escape(b.data());
-        }
+        pool_pairs(pools[thread], std::size_t{1} << 20);
     }
 
     static void own_free_list_pairs(int) {
         FreeNode node{nullptr};
         FreeNode* volatile head = &node; // in memory, as in BM_FreeListMemoryFloorPair
-        for (std::size_t i = 0; i < (std::size_t{1} << 22); ++i) {
-            FreeNode* p = head;
-            head = p->next;
-            escape(p);
-            p->next = head;
-            head = p;
-        }
+        for (std::size_t i = 0; i < (std::size_t{1} << 22); ++i) free_list_pop_push(head);
     }
 
     static double median(std::vector<double>& v) {
@@ -665,13 +666,8 @@ private:
 };
 
 void BM_PoolScalingInTurn(benchmark::State& state) {
-    ScalingInTurn::measure(state, {"two_per_one", [](int) {
-                                       ziggy::UnmanagedMemoryPool& pool = shared_pool();
-                                       for (std::size_t i = 0; i < (std::size_t{1} << 20); ++i) {
-                                           auto b = pool.allocate<unsigned char>(64);
-                                           escape(b.data());
-                                       }
-                                   }});
+    ScalingInTurn::measure(
+        state, {"two_per_one", [](int) { pool_pairs(shared_pool(), std::size_t{1} << 20); }});
 }
 BENCHMARK(BM_PoolScalingInTurn)->UseRealTime()->MinTime(0.3);
 

@@ -7,9 +7,9 @@ Single-thread figures are the best CPU time of 5 repetitions (bench_report.py
 says why the best). A ratio of the pool to a malloc divides two benchmarks of
 that malloc's binary (the pool's fast path never calls malloc, and one process
 runs both interleaved, so both see the same load); against the best of several
-mallocs it is the highest of those ratios. Thread scaling uses the best wall-clock items/s of
-BM_PoolPairThreads/threads:2 over that of threads:1, and the median of the
-in-turn ratios of BM_*ScalingInTurn (with their controls).
+mallocs it is the highest of those ratios. Thread scaling uses the best
+wall-clock items/s of BM_PoolPairThreads/threads:2 over that of threads:1, and
+the median of the in-turn ratios of BM_*ScalingInTurn (with their controls).
 """
 import math
 import os
