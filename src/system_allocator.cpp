@@ -13,14 +13,10 @@ namespace ziggy {
 namespace {
 
 // The header sits directly in front of the user pointer (detail/front_header.hpp).
-struct Header {
-    std::size_t size;
-    std::uint32_t alignment;
-    std::uint32_t cookie; // header_cookie while the block is live
-};
-// Checked on free: a pointer whose "header" lacks it was not handed out here
-// (or was freed already, and the heap reused the header's bytes).
-constexpr std::uint32_t header_cookie = 0x5A16A11Cu;
+// Its cookie is checked on free: a pointer whose "header" lacks the expected
+// one was not handed out here, or was freed already (and the heap reused the
+// header's bytes), or belongs to a pool over this allocator.
+using Header = detail::SystemHeader;
 constexpr std::size_t header_size = detail::front_header_size;
 
 Header* header_of(void* user) noexcept { return detail::front_header_of<Header>(user); }
@@ -29,6 +25,16 @@ Header* header_of(void* user) noexcept { return detail::front_header_of<Header>(
 
 void* SystemAllocator::do_allocate(std::size_t size, std::size_t alignment, bool zero_memory,
                                    const CallSite&) noexcept {
+    return allocate_tagged(size, alignment, zero_memory, detail::system_cookie);
+}
+
+void* SystemAllocator::allocate_for_pool(std::size_t size, std::size_t alignment,
+                                         bool zero_memory) noexcept {
+    return allocate_tagged(size, alignment, zero_memory, detail::system_pool_cookie);
+}
+
+inline void* SystemAllocator::allocate_tagged(std::size_t size, std::size_t alignment,
+                                              bool zero_memory, std::uint32_t cookie) noexcept {
     const std::size_t gap = detail::front_gap(alignment);
     // The whole block, header included, must stay within PTRDIFF_MAX.
     if (size > detail::max_object_size - gap) [[unlikely]]
@@ -53,7 +59,7 @@ void* SystemAllocator::do_allocate(std::size_t size, std::size_t alignment, bool
         return nullptr;
 
     void* user = static_cast<char*>(block) + gap;
-    *header_of(user) = Header{size, static_cast<std::uint32_t>(alignment), header_cookie};
+    *header_of(user) = Header{size, static_cast<std::uint32_t>(alignment), cookie};
     // ASan: the header is a red zone, so an underrun of one byte is reported.
     detail::poison(header_of(user), header_size);
     live_bytes_.fetch_add(size, std::memory_order_relaxed);
@@ -77,6 +83,13 @@ namespace {
                  pointer);
     std::abort();
 }
+[[noreturn, gnu::noinline, gnu::cold]] void report_pool_block_free(const void* pointer) {
+    std::fprintf(stderr,
+                 "ziggy::SystemAllocator: free of %p, a block of an UnmanagedMemoryPool (or "
+                 "HybridAllocator) over this allocator: free it through that pool\n",
+                 pointer);
+    std::abort();
+}
 } // namespace
 
 void SystemAllocator::do_free(void* pointer) {
@@ -85,9 +98,21 @@ void SystemAllocator::do_free(void* pointer) {
         if (!detail::is_poisoned(pointer)) report_foreign_free(pointer);
     }
     detail::unpoison_defined(header_of(pointer), header_size);
-    Header* header = header_of(pointer);
-    if (header->cookie != header_cookie) [[unlikely]]
+    const std::uint32_t cookie = header_of(pointer)->cookie;
+    if (cookie != detail::system_cookie) [[unlikely]] {
+        if (cookie == detail::system_pool_cookie) report_pool_block_free(pointer);
         report_foreign_free(pointer);
+    }
+    release(pointer);
+}
+
+void SystemAllocator::free_for_pool(void* pointer) noexcept {
+    // The pool has read the cookie (unpoisoned, and system_pool_cookie).
+    release(pointer);
+}
+
+inline void SystemAllocator::release(void* pointer) noexcept {
+    Header* header = header_of(pointer);
     const Header h = *header;
     header->cookie = 0;
     live_bytes_.fetch_sub(h.size, std::memory_order_relaxed);

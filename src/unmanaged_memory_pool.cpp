@@ -224,6 +224,7 @@ void detail::PoolLink::retire(PoolThreadCache* cache) noexcept {
 
 UnmanagedMemoryPool::UnmanagedMemoryPool(Allocator& base, PoolOptions options)
     : base_(base),
+      system_base_(dynamic_cast<SystemAllocator*>(&base)),
       options_(options),
       tag_{0, next_pool_id.fetch_add(1, std::memory_order_relaxed), 0},
       link_(std::make_shared<detail::PoolLink>()),
@@ -310,6 +311,7 @@ void UnmanagedMemoryPool::do_free(void* pointer) {
         throw InvalidFreeError(
             "UnmanagedMemoryPool::free: the pointer was not allocated by this pool "
             "(or was already freed)");
+    if (system_base_ != nullptr && release_if_system_direct(pointer)) return;
     detail::PoolHeader* h = detail::pool_header_of(pointer);
     detail::unpoison(h, detail::pool_header_size);
     const std::uint64_t info = h->info;
@@ -396,6 +398,7 @@ void* UnmanagedMemoryPool::allocate_new_block(std::size_t list, std::size_t byte
 // whose size or alignment does not match the header, when the thread has no
 // cache for this pool, or when its list is full. Goes by the header alone.
 void UnmanagedMemoryPool::deallocate_slow(void* user) noexcept {
+    if (system_base_ != nullptr && release_if_system_direct(user)) return;
     detail::PoolHeader* h = detail::pool_header_of(user);
     detail::unpoison(h, detail::pool_header_size);
     const std::uint64_t info = h->info;

@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <new>
 #include <thread>
@@ -257,6 +258,34 @@ TEST(HybridAllocatorTest, DirectBlocksWithinTheClassesFreeBySize) {
     EXPECT_EQ(h.pool().retained_bytes(), 0u);
     EXPECT_EQ(backing.live_blocks(), 0u);
     EXPECT_EQ(backing.mismatches(), 0u);
+}
+
+// Over a SystemAllocator (the default backing), the direct route costs the
+// backing exactly the user's bytes, and direct blocks of class sizes (below
+// lowered thresholds) free by size, unsized and through Buffers alike.
+TEST(HybridAllocatorTest, DirectBlocksOverASystemAllocator) {
+    ziggy::SystemAllocator sys;
+    ziggy::HybridThresholds t;
+    t.untyped_bytes = 100;
+    t.four_byte = 25;
+    HybridAllocator h(sys, t);
+    void* p = h.allocate_bytes(101);
+    void* q = h.allocate_bytes(200, 64);
+    {
+        auto f = h.allocate<float>(26);      // 104 bytes, direct
+        auto d = h.allocate<double>(40000);  // 320000 bytes, direct
+        EXPECT_EQ(h.total_allocated_bytes(), 101u + 200u + 104u + 320000u);
+        EXPECT_EQ(sys.total_allocated_bytes(), 101u + 200u + 104u + 320000u);
+        std::fill(d.begin(), d.end(), 1.5);
+        int* raw = h.allocate<int>(30).release(); // 120 bytes, direct
+        h.free(raw);
+    }
+    h.deallocate_bytes(p, 101);
+    h.free(q);
+    EXPECT_EQ(h.total_allocated_bytes(), 0u);
+    EXPECT_EQ(sys.total_allocated_bytes(), 0u);
+    EXPECT_EQ(h.pool().statistics().direct_allocations, 5u);
+    EXPECT_EQ(h.pool().retained_bytes(), 0u);
 }
 
 // Buffers of the hybrid name the hybrid as their allocator.

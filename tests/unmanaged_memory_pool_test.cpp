@@ -3,6 +3,7 @@
 #include <ziggy/detail/sanitizer.hpp>
 #include <ziggy/detail/size_classes.hpp>
 #include <ziggy/errors.hpp>
+#include <ziggy/system_allocator.hpp>
 
 #include "tracking_allocator.hpp"
 
@@ -591,6 +592,100 @@ TEST(UnmanagedMemoryPoolTest, SizedFreeOfDirectBlockWithWrongSizeOrAlignment) {
     EXPECT_EQ(pool.retained_bytes(), 48u);
     pool.deallocate_bytes(keep, keep_size);
     EXPECT_EQ(pool.total_allocated_bytes(), 0u);
+}
+
+// Over a SystemAllocator, a direct block is the system's block alone, its
+// header marked as the pool's: the system counts exactly the user's bytes
+// (no pool header, at any alignment), and sized and unsized frees both
+// return it, with exact accounting on both sides.
+TEST(UnmanagedMemoryPoolTest, DirectBlocksOverASystemAllocatorCarryNoPoolHeader) {
+    ziggy::SystemAllocator sys;
+    UnmanagedMemoryPool pool(sys);
+    constexpr std::size_t big = ziggy::detail::max_class_size + 1;
+    struct Case {
+        std::size_t size, alignment;
+    };
+    const Case cases[] = {{big, 16}, {big, 1}, {3 * big, 8}, {100, 128}, {4 * big, 256}};
+    for (bool sized : {true, false}) {
+        std::vector<void*> blocks;
+        std::size_t live = 0;
+        for (const Case& c : cases) {
+            blocks.push_back(pool.allocate_bytes(c.size, c.alignment));
+            EXPECT_EQ(reinterpret_cast<std::uintptr_t>(blocks.back()) % c.alignment, 0u);
+            live += c.size;
+            EXPECT_EQ(sys.total_allocated_bytes(), live) << c.size << "/" << c.alignment;
+        }
+        EXPECT_EQ(pool.total_allocated_bytes(), live);
+        for (std::size_t i = 0; i < std::size(cases); ++i) {
+            std::memset(blocks[i], 0xAB, cases[i].size); // the whole block is the user's
+            if (sized)
+                pool.deallocate_bytes(blocks[i], cases[i].size, cases[i].alignment);
+            else
+                pool.free(blocks[i]);
+            live -= cases[i].size;
+            EXPECT_EQ(pool.total_allocated_bytes(), live) << "case " << i << " sized " << sized;
+            EXPECT_EQ(sys.total_allocated_bytes(), live) << "case " << i << " sized " << sized;
+        }
+    }
+    EXPECT_EQ(pool.statistics().direct_allocations, 2 * std::size(cases));
+    EXPECT_EQ(pool.retained_bytes(), 0u);
+}
+
+// The same wrong sized frees as above, over a SystemAllocator: each goes by
+// the block's own header, and the system gets every block back.
+TEST(UnmanagedMemoryPoolTest, WrongSizedFreesOverASystemAllocatorGoByTheHeader) {
+    ziggy::SystemAllocator sys;
+    UnmanagedMemoryPool pool(sys);
+    constexpr std::size_t big = ziggy::detail::max_class_size + 1;
+    const std::size_t keep_size = 2 * big;
+    void* keep = pool.allocate_bytes(keep_size);
+    struct Case {
+        std::size_t size, alignment, wrong_size, wrong_alignment;
+    };
+    const Case cases[] = {
+        {big, 16, 3 * big, 16},  {big, 16, big + (std::size_t{1} << 48), 16},
+        {big, 16, big, 48},      {100, 128, 100, 64},
+        {big, 128, big, 384},    {40, 16, 5 * big, 16},
+        {40, 16, 0, 16},         {big, 16, 0, 16},
+        {big, 16, 48, 16}, // a direct block freed with a pooled class's size
+    };
+    for (const Case& c : cases) {
+        void* p = pool.allocate_bytes(c.size, c.alignment);
+        ASSERT_EQ(pool.total_allocated_bytes(), keep_size + c.size);
+        pool.deallocate_bytes(p, c.wrong_size, c.wrong_alignment);
+        EXPECT_EQ(pool.total_allocated_bytes(), keep_size)
+            << c.size << "/" << c.alignment << " freed as " << c.wrong_size << "/"
+            << c.wrong_alignment;
+    }
+    // `keep`, and the pooled 48-byte block with its 16-byte pool header.
+    EXPECT_EQ(sys.total_allocated_bytes(), keep_size + 64u);
+    EXPECT_EQ(pool.retained_bytes(), 48u);
+    pool.deallocate_bytes(keep, keep_size);
+    pool.clear();
+    EXPECT_EQ(sys.total_allocated_bytes(), 0u);
+}
+
+// A block of the SystemAllocator's own is not the pool's: free() refuses it
+// and leaves it live. A pool's direct block is not the system's: freeing it
+// there stops with a message that names the pool.
+TEST(UnmanagedMemoryPoolTest, SystemBlocksAndPoolDirectBlocksAreNotInterchangeable) {
+    ziggy::SystemAllocator sys;
+    UnmanagedMemoryPool pool(sys);
+    constexpr std::size_t big = ziggy::detail::max_class_size + 1;
+    void* own = sys.allocate_bytes(big);
+    EXPECT_THROW(pool.free(own), ziggy::InvalidFreeError);
+    EXPECT_EQ(pool.total_allocated_bytes(), 0u);
+    EXPECT_EQ(sys.total_allocated_bytes(), big);
+    static_cast<unsigned char*>(own)[big - 1] = 1; // still the caller's
+    sys.free(own);
+    EXPECT_EQ(sys.total_allocated_bytes(), 0u);
+    EXPECT_DEATH(
+        {
+            ziggy::SystemAllocator s;
+            UnmanagedMemoryPool p(s);
+            s.free(p.allocate_bytes(big));
+        },
+        "a block of an UnmanagedMemoryPool .* free it through that pool");
 }
 
 // zero_memory zeroes a reused (dirty) block.

@@ -12,11 +12,16 @@
 //     auto lines = sys.allocate<Line>(4);          // 64-byte aligned
 //
 // Every block carries a 16-byte header in front of the user pointer holding the
-// requested size and the alignment, so `free(p)` needs no size.
+// requested size and the alignment, so `free(p)` needs no size. An
+// UnmanagedMemoryPool (or HybridAllocator) over a SystemAllocator takes its
+// direct blocks (those above its classes) with a header marked as the pool's,
+// and puts none of its own in front: such a block is freed through the pool
+// only (`free` here stops with a message naming the pool).
 #pragma once
 
 #include <atomic>
 #include <cstddef>
+#include <cstdint>
 
 #include <ziggy/allocator.hpp>
 
@@ -39,6 +44,17 @@ private:
                       const CallSite& site) noexcept override;
     void do_deallocate(void* pointer, std::size_t size, std::size_t alignment) noexcept override;
     void do_free(void* pointer) override;
+
+    friend class UnmanagedMemoryPool;
+    /// `do_allocate` for a pool's direct block: the header's cookie is
+    /// `detail::system_pool_cookie`, so `free` refuses it and the pool knows it.
+    [[nodiscard]] void* allocate_for_pool(std::size_t size, std::size_t alignment,
+                                          bool zero_memory) noexcept;
+    /// Frees such a block. Precondition: the pool read its cookie (unpoisoned).
+    void free_for_pool(void* pointer) noexcept;
+    void* allocate_tagged(std::size_t size, std::size_t alignment, bool zero_memory,
+                          std::uint32_t cookie) noexcept;
+    void release(void* pointer) noexcept;
 
     std::atomic<std::size_t> live_bytes_{0};
 };

@@ -222,6 +222,12 @@ private:
     [[gnu::always_inline]] void deallocate_declined(void* user, std::size_t size,
                                                     std::size_t alignment) noexcept {
         if (size > detail::max_class_size || alignment > detail::max_pooled_alignment) {
+            if (system_base_ != nullptr) [[likely]] {
+                if (release_if_system_direct(user)) [[likely]]
+                    return;
+                deallocate_slow(user);
+                return;
+            }
             const std::size_t base_alignment = std::max(alignment, detail::pool_header_size);
             detail::PoolHeader* h = detail::pool_header_of(user);
             detail::unpoison(h, detail::pool_header_size);
@@ -236,14 +242,32 @@ private:
         }
         deallocate_slow(user);
     }
-    /// Returns direct block `user` (`size` user bytes, allocated with
-    /// `base_alignment`) to the base and counts it freed.
-    [[gnu::always_inline]] void release_direct(void* user, std::size_t size,
-                                               std::size_t base_alignment) noexcept {
+    /// Over a SystemAllocator: when `user` is a direct block (its system
+    /// header carries the pool's cookie), returns it to the base, counts its
+    /// size (the header's) freed and returns true. Otherwise changes nothing.
+    [[gnu::always_inline]] bool release_if_system_direct(void* user) noexcept {
+        auto* h = detail::front_header_of<detail::SystemHeader>(user);
+        detail::unpoison_defined(h, detail::front_header_size);
+        if (h->cookie != detail::system_pool_cookie) [[unlikely]] {
+            detail::poison(h, detail::front_header_size);
+            return false;
+        }
+        count_freed(h->size);
+        system_base_->free_for_pool(user);
+        return true;
+    }
+    /// Counts `size` bytes of a direct block freed.
+    [[gnu::always_inline]] void count_freed(std::size_t size) noexcept {
         if (detail::PoolThreadCache* cache = thread_cache()) [[likely]]
             detail::bump(cache->freed_bytes, static_cast<std::uint64_t>(size));
         else
             shared_freed_bytes_.fetch_add(size, std::memory_order_release);
+    }
+    /// Returns direct block `user` (`size` user bytes, allocated with
+    /// `base_alignment`) to the base and counts it freed.
+    [[gnu::always_inline]] void release_direct(void* user, std::size_t size,
+                                               std::size_t base_alignment) noexcept {
+        count_freed(size);
         const std::size_t gap = detail::front_gap(base_alignment);
         char* raw = static_cast<char*>(user) - gap;
         detail::unpoison(raw, gap + size);
@@ -254,15 +278,23 @@ private:
                                           bool zero) noexcept;
     [[gnu::noinline]] void deallocate_slow(void* user) noexcept;
     /// A block above the classes (or their alignments): the base's memory
-    /// with a header in front. Inline: the hybrid's direct route is this.
+    /// with a header in front, or over a SystemAllocator the system's block
+    /// marked as this pool's. Inline: the hybrid's direct route is this.
     /// `site` is passed on to the base (a DebugAllocator records it).
     [[gnu::always_inline]] void* allocate_direct(std::size_t bytes, std::size_t alignment,
                                                  bool zero, const CallSite& site) noexcept {
-        const std::size_t base_alignment = std::max(alignment, detail::pool_header_size);
-        const std::size_t gap = detail::front_gap(base_alignment);
         // Within every bound of do_allocate: gap + bytes <= 2^47 + 1 GiB.
         if (bytes >= detail::pool_max_request) [[unlikely]]
             return nullptr;
+        if (system_base_ != nullptr) [[likely]] {
+            void* user = system_base_->allocate_for_pool(bytes, alignment, zero);
+            if (user == nullptr) [[unlikely]]
+                return nullptr;
+            count_direct(bytes);
+            return user;
+        }
+        const std::size_t base_alignment = std::max(alignment, detail::pool_header_size);
+        const std::size_t gap = detail::front_gap(base_alignment);
         char* raw =
             static_cast<char*>(allocate_from(base_, gap + bytes, base_alignment, zero, site));
         if (raw == nullptr) [[unlikely]]
@@ -272,7 +304,12 @@ private:
         *detail::pool_header_of(user) =
             detail::PoolHeader{nullptr, detail::pool_info(bytes, route)};
         detail::poison(detail::pool_header_of(user), detail::pool_header_size);
-        // Per-thread counters where the thread has a cache: no contended atomic.
+        count_direct(bytes);
+        return user;
+    }
+    /// Counts a direct block of `bytes` allocated. Per-thread counters where
+    /// the thread has a cache: no contended atomic.
+    [[gnu::always_inline]] void count_direct(std::size_t bytes) noexcept {
         if (detail::PoolThreadCache* cache = thread_cache()) [[likely]] {
             detail::bump(cache->allocated_bytes, static_cast<std::uint64_t>(bytes));
             detail::bump_one(cache->direct_allocations);
@@ -280,7 +317,6 @@ private:
             shared_allocated_bytes_.fetch_add(bytes, std::memory_order_release);
             direct_allocations_.fetch_add(1, std::memory_order_relaxed);
         }
-        return user;
     }
     void* allocate_new_block(std::size_t list, std::size_t bytes, bool zero) noexcept;
     void release_block(detail::PoolHeader* h, std::size_t list) noexcept;
@@ -305,6 +341,9 @@ private:
     friend struct detail::PoolLink;
 
     Allocator& base_;
+    /// `&base_` when the base is a SystemAllocator (direct blocks then carry
+    /// its header alone, marked as this pool's), else nullptr.
+    SystemAllocator* system_base_;
     PoolOptions options_;
     detail::PoolFreeTag tag_; // this pool's id and TLS slot
     /// `detail::pool_tls_place(tag_.key)`, for this pool's own fast paths

@@ -1,6 +1,7 @@
 // ziggy/detail/front_header.hpp — the 16-byte header that SystemAllocator and
 // UnmanagedMemoryPool keep directly in front of a user pointer (each with its
-// own layout), so a free needs no size. The bytes from the block's start to
+// own layout; a pool over a SystemAllocator leaves its direct blocks with the
+// system's header alone), so a free needs no size. The bytes from the block's start to
 // the user pointer (the gap) are the header itself for alignments up to 16,
 // and `alignment` bytes for larger ones (the header fills the gap's end), so
 // the user pointer keeps the block's alignment.
@@ -28,5 +29,22 @@ template <class Header>
     // NOLINTNEXTLINE(performance-no-int-to-ptr): deliberate, see above
     return reinterpret_cast<Header*>(reinterpret_cast<std::uintptr_t>(user) - front_header_size);
 }
+
+/// SystemAllocator's header. `cookie` says, while the block is live, whose
+/// it is: the SystemAllocator's own (`system_cookie`), or a direct block of an
+/// UnmanagedMemoryPool (or HybridAllocator) over it (`system_pool_cookie`),
+/// which only that pool frees and which carries no pool header: the pool
+/// knows its direct blocks by this cookie. Once freed, the cookie is 0.
+/// A pool's header has its magic byte where this has the low half of
+/// `alignment` (a power of two: never the magic), and 0 for a pooled size
+/// where this has the cookie, so one look tells the two apart.
+struct SystemHeader {
+    std::size_t size;        ///< user bytes
+    std::uint32_t alignment; ///< as requested
+    std::uint32_t cookie;
+};
+static_assert(sizeof(SystemHeader) == front_header_size);
+inline constexpr std::uint32_t system_cookie = 0x5A16A11Cu;
+inline constexpr std::uint32_t system_pool_cookie = 0x5A16A11Du;
 
 } // namespace ziggy::detail
