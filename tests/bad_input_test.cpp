@@ -121,6 +121,29 @@ TEST(BadInputTest, ForeignPointer) {
     }
 }
 
+// A block freed through the wrong one of two allocators stacked on each
+// other: a pool's direct block through the SystemAllocator under the pool
+// stops with a message naming the pool; the system's own block through the
+// pool is refused with InvalidFreeError and stays the caller's.
+TEST(BadInputTest, BlockFreedThroughTheWrongAllocator) {
+    constexpr std::size_t big = ziggy::detail::max_class_size + 1;
+    ziggy::SystemAllocator sys;
+    ziggy::HybridAllocator hybrid(sys);
+    void* own = sys.allocate_bytes(big);
+    EXPECT_THROW(hybrid.free(own), ziggy::InvalidFreeError);
+    EXPECT_EQ(sys.total_allocated_bytes(), big);
+    sys.free(own);
+    EXPECT_DEATH(
+        {
+            ziggy::SystemAllocator s;
+            ziggy::HybridAllocator h(s);
+            auto b = h.allocate<double>(8192); // 64 KiB: direct
+            s.free(b.release());
+        },
+        "a block of an UnmanagedMemoryPool \\(or HybridAllocator\\) over this allocator: free "
+        "it through that pool");
+}
+
 // Interior pointer: reported with its offset into the block.
 TEST(BadInputTest, InteriorPointer) {
     auto debug = throwing_debug("matrix");

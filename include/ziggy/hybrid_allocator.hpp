@@ -27,8 +27,17 @@
 // mid-sized blocks out of the pool. Requests the pool cannot serve (above its
 // largest class or aligned beyond 64) always go direct.
 //
-// Both routes put the same 16-byte header in front of the block (the pool's
-// direct path adds it to a backing allocation), so `free(void*)` knows the route.
+// Both routes leave a 16-byte header in front of the block, so `free(void*)`
+// knows the route: the pool's for pooled blocks; for direct ones, over a
+// SystemAllocator (the default backing) the system's own header, marked as
+// the pool's (so a direct block costs the backing no extra bytes and the
+// route makes no virtual call), and over any other backing the pool's header
+// in front of the backing's block. Measured in turn against the backing
+// alone (bench/pool_bench.cpp), the direct route over glibc, mimalloc,
+// jemalloc and tcmalloc reads 0.85-1.10 in most processes; over tcmalloc,
+// in some, the rows of one size class read 1.19-1.32 (the block's place in
+// memory; with a header of its own in front of the system's, the route read
+// 1.12-1.23 in every process).
 #pragma once
 
 #include <algorithm>

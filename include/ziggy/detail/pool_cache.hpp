@@ -11,7 +11,9 @@
 //   depot   the pool's shared, mutex-guarded free lists; caches refill from it
 //           and spill into it in batches.
 //   direct  a block above the largest class (or over-aligned beyond 64): it
-//           goes straight to the base allocator, still with a Header.
+//           goes straight to the base allocator, still with a Header; over
+//           a SystemAllocator, with the system's header alone, marked as
+//           the pool's (detail::SystemHeader, system_pool_cookie).
 //
 // The free fast path (pool_push_cached) is here rather than in the pool's
 // header because `Allocator::deallocate_bytes` runs it inline for every
