@@ -219,11 +219,13 @@ def ops_seeds():
 
 def pool_seeds():
     # The configuration's top bit picks the pool (clear) or the hybrid (set);
-    # the low bits the retention caps. The target byte is still read (one target).
+    # bit 0x40 a SystemAllocator base (set) or a checked one (clear); the low
+    # bits the retention caps. The target byte is still read (one target).
     seeds = {}
-    for cfg in range(4):
+    for cfg, base, suffix in [(c, b, s) for c in range(4)
+                              for b, s in ((0, ""), (0x40, "-system"))]:
         for target, top in (("pool", 0), ("hybrid", 0x80)):
-            p = OpsProgram([target], POOL_OPS, config=cfg | top)
+            p = OpsProgram([target], POOL_OPS, config=cfg | base | top)
             for i, index in enumerate([0, 7, 8, 9, 20, 39]):
                 for how in range(4):
                     size_args = u8(how) + u8(index) + (u8(i) if how == 2 else b"")
@@ -235,7 +237,7 @@ def pool_seeds():
             else:
                 p.special("hybrid", 1, u8(0) + u16(1024)).special("hybrid", 1, u8(0) + u16(1025))
                 p.special("hybrid", 0).special("hybrid", 2)
-            seeds[f"class-edges-{target}-{cfg}"] = p.b
+            seeds[f"class-edges-{target}-{cfg}{suffix}"] = p.b
     return seeds
 
 

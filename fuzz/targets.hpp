@@ -177,15 +177,52 @@ inline ziggy::PoolOptions pool_options(std::uint8_t config) {
     return o;
 }
 
-/// UnmanagedMemoryPool over a checked backing: exact live bytes; `clear()`
-/// gives every pooled block back, so the backing then holds exactly the
-/// blocks of live buffers.
+/// Bit 0x40 of a pool or hybrid target's configuration puts it over a
+/// SystemAllocator of its own instead of a checked backing: the base whose
+/// blocks the pool takes as its direct blocks, with no header of its own
+/// (so the backing's failure injection is not available there).
+inline constexpr std::uint8_t over_system_bit = 0x40;
+
+/// The base of a pool or hybrid target: a checked backing, or (bit 0x40)
+/// a SystemAllocator. After `clear()`, each checks what it can: the checked
+/// backing holds exactly the blocks of live buffers; a system allocator with
+/// no live buffer holds no byte.
+class PoolBase {
+public:
+    explicit PoolBase(const char* name, std::uint8_t config)
+        : backing_(name), over_system_((config & over_system_bit) != 0) {}
+    ziggy::Allocator& base() noexcept {
+        return over_system_ ? static_cast<ziggy::Allocator&>(system_) : backing_;
+    }
+    CheckedBacking* checked() noexcept { return over_system_ ? nullptr : &backing_; }
+    void check_cleared(const char* name, std::size_t live_entries) const {
+        if (over_system_) {
+            ZIGGY_FUZZ_CHECK(live_entries != 0 || system_.total_allocated_bytes() == 0,
+                             "%s: after clear() with no live buffer the system base holds %zu "
+                             "bytes",
+                             name, system_.total_allocated_bytes());
+        } else {
+            ZIGGY_FUZZ_CHECK(backing_.live_blocks() == live_entries,
+                             "%s: after clear() the base holds %zu blocks for %zu live buffers",
+                             name, backing_.live_blocks(), live_entries);
+        }
+    }
+
+private:
+    CheckedBacking backing_;
+    ziggy::SystemAllocator system_;
+    bool over_system_;
+};
+
+/// UnmanagedMemoryPool over a checked backing (or a SystemAllocator, see
+/// PoolBase): exact live bytes; `clear()` gives every pooled block back, so
+/// the backing then holds exactly the blocks of live buffers.
 class PoolTarget final : public TargetOf<ziggy::UnmanagedMemoryPool> {
 public:
     explicit PoolTarget(std::uint8_t config)
-        : TargetOf("pool"), pool_(backing_, pool_options(config)) {}
+        : TargetOf("pool"), base_("pool base", config), pool_(base_.base(), pool_options(config)) {}
     ziggy::UnmanagedMemoryPool& concrete() noexcept override { return pool_; }
-    CheckedBacking* backing() noexcept override { return &backing_; }
+    CheckedBacking* backing() noexcept override { return base_.checked(); }
 
     void special(std::uint8_t what, Reader&, Model& model) override {
         if (what % 2 == 0)
@@ -196,39 +233,38 @@ public:
     void finish(Model& model) override { clear(model); }
 
 private:
-    CheckedBacking backing_{"pool base"};
+    PoolBase base_;
     ziggy::UnmanagedMemoryPool pool_;
     PoolChecker checker_;
 
     void clear(Model& model) {
         pool_.clear();
         checker_.check(name(), pool_, /*cleared=*/true);
-        ZIGGY_FUZZ_CHECK(backing_.live_blocks() == model.entry_count_of(*this),
-                         "pool: after clear() the base holds %zu blocks for %zu live buffers",
-                         backing_.live_blocks(), model.entry_count_of(*this));
+        base_.check_cleared(name(), model.entry_count_of(*this));
     }
 };
 #endif
 
 #ifdef ZIGGY_FUZZ_HAS_HYBRID
-/// HybridAllocator over a checked backing: exact live bytes, and every typed
+/// HybridAllocator over a checked backing (or a SystemAllocator, see
+/// PoolBase): exact live bytes, and every typed
 /// request takes the route its thresholds promise (checked on the internal
 /// pool's direct-allocation counter).
 class HybridTarget final : public TargetOf<ziggy::HybridAllocator> {
 public:
     explicit HybridTarget(std::uint8_t config)
-        : TargetOf("hybrid"), hybrid_(backing_, thresholds(config), pool_options(config >> 2)) {}
+        : TargetOf("hybrid"),
+          base_("hybrid backing", config),
+          hybrid_(base_.base(), thresholds(config), pool_options(config >> 2)) {}
     ziggy::HybridAllocator& concrete() noexcept override { return hybrid_; }
-    CheckedBacking* backing() noexcept override { return &backing_; }
+    CheckedBacking* backing() noexcept override { return base_.checked(); }
 
     void special(std::uint8_t what, Reader& in, Model& model) override {
         switch (what % 3) {
             case 0:
                 hybrid_.pool().clear();
                 checker_.check(name(), hybrid_.pool(), /*cleared=*/true);
-                ZIGGY_FUZZ_CHECK(backing_.live_blocks() == model.entry_count_of(*this),
-                                 "hybrid: after clear() the base holds %zu blocks for %zu buffers",
-                                 backing_.live_blocks(), model.entry_count_of(*this));
+                base_.check_cleared(name(), model.entry_count_of(*this));
                 break;
             case 1: {
                 const auto type = static_cast<ElementType>(in.u8() % element_type_count);
@@ -283,7 +319,7 @@ private:
         });
     }
 
-    CheckedBacking backing_{"hybrid backing"};
+    PoolBase base_;
     ziggy::HybridAllocator hybrid_;
     PoolChecker checker_;
 };
