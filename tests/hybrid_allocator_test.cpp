@@ -272,8 +272,8 @@ TEST(HybridAllocatorTest, DirectBlocksOverASystemAllocator) {
     void* p = h.allocate_bytes(101);
     void* q = h.allocate_bytes(200, 64);
     {
-        auto f = h.allocate<float>(26);      // 104 bytes, direct
-        auto d = h.allocate<double>(40000);  // 320000 bytes, direct
+        auto f = h.allocate<float>(26);     // 104 bytes, direct
+        auto d = h.allocate<double>(40000); // 320000 bytes, direct
         EXPECT_EQ(h.total_allocated_bytes(), 101u + 200u + 104u + 320000u);
         EXPECT_EQ(sys.total_allocated_bytes(), 101u + 200u + 104u + 320000u);
         std::fill(d.begin(), d.end(), 1.5);

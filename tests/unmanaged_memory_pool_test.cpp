@@ -643,10 +643,10 @@ TEST(UnmanagedMemoryPoolTest, WrongSizedFreesOverASystemAllocatorGoByTheHeader) 
         std::size_t size, alignment, wrong_size, wrong_alignment;
     };
     const Case cases[] = {
-        {big, 16, 3 * big, 16},  {big, 16, big + (std::size_t{1} << 48), 16},
-        {big, 16, big, 48},      {100, 128, 100, 64},
-        {big, 128, big, 384},    {40, 16, 5 * big, 16},
-        {40, 16, 0, 16},         {big, 16, 0, 16},
+        {big, 16, 3 * big, 16}, {big, 16, big + (std::size_t{1} << 48), 16},
+        {big, 16, big, 48},     {100, 128, 100, 64},
+        {big, 128, big, 384},   {40, 16, 5 * big, 16},
+        {40, 16, 0, 16},        {big, 16, 0, 16},
         {big, 16, 48, 16}, // a direct block freed with a pooled class's size
     };
     for (const Case& c : cases) {
