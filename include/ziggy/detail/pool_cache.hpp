@@ -134,7 +134,7 @@ inline constexpr std::size_t pool_declining_list = pool_list_count;
 /// threads (a release and an acquire, or a lock, which are also compiler
 /// barriers) orders them, and x86 keeps each thread's stores in order.
 /// Why this shape: the two machines this was measured on disagree. On Zen 4
-/// (the CI machine) the `add` into memory, addressed off the cache pointer,
+/// (the CI machine until stop 20) the `add` into memory, addressed off the cache pointer,
 /// is the faster form: against a load, an `lea` and a store through a base
 /// register (which costs an extra address add, as the asm needs the address
 /// in a register), minima of 10 interleaved runs of each, the 64 B Buffer
