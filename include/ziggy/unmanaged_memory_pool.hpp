@@ -156,10 +156,17 @@ public:
     [[nodiscard, gnu::always_inline]] void* allocate_inline(std::size_t bytes,
                                                             std::size_t alignment,
                                                             bool zero) noexcept {
+        return allocate_in_list(detail::pool_list_index(bytes, alignment), bytes, alignment, zero);
+    }
+
+    /// `allocate_inline` with its list, `detail::pool_list_index(bytes,
+    /// alignment)`, computed by the caller.
+    [[nodiscard, gnu::always_inline]] void* allocate_in_list(std::size_t list, std::size_t bytes,
+                                                             std::size_t alignment,
+                                                             bool zero) noexcept {
         // One branch: requests beyond the classes index the declining list,
         // and a thread without a cache for this pool finds the declining
         // cache in the pool's slot; both find no block.
-        const std::size_t list = detail::pool_list_index(bytes, alignment);
         if (void* p = pop_from(*detail::pool_tls_cache_at(tls_place_), list, bytes)) [[likely]] {
             if (zero) std::memset(p, 0, bytes);
             return p;
