@@ -34,10 +34,12 @@
 // route makes no virtual call), and over any other backing the pool's header
 // in front of the backing's block. Measured in turn against the backing
 // alone (bench/pool_bench.cpp), the direct route over glibc, mimalloc,
-// jemalloc and tcmalloc reads 0.85-1.10 in most processes; over tcmalloc,
-// in some, the rows of one size class read 1.19-1.32 (the block's place in
-// memory; with a header of its own in front of the system's, the route read
-// 1.12-1.23 in every process).
+// jemalloc and tcmalloc reads 0.85-1.10 in most processes on Zen 4; over
+// tcmalloc, in some, the rows of one size class read 1.19-1.32 (the block's
+// place in memory; with a header of its own in front of the system's, the
+// route read 1.12-1.23 in every process). On Zen 5 every direct row read
+// 0.96-1.01, and every pooled row 0.84-1.03 the pool alone but for two
+// jemalloc rows in one run of two (README, Performance).
 #pragma once
 
 #include <algorithm>
