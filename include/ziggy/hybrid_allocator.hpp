@@ -38,7 +38,7 @@
 // tcmalloc, in some, the rows of one size class read 1.19-1.32 (the block's
 // place in memory; with a header of its own in front of the system's, the
 // route read 1.12-1.23 in every process). On Zen 5 every direct row read
-// 0.96-1.01, and every pooled row 0.84-1.03 the pool alone but for two
+// 0.96-1.01x, and every pooled row 0.84-1.03x the pool alone but for two
 // jemalloc rows in one run of two (README, Performance).
 #pragma once
 
@@ -146,9 +146,10 @@ public:
         // routes meet, needs it too, and reuses it (computed after the
         // branch, it was computed again for the free: seven instructions
         // more a pooled pair, 1.07-1.14x the pool alone measured in turn on
-        // Zen 5, against 0.97-1.02x now). Other sizes, whose limit is a load
-        // and a minimum, read 1.07-1.08x that way for a 16-byte struct and
-        // 1.01x with the list after the branch, on each of four mallocs.
+        // Zen 5, against 0.86-1.03x now, but for two jemalloc rows in one
+        // run of two). Other sizes, whose limit is a load and a minimum,
+        // read 1.07-1.08x that way for a 16-byte struct and 0.84-1.02x with
+        // the list after the branch, on each of four mallocs.
         // `count * sizeof(T)` may wrap here for too many; the list is then
         // never used.
         constexpr bool list_first = sizeof(T) == 1 || sizeof(T) == 4 || sizeof(T) == 8;

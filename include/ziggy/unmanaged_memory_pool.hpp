@@ -159,21 +159,6 @@ public:
         return allocate_in_list(detail::pool_list_index(bytes, alignment), bytes, alignment, zero);
     }
 
-    /// `allocate_inline` with its list, `detail::pool_list_index(bytes,
-    /// alignment)`, computed by the caller.
-    [[nodiscard, gnu::always_inline]] void* allocate_in_list(std::size_t list, std::size_t bytes,
-                                                             std::size_t alignment,
-                                                             bool zero) noexcept {
-        // One branch: requests beyond the classes index the declining list,
-        // and a thread without a cache for this pool finds the declining
-        // cache in the pool's slot; both find no block.
-        if (void* p = pop_from(*detail::pool_tls_cache_at(tls_place_), list, bytes)) [[likely]] {
-            if (zero) std::memset(p, 0, bytes);
-            return p;
-        }
-        return allocate_slow(bytes, alignment, zero);
-    }
-
     /// The inline fast path behind every free: any block of this pool, sized or
     /// not. Precondition: `user` is non-null and live in this pool.
     [[gnu::always_inline]] void deallocate_inline(void* user) noexcept {
@@ -197,6 +182,23 @@ protected:
 private:
     friend class HybridAllocator;
     struct Depot;
+
+    /// `allocate_inline` with its list computed by the caller (HybridAllocator
+    /// computes it before its route test). Precondition: `list ==
+    /// detail::pool_list_index(bytes, alignment)`, besides allocate_inline's;
+    /// another list would hand out a block of another size.
+    [[nodiscard, gnu::always_inline]] void* allocate_in_list(std::size_t list, std::size_t bytes,
+                                                             std::size_t alignment,
+                                                             bool zero) noexcept {
+        // One branch: requests beyond the classes index the declining list,
+        // and a thread without a cache for this pool finds the declining
+        // cache in the pool's slot; both find no block.
+        if (void* p = pop_from(*detail::pool_tls_cache_at(tls_place_), list, bytes)) [[likely]] {
+            if (zero) std::memset(p, 0, bytes);
+            return p;
+        }
+        return allocate_slow(bytes, alignment, zero);
+    }
 
     /// Pops a block of `list` from `cache` (the calling thread's, or the
     /// declining cache); nullptr when the list is empty.
