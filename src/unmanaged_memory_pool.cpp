@@ -152,18 +152,21 @@ detail::PoolHeader* nth(detail::PoolHeader* head, std::size_t n) noexcept {
     return head;
 }
 
-/// Gives a list that has none its slots: `limit` of them over the null
-/// slot. False without memory (the list then holds nothing).
-bool install_slots(detail::PoolFreeList& fl, std::size_t limit) noexcept {
+/// Gives the stack of `list` in `cache`, if it has none, its slots:
+/// `capacity` of them over the null slot (no more than the list's limit less
+/// the hot slot's block). False without memory (the stack then holds nothing).
+bool install_slots(detail::PoolThreadCache& cache, std::size_t list,
+                   std::size_t capacity) noexcept {
+    detail::PoolFreeList& fl = cache.lists[list];
     if (fl.end != detail::pool_empty_stack + 1) return true;
     void** slots = static_cast<void**>(
-        ::operator new[](detail::pool_slots_bytes(limit + 1),
+        ::operator new[](detail::pool_slots_bytes(capacity + 1),
                          std::align_val_t{detail::pool_slots_alignment}, std::nothrow));
     if (slots == nullptr) return false;
     slots[0] = nullptr;
-    fl.base.store(slots + 1, std::memory_order_relaxed);
-    fl.end = slots + 1 + limit;
-    fl.top.store(slots + 1, std::memory_order_release); // publishes base to count()
+    cache.bases[list].store(slots + 1, std::memory_order_relaxed);
+    fl.end = slots + 1 + capacity;
+    fl.top.store(slots + 1, std::memory_order_release); // publishes the base to count()
     return true;
 }
 
@@ -279,6 +282,10 @@ detail::PoolThreadCache* UnmanagedMemoryPool::find_thread_cache() noexcept {
             return true;
         });
         auto cache = std::make_unique<detail::PoolThreadCache>();
+        // Lists the caps keep out of the caches: their frees must decline.
+        for (std::size_t list = 0; list < detail::pool_list_count; ++list)
+            if (cache_limits_[list] == 0)
+                cache->lists[list].hot.store(detail::pool_hot_closed, std::memory_order_relaxed);
         cache->pool_id = tag_.pool_id;
         cache->link = link_;
         reg.caches.reserve(reg.caches.size() + 1);
@@ -335,7 +342,7 @@ void* UnmanagedMemoryPool::allocate_slow(std::size_t bytes, std::size_t alignmen
     detail::PoolThreadCache* cache = cache_limits_[list] != 0 ? thread_cache() : nullptr;
     if (cache != nullptr) [[likely]] {
         // The cache may just have been found (by id, for a pool without a slot).
-        if (cache->lists[list].count() != 0 || refill(cache, list) != 0) {
+        if (cache->count(list) != 0 || refill(cache, list) != 0) {
             void* p = pop_from(*cache, list, bytes);
             if (zero) std::memset(p, 0, bytes);
             return p;
@@ -423,24 +430,35 @@ void UnmanagedMemoryPool::deallocate_slow(void* user) noexcept {
         spill(h, h, 1, list);
         return;
     }
-    // Push; when the list is full (rather than its array short of its limit),
-    // spill the newest blocks to the depot first, down to half the limit.
+    // Into the hot slot when it is empty (a pool without a TLS slot frees
+    // here every time). Else push; when the stack is full (rather than its
+    // array short of its capacity), spill its newest blocks to the depot
+    // first, down to half the capacity.
     detail::bump(cache->freed_bytes, static_cast<std::uint64_t>(bytes));
     detail::PoolFreeList& fl = cache->lists[list];
-    const std::size_t limit = cache_limits_[list];
-    if (!install_slots(fl, limit)) { // out of memory for the slots
-        spill(h, h, 1, list);
+    if (fl.hot.load(std::memory_order_relaxed) == detail::pool_hot_empty) {
+        fl.hot.store(reinterpret_cast<std::uintptr_t>(user), std::memory_order_relaxed);
+        return;
+    }
+    const std::size_t capacity = cache_limits_[list] - 1; // the hot slot holds one
+    if (capacity == 0 || !install_slots(*cache, list, capacity)) { // or out of memory
+        auto* older = detail::pool_header_of(
+            reinterpret_cast<void*>(fl.hot.load(std::memory_order_relaxed)));
+        fl.hot.store(reinterpret_cast<std::uintptr_t>(user), std::memory_order_relaxed);
+        spill(older, older, 1, list);
         return;
     }
     if (fl.top.load(std::memory_order_relaxed) == fl.end) {
-        const std::size_t n = limit - limit / 2;
+        const std::size_t n = capacity - capacity / 2;
         detail::PoolHeader* tail = nullptr;
         detail::PoolHeader* head = unlist(fl, n, tail);
         spill(head, tail, n, list);
     }
+    // The newest block in the hot slot, the one it held on the stack.
     void** top = fl.top.load(std::memory_order_relaxed);
-    *top = user;
+    *top = reinterpret_cast<void*>(fl.hot.load(std::memory_order_relaxed));
     fl.top.store(top + 1, std::memory_order_relaxed);
+    fl.hot.store(reinterpret_cast<std::uintptr_t>(user), std::memory_order_relaxed);
 }
 
 void UnmanagedMemoryPool::spill(detail::PoolHeader* head, detail::PoolHeader* tail, std::size_t n,
@@ -476,22 +494,27 @@ void UnmanagedMemoryPool::spill(detail::PoolHeader* head, detail::PoolHeader* ta
 
 std::size_t UnmanagedMemoryPool::refill(detail::PoolThreadCache* cache, std::size_t list) noexcept {
     detail::PoolFreeList& fl = cache->lists[list];
-    // Called with the list empty and its limit non-zero.
-    if (!install_slots(fl, cache_limits_[list])) return 0;
+    // Called with the list empty (its hot slot too) and its limit non-zero:
+    // the newest block goes to the hot slot, up to half the limit less one
+    // onto the stack.
+    const std::size_t limit = cache_limits_[list];
+    const bool stack = limit > 2 && install_slots(*cache, list, limit - 1);
     Depot& depot = depots_[list];
     detail::PoolHeader* h = nullptr;
     std::size_t k = 0;
     {
         std::lock_guard lock(depot.mutex);
-        k = std::min<std::size_t>(depot.count, std::max<std::size_t>(1, cache_limits_[list] / 2));
+        k = std::min<std::size_t>(depot.count, stack ? limit / 2 : 1);
         if (k == 0) return 0;
         h = depot.head;
         depot.head = read_next(nth(h, k));
         depot.count -= k;
         depot_bytes_.fetch_sub(k * detail::pool_list_block_size(list), std::memory_order_relaxed);
     }
+    fl.hot.store(reinterpret_cast<std::uintptr_t>(h + 1), std::memory_order_relaxed);
+    h = read_next(h);
     void** top = fl.top.load(std::memory_order_relaxed);
-    for (std::size_t i = 0; i < k; ++i, h = read_next(h)) *top++ = h + 1;
+    for (std::size_t i = 1; i < k; ++i, h = read_next(h)) *top++ = h + 1;
     fl.top.store(top, std::memory_order_relaxed);
     return k;
 }
@@ -512,10 +535,24 @@ void UnmanagedMemoryPool::release_chain(detail::PoolHeader* head, std::size_t li
 void UnmanagedMemoryPool::drain_cache(detail::PoolThreadCache& cache, bool to_depot) noexcept {
     for (std::size_t list = 0; list < detail::pool_list_count; ++list) {
         detail::PoolFreeList& fl = cache.lists[list];
-        const std::size_t n = fl.count();
+        const std::size_t n = cache.count(list);
         if (n == 0) continue;
+        // A chain of the stack's blocks, newest first, then the hot block's.
+        detail::PoolHeader* head = nullptr;
         detail::PoolHeader* tail = nullptr;
-        detail::PoolHeader* head = unlist(fl, n, tail);
+        if (const std::uintptr_t hot = fl.hot.load(std::memory_order_relaxed);
+            detail::pool_hot_holds(hot)) {
+            fl.hot.store(detail::pool_hot_empty, std::memory_order_relaxed);
+            head = tail = detail::pool_header_of(reinterpret_cast<void*>(hot));
+            write_next(head, nullptr);
+        }
+        if (const std::size_t stacked = n - (head != nullptr ? 1 : 0); stacked != 0) {
+            detail::PoolHeader* stack_tail = nullptr;
+            detail::PoolHeader* stack_head = unlist(fl, stacked, stack_tail);
+            write_next(stack_tail, head);
+            if (tail == nullptr) tail = stack_tail;
+            head = stack_head;
+        }
         if (to_depot)
             spill(head, tail, n, list);
         else
@@ -561,10 +598,9 @@ PoolStatistics UnmanagedMemoryPool::statistics() const {
             c.retained_blocks = depot.count;
         }
         for (const detail::PoolThreadCache* cache : link_->caches) {
-            const detail::PoolFreeList& fl = cache->lists[list];
-            c.hits += fl.pops.load(std::memory_order_relaxed);
+            c.hits += cache->lists[list].pops.load(std::memory_order_relaxed);
             c.misses += cache->misses[list].load(std::memory_order_relaxed);
-            c.retained_blocks += fl.count();
+            c.retained_blocks += cache->count(list);
         }
         c.retained_bytes = c.retained_blocks * c.block_size;
         stats.hits += c.hits;

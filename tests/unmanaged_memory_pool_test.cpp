@@ -91,6 +91,90 @@ TEST(UnmanagedMemoryPoolTest, ReuseGivesBackTheSameBlock) {
     EXPECT_EQ(stats.classes[list_of(64)].hits, 1u);
 }
 
+// Freed blocks come back newest first, through every free: a Buffer's
+// (sized), free(void*) (unsized) and deallocate_bytes. The newest sits in
+// the list's hot slot, the others on its stack; a free that finds the hot
+// slot full moves the block there onto the stack.
+TEST(UnmanagedMemoryPoolTest, BlocksAreReusedNewestFirst) {
+    UnmanagedMemoryPool pool;
+    for (int how = 0; how < 3; ++how) {
+        std::vector<ziggy::Buffer<char>> bufs;
+        std::vector<void*> blocks;
+        for (int i = 0; i < 5; ++i) {
+            bufs.push_back(pool.allocate<char>(64));
+            blocks.push_back(bufs.back().data());
+        }
+        for (auto& b : bufs) {
+            if (how == 0)
+                pool.free(b.release());
+            else if (how == 1)
+                pool.deallocate_bytes(b.release(), 64);
+            else
+                b.reset();
+        }
+        for (int i = 4; i >= 0; --i) {
+            auto b = pool.allocate<char>(64);
+            EXPECT_EQ(static_cast<void*>(b.data()), blocks[static_cast<std::size_t>(i)])
+                << "free " << how << ", block " << i;
+            // Freed at once, and reused at once: the hot slot alone.
+            b.reset();
+            auto again = pool.allocate<char>(64);
+            EXPECT_EQ(static_cast<void*>(again.data()), blocks[static_cast<std::size_t>(i)]);
+            (void)again.release();
+        }
+        for (void* p : blocks) pool.free(p);
+    }
+    EXPECT_EQ(pool.total_allocated_bytes(), 0u);
+    EXPECT_EQ(pool.statistics().retained_blocks, 5u);
+}
+
+// A thread's cache keeps at most its limit per list (its hot slot's block
+// counts): `limit` frees stay in the cache, and more spill to the depot.
+// clear() on another thread returns only the depot's blocks, so what the
+// base still holds is what the first thread's cache kept.
+TEST(UnmanagedMemoryPoolTest, ThreadCacheKeepsAtMostItsLimit) {
+    for (std::size_t limit : {1u, 2u, 3u, 8u}) {
+        for (std::size_t frees : {limit, limit + 1, 2 * limit + 3}) {
+            TrackingAllocator base;
+            PoolOptions options;
+            options.thread_cache_bytes_per_class = limit * 64;
+            UnmanagedMemoryPool pool(base, options);
+            std::mutex m;
+            std::condition_variable cv;
+            int stage = 0;
+            std::thread owner([&] {
+                std::vector<ziggy::Buffer<char>> bufs;
+                for (std::size_t i = 0; i < frees; ++i) bufs.push_back(pool.allocate<char>(64));
+                bufs.clear();
+                std::unique_lock lock(m);
+                stage = 1;
+                cv.notify_all();
+                cv.wait(lock, [&] { return stage == 2; });
+            });
+            {
+                std::unique_lock lock(m);
+                cv.wait(lock, [&] { return stage == 1; });
+            }
+            EXPECT_EQ(pool.statistics().retained_blocks, frees);
+            pool.clear(); // the depot's blocks; this thread has no cache
+            const std::size_t cached = base.live_blocks();
+            if (frees <= limit)
+                EXPECT_EQ(cached, frees) << "limit " << limit;
+            else
+                EXPECT_TRUE(cached >= 1 && cached <= limit)
+                    << "limit " << limit << ", frees " << frees << ": " << cached;
+            EXPECT_EQ(pool.statistics().retained_blocks, cached);
+            {
+                std::lock_guard lock(m);
+                stage = 2;
+            }
+            cv.notify_all();
+            owner.join(); // its cache goes to the depot
+            EXPECT_EQ(pool.statistics().retained_blocks, cached);
+        }
+    }
+}
+
 // Different classes do not share blocks.
 TEST(UnmanagedMemoryPoolTest, DifferentClassesDoNotShareBlocks) {
     TrackingAllocator base;
@@ -768,13 +852,18 @@ TEST(UnmanagedMemoryPoolTest, SlotArraysTakeCacheLinesOfTheirOwn) {
     UnmanagedMemoryPool pool;
     std::size_t lists_checked = 0;
     std::thread([&] { // a fresh thread: its only cache is this pool's
-        for (std::size_t bytes : {16u, 64u, 1000u, 4096u}) pool.allocate<std::byte>(bytes).reset();
+        for (std::size_t bytes : {16u, 64u, 1000u, 4096u}) {
+            // Two frees: the first fills the list's hot slot, the second
+            // needs the stack.
+            auto a = pool.allocate<std::byte>(bytes);
+            auto b = pool.allocate<std::byte>(bytes);
+        }
         for (std::size_t slot = 0; slot < d::pool_tls_slot_count; ++slot) {
             d::PoolThreadCache* cache = d::pool_tls_cache(d::pool_tls_key(slot));
             if (cache == &d::pool_declining_cache) continue;
-            for (const d::PoolFreeList& fl : cache->lists) {
-                void** base = fl.base.load();
-                if (base == d::pool_empty_stack + 1) continue;
+            for (const std::atomic<void**>& b : cache->bases) {
+                void** base = b.load();
+                if (base == nullptr) continue;
                 EXPECT_EQ(reinterpret_cast<std::uintptr_t>(base - 1) % 64, 0u);
                 ++lists_checked;
             }

@@ -201,20 +201,27 @@ private:
     }
 
     /// Pops a block of `list` from `cache` (the calling thread's, or the
-    /// declining cache); nullptr when the list is empty.
+    /// declining cache): the hot slot's, else the stack's newest; nullptr
+    /// when the list is empty.
     [[gnu::always_inline]] static void* pop_from(detail::PoolThreadCache& cache, std::size_t list,
                                                  std::size_t bytes) noexcept {
         detail::PoolFreeList& fl = cache.lists[list];
-        void** top = fl.top.load(std::memory_order_relaxed);
-        void* user = top[-1];
-        if (user == nullptr) [[unlikely]] // the null slot under the stack
-            return nullptr;
-        // Stores in the order of detail::pool_push_checked's comment.
+        void* user = nullptr;
+        if (const std::uintptr_t hot = fl.hot.load(std::memory_order_relaxed);
+            detail::pool_hot_holds(hot)) {
+            fl.hot.store(detail::pool_hot_empty, std::memory_order_relaxed);
+            user = reinterpret_cast<void*>(hot);
+        } else {
+            void** top = fl.top.load(std::memory_order_relaxed);
+            user = top[-1];
+            if (user == nullptr) [[unlikely]] // the null slot under the stack
+                return nullptr;
+            fl.top.store(top - 1, std::memory_order_relaxed);
+        }
         detail::PoolHeader* h = detail::pool_header_of(user);
         detail::unpoison(h, detail::pool_header_size);
         h->info = detail::pool_info(bytes, list);
         detail::poison(h, detail::pool_header_size);
-        fl.top.store(top - 1, std::memory_order_relaxed);
         detail::bump_one(fl.pops);
         detail::bump(cache.allocated_bytes, static_cast<std::uint64_t>(bytes));
         detail::unpoison(user, bytes);
