@@ -6,6 +6,8 @@
 //   block   one allocation from the base allocator: [gap][user bytes]. The gap
 //           is 16 bytes (64 for 64-byte-aligned lists) and ends with a Header.
 //   list    a (size class, alignment set) pair; index < pool_list_count.
+//           In a cache, a list holds its newest block in a hot slot and
+//           the others on a stack of slots (PoolFreeList).
 //   cache   one thread's free lists for one pool (PoolThreadCache); only that
 //           thread touches its lists, so pops and pushes take no lock.
 //   depot   the pool's shared, mutex-guarded free lists; caches refill from it
@@ -30,8 +32,8 @@
 // Each fast path therefore makes one test that sends every unusual case to
 // the slow path: a request beyond the classes indexes the declining list,
 // and a thread without a cache for the pool finds the declining cache in
-// the pool's TLS slot, both always empty and full, so the pop's "no block"
-// or the push's "no room" covers them. Each live pool has a slot of its
+// the pool's TLS slot, both always empty and full (their hot slots closed),
+// so the pop's "no block" or the push's "no room" covers them. Each live pool has a slot of its
 // own (PoolTlsSlot), read %fs-relative (the pool's key is the slot's offset
 // in the array; the array's offset from the thread pointer is added): one
 // load and no compare finds the cache. Every other allocator's tag
@@ -41,7 +43,10 @@
 // a branch: pairs ran 2.46 ns against 2.22-2.29 now). And a free must not
 // compute its list from a load it just made, or the push's stores wait on
 // that load and the next pop waits on them (the sized free takes the list
-// from the size and only compares the header).
+// from the size and only compares the header). On Zen 5 (the CI machine
+// since stop 21) the pair was bound by what travels through memory from one
+// operation to the next, which the hot slot cuts to the block's pointer
+// (see PoolFreeList).
 #pragma once
 
 #include <algorithm>
