@@ -1,5 +1,5 @@
 // UnmanagedMemoryPool: slow paths, thread-cache registry, depot, statistics.
-// The fast paths (pop_cached in the pool's header, detail::pool_push_cached in
+// The fast paths (pop_from in the pool's header, detail::pool_push_cached in
 // detail/pool_cache.hpp) are inline; every function here is reached only when
 // they fail.
 #include <ziggy/unmanaged_memory_pool.hpp>
@@ -403,7 +403,8 @@ void* UnmanagedMemoryPool::allocate_new_block(std::size_t list, std::size_t byte
 // Fast path: detail::pool_push_cached (and, for a sized free of a direct block,
 // deallocate_declined). Reached for unsized frees of direct blocks, sized frees
 // whose size or alignment does not match the header, when the thread has no
-// cache for this pool, or when its list is full. Goes by the header alone.
+// cache for this pool, or when its list's hot slot is full and its stack
+// full or not allocated yet. Goes by the header alone.
 void UnmanagedMemoryPool::deallocate_slow(void* user) noexcept {
     if (system_base_ != nullptr && release_if_system_direct(user)) return;
     detail::PoolHeader* h = detail::pool_header_of(user);
@@ -440,10 +441,10 @@ void UnmanagedMemoryPool::deallocate_slow(void* user) noexcept {
         fl.hot.store(reinterpret_cast<std::uintptr_t>(user), std::memory_order_relaxed);
         return;
     }
-    const std::size_t capacity = cache_limits_[list] - 1; // the hot slot holds one
+    const std::size_t capacity = cache_limits_[list] - 1;          // the hot slot holds one
     if (capacity == 0 || !install_slots(*cache, list, capacity)) { // or out of memory
-        auto* older = detail::pool_header_of(
-            reinterpret_cast<void*>(fl.hot.load(std::memory_order_relaxed)));
+        auto* older =
+            detail::pool_header_of(reinterpret_cast<void*>(fl.hot.load(std::memory_order_relaxed)));
         fl.hot.store(reinterpret_cast<std::uintptr_t>(user), std::memory_order_relaxed);
         spill(older, older, 1, list);
         return;
@@ -537,21 +538,19 @@ void UnmanagedMemoryPool::drain_cache(detail::PoolThreadCache& cache, bool to_de
         detail::PoolFreeList& fl = cache.lists[list];
         const std::size_t n = cache.count(list);
         if (n == 0) continue;
-        // A chain of the stack's blocks, newest first, then the hot block's.
+        // A chain newest first: the hot block's, then the stack's.
         detail::PoolHeader* head = nullptr;
         detail::PoolHeader* tail = nullptr;
-        if (const std::uintptr_t hot = fl.hot.load(std::memory_order_relaxed);
-            detail::pool_hot_holds(hot)) {
+        const std::uintptr_t hot = fl.hot.load(std::memory_order_relaxed);
+        const bool hot_holds = detail::pool_hot_holds(hot);
+        if (const std::size_t stacked = n - (hot_holds ? 1 : 0); stacked != 0)
+            head = unlist(fl, stacked, tail);
+        if (hot_holds) {
             fl.hot.store(detail::pool_hot_empty, std::memory_order_relaxed);
-            head = tail = detail::pool_header_of(reinterpret_cast<void*>(hot));
-            write_next(head, nullptr);
-        }
-        if (const std::size_t stacked = n - (head != nullptr ? 1 : 0); stacked != 0) {
-            detail::PoolHeader* stack_tail = nullptr;
-            detail::PoolHeader* stack_head = unlist(fl, stacked, stack_tail);
-            write_next(stack_tail, head);
-            if (tail == nullptr) tail = stack_tail;
-            head = stack_head;
+            detail::PoolHeader* h = detail::pool_header_of(reinterpret_cast<void*>(hot));
+            write_next(h, head);
+            if (tail == nullptr) tail = h;
+            head = h;
         }
         if (to_depot)
             spill(head, tail, n, list);

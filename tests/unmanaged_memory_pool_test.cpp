@@ -171,8 +171,71 @@ TEST(UnmanagedMemoryPoolTest, ThreadCacheKeepsAtMostItsLimit) {
             cv.notify_all();
             owner.join(); // its cache goes to the depot
             EXPECT_EQ(pool.statistics().retained_blocks, cached);
+            EXPECT_EQ(base.mismatches(), 0u);
         }
     }
+}
+
+// With a limit of 2, the stack's slots come from the first free that finds
+// the hot slot full (the slow path), which moves the hot block onto the
+// stack: reuse is newest first there too.
+TEST(UnmanagedMemoryPoolTest, NewestFirstThroughTheSlowPath) {
+    PoolOptions options;
+    options.thread_cache_bytes_per_class = 2 * 64;
+    UnmanagedMemoryPool pool(ziggy::default_allocator(), options);
+    void* a = pool.allocate_bytes(64);
+    void* b = pool.allocate_bytes(64);
+    pool.deallocate_bytes(a, 64);
+    pool.deallocate_bytes(b, 64); // the slow path: hot slot full, no stack yet
+    EXPECT_EQ(pool.allocate_bytes(64), b);
+    EXPECT_EQ(pool.allocate_bytes(64), a);
+    EXPECT_EQ(pool.statistics().hits, 2u);
+    pool.free(a);
+    pool.free(b);
+}
+
+// A list whose caps give the thread caches no room keeps nothing in a
+// thread's cache, also in a thread that has one (for other lists): its
+// frees go to the depot, which clear() on another thread empties.
+TEST(UnmanagedMemoryPoolTest, ListsWithoutRoomKeepNothingInACache) {
+    TrackingAllocator base;
+    PoolOptions options;
+    options.thread_cache_bytes_per_class = 32; // 16- and 32-byte lists only
+    UnmanagedMemoryPool pool(base, options);
+    auto small = pool.allocate<char>(16); // this thread now has a cache
+    for (int i = 0; i < 3; ++i) (void)pool.allocate<char>(64);
+    EXPECT_EQ(pool.statistics().retained_blocks, 1u);
+    std::thread([&] { pool.clear(); }).join(); // the depot's blocks only
+    EXPECT_EQ(base.live_blocks(), 1u);         // `small` alone
+    EXPECT_EQ(pool.statistics().retained_blocks, 0u);
+}
+
+// Allocators that are not pools, and pools' operations that decline, find
+// the declining cache; nothing ever writes it (every thread shares it).
+TEST(UnmanagedMemoryPoolTest, TheDecliningCacheIsNeverWritten) {
+    namespace d = ziggy::detail;
+    ziggy::SystemAllocator system;
+    for (int i = 0; i < 4; ++i) {
+        auto b = system.allocate<char>(64); // its free tries the declining cache
+        auto c = ziggy::default_allocator().allocate<int>(4);
+    }
+    {
+        UnmanagedMemoryPool pool;
+        std::thread([&] { // a thread's first operations, before it has a cache
+            auto x = pool.allocate<char>(64);
+            auto y = pool.allocate<char>(1 << 20); // direct
+        })
+            .join();
+    }
+    for (const d::PoolFreeList& fl : d::pool_declining_cache.lists) {
+        EXPECT_EQ(fl.hot.load(), d::pool_hot_closed);
+        EXPECT_EQ(fl.top.load(), d::pool_empty_stack + 1);
+        EXPECT_EQ(fl.end, d::pool_empty_stack + 1);
+        EXPECT_EQ(fl.pops.load(), 0u);
+    }
+    EXPECT_EQ(d::pool_declining_cache.allocated_bytes.load(), 0u);
+    EXPECT_EQ(d::pool_declining_cache.freed_bytes.load(), 0u);
+    EXPECT_EQ(d::pool_empty_stack[0], nullptr);
 }
 
 // Different classes do not share blocks.
@@ -853,8 +916,8 @@ TEST(UnmanagedMemoryPoolTest, SlotArraysTakeCacheLinesOfTheirOwn) {
     std::size_t lists_checked = 0;
     std::thread([&] { // a fresh thread: its only cache is this pool's
         for (std::size_t bytes : {16u, 64u, 1000u, 4096u}) {
-            // Two frees: the first fills the list's hot slot, the second
-            // needs the stack.
+            // Two blocks: the stack's slots are allocated by the slow path
+            // (at the first miss's refill with these limits).
             auto a = pool.allocate<std::byte>(bytes);
             auto b = pool.allocate<std::byte>(bytes);
         }

@@ -146,7 +146,8 @@ public:
         // Pool-backed allocators: the common free is a push onto this
         // thread's cache, done here without a virtual call. Other
         // allocators' tags name a slot that always holds a cache with no
-        // room, so their push declines on its first test.
+        // room (its hot slots closed, its stacks full), so their push
+        // declines before it reads anything of the block.
         if (detail::pool_push_cached(inline_pool_, pointer, size, list)) return;
         do_deallocate(pointer, size, alignment);
     }
@@ -212,7 +213,7 @@ protected:
 
 private:
     // A copy of the pool's tag (no pointer to follow on every free); the
-    // default names no pool, so the push declines at its first test.
+    // default names no pool, so the push declines on its list's tests.
     detail::PoolFreeTag inline_pool_;
 };
 

@@ -29,7 +29,8 @@
 // What the fast paths are shaped by (measured on the pool benchmarks, Zen 4):
 // the core executes at most two branches a cycle, so a pair with seventeen
 // branches could not run in fewer than nine cycles whatever else it did.
-// Each fast path therefore makes one test that sends every unusual case to
+// Each fast path therefore makes one test of a list that sends every
+// unusual case to
 // the slow path: a request beyond the classes indexes the declining list,
 // and a thread without a cache for the pool finds the declining cache in
 // the pool's TLS slot, both always empty and full (their hot slots closed),
@@ -226,15 +227,16 @@ inline constexpr std::uintptr_t pool_hot_closed = 1;
 /// start, so when the blocks are not in L1 (a burst of a thousand buffers
 /// spans 80 KiB) every allocation waits a cache miss for the one before it;
 /// a pop from the array reads a slot, usually in L1, and touches the block
-/// only to write its header. The slots are allocated on the list's first
-/// slow-path use, as many as the pool's limit for the list less the hot
-/// slot's one (never moved, so a statistics reader can subtract the base
-/// from `top`).
+/// only to write its header. The slots are allocated by the slow paths (a
+/// refill from the depot for limits above 2, or the first free that finds
+/// the hot slot full), as many as the pool's limit for the list less the
+/// hot slot's one (never moved, so a statistics reader can subtract the
+/// base from `top`).
 struct PoolFreeList {
     std::atomic<std::uintptr_t> hot{pool_hot_empty}; // a block, empty or closed
-    std::atomic<void**> top{pool_empty_stack + 1};    // one past the newest stacked block
-    void** end = pool_empty_stack + 1;                // a push at `end` is slow
-    std::atomic<std::uint64_t> pops{0};               // allocations served: hits
+    std::atomic<void**> top{pool_empty_stack + 1};   // one past the newest stacked block
+    void** end = pool_empty_stack + 1;               // a push at `end` is slow
+    std::atomic<std::uint64_t> pops{0};              // allocations served: hits
 
     PoolFreeList() = default;
     constexpr explicit PoolFreeList(std::uintptr_t hot_slot) noexcept : hot(hot_slot) {}
@@ -285,15 +287,15 @@ struct alignas(64) PoolThreadCache { // own cache lines: no false sharing betwee
         const PoolFreeList& fl = lists[list];
         const std::size_t hot = pool_hot_holds(fl.hot.load(std::memory_order_relaxed)) ? 1 : 0;
         void** t = fl.top.load(std::memory_order_acquire);
-        return hot + (t == pool_empty_stack + 1
-                          ? 0
-                          : static_cast<std::size_t>(
-                                t - bases[list].load(std::memory_order_relaxed)));
+        return hot +
+               (t == pool_empty_stack + 1
+                    ? 0
+                    : static_cast<std::size_t>(t - bases[list].load(std::memory_order_relaxed)));
     }
 
-    PoolFreeList lists[pool_list_count + 1];                 // and pool_declining_list
-    /// Each list's oldest stack slot (nullptr until its slots are allocated). Not in PoolFreeList: only the slow paths and
-    /// statistics read it, and the fast paths index lists of 32 bytes.
+    PoolFreeList lists[pool_list_count + 1]; // and pool_declining_list
+    /// Each list's oldest stack slot (nullptr until its slots are allocated). Not in PoolFreeList:
+    /// only the slow paths and statistics read it, and the fast paths index lists of 32 bytes.
     std::atomic<void**> bases[pool_list_count] = {};
     std::atomic<std::uint64_t> misses[pool_list_count] = {}; // per list
     /// User bytes allocated and freed through this cache. Two monotonic
@@ -356,7 +358,7 @@ inline constexpr std::size_t pool_no_slot = pool_tls_slot_count;
 /// allocator registers its pool's tag with `Allocator::enable_inline_pool_free`.
 struct PoolFreeTag {
     /// `pool_tls_key(slot)`. The default names `pool_no_slot`, so every free
-    /// of an allocator that is not a pool declines at its first test.
+    /// of an allocator that is not a pool declines on its list's tests.
     std::uint64_t key = pool_tls_key(pool_no_slot);
     std::uint64_t pool_id = 0;       // unique per pool, ids count up from 1
     std::size_t slot = pool_no_slot; // index into pool_tls_slots
@@ -424,7 +426,7 @@ struct PoolTlsPlace {
 /// The header of block `user`, unpoisoned, when its info word is `info`;
 /// else nullptr, the header left as it was.
 [[nodiscard, gnu::always_inline]] inline PoolHeader* pool_header_if(void* user,
-                                                                   std::uint64_t info) noexcept {
+                                                                    std::uint64_t info) noexcept {
     PoolHeader* h = pool_header_of(user);
     unpoison(h, pool_header_size);
     if (h->info != info) [[unlikely]] {
@@ -451,13 +453,14 @@ struct PoolTlsPlace {
 /// always the hot slot's, and blocks are reused newest first.
 ///
 /// The order of the stores: Zen 4 commits two stores in one cycle only when
-/// they are next to each other in program order and in the same cache line.
-/// A pop stores header, top, pops (top and pops share the list's line),
-/// allocated bytes; a push stores freed bytes (next to allocated bytes),
-/// top, slot, header (next to the following pop's header): five commits a
-/// pair instead of eight. A loop of those eight stores alone runs in 5.4
-/// cycles instead of 8.0; in the pair, which branches bound first, the
-/// change was within the noise.
+/// they are next to each other in program order and in the same cache line,
+/// so the counters' stores sit next to stores to the same line: a pop
+/// stores hot or top, header, pops (in the list's line), allocated bytes; a
+/// push onto the stack stores freed bytes (next to allocated bytes), top,
+/// hot, slot, header. (Measured before the hot slot, when a pop stored its
+/// header first: a loop of a pair's eight stores alone ran in 5.4 cycles in
+/// this order against 8.0, and the pair, which branches bound first on
+/// Zen 4, within the noise.)
 [[gnu::always_inline]] inline void pool_push_checked(PoolThreadCache& cache, std::size_t list,
                                                      void* user, PoolHeader* h, std::uintptr_t hot,
                                                      void** top, std::uint64_t bytes) noexcept {
