@@ -38,8 +38,10 @@
 // tcmalloc, in some, the rows of one size class read 1.19-1.32 (the block's
 // place in memory; with a header of its own in front of the system's, the
 // route read 1.12-1.23 in every process). On Zen 5 every direct row read
-// 0.96-1.01x, and every pooled row 0.84-1.03x the pool alone but for two
-// jemalloc rows in one run of two (README, Performance).
+// 0.96-1.01x in stop 21 and 0.97-1.02x in stop 22, and every pooled row
+// 0.84-1.03x the pool alone in stop 21 but for two jemalloc rows in one run
+// of two, 0.85-1.05x in stop 22 (with the pool lists' hot slot) but for
+// one glibc row in one run of two (README, Performance).
 #pragma once
 
 #include <algorithm>
