@@ -57,7 +57,6 @@
 #include <cstdint>
 #include <memory>
 #include <new>
-#include <utility>
 
 #include <ziggy/detail/front_header.hpp>
 #include <ziggy/detail/sanitizer.hpp>
@@ -206,9 +205,11 @@ inline constinit void* pool_empty_stack[1] = {nullptr};
 /// A list's hot slot (`PoolFreeList::hot`) holds a block's user pointer, or
 /// one of these: empty (a free may fill it) or closed (never holds a block:
 /// every list of the declining cache, the declining list of every cache, and
-/// lists whose caps keep blocks out of the thread caches).
-inline constexpr std::uintptr_t pool_hot_empty = 0;
-inline constexpr std::uintptr_t pool_hot_closed = 1;
+/// lists whose caps keep blocks out of the thread caches). Closed is 0, the
+/// default, so that the declining cache is constant-initialised without a
+/// value per list.
+inline constexpr std::uintptr_t pool_hot_closed = 0;
+inline constexpr std::uintptr_t pool_hot_empty = 1;
 
 /// One list of one thread's cache, 32 bytes: a hot slot for one block, and
 /// a stack of the user pointers of its other pooled blocks, over a null slot.
@@ -233,13 +234,12 @@ inline constexpr std::uintptr_t pool_hot_closed = 1;
 /// hot slot's one (never moved, so a statistics reader can subtract the
 /// base from `top`).
 struct PoolFreeList {
-    std::atomic<std::uintptr_t> hot{pool_hot_empty}; // a block, empty or closed
+    std::atomic<std::uintptr_t> hot{pool_hot_closed}; // a block, empty or closed
     std::atomic<void**> top{pool_empty_stack + 1};   // one past the newest stacked block
     void** end = pool_empty_stack + 1;               // a push at `end` is slow
     std::atomic<std::uint64_t> pops{0};              // allocations served: hits
 
     PoolFreeList() = default;
-    constexpr explicit PoolFreeList(std::uintptr_t hot_slot) noexcept : hot(hot_slot) {}
     PoolFreeList(const PoolFreeList&) = delete;
     PoolFreeList& operator=(const PoolFreeList&) = delete;
 };
@@ -247,7 +247,8 @@ static_assert(sizeof(PoolFreeList) == 32);
 
 /// Whether hot slot value `hot` holds a block.
 [[nodiscard, gnu::always_inline]] constexpr bool pool_hot_holds(std::uintptr_t hot) noexcept {
-    return hot > pool_hot_closed;
+    static_assert(pool_hot_closed < pool_hot_empty);
+    return hot > pool_hot_empty;
 }
 
 /// A list's slots take cache lines of their own (64-byte aligned, a whole
@@ -265,12 +266,12 @@ struct PoolLink;
 struct alignas(64) PoolThreadCache { // own cache lines: no false sharing between threads
     /// A cache whose every hot slot is empty but the declining list's.
     PoolThreadCache() noexcept {
-        lists[pool_list_count].hot.store(pool_hot_closed, std::memory_order_relaxed);
+        for (std::size_t list = 0; list < pool_list_count; ++list)
+            lists[list].hot.store(pool_hot_empty, std::memory_order_relaxed);
     }
     /// The declining cache: every hot slot closed, every stack empty and full.
     struct Declining {};
-    constexpr explicit PoolThreadCache(Declining) noexcept
-        : PoolThreadCache(Declining{}, std::make_index_sequence<pool_list_count + 1>{}) {}
+    constexpr explicit PoolThreadCache(Declining) noexcept {}
     PoolThreadCache(const PoolThreadCache&) = delete;
     PoolThreadCache& operator=(const PoolThreadCache&) = delete;
     PoolThreadCache(PoolThreadCache&&) = delete;
@@ -308,11 +309,6 @@ struct alignas(64) PoolThreadCache { // own cache lines: no false sharing betwee
 
     std::uint64_t pool_id = 0;
     std::shared_ptr<PoolLink> link; // outlives the pool: thread exit may race its destruction
-
-private:
-    template <std::size_t... I>
-    constexpr PoolThreadCache(Declining, std::index_sequence<I...>) noexcept
-        : lists{((void)I, PoolFreeList(pool_hot_closed))...} {}
 };
 
 /// What the fast paths use when the calling thread has no cache for a pool in
