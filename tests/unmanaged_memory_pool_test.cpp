@@ -904,6 +904,18 @@ TEST(UnmanagedMemoryPoolTest, TlsSlotsAgreeBetweenLibraryAndCaller) {
     EXPECT_EQ(d::pool_tls_cache(d::PoolFreeTag{}.key), &d::pool_declining_cache);
 }
 
+// Allocator keeps a pool's slot by its place, and place 0 for "not a pool"
+// (so that allocators stay constant-initialisable): no slot's place is 0,
+// and every place finds the cache its key does.
+TEST(UnmanagedMemoryPoolTest, NoTlsSlotIsAtPlaceZero) {
+    namespace d = ziggy::detail;
+    for (std::size_t slot = 0; slot <= d::pool_no_slot; ++slot) {
+        const d::PoolTlsPlace place = d::pool_tls_place(d::pool_tls_key(slot));
+        EXPECT_NE(place.at, 0) << slot;
+        EXPECT_EQ(d::pool_tls_cache_at(place), d::pool_tls_cache(d::pool_tls_key(slot)));
+    }
+}
+
 // A list's slot array takes whole cache lines of its own: a push writes the
 // top slot, and another thread's data in the same line would be false
 // sharing between threads that share nothing.

@@ -145,10 +145,11 @@ public:
         if (pointer == nullptr) return;
         // Pool-backed allocators: the common free is a push onto this
         // thread's cache, done here without a virtual call. Other
-        // allocators' tags name a slot that always holds a cache with no
-        // room (its hot slots closed, its stacks full), so their push
-        // declines before it reads anything of the block.
-        if (detail::pool_push_cached(inline_pool_, pointer, size, list)) return;
+        // allocators (place 0) decline before anything is read: the bytes
+        // in front of their blocks may be a guard zone or unmapped.
+        if (inline_pool_place_.at != 0 &&
+            detail::pool_push_cached(inline_pool_place_, pointer, size, list))
+            return;
         do_deallocate(pointer, size, alignment);
     }
 
@@ -180,8 +181,11 @@ protected:
     /// itself, HybridAllocator): from now on `deallocate_bytes`, and so every
     /// Buffer destructor, first tries that pool's inline thread-cache push and
     /// calls `do_deallocate` only when it declines. `do_deallocate` must then
-    /// behave exactly as that pool's free. The tag is copied.
-    void enable_inline_pool_free(const detail::PoolFreeTag& tag) noexcept { inline_pool_ = tag; }
+    /// behave exactly as that pool's free. Only the place of the tag's TLS
+    /// slot is kept.
+    void enable_inline_pool_free(const detail::PoolFreeTag& tag) noexcept {
+        inline_pool_place_ = detail::pool_tls_place(tag.key);
+    }
 
     /// For allocators built over another one (a pool over its base): one
     /// virtual call to `base`'s `do_allocate`, without `try_allocate_bytes`'s
@@ -212,9 +216,11 @@ protected:
     virtual void do_free(void* pointer) = 0;
 
 private:
-    // A copy of the pool's tag (no pointer to follow on every free); the
-    // default names no pool, so the push declines on its list's tests.
-    detail::PoolFreeTag inline_pool_;
+    // Where the pool's TLS slot is (no pointer to follow on every free, and
+    // one load: a key would need the slots' offset added, a second load).
+    // 0, which no slot's place is, names no pool: the default, so that
+    // every allocator stays constant-initialisable.
+    detail::PoolTlsPlace inline_pool_place_{};
 };
 
 } // namespace ziggy

@@ -37,11 +37,12 @@
 // so the pop's "no block" or the push's "no room" covers them. Each live pool has a slot of its
 // own (PoolTlsSlot), read %fs-relative (the pool's key is the slot's offset
 // in the array; the array's offset from the thread pointer is added): one
-// load and no compare finds the cache. Every other allocator's tag
-// names a slot that always holds the declining cache, so their frees pay
-// that load and the "no room" test, and no separate "is this a pool" test
-// (before the slots were per pool, a slot compare cost each side of a pair
-// a branch: pairs ran 2.46 ns against 2.22-2.29 now). And a free must not
+// load and no compare finds the cache (before the slots were per pool, a
+// slot compare cost each side of a pair a branch: pairs ran 2.46 ns against
+// 2.22-2.29). An Allocator keeps its pool's slot by place, and place 0 for
+// no pool, which its free tests before anything else (see
+// Allocator::deallocate_bytes); pools without a slot of their own name one
+// that always holds the declining cache. And a free must not
 // compute its list from a load it just made, or the push's stores wait on
 // that load and the next pop waits on them (the sized free takes the list
 // from the size and only compares the header). On Zen 5 (the CI machine
@@ -235,9 +236,9 @@ inline constexpr std::uintptr_t pool_hot_empty = 1;
 /// base from `top`).
 struct PoolFreeList {
     std::atomic<std::uintptr_t> hot{pool_hot_closed}; // a block, empty or closed
-    std::atomic<void**> top{pool_empty_stack + 1};   // one past the newest stacked block
-    void** end = pool_empty_stack + 1;               // a push at `end` is slow
-    std::atomic<std::uint64_t> pops{0};              // allocations served: hits
+    std::atomic<void**> top{pool_empty_stack + 1};    // one past the newest stacked block
+    void** end = pool_empty_stack + 1;                // a push at `end` is slow
+    std::atomic<std::uint64_t> pops{0};               // allocations served: hits
 
     PoolFreeList() = default;
     PoolFreeList(const PoolFreeList&) = delete;
@@ -332,7 +333,7 @@ struct PoolTlsSlot {
 };
 static_assert(sizeof(PoolTlsSlot) == sizeof(void*));
 inline constexpr std::size_t pool_tls_slot_count = 32;
-/// The slot of pools without one, and of every allocator that is not a pool.
+/// The slot of pools without one (and the default PoolFreeTag's).
 inline constexpr std::size_t pool_no_slot = pool_tls_slot_count;
 // Constant-initialised and trivially destructible: access needs no TLS guard.
 // initial-exec: the slots sit at a fixed offset from the thread pointer, also
@@ -354,7 +355,7 @@ inline constexpr std::size_t pool_no_slot = pool_tls_slot_count;
 /// allocator registers its pool's tag with `Allocator::enable_inline_pool_free`.
 struct PoolFreeTag {
     /// `pool_tls_key(slot)`. The default names `pool_no_slot`, so every free
-    /// of an allocator that is not a pool declines on its list's tests.
+    /// of a pool without a slot of its own declines on its list's tests.
     std::uint64_t key = pool_tls_key(pool_no_slot);
     std::uint64_t pool_id = 0;       // unique per pool, ids count up from 1
     std::size_t slot = pool_no_slot; // index into pool_tls_slots
@@ -362,8 +363,10 @@ struct PoolFreeTag {
 
 /// Where a slot sits, for the calling thread's loads: on x86-64 Linux its
 /// offset from the thread pointer (the same in every thread for
-/// initial-exec variables), elsewhere its index. A type of its own, so that
-/// a key (`PoolFreeTag::key`) cannot be passed where a place is wanted.
+/// initial-exec variables, and negative: x86-64 puts static TLS below the
+/// thread pointer), elsewhere its index plus one. So no slot's place is 0,
+/// which `Allocator` keeps for "not a pool". A type of its own, so that a
+/// key (`PoolFreeTag::key`) cannot be passed where a place is wanted.
 struct PoolTlsPlace {
     std::ptrdiff_t at = 0;
 };
@@ -396,12 +399,13 @@ struct PoolTlsPlace {
     return cache;
 }
 #else
+// The index plus one: no slot's place is 0 (Allocator's "no pool").
 [[nodiscard, gnu::always_inline]] inline PoolTlsPlace pool_tls_place(std::uint64_t key) noexcept {
-    return PoolTlsPlace{static_cast<std::ptrdiff_t>(key / sizeof(PoolTlsSlot))};
+    return PoolTlsPlace{static_cast<std::ptrdiff_t>(key / sizeof(PoolTlsSlot)) + 1};
 }
 [[nodiscard, gnu::always_inline]] inline PoolThreadCache* pool_tls_cache_at(
     PoolTlsPlace place) noexcept {
-    return pool_tls_slots[place.at].cache.load(std::memory_order_relaxed);
+    return pool_tls_slots[place.at - 1].cache.load(std::memory_order_relaxed);
 }
 #endif
 /// The calling thread's cache in the slot named by `key` (as above). Where
@@ -509,14 +513,13 @@ struct PoolTlsPlace {
 /// load (a pop and a push of one block run about twice as fast). Any mismatch
 /// (a wrong size, a direct block, a block already freed) returns false, and
 /// the pool's `do_deallocate` decides (by the header).
-[[gnu::always_inline]] inline bool pool_push_cached(const PoolFreeTag& tag, void* user,
+[[gnu::always_inline]] inline bool pool_push_cached(PoolTlsPlace place, void* user,
                                                     std::size_t size, std::size_t list) noexcept {
-    PoolThreadCache* cache = pool_tls_cache(tag.key);
+    PoolThreadCache* cache = pool_tls_cache_at(place);
     PoolFreeList& fl = cache->lists[list];
-    // Every list of the declining cache is closed and full, and every
-    // allocator that is not a pool finds that cache: so these tests come
-    // before the header's, as the bytes in front of another allocator's
-    // block may not be readable.
+    // Every list of the declining cache is closed and full, and a free
+    // through a pool that has no cache here (or no slot) finds that cache:
+    // these tests come before the header's, which then needs no reading.
     const std::uintptr_t hot = fl.hot.load(std::memory_order_relaxed);
     if (hot == pool_hot_empty) {
         PoolHeader* h = pool_header_if(user, pool_info(size, list));
