@@ -13,7 +13,8 @@ void* HybridAllocator::do_allocate(std::size_t size, std::size_t alignment, bool
 void HybridAllocator::do_deallocate(void* pointer, std::size_t size,
                                     std::size_t alignment) noexcept {
     // deallocate_bytes already tried the pool's inline push (the hybrid
-    // shares its tag); the pool's header says which route the block took.
+    // has its pool's slot place); the pool's header says which route the
+    // block took.
     pool_.deallocate_declined(pointer, size, alignment);
 }
 

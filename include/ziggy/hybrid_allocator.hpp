@@ -40,8 +40,8 @@
 // route read 1.12-1.23 in every process). On Zen 5 every direct row read
 // 0.96-1.01x in stop 21 and 0.97-1.02x in stop 22, and every pooled row
 // 0.84-1.03x the pool alone in stop 21 but for two jemalloc rows in one run
-// of two, 0.85-1.05x in stop 22 (with the pool lists' hot slot) but for
-// one glibc row in one run of two (README, Performance).
+// of two, 0.82-1.02x in both runs of stop 22 (with the pool lists' hot
+// slot and the allocator's slot place; README, Performance).
 #pragma once
 
 #include <algorithm>

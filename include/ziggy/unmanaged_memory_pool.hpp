@@ -363,8 +363,7 @@ private:
     PoolOptions options_;
     detail::PoolFreeTag tag_; // this pool's id and TLS slot
     /// `detail::pool_tls_place(tag_.key)`, for this pool's own fast paths
-    /// (the tag's key is the slot's offset in the array: a constant for the
-    /// default tag, so that allocators are constant-initialisable).
+    /// (Allocator keeps the same place for the inline free).
     detail::PoolTlsPlace tls_place_{};
     std::uint32_t cache_limits_[detail::pool_list_count] = {};
     std::shared_ptr<detail::PoolLink> link_;

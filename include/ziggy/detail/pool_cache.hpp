@@ -313,9 +313,9 @@ struct alignas(64) PoolThreadCache { // own cache lines: no false sharing betwee
 };
 
 /// What the fast paths use when the calling thread has no cache for a pool in
-/// its slot (or the pool has no slot, or the allocator is not a pool): every
-/// list is empty with no room, so a pop finds no block and a push no room,
-/// and both take the slow path on the one test they make anyway. Never
+/// its slot (or the pool has no slot): every list is closed, empty and
+/// without room, so a pop finds no block and a push no room, and both take
+/// the slow path on the tests of a list they make anyway. Never
 /// written.
 inline constinit PoolThreadCache pool_declining_cache{PoolThreadCache::Declining{}};
 
@@ -341,9 +341,8 @@ inline constexpr std::size_t pool_no_slot = pool_tls_slot_count;
 [[gnu::tls_model("initial-exec")]] inline constinit thread_local PoolTlsSlot
     pool_tls_slots[pool_tls_slot_count + 1] = {};
 
-/// The key of `slot`: its byte offset in `pool_tls_slots`. A constant, so
-/// every allocator's default tag (and so every allocator) can be
-/// constant-initialised (`constinit ziggy::SystemAllocator a;`).
+/// The key of `slot`: its byte offset in `pool_tls_slots`, a constant (the
+/// place, which the fast paths use, depends on where the thread's TLS is).
 [[nodiscard]] constexpr std::uint64_t pool_tls_key(std::size_t slot) noexcept {
     return slot * sizeof(PoolTlsSlot);
 }
@@ -408,9 +407,9 @@ struct PoolTlsPlace {
     return pool_tls_slots[place.at - 1].cache.load(std::memory_order_relaxed);
 }
 #endif
-/// The calling thread's cache in the slot named by `key` (as above). Where
-/// the key is a constant (every allocator's default tag), this costs the
-/// place's add; a pool keeps its slot's place too (for its own paths).
+/// The calling thread's cache in the slot named by `key` (as above): the
+/// place's add, then its load. The fast paths keep places instead (a pool's
+/// `tls_place_`, an allocator's inline-free place).
 [[nodiscard, gnu::always_inline]] inline PoolThreadCache* pool_tls_cache(
     std::uint64_t key) noexcept {
     return pool_tls_cache_at(pool_tls_place(key));
