@@ -444,7 +444,7 @@ void UnmanagedMemoryPool::deallocate_slow(void* user) noexcept {
     const std::size_t capacity = cache_limits_[list] - 1;          // the hot slot holds one
     if (capacity == 0 || !install_slots(*cache, list, capacity)) { // or out of memory
         auto* older =
-            detail::pool_header_of(reinterpret_cast<void*>(fl.hot.load(std::memory_order_relaxed)));
+            detail::pool_header_of(detail::pool_hot_block(fl.hot.load(std::memory_order_relaxed)));
         fl.hot.store(reinterpret_cast<std::uintptr_t>(user), std::memory_order_relaxed);
         spill(older, older, 1, list);
         return;
@@ -457,7 +457,7 @@ void UnmanagedMemoryPool::deallocate_slow(void* user) noexcept {
     }
     // The newest block in the hot slot, the one it held on the stack.
     void** top = fl.top.load(std::memory_order_relaxed);
-    *top = reinterpret_cast<void*>(fl.hot.load(std::memory_order_relaxed));
+    *top = detail::pool_hot_block(fl.hot.load(std::memory_order_relaxed));
     fl.top.store(top + 1, std::memory_order_relaxed);
     fl.hot.store(reinterpret_cast<std::uintptr_t>(user), std::memory_order_relaxed);
 }
@@ -547,7 +547,7 @@ void UnmanagedMemoryPool::drain_cache(detail::PoolThreadCache& cache, bool to_de
             head = unlist(fl, stacked, tail);
         if (hot_holds) {
             fl.hot.store(detail::pool_hot_empty, std::memory_order_relaxed);
-            detail::PoolHeader* h = detail::pool_header_of(reinterpret_cast<void*>(hot));
+            detail::PoolHeader* h = detail::pool_header_of(detail::pool_hot_block(hot));
             write_next(h, head);
             if (tail == nullptr) tail = h;
             head = h;

@@ -210,7 +210,7 @@ private:
         if (const std::uintptr_t hot = fl.hot.load(std::memory_order_relaxed);
             detail::pool_hot_holds(hot)) {
             fl.hot.store(detail::pool_hot_empty, std::memory_order_relaxed);
-            user = reinterpret_cast<void*>(hot);
+            user = detail::pool_hot_block(hot);
         } else {
             void** top = fl.top.load(std::memory_order_relaxed);
             user = top[-1];

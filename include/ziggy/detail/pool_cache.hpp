@@ -239,12 +239,15 @@ struct PoolFreeList {
     std::atomic<void**> top{pool_empty_stack + 1};    // one past the newest stacked block
     void** end = pool_empty_stack + 1;                // a push at `end` is slow
     std::atomic<std::uint64_t> pops{0};               // allocations served: hits
-
-    PoolFreeList() = default;
-    PoolFreeList(const PoolFreeList&) = delete;
-    PoolFreeList& operator=(const PoolFreeList&) = delete;
 };
 static_assert(sizeof(PoolFreeList) == 32);
+
+/// The block a hot slot value holds (a user pointer kept as an integer, so
+/// that the slot can also say empty or closed).
+[[nodiscard, gnu::always_inline]] inline void* pool_hot_block(std::uintptr_t hot) noexcept {
+    // NOLINTNEXTLINE(performance-no-int-to-ptr): the integer is a pointer stored whole
+    return reinterpret_cast<void*>(hot);
+}
 
 /// Whether hot slot value `hot` holds a block.
 [[nodiscard, gnu::always_inline]] constexpr bool pool_hot_holds(std::uintptr_t hot) noexcept {
@@ -467,7 +470,7 @@ struct PoolTlsPlace {
     PoolFreeList& fl = cache.lists[list];
     fl.top.store(top + 1, std::memory_order_relaxed);
     fl.hot.store(reinterpret_cast<std::uintptr_t>(user), std::memory_order_relaxed);
-    *top = reinterpret_cast<void*>(hot);
+    *top = pool_hot_block(hot);
     h->info = pool_freed_info(list);
     poison(h, pool_header_size + pool_list_block_size(list));
 }
