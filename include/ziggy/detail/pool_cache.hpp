@@ -222,7 +222,8 @@ inline constexpr std::uintptr_t pool_hot_empty = 1;
 /// only decides a branch. So in an allocate-free-allocate sequence the only
 /// value that travels through memory from one operation to the next is the
 /// block's pointer, once a pair instead of the stack's `top` twice (Zen 5, 64 B
-/// `Buffer` pair: 1.67-1.68 against 1.83-1.86 ns, interleaved runs).
+/// `Buffer` pair: 1.71-1.75 against 1.94-1.97 ns, interleaved runs of this
+/// form against the stack alone; README, Performance).
 ///
 /// Why the stack is an array and not a chain through the blocks: a pop from
 /// a chain must load the next block's header before the following pop can
