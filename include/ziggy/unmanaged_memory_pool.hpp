@@ -110,12 +110,17 @@ public:
                                      const char* file = __builtin_FILE(),
                                      int line = __builtin_LINE(),
                                      const char* function = __builtin_FUNCTION()) {
+        // The list before the count's test (for any count: the product is
+        // used only once the count passes), so that a loop over one count
+        // computes it once (see detail::size_class_index): the test's branch
+        // would keep it in the loop.
+        const std::size_t bytes = count * sizeof(T);
+        const std::size_t list = detail::pool_list_index(bytes, alignof(T));
         if (detail::zero_or_too_many<T>(count)) [[unlikely]] {
             if (count == 0) return Buffer<T>();
             detail::throw_bad_array_new_length();
         }
-        const std::size_t bytes = count * sizeof(T);
-        void* p = allocate_inline(bytes, alignof(T), zero_memory);
+        void* p = allocate_in_list(list, bytes, alignof(T), zero_memory);
         if (p == nullptr) [[unlikely]]
             detail::throw_bad_alloc();
         (void)file, (void)line, (void)function;
