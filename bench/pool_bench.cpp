@@ -317,6 +317,116 @@ void BM_FoonathanPoolBatch(benchmark::State& state) {
 BENCHMARK(BM_FoonathanPoolBatch)->Arg(64);
 #endif
 
+// ---- the batch, modelled: what each piece of the pool's fast paths costs --
+//
+// BM_PoolSizedBatch's loops over a model of the pool's thread cache: the same
+// list layout (a hot slot and an array stack over a null slot, 32 bytes a
+// list), the cache found by one load a call (the pool's is %fs-relative;
+// here a volatile pointer), the list by the pool's own size-class lookup,
+// the counters by the pool's own `bump`. No slow path: the stack holds the
+// whole batch. Each piece the pool adds to a bare stack can be switched off:
+// the block header (written by each allocation and each free), the three
+// counters (hits, bytes allocated, bytes freed), and the sized free's check
+// of the header. BM_BatchModel<false, false, false> is a floor for the
+// batch; <true, true, true> should read about as BM_PoolSizedBatch does.
+namespace batch_model {
+
+struct List {
+    std::uintptr_t hot = ziggy::detail::pool_hot_empty;
+    void** top = nullptr;
+    void** end = nullptr;
+    std::atomic<std::uint64_t> pops{0};
+};
+struct alignas(64) Cache {
+    List lists[ziggy::detail::pool_list_count + 1];
+    std::atomic<std::uint64_t> allocated_bytes{0};
+    std::atomic<std::uint64_t> freed_bytes{0};
+};
+Cache* volatile current_cache = nullptr;
+
+template <bool Header, bool Counters>
+[[gnu::always_inline]] inline void* pop(std::size_t n) {
+    using namespace ziggy::detail;
+    Cache* cache = current_cache;
+    const std::size_t list = pool_list_index(n, 16);
+    List& l = cache->lists[list];
+    void* p = nullptr;
+    if (pool_hot_holds(l.hot)) {
+        p = pool_hot_block(l.hot);
+        l.hot = pool_hot_empty;
+    } else {
+        void** top = l.top;
+        p = top[-1];
+        if (p == nullptr) std::abort(); // the stack holds the whole batch
+        l.top = top - 1;
+    }
+    if constexpr (Header) pool_header_of(p)->info = pool_info(n, list);
+    if constexpr (Counters) {
+        bump_one(l.pops);
+        bump(cache->allocated_bytes, std::uint64_t{n});
+    }
+    return p;
+}
+
+template <bool Header, bool Counters, bool Check>
+[[gnu::always_inline]] inline void push(void* p, std::size_t n) {
+    using namespace ziggy::detail;
+    Cache* cache = current_cache;
+    const std::size_t list = pool_list_index(n, 16);
+    List& l = cache->lists[list];
+    const std::uintptr_t hot = l.hot;
+    if constexpr (Check)
+        if (pool_header_of(p)->info != pool_info(n, list)) std::abort();
+    if constexpr (Counters) bump(cache->freed_bytes, std::uint64_t{n});
+    if (hot == pool_hot_empty) {
+        l.hot = reinterpret_cast<std::uintptr_t>(p);
+    } else {
+        void** top = l.top;
+        if (top == l.end) std::abort();
+        l.top = top + 1;
+        l.hot = reinterpret_cast<std::uintptr_t>(p);
+        *top = pool_hot_block(hot);
+    }
+    if constexpr (Header) pool_header_of(p)->info = pool_freed_info(list);
+}
+
+} // namespace batch_model
+
+template <bool Header, bool Counters, bool Check>
+void BM_BatchModel(benchmark::State& state) {
+    using namespace ziggy::detail;
+    const auto n = static_cast<std::size_t>(state.range(0));
+    batch_model::Cache cache;
+    batch_model::current_cache = &cache;
+    batch_model::List& l = cache.lists[pool_list_index(n, 16)];
+    std::vector<void*> stack(batch + 1, nullptr); // stack[0]: the null slot
+    l.top = stack.data() + 1;
+    l.end = stack.data() + stack.size();
+    // Blocks as the pool's: [16-byte gap ending in the header][n bytes], from malloc.
+    std::vector<void*> blocks(batch);
+    for (auto& b : blocks) {
+        b = std::malloc(pool_header_size + n);
+        void* user = static_cast<char*>(b) + pool_header_size;
+        pool_header_of(user)->info = pool_info(n, pool_list_index(n, 16));
+        batch_model::push<false, false, false>(user, n); // the header stays allocated: Check passes
+    }
+    std::vector<void*> ptrs(batch);
+    for (auto _ : state) {
+        for (auto& p : ptrs) p = batch_model::pop<Header, Counters>(n);
+        escape(ptrs.data());
+        for (void* p : ptrs) batch_model::push<Header, Counters, Check>(p, n);
+    }
+    for (auto& b : blocks) std::free(b);
+    batch_model::current_cache = nullptr;
+    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * batch));
+}
+BENCHMARK_TEMPLATE(BM_BatchModel, false, false, false)->Arg(64);
+BENCHMARK_TEMPLATE(BM_BatchModel, true, false, false)->Arg(64);
+BENCHMARK_TEMPLATE(BM_BatchModel, false, true, false)->Arg(64);
+BENCHMARK_TEMPLATE(BM_BatchModel, false, false, true)->Arg(64);
+BENCHMARK_TEMPLATE(BM_BatchModel, true, true, false)->Arg(64);
+BENCHMARK_TEMPLATE(BM_BatchModel, true, true, true)->Arg(64);
+
 // ---- threads: one shared allocator, pairs on every thread ----------------
 
 // Shared by every thread of every thread benchmark (never destroyed: thread

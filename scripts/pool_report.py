@@ -86,6 +86,15 @@ def print_tables(results):
           f"raw pointers with unsized free (as malloc is measured) "
           f"{batch('BM_PoolInlineBatch/64'):.2f}, "
           f"with sized free {batch('BM_PoolSizedBatch/64'):.2f}")
+    # BM_BatchModel<header, counters, check> (bench/pool_bench.cpp): the sized
+    # batch's loops over a model of the thread cache, each piece the pool adds
+    # to a bare stack switched on or off.
+    models = [("bare stack", "false, false, false"), ("header", "true, false, false"),
+              ("counters", "false, true, false"), ("check", "false, false, true"),
+              ("header + counters", "true, true, false"), ("all three", "true, true, true")]
+    print("batch model / best malloc (the pool's pieces on a bare stack: the header "
+          "written by allocate and free, the three counters, the sized free's check): " +
+          ", ".join(f"{label} {batch(f'BM_BatchModel<{args}>/64'):.2f}" for label, args in models))
 
     print("\n## mixed sizes: pairs of 256 sizes from 8 B to 4 KiB in a fixed random order (CPU ns, best of 5)")
     mixed = {p: cpu(p, "BM_MallocMixedPair") for p in PEERS}

@@ -514,6 +514,31 @@ TEST(UnmanagedMemoryPoolTest, StatisticsPerClass) {
     EXPECT_EQ(stats.classes.size(), ziggy::detail::pool_list_count);
 }
 
+// The pool's own allocate<T> (which computes its list before it tests the
+// count): a count whose byte size wraps (to a huge size, to 0, to a small
+// size) or exceeds what can be allocated throws bad_array_new_length and
+// changes nothing, and the list computed from the wrapped product is never
+// used.
+TEST(UnmanagedMemoryPoolTest, TooManyElementsThrowAndChangeNothing) {
+    TrackingAllocator base;
+    UnmanagedMemoryPool pool(base);
+    auto live = pool.allocate<std::uint64_t>(8); // a block in the list of 64 B
+    const std::size_t before = pool.total_allocated_bytes();
+    EXPECT_THROW((void)pool.allocate<float>(~std::size_t{0}), std::bad_array_new_length);
+    EXPECT_THROW((void)pool.allocate<double>(std::size_t{1} << 61), std::bad_array_new_length);
+    EXPECT_THROW((void)pool.allocate<std::uint64_t>(~std::size_t{0} / 2),
+                 std::bad_array_new_length);
+    EXPECT_THROW((void)pool.allocate<std::uint64_t>((std::size_t{1} << 61) + 8),
+                 std::bad_array_new_length); // wraps to 64 bytes
+    EXPECT_EQ(pool.total_allocated_bytes(), before);
+    EXPECT_EQ(base.allocation_calls(), 1u);
+    EXPECT_EQ(base.live_blocks(), 1u);
+    const auto stats = pool.statistics();
+    EXPECT_EQ(stats.hits, 0u);
+    EXPECT_EQ(stats.misses, 1u);
+    EXPECT_TRUE(pool.allocate<std::uint64_t>(0).empty());
+}
+
 // Sizes at the class edges (0, 1, boundary - 1, boundary, boundary + 1) and
 // above the largest class are served with exact accounting.
 TEST(UnmanagedMemoryPoolTest, SizeClassEdges) {

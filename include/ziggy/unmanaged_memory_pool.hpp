@@ -155,7 +155,8 @@ public:
     /// allocation, so a free is never counted without its allocation).
     [[nodiscard]] std::size_t total_allocated_bytes() const noexcept override;
 
-    /// The inline fast path behind `allocate<T>` and `do_allocate`. Returns
+    /// The inline fast path behind `do_allocate` (`allocate<T>` computes its
+    /// list first and calls `allocate_in_list`, below). Returns
     /// nullptr on failure. Preconditions: `0 < bytes <= max_object_size`,
     /// `alignment` a power of two.
     [[nodiscard, gnu::always_inline]] void* allocate_inline(std::size_t bytes,
@@ -188,8 +189,9 @@ private:
     friend class HybridAllocator;
     struct Depot;
 
-    /// `allocate_inline` with its list computed by the caller (HybridAllocator
-    /// computes it before its route test). Precondition: `list ==
+    /// `allocate_inline` with its list computed by the caller (`allocate<T>`
+    /// before its count test, HybridAllocator before its route test).
+    /// Precondition: `list ==
     /// detail::pool_list_index(bytes, alignment)`, besides allocate_inline's;
     /// another list would hand out a block of another size.
     [[nodiscard, gnu::always_inline]] void* allocate_in_list(std::size_t list, std::size_t bytes,

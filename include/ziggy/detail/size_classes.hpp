@@ -72,8 +72,9 @@ inline constexpr std::size_t no_size_class = 2 * size_class_count;
 /// ten instructions; branching on size ranges (arithmetic to 128 bytes, a
 /// table beyond) made a pool pair of 256 B or 1 KiB 12-17% slower than one
 /// of 64 B, where the table makes them equal and 64 B 3% faster too. (A
-/// batch of 1000 Buffers frees 4-7% slower: the load is on each free's way
-/// to its list.)
+/// batch of 1000 Buffers freed 4-7% slower than with arithmetic, when the
+/// load was on each free's way to its list; a loop over one size now makes
+/// it once, see size_class_index.)
 inline constexpr auto size_class_table = [] {
     std::array<std::uint8_t, max_class_size / 16 + 2> t{};
     for (std::size_t g = 0; g < t.size(); ++g)
@@ -88,8 +89,10 @@ inline constexpr auto size_class_table = [] {
 /// On x86-64 the table is read by an asm statement that is not volatile and
 /// names no memory: the compilers treat it as a pure function of the size, so
 /// a loop over one size computes the class once. A plain load is reloaded
-/// after every store and every `asm("" ::: "memory")` barrier the loop makes
-/// (the table is constant, which the compilers do not use to hoist it).
+/// after every store the compiler cannot tell apart from the table and every
+/// `asm("" ::: "memory")` barrier in the loop (such as the benchmarks'
+/// `escape`, or any opaque call): the table is constant, which the compilers
+/// do not use to hoist it.
 /// Sound because the table never changes and `size_granule` keeps the index
 /// inside it. Measured (Zen 5, pool_bench-mimalloc, minima of interleaved
 /// runs): the 64 B `Buffer` pair ran 1.43-1.45 against 1.55-1.58 ns over 7 of
@@ -98,7 +101,8 @@ inline constexpr auto size_class_table = [] {
     std::size_t size) noexcept {
     const std::size_t granule = size_granule(size);
 #if defined(__x86_64__)
-    if (!std::is_constant_evaluated()) {
+    // A size known at compile time still folds to its class.
+    if (!std::is_constant_evaluated() && !__builtin_constant_p(granule)) {
         std::size_t index = 0; // written by the asm below (zero-extended)
         asm("movzbl (%1,%2), %k0" : "=r"(index) : "r"(size_class_table.data()), "r"(granule));
         return index;
