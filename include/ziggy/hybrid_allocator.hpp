@@ -41,7 +41,10 @@
 // 0.96-1.01x in stop 21 and 0.97-1.02x in stop 22, and every pooled row
 // 0.84-1.03x the pool alone in stop 21 but for two jemalloc rows in one run
 // of two, 0.82-1.02x in both runs of stop 22 (with the pool lists' hot
-// slot and the allocator's slot place; README, Performance).
+// slot and the allocator's slot place). In stop 23's four runs direct rows
+// read 0.96-1.03x and pooled ones 0.86-1.05x but for the 16-byte struct's,
+// 1.09-1.13x in six of 192 cells (the pool alone now makes its size lookup
+// once per loop for every type; README, Performance).
 #pragma once
 
 #include <algorithm>
@@ -154,7 +157,7 @@ public:
         // the list after the branch, on each of four mallocs. (Measured
         // before stop 23, when the lookup was a plain load. Since then the
         // pool alone makes it once per loop for every type, and a 16-byte
-        // struct reads 1.03-1.10x the pool in turn; the list first for
+        // struct reads 1.03-1.13x the pool in turn; the list first for
         // every type read 1.07 against 1.03 in turn, so this stays.)
         // `count * sizeof(T)` may wrap here for too many; the list is then
         // never used.
