@@ -155,7 +155,15 @@ template <class T>
 [[gnu::always_inline]] inline void bump(std::atomic<T>& counter, T delta) noexcept {
 #if defined(__x86_64__) && !ZIGGY_TSAN
     static_assert(sizeof(std::atomic<T>) == sizeof(T) && sizeof(T) == 8);
-    asm volatile("addq %1, %0" : "+m"(*reinterpret_cast<T*>(&counter)) : "er"(delta));
+    // Both asm dialects (AT&T, and Intel for -masm=intel: g++ prints the
+    // memory operand with its size, clang without, so clang's names it).
+#if defined(__clang__)
+    asm volatile("{addq %1, %0|add qword ptr %0, %1}"
+                 : "+m"(*reinterpret_cast<T*>(&counter))
+                 : "er"(delta));
+#else
+    asm volatile("{addq %1, %0|add %0, %1}" : "+m"(*reinterpret_cast<T*>(&counter)) : "er"(delta));
+#endif
 #else
     counter.store(counter.load(std::memory_order_relaxed) + delta, std::memory_order_release);
 #endif
@@ -169,7 +177,7 @@ template <class T>
 #if defined(__x86_64__) && !ZIGGY_TSAN
     static_assert(sizeof(std::atomic<T>) == sizeof(T) && sizeof(T) == 8);
     T* const c = reinterpret_cast<T*>(&counter);
-    asm volatile("addq $1, (%1)" : "+m"(*c) : "r"(c));
+    asm volatile("{addq $1, (%1)|add qword ptr [%1], 1}" : "+m"(*c) : "r"(c));
 #else
     counter.store(counter.load(std::memory_order_relaxed) + 1, std::memory_order_release);
 #endif
@@ -396,7 +404,7 @@ struct PoolTlsPlace {
 [[nodiscard, gnu::always_inline]] inline PoolThreadCache* pool_tls_cache_at(
     PoolTlsPlace place) noexcept {
     PoolThreadCache* cache = nullptr; // written by the asm below
-    asm volatile("movq %%fs:(%1), %0" : "=r"(cache) : "r"(place.at));
+    asm volatile("{movq %%fs:(%1), %0|mov %0, qword ptr fs:[%1]}" : "=r"(cache) : "r"(place.at));
     static_assert(offsetof(PoolTlsSlot, cache) == 0);
     if (cache == nullptr) __builtin_unreachable(); // a slot always names a cache
     return cache;

@@ -107,7 +107,10 @@ inline constexpr auto size_class_table = [] {
     // (g++ 12: the 64 B Buffer pair 1.52 against 1.42-1.46 ns).
     if (!std::is_constant_evaluated()) {
         std::size_t index = 0; // written by the asm below (zero-extended)
-        asm("movzbl (%1,%2), %k0" : "=r"(index) : "r"(size_class_table.data()), "r"(granule));
+        // Both asm dialects (AT&T, and Intel for -masm=intel).
+        asm("{movzbl (%1,%2), %k0|movzx %k0, byte ptr [%1+%2]}"
+            : "=r"(index)
+            : "r"(size_class_table.data()), "r"(granule));
         return index;
     }
 #endif
