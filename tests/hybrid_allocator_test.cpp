@@ -26,6 +26,12 @@ struct Pair { // 8 bytes, like a double
 struct Vec3 { // 12 bytes: a "larger struct"
     float x, y, z;
 };
+struct Vec4 { // 16 bytes: a "larger struct" with a limit of its own (one load)
+    float x, y, z, w;
+};
+struct alignas(16) Quad { // 16 bytes at 16-byte alignment
+    std::int32_t v[4];
+};
 struct Short3 { // 6 bytes: computed threshold
     std::int16_t a, b, c;
 };
@@ -46,6 +52,8 @@ TEST(HybridAllocatorTest, DefaultRoutesPoolUpToTheLargestClass) {
     EXPECT_EQ(h.route_for<Pair>(4096), Route::pooled);
     EXPECT_EQ(h.route_for<Vec3>(2048), Route::pooled); // 24 KiB
     EXPECT_EQ(h.route_for<Vec3>(2049), Route::direct);
+    EXPECT_EQ(h.route_for<Vec4>(2048), Route::pooled); // 32 KiB
+    EXPECT_EQ(h.route_for<Vec4>(2049), Route::direct);
     // Just past each of the seed's edges (1024 / 512 / 128 / 64 elements).
     EXPECT_EQ(h.route_for<std::uint8_t>(1025), Route::pooled);
     EXPECT_EQ(h.route_for<int>(513), Route::pooled);
@@ -114,6 +122,8 @@ TEST(HybridAllocatorTest, AllocationsMatchTheRouteAtEveryEdge) {
     EXPECT_EQ(h.pooled_count_limit<float>(), 10u);
     EXPECT_EQ(h.pooled_count_limit<double>(), 0u);
     EXPECT_EQ(h.pooled_count_limit<Vec3>(), 7u);
+    EXPECT_EQ(h.pooled_count_limit<Vec4>(), 7u);
+    EXPECT_EQ(h.pooled_count_limit<Quad>(), 7u);
     EXPECT_EQ(h.pooled_count_limit<std::int16_t>(), 30u);
     EXPECT_EQ(h.pooled_count_limit<Wide>(), 0u);
     for (std::size_t c : {std::size_t{1}, std::size_t{32768}, std::size_t{32769}})
@@ -121,6 +131,8 @@ TEST(HybridAllocatorTest, AllocationsMatchTheRouteAtEveryEdge) {
     for (std::size_t c : {1, 10, 11}) expect_allocations_follow_route<float>(h, c);
     for (std::size_t c : {1, 2}) expect_allocations_follow_route<double>(h, c);
     for (std::size_t c : {1, 7, 8}) expect_allocations_follow_route<Vec3>(h, c);
+    for (std::size_t c : {1, 7, 8}) expect_allocations_follow_route<Vec4>(h, c);
+    for (std::size_t c : {1, 7, 8}) expect_allocations_follow_route<Quad>(h, c);
     for (std::size_t c : {1, 30, 31}) expect_allocations_follow_route<std::int16_t>(h, c);
     for (std::size_t c : {1, 2}) expect_allocations_follow_route<Wide>(h, c);
     // Zero allocates nothing on any route; too many throws and changes nothing.
@@ -141,11 +153,21 @@ TEST(HybridAllocatorTest, PooledCountsStopAtTheLargestClass) {
     EXPECT_EQ(h.pooled_count_limit<float>(), 8192u);
     EXPECT_EQ(h.pooled_count_limit<double>(), 4096u);
     EXPECT_EQ(h.pooled_count_limit<Vec3>(), 32768u / 12);
+    EXPECT_EQ(h.pooled_count_limit<Vec4>(), 2048u);
     EXPECT_EQ(h.pooled_count_limit<std::int16_t>(), 16384u);
     EXPECT_EQ(h.route_for<double>(4097), Route::direct);
     expect_allocations_follow_route<double>(h, 4096);
     expect_allocations_follow_route<double>(h, 4097);
     expect_allocations_follow_route<Vec3>(h, 32768 / 12 + 1);
+    expect_allocations_follow_route<Vec4>(h, 2048);
+    expect_allocations_follow_route<Vec4>(h, 2049);
+    // Counts whose byte size wraps, to a huge size and to 16 bytes (a
+    // pooled class: the list is computed before the route's test).
+    const auto hits = h.pool().statistics().hits;
+    EXPECT_THROW((void)h.allocate<Vec4>(~std::size_t{0} / 8), std::bad_array_new_length);
+    EXPECT_THROW((void)h.allocate<Vec4>((std::size_t{1} << 60) + 1), std::bad_array_new_length);
+    EXPECT_EQ(h.pool().statistics().hits, hits);
+    EXPECT_EQ(h.total_allocated_bytes(), 0u);
 }
 
 // Types the pool cannot serve go direct whatever the (nonzero) count: huge

@@ -79,6 +79,7 @@ public:
           one_byte_limit_(std::min(thresholds.one_byte, detail::max_class_size)),
           four_byte_limit_(std::min(thresholds.four_byte, detail::max_class_size / 4)),
           eight_byte_limit_(std::min(thresholds.eight_byte, detail::max_class_size / 8)),
+          sixteen_byte_limit_(std::min(thresholds.large_struct, detail::max_class_size / 16)),
           pool_(backing, pool_options) {
         enable_inline_pool_free(pool_.tag_); // do_deallocate is the pool's free
     }
@@ -119,6 +120,8 @@ public:
             return four_byte_limit_;
         else if constexpr (sizeof(T) == 8)
             return eight_byte_limit_;
+        else if constexpr (sizeof(T) == 16)
+            return sixteen_byte_limit_;
         else
             return std::min(max_pooled_count(sizeof(T)), detail::max_class_size / sizeof(T));
     }
@@ -146,22 +149,23 @@ public:
         // many and the direct route all take the other branch, as only zero
         // and too many do in the pool's allocate<T>. (A pooled pair is a
         // few nanoseconds: a route test of its own cost 15-20%, measured.)
-        // For 1-, 4- and 8-byte elements the pool's list is computed before
-        // the route's branch, on both routes: the Buffer's free, where the
-        // routes meet, needs it too, and reuses it (computed after the
-        // branch, it was computed again for the free: seven instructions
-        // more a pooled pair, 1.07-1.14x the pool alone measured in turn on
-        // Zen 5, against 0.86-1.03x now, but for two jemalloc rows in one
-        // run of two). Other sizes, whose limit is a load and a minimum,
-        // read 1.07-1.08x that way for a 16-byte struct and 0.84-1.02x with
-        // the list after the branch, on each of four mallocs. (Measured
-        // before stop 23, when the lookup was a plain load. Since then the
-        // pool alone makes it once per loop for every type, and a 16-byte
-        // struct reads 1.03-1.13x the pool in turn; the list first for
-        // every type read 1.07 against 1.03 in turn, so this stays.)
+        // For 1-, 4-, 8- and 16-byte elements, whose limit is one load, the
+        // pool's list is computed before the route's branch, on both routes:
+        // the Buffer's free, where the routes meet, needs it too, and reuses
+        // it (computed after the branch, it was computed again for the free:
+        // seven instructions more a pooled pair, 1.07-1.14x the pool alone
+        // measured in turn on Zen 5, against 0.86-1.03x now). Other sizes,
+        // whose limit is a load and a minimum, compute it after the branch:
+        // computed first it read 1.07-1.08x for a 16-byte struct when that
+        // limit was still a minimum, on each of four mallocs. With the
+        // 16-byte limit one load (stop 24), the 16-byte struct reads
+        // 1.00-1.02x the pool in turn, and 1.40-1.48 ns a pair against the
+        // pool's 1.49-1.55 measured separately (before: 1.03-1.04x in turn,
+        // 1.64-1.68 ns; interleaved runs over glibc and mimalloc).
         // `count * sizeof(T)` may wrap here for too many; the list is then
         // never used.
-        constexpr bool list_first = sizeof(T) == 1 || sizeof(T) == 4 || sizeof(T) == 8;
+        constexpr bool list_first =
+            sizeof(T) == 1 || sizeof(T) == 4 || sizeof(T) == 8 || sizeof(T) == 16;
         [[maybe_unused]] std::size_t list = 0;
         if constexpr (list_first) list = detail::pool_list_index(count * sizeof(T), alignof(T));
         void* p = nullptr;
@@ -207,10 +211,11 @@ protected:
 
 private:
     HybridThresholds thresholds_;
-    // pooled_count_limit of 1-, 4- and 8-byte types (one load on the fast path).
+    // pooled_count_limit of 1-, 4-, 8- and 16-byte types (one load on the fast path).
     std::size_t one_byte_limit_;
     std::size_t four_byte_limit_;
     std::size_t eight_byte_limit_;
+    std::size_t sixteen_byte_limit_;
     UnmanagedMemoryPool pool_;
 };
 
