@@ -44,7 +44,9 @@
 // slot and the allocator's slot place). In stop 23's four runs direct rows
 // read 0.96-1.03x and pooled ones 0.86-1.05x but for the 16-byte struct's,
 // 1.09-1.13x in six of 192 cells (the pool alone now makes its size lookup
-// once per loop for every type; README, Performance).
+// once per loop for every type). Since stop 24 a 16-byte element's limit is
+// one load and its list comes first, and in two runs every pooled row read
+// 0.95-1.04x and every direct one 0.97-1.02x (README, Performance).
 #pragma once
 
 #include <algorithm>
@@ -161,7 +163,7 @@ public:
         // 16-byte limit one load (stop 24), the 16-byte struct reads
         // 1.00-1.02x the pool in turn, and 1.40-1.48 ns a pair against the
         // pool's 1.49-1.55 measured separately (before: 1.03-1.04x in turn,
-        // 1.64-1.68 ns; interleaved runs over glibc and mimalloc).
+        // 1.64-1.76 ns; interleaved runs over glibc and mimalloc).
         // `count * sizeof(T)` may wrap here for too many; the list is then
         // never used.
         constexpr bool list_first =
