@@ -154,6 +154,7 @@ TEST(HybridAllocatorTest, PooledCountsStopAtTheLargestClass) {
     EXPECT_EQ(h.pooled_count_limit<double>(), 4096u);
     EXPECT_EQ(h.pooled_count_limit<Vec3>(), 32768u / 12);
     EXPECT_EQ(h.pooled_count_limit<Vec4>(), 2048u);
+    EXPECT_EQ(h.pooled_count_limit<Quad>(), 2048u);
     EXPECT_EQ(h.pooled_count_limit<std::int16_t>(), 16384u);
     EXPECT_EQ(h.route_for<double>(4097), Route::direct);
     expect_allocations_follow_route<double>(h, 4096);
@@ -161,6 +162,8 @@ TEST(HybridAllocatorTest, PooledCountsStopAtTheLargestClass) {
     expect_allocations_follow_route<Vec3>(h, 32768 / 12 + 1);
     expect_allocations_follow_route<Vec4>(h, 2048);
     expect_allocations_follow_route<Vec4>(h, 2049);
+    expect_allocations_follow_route<Quad>(h, 2048);
+    expect_allocations_follow_route<Quad>(h, 2049);
     // Counts whose byte size wraps, to a huge size and to 16 bytes (a
     // pooled class: the list is computed before the route's test).
     const auto hits = h.pool().statistics().hits;

@@ -157,13 +157,15 @@ public:
         // it (computed after the branch, it was computed again for the free:
         // seven instructions more a pooled pair, 1.07-1.14x the pool alone
         // measured in turn on Zen 5, against 0.86-1.03x now). Other sizes,
-        // whose limit is a load and a minimum, compute it after the branch:
-        // computed first it read 1.07-1.08x for a 16-byte struct when that
-        // limit was still a minimum, on each of four mallocs. With the
-        // 16-byte limit one load (stop 24), the 16-byte struct reads
-        // 1.00-1.02x the pool in turn, and 1.40-1.48 ns a pair against the
-        // pool's 1.49-1.55 measured separately (before: 1.03-1.04x in turn,
-        // 1.64-1.76 ns; interleaved runs over glibc and mimalloc).
+        // whose limit is computed (a load and a minimum, and below 8 bytes
+        // a division by a constant), compute it after the branch: computed
+        // first it read 1.07-1.08x for a 16-byte struct when that limit was
+        // still a minimum, on each of four mallocs. With the 16-byte limit
+        // one load (stop 24), the 16-byte struct reads 1.00-1.02x the pool
+        // in turn, and 1.40-1.48 ns a pair against the pool's 1.49-1.55
+        // measured separately (before: 1.03-1.04x in turn, 1.64-1.76 ns;
+        // interleaved runs over glibc and mimalloc); 0.95-1.02x in turn in
+        // two report runs over four mallocs.
         // `count * sizeof(T)` may wrap here for too many; the list is then
         // never used.
         constexpr bool list_first =
