@@ -45,8 +45,10 @@
 // read 0.96-1.03x and pooled ones 0.86-1.05x but for the 16-byte struct's,
 // 1.09-1.13x in six of 192 cells (the pool alone now makes its size lookup
 // once per loop for every type). Since stop 24 a 16-byte element's limit is
-// one load and its list comes first, and in two runs every pooled row read
-// 0.95-1.04x and every direct one 0.97-1.02x (README, Performance).
+// one load and its list comes first: in three runs every direct row read
+// 0.97-1.02x, and every pooled one 0.95-1.04x but in one run's jemalloc
+// process (1.29-3.32x on all its pooled rows; its reruns 0.84-1.03x).
+// README, Performance.
 #pragma once
 
 #include <algorithm>
@@ -165,7 +167,7 @@ public:
         // in turn, and 1.40-1.48 ns a pair against the pool's 1.49-1.55
         // measured separately (before: 1.03-1.04x in turn, 1.64-1.76 ns;
         // interleaved runs over glibc and mimalloc); 0.95-1.02x in turn in
-        // two report runs over four mallocs.
+        // three report runs over four mallocs but for one jemalloc process.
         // `count * sizeof(T)` may wrap here for too many; the list is then
         // never used.
         constexpr bool list_first =
