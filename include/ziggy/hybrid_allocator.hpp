@@ -47,8 +47,10 @@
 // once per loop for every type). Since stop 24 a 16-byte element's limit is
 // one load and its list comes first: in three runs every direct row read
 // 0.97-1.02x, and every pooled one 0.95-1.04x but in one run's jemalloc
-// process (1.29-3.32x on all its pooled rows; its reruns 0.84-1.03x).
-// README, Performance.
+// process (1.29-3.32x on all its pooled rows; its reruns 0.84-1.03x): a
+// stack placement, which slows either the hybrid or the pool alone (their
+// objects' fields are reloaded after heap stores) at about 3% of stack
+// shifts each (README, Performance).
 #pragma once
 
 #include <algorithm>
