@@ -54,6 +54,8 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
+#include <bit>
 #include <cstddef>
 
 #include <ziggy/allocator.hpp>
@@ -81,12 +83,7 @@ public:
     /// this allocator.
     explicit HybridAllocator(Allocator& backing = default_allocator(),
                              HybridThresholds thresholds = {}, PoolOptions pool_options = {})
-        : thresholds_(thresholds),
-          one_byte_limit_(std::min(thresholds.one_byte, detail::max_class_size)),
-          four_byte_limit_(std::min(thresholds.four_byte, detail::max_class_size / 4)),
-          eight_byte_limit_(std::min(thresholds.eight_byte, detail::max_class_size / 8)),
-          sixteen_byte_limit_(std::min(thresholds.large_struct, detail::max_class_size / 16)),
-          pool_(backing, pool_options) {
+        : thresholds_(thresholds), cached_limits_(computed_limits()), pool_(backing, pool_options) {
         enable_inline_pool_free(pool_.tag_); // do_deallocate is the pool's free
     }
 
@@ -120,16 +117,10 @@ public:
     [[nodiscard]] std::size_t pooled_count_limit() const noexcept {
         if constexpr (alignof(T) > detail::max_pooled_alignment)
             return 0;
-        else if constexpr (sizeof(T) == 1)
-            return one_byte_limit_;
-        else if constexpr (sizeof(T) == 4)
-            return four_byte_limit_;
-        else if constexpr (sizeof(T) == 8)
-            return eight_byte_limit_;
-        else if constexpr (sizeof(T) == 16)
-            return sixteen_byte_limit_;
+        else if constexpr (limit_cached<T>)
+            return cached_limits_[std::countr_zero(sizeof(T))];
         else
-            return std::min(max_pooled_count(sizeof(T)), detail::max_class_size / sizeof(T));
+            return computed_limit(sizeof(T));
     }
 
     /// The route of the byte layer: pooled for `size <= untyped_bytes` (and
@@ -155,14 +146,16 @@ public:
         // many and the direct route all take the other branch, as only zero
         // and too many do in the pool's allocate<T>. (A pooled pair is a
         // few nanoseconds: a route test of its own cost 15-20%, measured.)
-        // For 1-, 4-, 8- and 16-byte elements, whose limit is one load, the
+        // For elements of 1, 2, 4, 8 and 16 bytes, whose limit is one load, the
         // pool's list is computed before the route's branch, on both routes:
         // the Buffer's free, where the routes meet, needs it too, and reuses
         // it (computed after the branch, it was computed again for the free:
         // seven instructions more a pooled pair, 1.07-1.14x the pool alone
         // measured in turn on Zen 5, against 0.86-1.03x now). Other sizes,
-        // whose limit is computed (a load and a minimum, and below 8 bytes
-        // a division by a constant), compute it after the branch: computed
+        // whose limit is computed (a load and a minimum, and for 3, 5, 6 and
+        // 7 bytes a division by a constant), compute it after the branch
+        // (2-byte elements join the cached ones in stop 24, by the same rule;
+        // no benchmark measures them): computed
         // first it read 1.07-1.08x for a 16-byte struct when that limit was
         // still a minimum, on each of four mallocs. With the 16-byte limit
         // one load (stop 24), the 16-byte struct reads 1.00-1.02x the pool
@@ -172,8 +165,7 @@ public:
         // three report runs over four mallocs but for one jemalloc process.
         // `count * sizeof(T)` may wrap here for too many; the list is then
         // never used.
-        constexpr bool list_first =
-            sizeof(T) == 1 || sizeof(T) == 4 || sizeof(T) == 8 || sizeof(T) == 16;
+        constexpr bool list_first = limit_cached<T>;
         [[maybe_unused]] std::size_t list = 0;
         if constexpr (list_first) list = detail::pool_list_index(count * sizeof(T), alignof(T));
         void* p = nullptr;
@@ -218,12 +210,30 @@ protected:
     void do_free(void* pointer) override;
 
 private:
+    /// Element sizes whose pooled count limit is computed once, at
+    /// construction: the powers of two up to 16 bytes (one load on the fast
+    /// path instead of a load and a minimum, or a division).
+    static constexpr std::size_t cached_limit_count = 5;
+    template <class T>
+    static constexpr bool limit_cached = std::has_single_bit(sizeof(T)) &&
+                                         sizeof(T) < (std::size_t{1} << cached_limit_count);
+
+    /// The pooled count limit of elements of `element_size` bytes (aligned
+    /// within the classes): the threshold, within the largest class.
+    [[nodiscard]] std::size_t computed_limit(std::size_t element_size) const noexcept {
+        return std::min(max_pooled_count(element_size), detail::max_class_size / element_size);
+    }
+    /// `computed_limit` of 1, 2, 4, 8 and 16 bytes (reads thresholds_ only,
+    /// which is initialised first).
+    [[nodiscard]] std::array<std::size_t, cached_limit_count> computed_limits() const noexcept {
+        std::array<std::size_t, cached_limit_count> limits{};
+        for (std::size_t i = 0; i < cached_limit_count; ++i)
+            limits[i] = computed_limit(std::size_t{1} << i);
+        return limits;
+    }
+
     HybridThresholds thresholds_;
-    // pooled_count_limit of 1-, 4-, 8- and 16-byte types (one load on the fast path).
-    std::size_t one_byte_limit_;
-    std::size_t four_byte_limit_;
-    std::size_t eight_byte_limit_;
-    std::size_t sixteen_byte_limit_;
+    std::array<std::size_t, cached_limit_count> cached_limits_; // by log2 of the element size
     UnmanagedMemoryPool pool_;
 };
 
