@@ -390,7 +390,7 @@ template <bool Header, bool Counters, bool Check>
         l.hot = reinterpret_cast<std::uintptr_t>(p);
         *top = pool_hot_block(hot);
     }
-    if constexpr (Header) pool_header_of(p)->info = pool_freed_info(list);
+    if constexpr (Header) pool_header_of(p)->info = pool_freed_info;
 }
 
 } // namespace batch_model

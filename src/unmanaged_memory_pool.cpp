@@ -424,7 +424,7 @@ void UnmanagedMemoryPool::deallocate_slow(void* user) noexcept {
         return;
     }
     const std::size_t list = route;
-    h->info = detail::pool_freed_info(list);
+    h->info = detail::pool_freed_info;
     detail::poison(h, detail::pool_header_size + detail::pool_list_block_size(list));
     detail::PoolThreadCache* cache = cache_limits_[list] != 0 ? thread_cache() : nullptr;
     if (cache == nullptr) {

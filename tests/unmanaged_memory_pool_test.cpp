@@ -515,14 +515,16 @@ TEST(UnmanagedMemoryPoolTest, StatisticsPerClass) {
 }
 
 // The pool's own allocate<T> (which computes its list before it tests the
-// count): a count whose byte size wraps (to a huge size, to 0, to a small
-// size) or exceeds what can be allocated throws bad_array_new_length and
-// changes nothing, and the list computed from the wrapped product is never
-// used.
+// count, and sends zero and too many to the list that holds no block): a
+// count whose byte size wraps (to a huge size, to 0, to a small size) or
+// exceeds what can be allocated throws bad_array_new_length and changes
+// nothing, even when the list of the wrapped product holds a block.
 TEST(UnmanagedMemoryPoolTest, TooManyElementsThrowAndChangeNothing) {
     TrackingAllocator base;
     UnmanagedMemoryPool pool(base);
-    auto live = pool.allocate<std::uint64_t>(8); // a block in the list of 64 B
+    auto live = pool.allocate<std::uint64_t>(8); // a block of the list of 64 B
+    pool.allocate<std::uint64_t>(8).reset();     // and one pooled there
+    pool.allocate<std::uint16_t>(8).reset();     // and in the list of 16 B
     const std::size_t before = pool.total_allocated_bytes();
     EXPECT_THROW((void)pool.allocate<float>(~std::size_t{0}), std::bad_array_new_length);
     EXPECT_THROW((void)pool.allocate<double>(std::size_t{1} << 61), std::bad_array_new_length);
@@ -530,13 +532,26 @@ TEST(UnmanagedMemoryPoolTest, TooManyElementsThrowAndChangeNothing) {
                  std::bad_array_new_length);
     EXPECT_THROW((void)pool.allocate<std::uint64_t>((std::size_t{1} << 61) + 8),
                  std::bad_array_new_length); // wraps to 64 bytes
+    EXPECT_THROW((void)pool.allocate<std::uint16_t>((std::size_t{1} << 63) + 8),
+                 std::bad_array_new_length); // wraps to 16 bytes
+    EXPECT_THROW((void)pool.allocate<char>(~std::size_t{0}), std::bad_array_new_length);
+    EXPECT_THROW((void)pool.allocate<char>(ziggy::detail::max_array_count<char> + 1),
+                 std::bad_array_new_length);
     EXPECT_EQ(pool.total_allocated_bytes(), before);
-    EXPECT_EQ(base.allocation_calls(), 1u);
-    EXPECT_EQ(base.live_blocks(), 1u);
+    EXPECT_EQ(base.allocation_calls(), 3u);
+    EXPECT_EQ(base.live_blocks(), 3u);
     const auto stats = pool.statistics();
     EXPECT_EQ(stats.hits, 0u);
-    EXPECT_EQ(stats.misses, 1u);
+    EXPECT_EQ(stats.misses, 3u);
+    EXPECT_EQ(stats.retained_blocks, 2u);
     EXPECT_TRUE(pool.allocate<std::uint64_t>(0).empty());
+    EXPECT_TRUE(pool.allocate<char>(0).empty());
+    EXPECT_EQ(pool.statistics().hits, 0u);
+    // Both pooled blocks are still there for the sizes they serve.
+    auto again = pool.allocate<std::uint64_t>(8);
+    auto small = pool.allocate<std::uint16_t>(8);
+    EXPECT_EQ(pool.statistics().hits, 2u);
+    EXPECT_EQ(base.allocation_calls(), 3u);
 }
 
 // Sizes at the class edges (0, 1, boundary - 1, boundary, boundary + 1) and

@@ -110,19 +110,32 @@ public:
                                      const char* file = __builtin_FILE(),
                                      int line = __builtin_LINE(),
                                      const char* function = __builtin_FUNCTION()) {
-        // The list before the count's test (for any count: the product is
-        // used only once the count passes), so that a loop over one count
-        // computes it once (see detail::size_class_index): the test's branch
-        // would keep it in the loop.
+        // One branch on the fast path: the pop's. A count of zero or too many
+        // takes the declining list, which never holds a block, so its test
+        // is the pop's "no block" (before stop 25 it had a branch of its own,
+        // and g++, which does not unswitch loops at -O2, kept it in a loop
+        // over one count). The list comes before any branch, so that a loop
+        // over one count computes it once (see detail::size_class_index).
+        // For 1-byte elements the list is already the declining one for
+        // zero and for any count above the classes; for larger ones the
+        // product may wrap to a pooled size, hence the select (a `cmov`).
+        // `bytes` is used only once the count passed.
         const std::size_t bytes = count * sizeof(T);
-        const std::size_t list = detail::pool_list_index(bytes, alignof(T));
-        if (detail::zero_or_too_many<T>(count)) [[unlikely]] {
-            if (count == 0) return Buffer<T>();
-            detail::throw_bad_array_new_length();
+        std::size_t list = detail::pool_list_index(bytes, alignof(T));
+        if constexpr (sizeof(T) > 1)
+            list = detail::zero_or_too_many<T>(count) ? detail::pool_declining_list : list;
+        void* p = pop_from(*detail::pool_tls_cache_at(tls_place_), list, bytes);
+        if (p == nullptr) [[unlikely]] {
+            if (detail::zero_or_too_many<T>(count)) {
+                if (count == 0) return Buffer<T>();
+                detail::throw_bad_array_new_length();
+            }
+            p = allocate_slow(bytes, alignof(T), zero_memory);
+            if (p == nullptr) [[unlikely]]
+                detail::throw_bad_alloc();
+        } else if (zero_memory) {
+            std::memset(p, 0, bytes);
         }
-        void* p = allocate_in_list(list, bytes, alignof(T), zero_memory);
-        if (p == nullptr) [[unlikely]]
-            detail::throw_bad_alloc();
         (void)file, (void)line, (void)function;
         return adopt_buffer(static_cast<T*>(p), count);
     }

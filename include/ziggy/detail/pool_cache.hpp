@@ -124,10 +124,11 @@ inline constexpr std::size_t pool_declining_list = pool_list_count;
 [[nodiscard]] constexpr std::size_t pool_direct_alignment(std::uint64_t route) noexcept {
     return std::size_t{1} << (route & 0x3F);
 }
-/// The info word of a pooled block while it sits on a free list of `list`.
-[[nodiscard]] constexpr std::uint64_t pool_freed_info(std::size_t list) noexcept {
-    return pool_freed_magic << 8 | list;
-}
+/// The info word of a pooled block while it sits on a free list: the freed
+/// magic alone (a constant, so a free stores it without computing it; no
+/// path reads a freed block's list from its header, since the list that
+/// holds a block knows it).
+inline constexpr std::uint64_t pool_freed_info = pool_freed_magic << 8;
 [[nodiscard]] inline PoolHeader* pool_header_of(void* user) noexcept {
     return front_header_of<PoolHeader>(user);
 }
@@ -454,7 +455,7 @@ struct PoolTlsPlace {
                                                  std::uint64_t bytes) noexcept {
     bump(cache.freed_bytes, bytes);
     cache.lists[list].hot.store(reinterpret_cast<std::uintptr_t>(user), std::memory_order_relaxed);
-    h->info = pool_freed_info(list);
+    h->info = pool_freed_info;
     poison(h, pool_header_size + pool_list_block_size(list));
 }
 
@@ -480,7 +481,7 @@ struct PoolTlsPlace {
     fl.top.store(top + 1, std::memory_order_relaxed);
     fl.hot.store(reinterpret_cast<std::uintptr_t>(user), std::memory_order_relaxed);
     *top = pool_hot_block(hot);
-    h->info = pool_freed_info(list);
+    h->info = pool_freed_info;
     poison(h, pool_header_size + pool_list_block_size(list));
 }
 
