@@ -21,6 +21,7 @@
 #include <functional>
 #include <memory_resource>
 #include <mutex>
+#include <new>
 #include <thread>
 #include <vector>
 
@@ -541,10 +542,28 @@ void BM_DirectRouteTyped(benchmark::State& state) {
 // of reading the clock, measured first). Past the thresholds a pair is a
 // large malloc and free, whose cost changes with the malloc's state (the
 // same request has read 25 ns in one benchmark and 36 ns in the next, and
-// 170 or 280 ns with jemalloc); in turn, both sides see the same state. The
-// counter `hybrid_per_route` is the median, over the iterations, of the
-// hybrid block's time over the route block's (a preempted block moves the
-// median little).
+// 170 or 280 ns with jemalloc); in turn, both sides see the same state.
+//
+// Where each side's objects and code sit matters as much as what they do,
+// on this core: a pair is a few nanoseconds, and
+// - at about 3% of stack placements (stop 24, shifting the stack with
+//   address randomisation off) one side read 1.1-4.5x slower, most likely
+//   4K aliasing between reloads of the allocator objects' fields (then on
+//   the stack) and heap stores;
+// - with the objects off the stack and the count in a register, the same
+//   loops, compiled once, read the hybrid at a steady 1.19x the pool for
+//   bytes and 0.87-0.89x for 4-byte elements in every binary and at every
+//   stack shift, while the same two paths as separate benchmarks (other
+//   copies of the code) read the other way round (stop 25).
+// So each side has `placements` objects of its own, each at another offset
+// in a page of its own (PlacedObjects), and `code_copies` copies of its loop
+// (`*_block<T, Copy>`), each at another offset from a 64-byte line
+// (`code_shift`); successive pairs of iterations (one of each order) take
+// the next object placement and the next code copy, so every combination
+// is measured. The counter `hybrid_per_route` is the median, over the
+// combinations, of each one's median (over its iterations) of the hybrid
+// block's time over the route block's; `placement_min` and `placement_max`
+// are the lowest and highest of those medians.
 using steady = std::chrono::steady_clock;
 
 steady::duration clock_read_cost() {
@@ -565,54 +584,139 @@ double timed_ns(F&& block, steady::duration clock_cost) {
     return static_cast<double>(std::chrono::duration_cast<std::chrono::nanoseconds>(t).count());
 }
 
+double median_of(std::vector<double> v) {
+    const auto mid = v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2);
+    std::nth_element(v.begin(), mid, v.end());
+    return *mid;
+}
+
+constexpr std::size_t placements = 5;
+constexpr std::size_t code_copies = 4;
+constexpr std::size_t page = 4096;
+constexpr int pairs_per_block = 256;
+
+// `placements` objects of type A, object i in page 2i of a page-aligned
+// region, at byte offset `first + i * step` (mod a page, within the page,
+// rounded down to A's alignment): the low twelve bits of their addresses
+// differ, and so does what they alias.
+template <class A>
+class PlacedObjects {
+public:
+    PlacedObjects(std::size_t first, std::size_t step)
+        : region_(static_cast<std::byte*>(::operator new(placements * 2 * page,
+                                                         std::align_val_t{page}))) {
+        static_assert(sizeof(A) <= page && alignof(A) <= page);
+        for (std::size_t i = 0; i < placements; ++i) {
+            std::size_t offset = (first + i * step) % page;
+            offset = std::min(offset, page - sizeof(A)) / alignof(A) * alignof(A);
+            objects_[i] = new (region_ + 2 * i * page + offset) A();
+        }
+    }
+    PlacedObjects(const PlacedObjects&) = delete;
+    PlacedObjects& operator=(const PlacedObjects&) = delete;
+    PlacedObjects(PlacedObjects&&) = delete;
+    PlacedObjects& operator=(PlacedObjects&&) = delete;
+    ~PlacedObjects() {
+        for (A* o : objects_) o->~A();
+        ::operator delete(region_, std::align_val_t{page});
+    }
+    A& operator[](std::size_t i) { return *objects_[i]; }
+
+private:
+    std::byte* region_;
+    A* objects_[placements] = {};
+};
+
+// Moves the code after it by `Copy` x 16 bytes (nops, run once a block),
+// so that each copy's loop starts at another offset from a 64-byte line.
+template <int Copy>
+[[gnu::always_inline]] inline void code_shift() {
+#if defined(__x86_64__)
+    asm volatile(".skip %c0, 0x90" : : "i"(Copy * 16));
+#endif
+}
+
+// One block of pairs on each side: noinline, each copy a function of its
+// own, the count a parameter (in a register, not reloaded after `escape`).
+template <class T, int Copy>
+[[gnu::noinline]] void hybrid_block(ziggy::HybridAllocator& h, std::size_t n) {
+    code_shift<Copy>();
+    for (int i = 0; i < pairs_per_block; ++i) {
+        auto b = h.allocate<T>(n);
+        escape(b.data());
+    }
+}
+template <class T, int Copy>
+[[gnu::noinline]] void pool_block(ziggy::UnmanagedMemoryPool& pool, std::size_t n) {
+    code_shift<Copy>();
+    for (int i = 0; i < pairs_per_block; ++i) {
+        auto b = pool.allocate<T>(n);
+        escape(b.data());
+    }
+}
+template <class T, int Copy>
+[[gnu::noinline]] void system_block(ziggy::SystemAllocator& sys, std::size_t n) {
+    code_shift<Copy>();
+    for (int i = 0; i < pairs_per_block; ++i) {
+        auto b = sys.allocate<T>(n);
+        escape(b.data());
+    }
+}
+
 template <class T>
 void BM_HybridInTurnWithRoute(benchmark::State& state) {
     const auto n = static_cast<std::size_t>(state.range(0));
-    ziggy::HybridAllocator h;
-    ziggy::UnmanagedMemoryPool pool;
+    // Offsets spread over a page, and the two sides' apart.
+    PlacedObjects<ziggy::HybridAllocator> hybrids(0, 832);
+    PlacedObjects<ziggy::UnmanagedMemoryPool> pools(416, 832);
     ziggy::SystemAllocator& sys = ziggy::default_allocator();
-    const bool pooled = h.route_for<T>(n) == ziggy::Route::pooled;
-    constexpr int block = 256;
+    const bool pooled = hybrids[0].route_for<T>(n) == ziggy::Route::pooled;
+    using HybridBlock = void (*)(ziggy::HybridAllocator&, std::size_t);
+    using PoolBlock = void (*)(ziggy::UnmanagedMemoryPool&, std::size_t);
+    using SystemBlock = void (*)(ziggy::SystemAllocator&, std::size_t);
+    constexpr HybridBlock hybrid_blocks[code_copies] = {hybrid_block<T, 0>, hybrid_block<T, 1>,
+                                                        hybrid_block<T, 2>, hybrid_block<T, 3>};
+    constexpr PoolBlock pool_blocks[code_copies] = {pool_block<T, 0>, pool_block<T, 1>,
+                                                    pool_block<T, 2>, pool_block<T, 3>};
+    constexpr SystemBlock system_blocks[code_copies] = {system_block<T, 0>, system_block<T, 1>,
+                                                        system_block<T, 2>, system_block<T, 3>};
     const steady::duration clock_cost = clock_read_cost();
-    const auto run_hybrid = [&] {
-        for (int i = 0; i < block; ++i) {
-            auto b = h.allocate<T>(n);
-            escape(b.data());
-        }
-    };
-    const auto run_route = [&] {
-        if (pooled) {
-            for (int i = 0; i < block; ++i) {
-                auto b = pool.allocate<T>(n);
-                escape(b.data());
-            }
-        } else {
-            for (int i = 0; i < block; ++i) {
-                auto b = sys.allocate<T>(n);
-                escape(b.data());
-            }
-        }
-    };
-    std::vector<double> ratios;
-    bool hybrid_first = true;
+    constexpr std::size_t combinations = placements * code_copies;
+    std::vector<double> ratios[combinations];
+    std::size_t iteration = 0;
     for (auto _ : state) {
+        const std::size_t round = iteration / 2;
+        const std::size_t at = round % placements;
+        const std::size_t copy = round % code_copies;
+        ziggy::HybridAllocator& h = hybrids[at];
+        ziggy::UnmanagedMemoryPool& pool = pools[at];
+        const auto run_hybrid = [&] { hybrid_blocks[copy](h, n); };
+        const auto run_route = [&] {
+            if (pooled)
+                pool_blocks[copy](pool, n);
+            else
+                system_blocks[copy](sys, n);
+        };
         double hybrid_ns = 0;
         double route_ns = 0;
-        if (hybrid_first) {
+        if (iteration % 2 == 0) {
             hybrid_ns = timed_ns(run_hybrid, clock_cost);
             route_ns = timed_ns(run_route, clock_cost);
         } else {
             route_ns = timed_ns(run_route, clock_cost);
             hybrid_ns = timed_ns(run_hybrid, clock_cost);
         }
-        if (route_ns > 0) ratios.push_back(hybrid_ns / route_ns);
-        hybrid_first = !hybrid_first;
+        if (route_ns > 0) ratios[at * code_copies + copy].push_back(hybrid_ns / route_ns);
+        ++iteration;
     }
     state.SetLabel(pooled ? "pooled" : "direct");
-    if (!ratios.empty()) {
-        const auto mid = ratios.begin() + static_cast<std::ptrdiff_t>(ratios.size() / 2);
-        std::nth_element(ratios.begin(), mid, ratios.end());
-        state.counters["hybrid_per_route"] = *mid;
+    std::vector<double> medians;
+    for (auto& r : ratios)
+        if (!r.empty()) medians.push_back(median_of(r));
+    if (!medians.empty()) {
+        state.counters["hybrid_per_route"] = median_of(medians);
+        state.counters["placement_min"] = *std::min_element(medians.begin(), medians.end());
+        state.counters["placement_max"] = *std::max_element(medians.begin(), medians.end());
     }
 }
 
