@@ -603,8 +603,8 @@ template <class A>
 class PlacedObjects {
 public:
     PlacedObjects(std::size_t first, std::size_t step)
-        : region_(static_cast<std::byte*>(::operator new(placements * 2 * page,
-                                                         std::align_val_t{page}))) {
+        : region_(static_cast<std::byte*>(
+              ::operator new (placements * 2 * page, std::align_val_t{page}))) {
         static_assert(sizeof(A) <= page && alignof(A) <= page);
         for (std::size_t i = 0; i < placements; ++i) {
             std::size_t offset = (first + i * step) % page;
@@ -618,7 +618,7 @@ public:
     PlacedObjects& operator=(PlacedObjects&&) = delete;
     ~PlacedObjects() {
         for (A* o : objects_) o->~A();
-        ::operator delete(region_, std::align_val_t{page});
+        ::operator delete (region_, std::align_val_t{page});
     }
     A& operator[](std::size_t i) { return *objects_[i]; }
 

@@ -165,12 +165,20 @@ TEST(HybridAllocatorTest, PooledCountsStopAtTheLargestClass) {
     expect_allocations_follow_route<Quad>(h, 2048);
     expect_allocations_follow_route<Quad>(h, 2049);
     // Counts whose byte size wraps, to a huge size and to 16 bytes (a
-    // pooled class: the list is computed before the route's test).
+    // pooled class: the list is computed before the route's test), while
+    // the list of 16 bytes holds a block: they throw, and the block stays.
+    h.allocate<Vec4>(1).reset();
     const auto hits = h.pool().statistics().hits;
     EXPECT_THROW((void)h.allocate<Vec4>(~std::size_t{0} / 8), std::bad_array_new_length);
     EXPECT_THROW((void)h.allocate<Vec4>((std::size_t{1} << 60) + 1), std::bad_array_new_length);
+    EXPECT_THROW((void)h.allocate<float>((std::size_t{1} << 62) + 4), std::bad_array_new_length);
+    EXPECT_THROW((void)h.allocate<std::int16_t>((std::size_t{1} << 63) + 8),
+                 std::bad_array_new_length);
     EXPECT_EQ(h.pool().statistics().hits, hits);
+    EXPECT_EQ(h.pool().statistics().classes[0].retained_blocks, 1u); // the 16-byte class
     EXPECT_EQ(h.total_allocated_bytes(), 0u);
+    auto again = h.allocate<Vec4>(1); // the block was kept for its own size
+    EXPECT_EQ(h.pool().statistics().hits, hits + 1);
 }
 
 // Types the pool cannot serve go direct whatever the (nonzero) count: huge

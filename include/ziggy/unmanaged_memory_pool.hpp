@@ -213,11 +213,18 @@ private:
         // One branch: requests beyond the classes index the declining list,
         // and a thread without a cache for this pool finds the declining
         // cache in the pool's slot; both find no block.
-        if (void* p = pop_from(*detail::pool_tls_cache_at(tls_place_), list, bytes)) [[likely]] {
-            if (zero) std::memset(p, 0, bytes);
+        if (void* p = pop_in_list(list, bytes, zero)) [[likely]]
             return p;
-        }
         return allocate_slow(bytes, alignment, zero);
+    }
+    /// A block of `list` from the calling thread's cache (zeroed when
+    /// `zero`), or nullptr when it has none there: the fast path of
+    /// `allocate_in_list` alone (the hybrid decides what a miss means).
+    [[nodiscard, gnu::always_inline]] void* pop_in_list(std::size_t list, std::size_t bytes,
+                                                        bool zero) noexcept {
+        void* p = pop_from(*detail::pool_tls_cache_at(tls_place_), list, bytes);
+        if (p != nullptr && zero) std::memset(p, 0, bytes);
+        return p;
     }
 
     /// Pops a block of `list` from `cache` (the calling thread's, or the
