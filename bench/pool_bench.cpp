@@ -563,7 +563,8 @@ void BM_DirectRouteTyped(benchmark::State& state) {
 // is measured. The counter `hybrid_per_route` is the median, over the
 // combinations, of each one's median (over its iterations) of the hybrid
 // block's time over the route block's; `placement_min` and `placement_max`
-// are the lowest and highest of those medians.
+// are the lowest and highest of those medians, `hybrid_pair_ns` and
+// `route_pair_ns` each side's pair (the median over its blocks).
 using steady = std::chrono::steady_clock;
 
 steady::duration clock_read_cost() {
@@ -683,6 +684,8 @@ void BM_HybridInTurnWithRoute(benchmark::State& state) {
     const steady::duration clock_cost = clock_read_cost();
     constexpr std::size_t combinations = placements * code_copies;
     std::vector<double> ratios[combinations];
+    std::vector<double> hybrid_times;
+    std::vector<double> route_times;
     std::size_t iteration = 0;
     for (auto _ : state) {
         const std::size_t round = iteration / 2;
@@ -707,6 +710,8 @@ void BM_HybridInTurnWithRoute(benchmark::State& state) {
             hybrid_ns = timed_ns(run_hybrid, clock_cost);
         }
         if (route_ns > 0) ratios[at * code_copies + copy].push_back(hybrid_ns / route_ns);
+        hybrid_times.push_back(hybrid_ns / pairs_per_block);
+        route_times.push_back(route_ns / pairs_per_block);
         ++iteration;
     }
     state.SetLabel(pooled ? "pooled" : "direct");
@@ -717,6 +722,9 @@ void BM_HybridInTurnWithRoute(benchmark::State& state) {
         state.counters["hybrid_per_route"] = median_of(medians);
         state.counters["placement_min"] = *std::min_element(medians.begin(), medians.end());
         state.counters["placement_max"] = *std::max_element(medians.begin(), medians.end());
+        // Each side's pair, ns (the median over every block of that side).
+        state.counters["hybrid_pair_ns"] = median_of(hybrid_times);
+        state.counters["route_pair_ns"] = median_of(route_times);
     }
 }
 
