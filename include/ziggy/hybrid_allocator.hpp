@@ -141,63 +141,53 @@ public:
     [[nodiscard, gnu::always_inline]] Buffer<T> allocate(
         std::size_t count, bool zero_memory = false, const char* file = __builtin_FILE(),
         int line = __builtin_LINE(), const char* function = __builtin_FUNCTION()) {
-        // `count * sizeof(T)` may wrap for too many; it is used only once
-        // the count passed the route's test, which keeps it within the
-        // classes on the pooled route.
-        const std::size_t bytes = count * sizeof(T);
-        // Zero, too many and the direct route all fail one compare: a count
-        // from 1 to the limit is pooled.
-        if constexpr (limit_cached<T>) {
-            // Elements of 1, 2, 4, 8 and 16 bytes, whose limit is one load:
-            // no branch of the hybrid's own on the pooled route. A count
-            // that is not pooled takes the declining list (a select, not a
-            // branch), whose pop finds no block, and the pop's miss decides.
-            // The pool's list comes first, from the bytes, as the Buffer's
-            // free computes it, so that a loop computes it once for both.
-            // (Stop 25: the pool's own allocate<T> lost its count test the
-            // same way, and the route's branch then read 1.13-1.19x the pool
-            // for bytes, in turn; with this, 1.05x. Direct pairs pay a pop
-            // from the declining list, within the noise of a large malloc.)
-            const std::size_t pooled_list = detail::pool_list_index(bytes, alignof(T));
-            const bool pooled = count - 1 < pooled_count_limit<T>();
-            void* p = pool_.pop_in_list(pooled ? pooled_list : detail::pool_declining_list, bytes,
-                                        zero_memory);
-            if (p == nullptr) [[unlikely]] {
-                if (pooled) {
-                    p = pool_.allocate_slow(bytes, alignof(T), zero_memory);
-                } else {
-                    if (detail::zero_or_too_many<T>(count)) {
-                        if (count == 0) return Buffer<T>();
-                        detail::throw_bad_array_new_length();
-                    }
-                    p = pool_.allocate_direct(bytes, alignof(T), zero_memory,
-                                              CallSite{file, line, function});
-                }
-                if (p == nullptr) [[unlikely]]
-                    detail::throw_bad_alloc();
+        // One compare for the pooled route: a count from 1 to the limit
+        // (which keeps `count * sizeof(T)` within the classes). Zero, too
+        // many and the direct route all take the other branch. (A pooled
+        // pair is a few nanoseconds: a route test of its own cost 15-20%,
+        // measured. The pool's allocate<T> has no count test since stop 25;
+        // stop 25 also tried this test as a select of the declining list,
+        // as the pool does, and read worse in turn: the list's address then
+        // waits for the limit's load, where a predicted branch does not.)
+        // For elements of 1, 2, 4, 8 and 16 bytes, whose limit is one load, the
+        // pool's list is computed before the route's branch, on both routes:
+        // the Buffer's free, where the routes meet, needs it too, and reuses
+        // it (computed after the branch, it was computed again for the free:
+        // seven instructions more a pooled pair, 1.07-1.14x the pool alone
+        // measured in turn on Zen 5, against 0.86-1.03x now). Other sizes,
+        // whose limit is computed (a load and a minimum, and for 3, 5, 6 and
+        // 7 bytes a division by a constant), compute it after the branch
+        // (2-byte elements join the cached ones in stop 24, by the same rule;
+        // no benchmark measures them): computed
+        // first it read 1.07-1.08x for a 16-byte struct when that limit was
+        // still a minimum, on each of four mallocs. With the 16-byte limit
+        // one load (stop 24), the 16-byte struct reads 1.00-1.02x the pool
+        // in turn, and 1.40-1.48 ns a pair against the pool's 1.49-1.55
+        // measured separately (before: 1.03-1.04x in turn, 1.64-1.76 ns;
+        // interleaved runs over glibc and mimalloc); 0.95-1.02x in turn in
+        // three report runs over four mallocs but for one jemalloc process.
+        // `count * sizeof(T)` may wrap here for too many; the list is then
+        // never used.
+        constexpr bool list_first = limit_cached<T>;
+        [[maybe_unused]] std::size_t list = 0;
+        if constexpr (list_first) list = detail::pool_list_index(count * sizeof(T), alignof(T));
+        void* p = nullptr;
+        if (count - 1 >= pooled_count_limit<T>()) [[unlikely]] {
+            if (detail::zero_or_too_many<T>(count)) {
+                if (count == 0) return Buffer<T>();
+                detail::throw_bad_array_new_length();
             }
-            return adopt_buffer(static_cast<T*>(p), count);
+            p = pool_.allocate_direct(count * sizeof(T), alignof(T), zero_memory,
+                                      CallSite{file, line, function});
         } else {
-            // Other sizes, whose limit is computed (a load and a minimum,
-            // and for 3, 5, 6 and 7 bytes a division by a constant): a
-            // branch, and the pool's list after it (computed first, it read
-            // 1.07-1.08x the pool for a 16-byte struct when that size's
-            // limit was still computed, on each of four mallocs).
-            void* p = nullptr;
-            if (count - 1 >= pooled_count_limit<T>()) [[unlikely]] {
-                if (detail::zero_or_too_many<T>(count)) {
-                    if (count == 0) return Buffer<T>();
-                    detail::throw_bad_array_new_length();
-                }
-                p = pool_.allocate_direct(bytes, alignof(T), zero_memory,
-                                          CallSite{file, line, function});
-            } else {
-                p = pool_.allocate_inline(bytes, alignof(T), zero_memory);
-            }
-            if (p == nullptr) [[unlikely]]
-                detail::throw_bad_alloc();
-            return adopt_buffer(static_cast<T*>(p), count);
+            if constexpr (list_first)
+                p = pool_.allocate_in_list(list, count * sizeof(T), alignof(T), zero_memory);
+            else
+                p = pool_.allocate_inline(count * sizeof(T), alignof(T), zero_memory);
         }
+        if (p == nullptr) [[unlikely]]
+            detail::throw_bad_alloc();
+        return adopt_buffer(static_cast<T*>(p), count);
     }
 
     [[nodiscard]] const HybridThresholds& thresholds() const noexcept { return thresholds_; }

@@ -213,20 +213,12 @@ private:
         // One branch: requests beyond the classes index the declining list,
         // and a thread without a cache for this pool finds the declining
         // cache in the pool's slot; both find no block.
-        if (void* p = pop_in_list(list, bytes, zero)) [[likely]]
+        if (void* p = pop_from(*detail::pool_tls_cache_at(tls_place_), list, bytes)) [[likely]] {
+            if (zero) std::memset(p, 0, bytes);
             return p;
+        }
         return allocate_slow(bytes, alignment, zero);
     }
-    /// A block of `list` from the calling thread's cache (zeroed when
-    /// `zero`), or nullptr when it has none there: the fast path of
-    /// `allocate_in_list` alone (the hybrid decides what a miss means).
-    [[nodiscard, gnu::always_inline]] void* pop_in_list(std::size_t list, std::size_t bytes,
-                                                        bool zero) noexcept {
-        void* p = pop_from(*detail::pool_tls_cache_at(tls_place_), list, bytes);
-        if (p != nullptr && zero) std::memset(p, 0, bytes);
-        return p;
-    }
-
     /// Pops a block of `list` from `cache` (the calling thread's, or the
     /// declining cache): the hot slot's, else the stack's newest; nullptr
     /// when the list is empty.
@@ -234,8 +226,14 @@ private:
                                                  std::size_t bytes) noexcept {
         detail::PoolFreeList& fl = cache.lists[list];
         void* user = nullptr;
+        // The hot slot's block is the likely case (an allocate-free pair),
+        // and g++ lays it out as the fall-through, as it does the free's
+        // hot slot: a pair then takes one taken branch besides its loop's,
+        // where it took three (stop 25, interleaved runs on Zen 5: pairs
+        // 1.40-1.47 against 1.42-1.49 ns, and a batch of 1000 Buffers
+        // 3.72-3.84 against 3.87-4.05 us, where the stack is the path).
         if (const std::uintptr_t hot = fl.hot.load(std::memory_order_relaxed);
-            detail::pool_hot_holds(hot)) {
+            detail::pool_hot_holds(hot)) [[likely]] {
             fl.hot.store(detail::pool_hot_empty, std::memory_order_relaxed);
             user = detail::pool_hot_block(hot);
         } else {

@@ -505,7 +505,7 @@ struct PoolTlsPlace {
     const std::size_t list = pooled ? info & 0xFF : pool_declining_list;
     PoolFreeList& fl = cache->lists[list];
     const std::uintptr_t hot = fl.hot.load(std::memory_order_relaxed);
-    if (hot == pool_hot_empty) {
+    if (hot == pool_hot_empty) [[likely]] {
         pool_fill_hot(*cache, list, user, h, info >> 16);
         return true;
     }
@@ -533,7 +533,7 @@ struct PoolTlsPlace {
     // through a pool that has no cache here (or no slot) finds that cache:
     // these tests come before the header's, which then needs no reading.
     const std::uintptr_t hot = fl.hot.load(std::memory_order_relaxed);
-    if (hot == pool_hot_empty) {
+    if (hot == pool_hot_empty) [[likely]] {
         PoolHeader* h = pool_header_if(user, pool_info(size, list));
         if (h == nullptr) [[unlikely]]
             return false;
