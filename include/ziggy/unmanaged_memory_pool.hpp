@@ -230,8 +230,8 @@ private:
         // and g++ lays it out as the fall-through, as it does the free's
         // hot slot: a pair then takes one taken branch besides its loop's,
         // where it took three (stop 25, interleaved runs on Zen 5: pairs
-        // 1.40-1.47 against 1.42-1.49 ns, and a batch of 1000 Buffers
-        // 3.72-3.84 against 3.87-4.05 us, where the stack is the path).
+        // 1.40-1.43 against 1.42-1.49 ns, and a batch of 1000 Buffers
+        // 3.67-3.72 against 3.87-4.05 us, where the stack is the path).
         if (const std::uintptr_t hot = fl.hot.load(std::memory_order_relaxed);
             detail::pool_hot_holds(hot)) [[likely]] {
             fl.hot.store(detail::pool_hot_empty, std::memory_order_relaxed);
