@@ -22,6 +22,7 @@
 #include <memory_resource>
 #include <mutex>
 #include <new>
+#include <numeric>
 #include <thread>
 #include <vector>
 
@@ -557,11 +558,13 @@ void BM_DirectRouteTyped(benchmark::State& state) {
 //   copies of the code) read the other way round (stop 25).
 // So each side has `placements` objects of its own, each at another offset
 // in a page of its own (PlacedObjects), and `code_copies` copies of its loop
-// (`*_block<T, Copy>`), each at another offset from a 64-byte line
-// (`code_shift`); successive pairs of iterations (one of each order) take
-// the next object placement and the next code copy, so every combination
-// is measured. The counter `hybrid_per_route` is the median, over the
-// combinations, of each one's median (over its iterations) of the hybrid
+// (`*_block<T, Copy>`), each shifted 16 bytes further from its function's
+// start (`code_shift`; functions are 16-byte aligned, so two copies may
+// still share an offset from a 64-byte line, and the copies differ in the
+// higher address bits anyway); successive pairs of iterations (one of each
+// order) take the next object placement and the next code copy, so every
+// combination is measured. The counter `hybrid_per_route` is the (upper)
+// median, over the combinations, of each one's median (over its iterations) of the hybrid
 // block's time over the route block's; `placement_min` and `placement_max`
 // are the lowest and highest of those medians, `hybrid_pair_ns` and
 // `route_pair_ns` each side's pair (the median over its blocks).
@@ -607,10 +610,17 @@ public:
         : region_(static_cast<std::byte*>(
               ::operator new (placements * 2 * page, std::align_val_t{page}))) {
         static_assert(sizeof(A) <= page && alignof(A) <= page);
-        for (std::size_t i = 0; i < placements; ++i) {
-            std::size_t offset = (first + i * step) % page;
-            offset = std::min(offset, page - sizeof(A)) / alignof(A) * alignof(A);
-            objects_[i] = new (region_ + 2 * i * page + offset) A();
+        std::size_t made = 0;
+        try {
+            for (; made < placements; ++made) {
+                std::size_t offset = (first + made * step) % page;
+                offset = std::min(offset, page - sizeof(A)) / alignof(A) * alignof(A);
+                objects_[made] = new (region_ + 2 * made * page + offset) A();
+            }
+        } catch (...) {
+            while (made > 0) objects_[--made]->~A();
+            ::operator delete (region_, std::align_val_t{page});
+            throw;
         }
     }
     PlacedObjects(const PlacedObjects&) = delete;
@@ -683,6 +693,9 @@ void BM_HybridInTurnWithRoute(benchmark::State& state) {
                                                         system_block<T, 2>, system_block<T, 3>};
     const steady::duration clock_cost = clock_read_cost();
     constexpr std::size_t combinations = placements * code_copies;
+    // Round r takes placement r mod 5 and copy r mod 4: every combination
+    // once in 20 rounds, as the two counts are coprime.
+    static_assert(std::gcd(placements, code_copies) == 1);
     std::vector<double> ratios[combinations];
     std::vector<double> hybrid_times;
     std::vector<double> route_times;

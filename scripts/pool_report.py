@@ -151,7 +151,8 @@ def print_in_turn_table(r):
     """The hybrid against the route it takes, measured in turn in one loop."""
     peers = [p for p in PEERS if p in r]
     print("\n## hybrid / its route, measured in turn (blocks of 256 pairs each, same heap state;"
-          " median of the blocks' ratios, median of 5) [<=1.10]")
+          " median over 20 placements of objects and code of each one's median of the blocks'"
+          " ratios, median of 5) [<=1.10]")
     print("| type | count | route | " + " | ".join(peers) + " |")
     print("|---|---|---|" + "---|" * len(peers))
     g = r[peers[0]]

@@ -332,7 +332,7 @@ void UnmanagedMemoryPool::do_free(void* pointer) {
     deallocate_inline(pointer);
 }
 
-// Fast path: allocate_in_list (through allocate_inline or allocate<T>).
+// Fast paths: allocate<T>'s pop, and allocate_in_list (through allocate_inline).
 // Reached when the request bypasses the classes,
 // the thread has no cache for this pool yet, or its list is empty.
 void* UnmanagedMemoryPool::allocate_slow(std::size_t bytes, std::size_t alignment,

@@ -54,8 +54,9 @@
 // keeps both sides' objects off the stack and takes the median over twenty
 // placements of their objects and code: in two runs direct rows read
 // 0.97-1.01x, pooled ones 0.93-1.09x but for 4-byte elements at 2048 and
-// 8192 (1.10-1.13x over glibc, once over tcmalloc); the same paths read
-// either way by up to 1.2x from one copy of their code to another.
+// 8192 (1.11-1.13x over glibc in both runs, 1.10x over tcmalloc in one);
+// the same paths read either way by up to 1.2x from one copy of their code
+// to another.
 #pragma once
 
 #include <algorithm>

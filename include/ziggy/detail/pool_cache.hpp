@@ -69,7 +69,7 @@ namespace ziggy::detail {
 /// says how the block was allocated (so `free(void*)` needs no size).
 struct PoolHeader {
     PoolHeader* next;
-    std::uint64_t info; // requested size << 16 | pool_magic << 8 | route
+    std::uint64_t info; // requested size << 16 | pool_magic << 8 | route; freed: pool_freed_info
 };
 inline constexpr std::size_t pool_header_size = front_header_size;
 static_assert(sizeof(PoolHeader) == pool_header_size);
@@ -90,8 +90,9 @@ static_assert(pool_list_count < pool_direct_route);
 
 /// A list no block is ever on: always empty, with its `top` at its `end`.
 /// The fast paths index it for requests outside the classes (size or
-/// alignment), so that the one test they make of a list (a pop finds no
-/// block, a push finds no room) also sends those to the slow path.
+/// alignment), and `allocate<T>` for a count of zero or too many, so that
+/// the one test they make of a list (a pop finds no block, a push finds no
+/// room) also sends those to the slow path.
 inline constexpr std::size_t pool_declining_list = pool_list_count;
 
 /// The list of `size` bytes at `alignment`: `pool_declining_list` when the
