@@ -12,6 +12,7 @@
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -24,6 +25,7 @@
 #include <new>
 #include <numeric>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #if __has_include(<foonathan/memory/memory_pool.hpp>) && defined(ZIGGY_BENCH_FOONATHAN)
@@ -558,7 +560,7 @@ void BM_DirectRouteTyped(benchmark::State& state) {
 //   copies of the code) read the other way round (stop 25).
 // So each side has `placements` objects of its own, each at another offset
 // in a page of its own (PlacedObjects), and `code_copies` copies of its loop
-// (`*_block<T, Copy>`), each shifted 16 bytes further from its function's
+// (`pairs_block<T, Copy, A>`), each shifted 16 bytes further from its function's
 // start (`code_shift`; functions are 16-byte aligned, so two copies may
 // still share an offset from a 64-byte line, and the copies differ in the
 // higher address bits anyway); successive pairs of iterations (one of each
@@ -639,7 +641,7 @@ private:
 };
 
 // Moves the code after it by `Copy` x 16 bytes (nops, run once a block),
-// so that each copy's loop starts at another offset from a 64-byte line.
+// so that each copy's loop starts at another offset from its function's.
 template <int Copy>
 [[gnu::always_inline]] inline void code_shift() {
 #if defined(__x86_64__)
@@ -647,32 +649,28 @@ template <int Copy>
 #endif
 }
 
-// One block of pairs on each side: noinline, each copy a function of its
-// own, the count a parameter (in a register, not reloaded after `escape`).
-template <class T, int Copy>
-[[gnu::noinline]] void hybrid_block(ziggy::HybridAllocator& h, std::size_t n) {
+// One block of pairs on one side (the hybrid, the pool alone, or the
+// backing): noinline, each copy a function of its own, the count a
+// parameter (in a register, not reloaded after `escape`).
+template <class T, int Copy, class A>
+[[gnu::noinline]] void pairs_block(A& allocator, std::size_t n) {
     code_shift<Copy>();
     for (int i = 0; i < pairs_per_block; ++i) {
-        auto b = h.allocate<T>(n);
+        auto b = allocator.template allocate<T>(n);
         escape(b.data());
     }
 }
-template <class T, int Copy>
-[[gnu::noinline]] void pool_block(ziggy::UnmanagedMemoryPool& pool, std::size_t n) {
-    code_shift<Copy>();
-    for (int i = 0; i < pairs_per_block; ++i) {
-        auto b = pool.allocate<T>(n);
-        escape(b.data());
-    }
+
+// The `code_copies` copies of pairs_block<T, Copy, A>.
+template <class T, class A>
+using PairsBlock = void (*)(A&, std::size_t);
+template <class T, class A, int... Copy>
+constexpr std::array<PairsBlock<T, A>, sizeof...(Copy)> pairs_blocks(
+    std::integer_sequence<int, Copy...>) {
+    return {pairs_block<T, Copy, A>...};
 }
-template <class T, int Copy>
-[[gnu::noinline]] void system_block(ziggy::SystemAllocator& sys, std::size_t n) {
-    code_shift<Copy>();
-    for (int i = 0; i < pairs_per_block; ++i) {
-        auto b = sys.allocate<T>(n);
-        escape(b.data());
-    }
-}
+template <class T, class A>
+constexpr auto block_copies = pairs_blocks<T, A>(std::make_integer_sequence<int, code_copies>{});
 
 template <class T>
 void BM_HybridInTurnWithRoute(benchmark::State& state) {
@@ -682,15 +680,9 @@ void BM_HybridInTurnWithRoute(benchmark::State& state) {
     PlacedObjects<ziggy::UnmanagedMemoryPool> pools(416, 832);
     ziggy::SystemAllocator& sys = ziggy::default_allocator();
     const bool pooled = hybrids[0].route_for<T>(n) == ziggy::Route::pooled;
-    using HybridBlock = void (*)(ziggy::HybridAllocator&, std::size_t);
-    using PoolBlock = void (*)(ziggy::UnmanagedMemoryPool&, std::size_t);
-    using SystemBlock = void (*)(ziggy::SystemAllocator&, std::size_t);
-    constexpr HybridBlock hybrid_blocks[code_copies] = {hybrid_block<T, 0>, hybrid_block<T, 1>,
-                                                        hybrid_block<T, 2>, hybrid_block<T, 3>};
-    constexpr PoolBlock pool_blocks[code_copies] = {pool_block<T, 0>, pool_block<T, 1>,
-                                                    pool_block<T, 2>, pool_block<T, 3>};
-    constexpr SystemBlock system_blocks[code_copies] = {system_block<T, 0>, system_block<T, 1>,
-                                                        system_block<T, 2>, system_block<T, 3>};
+    constexpr auto& hybrid_blocks = block_copies<T, ziggy::HybridAllocator>;
+    constexpr auto& pool_blocks = block_copies<T, ziggy::UnmanagedMemoryPool>;
+    constexpr auto& system_blocks = block_copies<T, ziggy::SystemAllocator>;
     const steady::duration clock_cost = clock_read_cost();
     constexpr std::size_t combinations = placements * code_copies;
     // Round r takes placement r mod 5 and copy r mod 4: every combination
