@@ -292,6 +292,21 @@ BENCHMARK(BM_PoolInlineBatch)->Arg(64);
 void BM_PoolSizedBatch(benchmark::State& state) { pool_raw_batch<true>(state); }
 BENCHMARK(BM_PoolSizedBatch)->Arg(64);
 
+// The same through the bulk calls: one allocate_bulk for the 1000 blocks
+// and one deallocate_bulk (sized frees) for them.
+void BM_PoolBulkBatch(benchmark::State& state) {
+    const auto n = static_cast<std::size_t>(state.range(0));
+    ziggy::UnmanagedMemoryPool pool;
+    std::vector<void*> ptrs(batch);
+    for (auto _ : state) {
+        pool.allocate_bulk(ptrs, n, 16);
+        escape(ptrs.data());
+        pool.deallocate_bulk(ptrs, n, 16);
+    }
+    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * batch));
+}
+BENCHMARK(BM_PoolBulkBatch)->Arg(64);
+
 void BM_PmrUnsyncBatch(benchmark::State& state) {
     const auto n = static_cast<std::size_t>(state.range(0));
     std::pmr::unsynchronized_pool_resource r;

@@ -385,6 +385,144 @@ void* UnmanagedMemoryPool::allocate_slow(std::size_t bytes, std::size_t alignmen
     return p;
 }
 
+std::size_t UnmanagedMemoryPool::take_cached(detail::PoolThreadCache& cache, std::size_t list,
+                                             std::size_t bytes, bool zero, void** out,
+                                             std::size_t n) noexcept {
+    detail::PoolFreeList& fl = cache.lists[list];
+    std::size_t k = 0;
+    // The pops of pop_from, without their header writes: the hot slot's
+    // block, then the stack's from the newest down to its null slot. The
+    // declining cache's lists hold nothing, so it is never written.
+    if (const std::uintptr_t hot = fl.hot.load(std::memory_order_relaxed);
+        n != 0 && detail::pool_hot_holds(hot)) {
+        fl.hot.store(detail::pool_hot_empty, std::memory_order_relaxed);
+        out[k++] = detail::pool_hot_block(hot);
+    }
+    void** top = fl.top.load(std::memory_order_relaxed);
+    if (top != detail::pool_empty_stack + 1) { // a list with slots (never the declining cache's)
+        const auto stacked =
+            static_cast<std::size_t>(top - cache.bases[list].load(std::memory_order_relaxed));
+        const std::size_t m = std::min(stacked, n - k);
+        for (std::size_t j = 0; j < m; ++j) out[k + j] = top[-1 - static_cast<std::ptrdiff_t>(j)];
+        k += m;
+        top -= m;
+    }
+    if (k == 0) return 0;
+    fl.top.store(top, std::memory_order_relaxed);
+    // Then the headers, in a loop of their own: its stores to k blocks do
+    // not wait on one another (nor on the pointer loads above).
+    const std::uint64_t info = detail::pool_info(bytes, list);
+    for (std::size_t i = 0; i < k; ++i) {
+        detail::PoolHeader* h = detail::pool_header_of(out[i]);
+        detail::unpoison(h, detail::pool_header_size);
+        h->info = info;
+        detail::poison(h, detail::pool_header_size);
+        detail::unpoison(out[i], bytes);
+        if (zero) std::memset(out[i], 0, bytes);
+    }
+    detail::bump(fl.pops, static_cast<std::uint64_t>(k));
+    detail::bump(cache.allocated_bytes, static_cast<std::uint64_t>(k * bytes));
+    return k;
+}
+
+void UnmanagedMemoryPool::allocate_bulk(std::span<void*> out, std::size_t size,
+                                        std::size_t alignment, bool zero_memory) {
+    const auto fail = [&](std::size_t allocated) {
+        deallocate_bulk(out.first(allocated), size, alignment);
+        std::fill(out.begin(), out.end(), nullptr);
+    };
+    if (!detail::is_power_of_two(alignment)) [[unlikely]] {
+        fail(0);
+        detail::throw_bad_alignment(alignment);
+    }
+    if (size == 0 || out.empty()) {
+        std::fill(out.begin(), out.end(), nullptr);
+        return;
+    }
+    if (!detail::is_possible_request(size, alignment)) [[unlikely]] {
+        fail(0);
+        detail::throw_bad_alloc();
+    }
+    const std::size_t list = detail::pool_list_index(size, alignment);
+    const std::size_t n = out.size();
+    std::size_t k = 0;
+    for (;;) {
+        // The cache again each round: the slow path may have created it.
+        k += take_cached(*detail::pool_tls_cache_at(tls_place_), list, size, zero_memory,
+                         out.data() + k, n - k);
+        if (k == n) return;
+        // The list is empty (or declines): one block through the slow path,
+        // which refills the cache from the depot, or allocates a new block
+        // (or a direct one), and counts it.
+        void* p = allocate_slow(size, alignment, zero_memory);
+        if (p == nullptr) [[unlikely]] {
+            fail(k);
+            detail::throw_bad_alloc();
+        }
+        out[k++] = p;
+        if (k == n) return;
+    }
+}
+
+void UnmanagedMemoryPool::deallocate_bulk(std::span<void* const> blocks, std::size_t size,
+                                          std::size_t alignment) noexcept {
+    const std::size_t list = detail::pool_list_index(size, alignment);
+    const std::uint64_t info = detail::pool_info(size, list);
+    const std::size_t n = blocks.size();
+    std::size_t i = 0;
+    while (i < n) {
+        // A pass of pool_push_cached's sized pushes with the list's hot
+        // slot and top in registers: each block goes to the hot slot and
+        // the one it held onto the stack. The declining cache's lists (and
+        // closed ones) are full, so the pass takes nothing from them.
+        detail::PoolThreadCache& cache = *detail::pool_tls_cache_at(tls_place_);
+        detail::PoolFreeList& fl = cache.lists[list];
+        std::uintptr_t hot = fl.hot.load(std::memory_order_relaxed);
+        void** top = fl.top.load(std::memory_order_relaxed);
+        std::size_t pushed = 0;
+        // Frees the block at i into the hot slot (`hot` names the block that
+        // was there, if any); false when its header is not what this size
+        // allocates (or says freed). Freed at once, so that the same pointer
+        // later in `blocks` fails the test, as a second free of it would.
+        const auto push = [&](void* p) {
+            detail::PoolHeader* h = detail::pool_header_if(p, info);
+            if (h == nullptr) return false;
+            hot = reinterpret_cast<std::uintptr_t>(p);
+            h->info = detail::pool_freed_info;
+            detail::poison(h, detail::pool_header_size + detail::pool_list_block_size(list));
+            ++pushed;
+            return true;
+        };
+        if (hot == detail::pool_hot_empty) {
+            while (i < n && blocks[i] == nullptr) ++i;
+            if (i < n && push(blocks[i])) ++i;
+        }
+        // The stack's room bounds the pass (a null pointer takes none, so
+        // the bound may stop it early; the next round goes on from there).
+        // A closed hot slot's list has none.
+        if (detail::pool_hot_holds(hot)) {
+            const std::size_t stop = i + std::min(n - i, static_cast<std::size_t>(fl.end - top));
+            for (; i < stop; ++i) {
+                void* const p = blocks[i];
+                if (p == nullptr) continue;
+                const std::uintptr_t held = hot;
+                if (!push(p)) break;
+                *top++ = detail::pool_hot_block(held);
+            }
+        }
+        if (pushed != 0) {
+            detail::bump(cache.freed_bytes, static_cast<std::uint64_t>(pushed * size));
+            fl.top.store(top, std::memory_order_relaxed);
+            fl.hot.store(hot, std::memory_order_relaxed);
+        }
+        if (i == n) return;
+        // The block the pass could not take: the one-block path decides
+        // (a spill of a full list, the header's size, a second free).
+        deallocate_bytes(blocks[i], size, alignment);
+        ++i;
+    }
+}
+
 void* UnmanagedMemoryPool::allocate_new_block(std::size_t list, std::size_t bytes,
                                               bool zero) noexcept {
     const std::size_t alignment = detail::pool_list_alignment(list);

@@ -18,7 +18,10 @@
 #include <memory>
 #include <mutex>
 #include <new>
+#include <span>
+#include <stdexcept>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -914,6 +917,238 @@ TEST(UnmanagedMemoryPoolTest, OverrunIntoClassSlackIsReported) {
     EXPECT_FALSE(ziggy::detail::is_poisoned(b.data() + 39));
     EXPECT_TRUE(ziggy::detail::is_poisoned(b.data() + 40));
     EXPECT_TRUE(ziggy::detail::is_poisoned(b.data() - 1));
+}
+
+// ---- bulk allocation and free ---------------------------------------------
+
+bool all_null(const std::vector<void*>& v) {
+    return std::all_of(v.begin(), v.end(), [](void* p) { return p == nullptr; });
+}
+
+// allocate_bulk hands out the blocks that as many allocate_bytes calls would,
+// in their order (newest pooled block first, the hot slot's, then the
+// stack's), and counts them as hits; deallocate_bulk pools them as as many
+// sized frees would, so a second bulk gets them back in the same order.
+TEST(UnmanagedMemoryPoolTest, BulkGivesTheBlocksOfAsManyCalls) {
+    TrackingAllocator base;
+    UnmanagedMemoryPool pool(base);
+    std::vector<void*> freed(10);
+    for (auto& p : freed) p = pool.allocate_bytes(64);
+    for (void* p : freed) pool.deallocate_bytes(p, 64);
+    std::vector<void*> got(10);
+    pool.allocate_bulk(got, 60); // the 64-byte class
+    for (std::size_t i = 0; i < got.size(); ++i)
+        EXPECT_EQ(got[i], freed[freed.size() - 1 - i]) << "block " << i;
+    EXPECT_EQ(pool.total_allocated_bytes(), 600u);
+    EXPECT_EQ(pool.statistics().hits, 10u);
+    EXPECT_EQ(pool.statistics().retained_blocks, 0u);
+    for (std::size_t i = 0; i < got.size(); ++i)
+        std::memset(got[i], static_cast<int>(i), 60); // every byte is the user's
+    for (std::size_t i = 0; i < got.size(); ++i)
+        EXPECT_EQ(static_cast<unsigned char*>(got[i])[59], i);
+    pool.deallocate_bulk(got, 60);
+    EXPECT_EQ(pool.total_allocated_bytes(), 0u);
+    EXPECT_EQ(pool.statistics().retained_blocks, 10u);
+    // As sized frees in that order would leave them: the last freed first.
+    std::vector<void*> again(10);
+    pool.allocate_bulk(again, 64);
+    for (std::size_t i = 0; i < again.size(); ++i) EXPECT_EQ(again[i], got[got.size() - 1 - i]);
+    EXPECT_EQ(base.allocation_calls(), 10u);
+    pool.deallocate_bulk(again, 64);
+}
+
+// A bulk larger than a thread cache holds goes through the slow path for the
+// rest (new blocks, refills from the depot), and its free spills the excess
+// to the depot; every block comes back on the next bulk, none twice.
+TEST(UnmanagedMemoryPoolTest, BulkBeyondTheThreadCache) {
+    TrackingAllocator base;
+    UnmanagedMemoryPool pool(base); // 1024 blocks of 64 bytes per thread cache
+    std::vector<void*> blocks(3000);
+    pool.allocate_bulk(blocks, 64);
+    EXPECT_EQ(base.allocation_calls(), 3000u);
+    EXPECT_EQ(pool.statistics().misses, 3000u);
+    EXPECT_EQ(pool.total_allocated_bytes(), 3000u * 64);
+    std::vector<void*> sorted = blocks;
+    std::sort(sorted.begin(), sorted.end());
+    EXPECT_EQ(std::adjacent_find(sorted.begin(), sorted.end()), sorted.end());
+    for (void* p : blocks) EXPECT_EQ(reinterpret_cast<std::uintptr_t>(p) % 16, 0u);
+    pool.deallocate_bulk(blocks, 64);
+    EXPECT_EQ(pool.total_allocated_bytes(), 0u);
+    EXPECT_EQ(pool.statistics().retained_blocks, 3000u);
+    std::vector<void*> again(3000);
+    pool.allocate_bulk(again, 64);
+    EXPECT_EQ(base.allocation_calls(), 3000u); // all reused
+    EXPECT_EQ(pool.statistics().hits, 3000u);
+    std::sort(again.begin(), again.end());
+    EXPECT_EQ(again, sorted);
+    pool.deallocate_bulk(again, 64);
+    pool.clear();
+    EXPECT_EQ(base.live_blocks(), 0u);
+    EXPECT_EQ(base.mismatches(), 0u);
+}
+
+TEST(UnmanagedMemoryPoolTest, BulkZeroesOnRequest) {
+    UnmanagedMemoryPool pool;
+    std::vector<void*> blocks(50);
+    pool.allocate_bulk(blocks, 48);
+    for (void* p : blocks) std::memset(p, 0xEE, 48);
+    pool.deallocate_bulk(blocks, 48);
+    pool.allocate_bulk(blocks, 48, 16, true);
+    for (void* p : blocks)
+        for (int i = 0; i < 48; ++i) ASSERT_EQ(static_cast<unsigned char*>(p)[i], 0);
+    pool.deallocate_bulk(blocks, 48);
+}
+
+// Sizes above the classes and alignments beyond 64 take the direct route,
+// block by block, and still free in bulk (to the base, by the header).
+TEST(UnmanagedMemoryPoolTest, BulkOfDirectAndOverAlignedBlocks) {
+    TrackingAllocator base;
+    UnmanagedMemoryPool pool(base);
+    for (const auto& [size, alignment] :
+         {std::pair<std::size_t, std::size_t>{64, 64}, {100, 128}, {40000, 16}}) {
+        std::vector<void*> blocks(20);
+        pool.allocate_bulk(blocks, size, alignment);
+        for (void* p : blocks) {
+            EXPECT_EQ(reinterpret_cast<std::uintptr_t>(p) % alignment, 0u);
+            std::memset(p, 1, size);
+        }
+        EXPECT_EQ(pool.total_allocated_bytes(), 20 * size);
+        pool.deallocate_bulk(blocks, size, alignment);
+        EXPECT_EQ(pool.total_allocated_bytes(), 0u);
+    }
+    EXPECT_EQ(pool.statistics().direct_allocations, 40u);
+    pool.clear();
+    EXPECT_EQ(base.live_blocks(), 0u);
+    EXPECT_EQ(base.mismatches(), 0u);
+}
+
+// Bad input: nothing is allocated, and `out` holds only nullptr.
+TEST(UnmanagedMemoryPoolTest, BulkBadInputAllocatesNothing) {
+    TrackingAllocator base;
+    UnmanagedMemoryPool pool(base);
+    std::vector<void*> out(8, &base);
+    EXPECT_THROW(pool.allocate_bulk(out, 64, 24), std::invalid_argument); // not a power of two
+    EXPECT_TRUE(all_null(out));
+    std::fill(out.begin(), out.end(), &base);
+    EXPECT_THROW(pool.allocate_bulk(out, SIZE_MAX), std::bad_alloc); // impossible
+    EXPECT_TRUE(all_null(out));
+    std::fill(out.begin(), out.end(), &base);
+    pool.allocate_bulk(out, 0); // as allocate_bytes(0): nullptr
+    EXPECT_TRUE(all_null(out));
+    pool.allocate_bulk(std::span<void*>(), 64); // nothing to do
+    pool.deallocate_bulk(std::span<void* const>(), 64);
+    EXPECT_EQ(base.allocation_calls(), 0u);
+    EXPECT_EQ(pool.total_allocated_bytes(), 0u);
+    const auto stats = pool.statistics();
+    EXPECT_EQ(stats.hits + stats.misses + stats.direct_allocations, 0u);
+}
+
+// The base running out midway: bad_alloc, the blocks already taken go back
+// to the pool (none is lost or left counted), and `out` holds only nullptr.
+TEST(UnmanagedMemoryPoolTest, BulkBaseFailureGivesEverythingBack) {
+    TrackingAllocator base;
+    UnmanagedMemoryPool pool(base);
+    std::vector<void*> warm(3);
+    pool.allocate_bulk(warm, 64);
+    pool.deallocate_bulk(warm, 64); // three pooled blocks, then new ones
+    std::vector<void*> out(10);
+    base.fail_at(4); // the 5th new block fails: after 3 hits and 4 misses
+    EXPECT_THROW(pool.allocate_bulk(out, 64), std::bad_alloc);
+    EXPECT_TRUE(all_null(out));
+    EXPECT_EQ(pool.total_allocated_bytes(), 0u);
+    EXPECT_EQ(pool.statistics().retained_blocks, 7u);
+    EXPECT_EQ(base.live_blocks(), 7u);
+    pool.allocate_bulk(out, 64); // usable after the failure
+    EXPECT_EQ(base.live_blocks(), 10u);
+    pool.deallocate_bulk(out, 64);
+    pool.clear();
+    EXPECT_EQ(base.live_blocks(), 0u);
+}
+
+// Null pointers are skipped; a pointer given twice is freed once (the
+// second free is ignored, as a second sized free is); a block of another
+// size goes by its header, to its own class; the pass goes on after each.
+TEST(UnmanagedMemoryPoolTest, BulkFreeSkipsNullsAndSecondFreesAndGoesByTheHeader) {
+    TrackingAllocator base;
+    UnmanagedMemoryPool pool(base);
+    void* a = pool.allocate_bytes(64);
+    void* b = pool.allocate_bytes(64);
+    void* other = pool.allocate_bytes(200); // the 224-byte class
+    void* c = pool.allocate_bytes(64);
+    const std::vector<void*> blocks = {nullptr, a, b, nullptr, a, other, c, b};
+    pool.deallocate_bulk(blocks, 64);
+    EXPECT_EQ(pool.total_allocated_bytes(), 0u);
+    const auto stats = pool.statistics();
+    EXPECT_EQ(stats.retained_blocks, 4u);
+    EXPECT_EQ(stats.classes[list_of(64)].retained_blocks, 3u);
+    EXPECT_EQ(stats.classes[list_of(200)].retained_blocks, 1u);
+    EXPECT_EQ(pool.allocate_bytes(200), other);
+    std::vector<void*> again(3);
+    pool.allocate_bulk(again, 64);
+    EXPECT_EQ(again, (std::vector<void*>{c, b, a}));
+    pool.deallocate_bytes(other, 200);
+    pool.deallocate_bulk(again, 64);
+    EXPECT_EQ(base.allocation_calls(), 4u);
+    pool.clear();
+    EXPECT_EQ(base.live_blocks(), 0u);
+}
+
+// A list whose caps keep blocks out of the thread caches (a closed hot
+// slot) frees every block of a bulk through the depot or to the base.
+TEST(UnmanagedMemoryPoolTest, BulkWithoutThreadCacheRoom) {
+    TrackingAllocator base;
+    PoolOptions options;
+    options.thread_cache_bytes_per_class = 0;
+    options.max_retained_bytes_per_class = 64 * 5; // the depot keeps 5
+    UnmanagedMemoryPool pool(base, options);
+    std::vector<void*> blocks(12);
+    pool.allocate_bulk(blocks, 64);
+    pool.deallocate_bulk(blocks, 64);
+    EXPECT_EQ(pool.total_allocated_bytes(), 0u);
+    EXPECT_EQ(pool.statistics().retained_blocks, 5u);
+    EXPECT_EQ(base.live_blocks(), 5u);
+    pool.allocate_bulk(blocks, 64);
+    EXPECT_EQ(pool.statistics().hits, 5u);
+    pool.deallocate_bulk(blocks, 64);
+    pool.clear();
+    EXPECT_EQ(base.live_blocks(), 0u);
+}
+
+// Blocks from a bulk on one thread, freed in bulk on another, are reused there.
+TEST(UnmanagedMemoryPoolTest, BulkCrossThreadFree) {
+    TrackingAllocator base;
+    UnmanagedMemoryPool pool(base);
+    std::vector<void*> blocks(100);
+    pool.allocate_bulk(blocks, 32);
+    std::thread([&] {
+        pool.deallocate_bulk(blocks, 32);
+        EXPECT_EQ(pool.total_allocated_bytes(), 0u);
+        std::vector<void*> again(100);
+        pool.allocate_bulk(again, 32);
+        EXPECT_EQ(pool.statistics().hits, 100u);
+        pool.deallocate_bulk(again, 32);
+    }).join();
+    EXPECT_EQ(base.allocation_calls(), 100u);
+    pool.clear();
+    EXPECT_EQ(base.live_blocks(), 0u);
+}
+
+// In ASan builds bulk-freed blocks are poisoned as freed ones are, and
+// bulk-allocated blocks are open up to their size (the class slack stays
+// poisoned).
+TEST(UnmanagedMemoryPoolTest, BulkKeepsThePoisoning) {
+    if (!ziggy::detail::asan_enabled) GTEST_SKIP() << "release variant: no ASan";
+    UnmanagedMemoryPool pool;
+    std::vector<void*> blocks(4);
+    pool.allocate_bulk(blocks, 40); // the 48-byte class
+    for (void* p : blocks) {
+        EXPECT_FALSE(ziggy::detail::is_poisoned(static_cast<char*>(p) + 39));
+        EXPECT_TRUE(ziggy::detail::is_poisoned(static_cast<char*>(p) + 40));
+    }
+    pool.deallocate_bulk(blocks, 40);
+    for (void* p : blocks) EXPECT_TRUE(ziggy::detail::is_poisoned(p));
+    auto* stale = static_cast<int*>(blocks[2]);
+    EXPECT_DEATH({ stale[1] = 1; }, "use-after-poison");
 }
 
 // The fast paths find their cache through the TLS slots from code compiled

@@ -40,6 +40,7 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <span>
 #include <vector>
 
 #include <ziggy/allocator.hpp>
@@ -140,6 +141,32 @@ public:
         (void)file, (void)line, (void)function;
         return adopt_buffer(static_cast<T*>(p), count);
     }
+
+    /// Bulk allocation: fills `out` with blocks of `size` bytes aligned to
+    /// `alignment`, the blocks that as many `allocate_bytes(size, alignment,
+    /// zero_memory)` calls would hand out, in the same order (newest pooled
+    /// block first). Blocks in the calling thread's cache are taken in one
+    /// pass, with the counters bumped once; the rest come from the slow path
+    /// one at a time (a refill from the depot is again taken in one pass).
+    /// Free the blocks in any way (`deallocate_bulk`, `deallocate_bytes`,
+    /// `free`). For `size == 0` every element is nullptr, as `allocate_bytes`
+    /// returns. Throws std::invalid_argument for an alignment that is not a
+    /// power of two, std::bad_alloc when memory runs out or the request is
+    /// impossible; after a throw no block stays allocated and every element
+    /// of `out` is nullptr. Thread-safe.
+    void allocate_bulk(std::span<void*> out, std::size_t size,
+                       std::size_t alignment = detail::malloc_alignment, bool zero_memory = false);
+
+    /// Bulk free: frees each non-null pointer of `blocks`, in order, as
+    /// `deallocate_bytes(p, size, alignment)` would (the same checks of the
+    /// header, with the same outcome for a wrong size or a second free), but
+    /// pushes the blocks onto the calling thread's cache in one pass, with
+    /// the counters bumped once. A block the pass cannot take (a mismatched
+    /// header, a full list) goes through `deallocate_bytes` alone, and the
+    /// pass goes on. Precondition: `size` and `alignment` are those the
+    /// blocks were allocated with (as for `deallocate_bytes`). Thread-safe.
+    void deallocate_bulk(std::span<void* const> blocks, std::size_t size,
+                         std::size_t alignment = detail::malloc_alignment) noexcept;
 
     /// Returns every pooled block of the depot and of the calling thread's cache
     /// to the base. Blocks cached by other live threads stay with them (bounded
@@ -317,6 +344,11 @@ private:
         deallocate_to(base_, raw, gap + size, base_alignment);
     }
 
+    /// Moves up to `n` blocks of `list` from `cache` (the calling thread's,
+    /// or the declining cache) to `out`, in pop order, as allocations of
+    /// `bytes`; returns how many.
+    std::size_t take_cached(detail::PoolThreadCache& cache, std::size_t list, std::size_t bytes,
+                            bool zero, void** out, std::size_t n) noexcept;
     [[gnu::noinline]] void* allocate_slow(std::size_t bytes, std::size_t alignment,
                                           bool zero) noexcept;
     [[gnu::noinline]] void deallocate_slow(void* user) noexcept;
