@@ -307,6 +307,37 @@ void BM_PoolBulkBatch(benchmark::State& state) {
 }
 BENCHMARK(BM_PoolBulkBatch)->Arg(64);
 
+#if defined(ZIGGY_BENCH_JEMALLOC)
+// The peer with a bulk call of its own: jemalloc 5.3's
+// `experimental.batch_alloc` mallctl fills the 1000 pointers in one call
+// (the rest, if it fills fewer, from malloc), and sdallocx (jemalloc's sized
+// free) frees them one by one, as jemalloc has no bulk free.
+extern "C" void sdallocx(void*, std::size_t, int);
+struct JemallocBatchPacket { // jemalloc's batch_alloc_packet_t
+    void** ptrs;
+    std::size_t num;
+    std::size_t size;
+    int flags;
+};
+void BM_JemallocBulkBatch(benchmark::State& state) {
+    const auto n = static_cast<std::size_t>(state.range(0));
+    std::vector<void*> ptrs(batch);
+    for (auto _ : state) {
+        JemallocBatchPacket packet{ptrs.data(), batch, n, 0};
+        std::size_t filled = 0;
+        std::size_t len = sizeof(filled);
+        if (mallctl("experimental.batch_alloc", &filled, &len, &packet, sizeof(packet)) != 0)
+            filled = 0;
+        for (std::size_t i = filled; i < batch; ++i) ptrs[i] = std::malloc(n);
+        escape(ptrs.data());
+        for (void* p : ptrs) sdallocx(p, n, 0);
+    }
+    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * batch));
+    state.SetLabel(ZIGGY_BENCH_PEER);
+}
+BENCHMARK(BM_JemallocBulkBatch)->Arg(64);
+#endif
+
 void BM_PmrUnsyncBatch(benchmark::State& state) {
     const auto n = static_cast<std::size_t>(state.range(0));
     std::pmr::unsynchronized_pool_resource r;

@@ -85,7 +85,14 @@ def print_tables(results):
           f"Buffers {batch('BM_PoolBufferBatch/64'):.2f}, "
           f"raw pointers with unsized free (as malloc is measured) "
           f"{batch('BM_PoolInlineBatch/64'):.2f}, "
-          f"with sized free {batch('BM_PoolSizedBatch/64'):.2f}")
+          f"with sized free {batch('BM_PoolSizedBatch/64'):.2f}, "
+          f"bulk calls (allocate_bulk, deallocate_bulk) {batch('BM_PoolBulkBatch/64'):.2f}")
+    # jemalloc's own bulk call (experimental.batch_alloc, then sdallocx each).
+    je_bulk = cpu("jemalloc", "BM_JemallocBulkBatch/64")
+    print(f"pool bulk calls: {cpu('glibc', 'BM_PoolBulkBatch/64') / 1e3:.2f}  "
+          f"jemalloc batch_alloc + sdallocx: {je_bulk / 1e3:.2f}  "
+          f"pool bulk / jemalloc bulk (jemalloc's binary): "
+          f"{cpu('jemalloc', 'BM_PoolBulkBatch/64') / je_bulk:.2f}")
     # BM_BatchModel<header, counters, check> (bench/pool_bench.cpp): the sized
     # batch's loops over a model of the thread cache, each piece the pool adds
     # to a bare stack switched on or off.
