@@ -57,6 +57,34 @@ TEST(BadInputTest, ZeroCount) {
     EXPECT_EQ(sys.total_allocated_bytes(), 0u);
 }
 
+// A pool's bulk allocation that cannot be served whole (a bad alignment, an
+// impossible size, the base failing at any one of its blocks): a clear
+// error, no block left allocated (the base gets every block back), and only
+// nullptr in `out`.
+TEST(BadInputTest, PoolBulkAllocationFailure) {
+    ziggy::UnmanagedMemoryPool pool;
+    std::array<void*, 4> out{};
+    const auto msg = message_of<std::invalid_argument>([&] { pool.allocate_bulk(out, 64, 48); });
+    EXPECT_NE(msg.find("alignment 48 is not a power of two"), std::string::npos) << msg;
+    EXPECT_THROW(pool.allocate_bulk(out, std::size_t(1) << 62), std::bad_alloc);
+    EXPECT_EQ(out, (std::array<void*, 4>{}));
+    EXPECT_EQ(pool.total_allocated_bytes(), 0u);
+    const auto report = ziggy::check_all_allocation_failures([](ziggy::Allocator& base) {
+        ziggy::UnmanagedMemoryPool bulk_pool(base);
+        std::array<void*, 20> blocks{};
+        try {
+            bulk_pool.allocate_bulk(blocks, 64);
+        } catch (const std::bad_alloc&) {
+            EXPECT_EQ(blocks, (std::array<void*, 20>{}));
+            EXPECT_EQ(bulk_pool.total_allocated_bytes(), 0u);
+            throw;
+        }
+        bulk_pool.deallocate_bulk(blocks, 64);
+    });
+    EXPECT_TRUE(report.ok()) << (report.ok() ? "" : report.problems.front());
+    EXPECT_EQ(report.allocations, 20u); // one base block each: every failure point was tried
+}
+
 // Index out of range: std::out_of_range naming index and size.
 TEST(BadInputTest, IndexOutOfRange) {
     auto b = ziggy::default_allocator().allocate<int>(3);
