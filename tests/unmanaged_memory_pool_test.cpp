@@ -1133,6 +1133,74 @@ TEST(UnmanagedMemoryPoolTest, BulkCrossThreadFree) {
     EXPECT_EQ(base.live_blocks(), 0u);
 }
 
+// Four threads allocate in bulk (8 to 607 bytes, so that a block's first
+// and last four bytes do not overlap), mark every block there, and hand each
+// bulk to the next thread, which checks the marks and frees it in bulk (into
+// its own cache, the depot once full): a block handed out twice would have
+// lost its mark; the counts come back to zero.
+TEST(UnmanagedMemoryPoolTest, FourThreadBulkStressKeepsContents) {
+    TrackingAllocator base;
+    UnmanagedMemoryPool pool(base);
+    constexpr int threads = 4;
+    struct Bulk {
+        std::vector<void*> blocks;
+        std::size_t size = 0;
+        std::uint32_t mark = 0;
+    };
+    struct Mailbox {
+        std::mutex mutex;
+        std::vector<Bulk> bulks;
+    };
+    const auto marked = [](const Bulk& b) {
+        return std::all_of(b.blocks.begin(), b.blocks.end(), [&](void* p) {
+            std::uint32_t first = 0;
+            std::uint32_t last = 0;
+            std::memcpy(&first, p, sizeof first);
+            std::memcpy(&last, static_cast<char*>(p) + b.size - sizeof last, sizeof last);
+            return first == b.mark && last == b.mark;
+        });
+    };
+    std::vector<Mailbox> mail(threads);
+    std::vector<std::thread> workers;
+    for (int t = 0; t < threads; ++t) {
+        workers.emplace_back([&, t] {
+            for (std::uint32_t round = 0; round < 200; ++round) {
+                Bulk bulk{std::vector<void*>(1 + (round * 7 + t) % 90), 8 + (round * 37) % 600,
+                          static_cast<std::uint32_t>(t) << 24 | round};
+                pool.allocate_bulk(bulk.blocks, bulk.size);
+                for (void* p : bulk.blocks) {
+                    std::memcpy(p, &bulk.mark, sizeof bulk.mark);
+                    std::memcpy(static_cast<char*>(p) + bulk.size - sizeof bulk.mark, &bulk.mark,
+                                sizeof bulk.mark);
+                }
+                {
+                    std::lock_guard lock(mail[(t + 1) % threads].mutex);
+                    mail[(t + 1) % threads].bulks.push_back(std::move(bulk));
+                }
+                std::vector<Bulk> mine;
+                {
+                    std::lock_guard lock(mail[t].mutex);
+                    mine.swap(mail[t].bulks);
+                }
+                for (const Bulk& b : mine) {
+                    ASSERT_TRUE(marked(b)) << "thread " << t << ", round " << round;
+                    pool.deallocate_bulk(b.blocks, b.size);
+                }
+            }
+        });
+    }
+    for (auto& w : workers) w.join();
+    for (Mailbox& m : mail)
+        for (const Bulk& b : m.bulks) {
+            EXPECT_TRUE(marked(b));
+            pool.deallocate_bulk(b.blocks, b.size);
+        }
+    EXPECT_EQ(pool.total_allocated_bytes(), 0u);
+    pool.clear();
+    EXPECT_EQ(base.total_allocated_bytes(), 0u);
+    EXPECT_EQ(base.mismatches(), 0u);
+}
+
 // In ASan builds bulk-freed blocks are poisoned as freed ones are, and
 // bulk-allocated blocks are open up to their size (the class slack stays
 // poisoned).
