@@ -307,6 +307,21 @@ void BM_PoolBulkBatch(benchmark::State& state) {
 }
 BENCHMARK(BM_PoolBulkBatch)->Arg(64);
 
+// And through the Buffer API: allocate_bulk<T> fills the 1000 Buffers,
+// deallocate_bulk<T> empties them.
+void BM_PoolBufferBulkBatch(benchmark::State& state) {
+    const auto n = static_cast<std::size_t>(state.range(0));
+    ziggy::UnmanagedMemoryPool pool;
+    std::vector<ziggy::Buffer<unsigned char>> bufs(batch);
+    for (auto _ : state) {
+        pool.allocate_bulk<unsigned char>(bufs, n);
+        escape(bufs.data());
+        pool.deallocate_bulk<unsigned char>(bufs);
+    }
+    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * batch));
+}
+BENCHMARK(BM_PoolBufferBulkBatch)->Arg(64);
+
 #if defined(ZIGGY_BENCH_JEMALLOC)
 // The peer with a bulk call of its own: jemalloc 5.3's
 // `experimental.batch_alloc` mallctl fills the 1000 pointers in one call

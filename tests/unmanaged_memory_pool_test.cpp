@@ -1201,6 +1201,86 @@ TEST(UnmanagedMemoryPoolTest, FourThreadBulkStressKeepsContents) {
     EXPECT_EQ(base.mismatches(), 0u);
 }
 
+// The typed bulk calls: buffers of the blocks that as many allocate<T>
+// calls would give, in order, owned by the pool; more buffers than one
+// chunk of pointers; and their bulk free pools every block.
+TEST(UnmanagedMemoryPoolTest, BulkOfBuffers) {
+    TrackingAllocator base;
+    UnmanagedMemoryPool pool(base);
+    std::vector<void*> freed(300);
+    for (auto& p : freed) p = pool.allocate<float>(16).release();
+    for (void* p : freed) pool.deallocate_bytes(p, 64, alignof(float));
+    std::vector<ziggy::Buffer<float>> bufs(300);
+    pool.allocate_bulk<float>(bufs, 16);
+    for (std::size_t i = 0; i < bufs.size(); ++i) {
+        ASSERT_EQ(static_cast<void*>(bufs[i].data()), freed[freed.size() - 1 - i]) << i;
+        EXPECT_EQ(bufs[i].size(), 16u);
+        EXPECT_EQ(bufs[i].allocator(), &pool);
+        bufs[i].fill(static_cast<float>(i));
+    }
+    for (std::size_t i = 0; i < bufs.size(); ++i) EXPECT_EQ(bufs[i][15], static_cast<float>(i));
+    EXPECT_EQ(pool.total_allocated_bytes(), 300u * 64);
+    EXPECT_EQ(pool.statistics().hits, 300u);
+    pool.deallocate_bulk<float>(bufs);
+    for (const auto& b : bufs) EXPECT_TRUE(b.empty());
+    EXPECT_EQ(pool.total_allocated_bytes(), 0u);
+    EXPECT_EQ(pool.statistics().retained_blocks, 300u);
+    pool.allocate_bulk<float>(bufs, 16, true); // reused, zeroed
+    for (const auto& b : bufs) EXPECT_EQ(b[7], 0.0f);
+    EXPECT_EQ(base.allocation_calls(), 300u);
+    pool.allocate_bulk<float>(bufs, 0); // frees what was there; all empty
+    for (const auto& b : bufs) EXPECT_TRUE(b.empty());
+    EXPECT_EQ(pool.total_allocated_bytes(), 0u);
+}
+
+// The typed bulk free takes buffers of any kind: this pool's of several
+// sizes, another allocator's, empty ones; each is freed by its owner.
+TEST(UnmanagedMemoryPoolTest, BulkFreeOfMixedBuffers) {
+    UnmanagedMemoryPool pool;
+    ziggy::SystemAllocator other;
+    std::vector<ziggy::Buffer<int>> bufs;
+    for (int i = 0; i < 40; ++i) {
+        if (i % 5 == 0)
+            bufs.push_back(other.allocate<int>(8));
+        else if (i % 7 == 0)
+            bufs.emplace_back();
+        else
+            bufs.push_back(pool.allocate<int>(static_cast<std::size_t>(1 + i % 3) * 4));
+    }
+    EXPECT_GT(other.total_allocated_bytes(), 0u);
+    pool.deallocate_bulk<int>(bufs);
+    for (const auto& b : bufs) EXPECT_TRUE(b.empty());
+    EXPECT_EQ(pool.total_allocated_bytes(), 0u);
+    EXPECT_EQ(other.total_allocated_bytes(), 0u);
+    const auto stats = pool.statistics();
+    EXPECT_EQ(stats.retained_blocks, 28u);
+    EXPECT_EQ(stats.classes[list_of(16)].retained_blocks +
+                  stats.classes[list_of(32)].retained_blocks +
+                  stats.classes[list_of(48)].retained_blocks,
+              28u);
+}
+
+// Bad input through the typed bulk: a count whose bytes overflow throws
+// bad_array_new_length, a base failing past the first chunk bad_alloc; then
+// every buffer is empty (those that held blocks before too) and no block
+// is left allocated.
+TEST(UnmanagedMemoryPoolTest, BulkOfBuffersBadInputLeavesThemEmpty) {
+    TrackingAllocator base;
+    UnmanagedMemoryPool pool(base);
+    std::vector<ziggy::Buffer<double>> bufs(300);
+    bufs[3] = pool.allocate<double>(4);
+    EXPECT_THROW(pool.allocate_bulk<double>(bufs, SIZE_MAX / 4), std::bad_array_new_length);
+    for (const auto& b : bufs) EXPECT_TRUE(b.empty());
+    EXPECT_EQ(pool.total_allocated_bytes(), 0u);
+    base.fail_at(200); // after the first chunk of 128 is adopted
+    EXPECT_THROW(pool.allocate_bulk<double>(bufs, 8), std::bad_alloc);
+    for (const auto& b : bufs) EXPECT_TRUE(b.empty());
+    EXPECT_EQ(pool.total_allocated_bytes(), 0u);
+    EXPECT_EQ(base.live_blocks(), pool.statistics().retained_blocks);
+    pool.clear();
+    EXPECT_EQ(base.live_blocks(), 0u);
+}
+
 // In ASan builds bulk-freed blocks are poisoned as freed ones are, and
 // bulk-allocated blocks are open up to their size (the class slack stays
 // poisoned).

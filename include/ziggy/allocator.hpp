@@ -177,6 +177,16 @@ protected:
     [[nodiscard]] Buffer<T> adopt_buffer(T* pointer, std::size_t count) noexcept {
         return Buffer<T>(pointer, count, *this);
     }
+    /// `into = adopt_buffer(pointer, count)` without the temporary Buffer
+    /// (which g++ 12 keeps on the stack, writing it and reading it back): for
+    /// bulk calls that fill many buffers. Precondition: `into` is empty, and
+    /// `pointer` as for adopt_buffer.
+    template <Unmanaged T>
+    void adopt_into(Buffer<T>& into, T* pointer, std::size_t count) noexcept {
+        into.data_ = pointer;
+        into.size_ = count;
+        into.owner_ = this;
+    }
 
     /// For allocators whose blocks live in an UnmanagedMemoryPool (the pool
     /// itself, HybridAllocator): from now on `deallocate_bytes`, and so every

@@ -56,8 +56,11 @@ public:
     /// A self-move keeps the memory: `other`'s fields are taken first, so
     /// the reset in between then frees nothing. (No `this != &other` test:
     /// it makes the compiler keep a temporary on the stack, and a loop
-    /// assigning fresh buffers slower.)
-    Buffer& operator=(Buffer&& other) noexcept {
+    /// assigning fresh buffers slower.) Always inline, as the destructor:
+    /// with the pool's free inlined into it, g++ 12 otherwise calls it out
+    /// of line once a program assigns buffers of one type in a few places
+    /// (a batch of 1000 `Buffer`s read 6.2-6.3 us against 3.9 so).
+    [[gnu::always_inline]] Buffer& operator=(Buffer&& other) noexcept {
         // Taken first also because freeing ours writes through pointers,
         // after which the compiler would have to reload them.
         T* data = std::exchange(other.data_, nullptr);

@@ -168,6 +168,62 @@ public:
     void deallocate_bulk(std::span<void* const> blocks, std::size_t size,
                          std::size_t alignment = detail::malloc_alignment) noexcept;
 
+    /// Bulk allocation through the Buffer API (name T: `allocate_bulk<float>(
+    /// buffers, 16)`): every element of `out` becomes a buffer of `count`
+    /// elements of this pool, the blocks that as many `allocate<T>(count,
+    /// zero_memory)` calls would hand out, in the same order, through the
+    /// bulk call above. Buffers already in `out` are freed first. A count of
+    /// 0 leaves every element empty. Throws as `allocate<T>` does
+    /// (std::bad_array_new_length when `count * sizeof(T)` overflows,
+    /// std::bad_alloc); after a throw every element is empty and no block
+    /// stays allocated.
+    template <Unmanaged T>
+    void allocate_bulk(std::span<Buffer<T>> out, std::size_t count, bool zero_memory = false) {
+        for (Buffer<T>& b : out)
+            if (b.allocator() != nullptr) b.reset(); // an empty one stays as it is: no stores
+        if (count == 0 || out.empty()) return;
+        if (detail::zero_or_too_many<T>(count)) detail::throw_bad_array_new_length();
+        void* blocks[bulk_chunk];
+        std::size_t done = 0;
+        try {
+            while (done < out.size()) {
+                const std::size_t m = std::min(bulk_chunk, out.size() - done);
+                allocate_bulk(std::span<void*>(blocks, m), count * sizeof(T), alignof(T),
+                              zero_memory);
+                for (std::size_t i = 0; i < m; ++i)
+                    adopt_into(out[done + i], static_cast<T*>(blocks[i]), count);
+                done += m;
+            }
+        } catch (...) {
+            deallocate_bulk(out.first(done));
+            throw;
+        }
+    }
+
+    /// Bulk free through the Buffer API (`deallocate_bulk<float>(buffers)`):
+    /// empties every buffer of `buffers`. Runs of this pool's buffers of one
+    /// size go back through `deallocate_bulk` above, one pass each; any
+    /// other buffer (another allocator's, or not owning) is reset on its own.
+    template <Unmanaged T>
+    void deallocate_bulk(std::span<Buffer<T>> buffers) noexcept {
+        void* blocks[bulk_chunk];
+        std::size_t m = 0;
+        std::size_t bytes = 0;
+        for (Buffer<T>& b : buffers) {
+            if (b.allocator() != this || b.empty()) {
+                b.reset();
+                continue;
+            }
+            if (m == bulk_chunk || (m != 0 && b.size_bytes() != bytes)) {
+                deallocate_bulk(std::span<void* const>(blocks, m), bytes, alignof(T));
+                m = 0;
+            }
+            bytes = b.size_bytes();
+            blocks[m++] = b.release();
+        }
+        deallocate_bulk(std::span<void* const>(blocks, m), bytes, alignof(T));
+    }
+
     /// Returns every pooled block of the depot and of the calling thread's cache
     /// to the base. Blocks cached by other live threads stay with them (bounded
     /// by `thread_cache_bytes_per_class`); they reach the depot when those
@@ -344,6 +400,8 @@ private:
         deallocate_to(base_, raw, gap + size, base_alignment);
     }
 
+    /// Pointers the typed bulk calls gather on the stack at a time.
+    static constexpr std::size_t bulk_chunk = 128;
     /// Moves up to `n` blocks of `list` from `cache` (the calling thread's,
     /// or the declining cache) to `out`, in pop order, as allocations of
     /// `bytes`; returns how many.
