@@ -1,9 +1,10 @@
-// Tour section: UnmanagedMemoryPool (reuse + statistics) and HybridAllocator
+// Tour section: UnmanagedMemoryPool (reuse, statistics, bulk calls) and HybridAllocator
 // (routing decisions). Called from tour.cpp's main as tour_pool().
 #include <ziggy/ziggy.hpp>
 
 #include <cstdint>
 #include <cstdio>
+#include <vector>
 
 void tour_pool() {
     std::puts("-- UnmanagedMemoryPool: freed blocks are reused by size class");
@@ -23,6 +24,19 @@ void tour_pool() {
                 static_cast<unsigned long long>(stats.hits),
                 static_cast<unsigned long long>(stats.misses), stats.retained_bytes,
                 base.total_allocated_bytes());
+    {
+        // Bulk: 100 buffers of 16 floats in one call, freed in one call.
+        std::vector<ziggy::Buffer<float>> many(100);
+        pool.allocate_bulk<float>(many, 16);
+        many[99][15] = 1.0f;
+        const auto before = pool.statistics();
+        pool.deallocate_bulk<float>(many);
+        std::printf(
+            "   allocate_bulk: 100 buffers (%llu from the pool, %llu new), "
+            "deallocate_bulk: retained %zu bytes\n",
+            static_cast<unsigned long long>(before.hits - stats.hits),
+            static_cast<unsigned long long>(before.misses - stats.misses), pool.retained_bytes());
+    }
     pool.clear();
     std::printf("   after clear(): retained %zu bytes; base holds %zu bytes\n\n",
                 pool.retained_bytes(), base.total_allocated_bytes());

@@ -86,7 +86,8 @@ def print_tables(results):
           f"raw pointers with unsized free (as malloc is measured) "
           f"{batch('BM_PoolInlineBatch/64'):.2f}, "
           f"with sized free {batch('BM_PoolSizedBatch/64'):.2f}, "
-          f"bulk calls (allocate_bulk, deallocate_bulk) {batch('BM_PoolBulkBatch/64'):.2f}")
+          f"bulk calls (allocate_bulk, deallocate_bulk) {batch('BM_PoolBulkBatch/64'):.2f}, "
+          f"bulk calls over Buffers {batch('BM_PoolBufferBulkBatch/64'):.2f}")
     # jemalloc's own bulk call (experimental.batch_alloc, then sdallocx each).
     je_bulk = cpu("jemalloc", "BM_JemallocBulkBatch/64")
     print(f"pool bulk calls: {cpu('glibc', 'BM_PoolBulkBatch/64') / 1e3:.2f}  "
