@@ -250,7 +250,7 @@ def pool_seeds():
         p.special("pool", 2, u8(0x0C) + u16(99) + u8(20) + u8(20))      # 100 B, 64-aligned
         p.special("pool", 2, u8(0x0E) + u16(99) + u8(9) + u8(3))        # 128-aligned: direct
         p.special("pool", 2, u8(0x41) + u8(5) + u8(12) + u8(6))         # past the classes
-        p.special("pool", 2, u8(0x18) + u16(63) + u8(70) + u8(1))       # the base fails
+        p.special("pool", 2, u8(0x18) + u16(299) + u8(70) + u8(1))      # 300 B, none cached: the base fails
         p.special("pool", 1).special("pool", 0)
         seeds[f"bulk-pool{suffix}"] = p.b
     return seeds

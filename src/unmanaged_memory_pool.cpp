@@ -435,7 +435,7 @@ void UnmanagedMemoryPool::allocate_bulk(std::span<void*> out, std::size_t size,
         fail(0);
         detail::throw_bad_alignment(alignment);
     }
-    if (size == 0 || out.empty()) {
+    if (size == 0) {
         std::fill(out.begin(), out.end(), nullptr);
         return;
     }
@@ -443,6 +443,7 @@ void UnmanagedMemoryPool::allocate_bulk(std::span<void*> out, std::size_t size,
         fail(0);
         detail::throw_bad_alloc();
     }
+    if (out.empty()) return;
     const std::size_t list = detail::pool_list_index(size, alignment);
     const std::size_t n = out.size();
     std::size_t k = 0;

@@ -63,9 +63,13 @@ TEST(BadInputTest, ZeroCount) {
 // nullptr in `out`.
 TEST(BadInputTest, PoolBulkAllocationFailure) {
     ziggy::UnmanagedMemoryPool pool;
+    int sentinel = 0;
     std::array<void*, 4> out{};
+    out.fill(&sentinel);
     const auto msg = message_of<std::invalid_argument>([&] { pool.allocate_bulk(out, 64, 48); });
     EXPECT_NE(msg.find("alignment 48 is not a power of two"), std::string::npos) << msg;
+    EXPECT_EQ(out, (std::array<void*, 4>{}));
+    out.fill(&sentinel);
     EXPECT_THROW(pool.allocate_bulk(out, std::size_t(1) << 62), std::bad_alloc);
     EXPECT_EQ(out, (std::array<void*, 4>{}));
     EXPECT_EQ(pool.total_allocated_bytes(), 0u);

@@ -999,8 +999,9 @@ TEST(UnmanagedMemoryPoolTest, BulkZeroesOnRequest) {
     pool.deallocate_bulk(blocks, 48);
 }
 
-// Sizes above the classes and alignments beyond 64 take the direct route,
-// block by block, and still free in bulk (to the base, by the header).
+// 64-byte alignment takes the 64-byte-aligned lists; sizes above the
+// classes and alignments beyond 64 take the direct route, block by block,
+// and still free in bulk (to the base, by the header).
 TEST(UnmanagedMemoryPoolTest, BulkOfDirectAndOverAlignedBlocks) {
     TrackingAllocator base;
     UnmanagedMemoryPool pool(base);
@@ -1030,12 +1031,16 @@ TEST(UnmanagedMemoryPoolTest, BulkBadInputAllocatesNothing) {
     EXPECT_THROW(pool.allocate_bulk(out, 64, 24), std::invalid_argument); // not a power of two
     EXPECT_TRUE(all_null(out));
     std::fill(out.begin(), out.end(), &base);
+    EXPECT_THROW(pool.allocate_bulk(out, 0, 24), std::invalid_argument); // as allocate_bytes
+    EXPECT_TRUE(all_null(out));
+    std::fill(out.begin(), out.end(), &base);
     EXPECT_THROW(pool.allocate_bulk(out, SIZE_MAX), std::bad_alloc); // impossible
     EXPECT_TRUE(all_null(out));
     std::fill(out.begin(), out.end(), &base);
     pool.allocate_bulk(out, 0); // as allocate_bytes(0): nullptr
     EXPECT_TRUE(all_null(out));
     pool.allocate_bulk(std::span<void*>(), 64); // nothing to do
+    EXPECT_THROW(pool.allocate_bulk(std::span<void*>(), SIZE_MAX), std::bad_alloc);
     pool.deallocate_bulk(std::span<void* const>(), 64);
     EXPECT_EQ(base.allocation_calls(), 0u);
     EXPECT_EQ(pool.total_allocated_bytes(), 0u);
@@ -1228,8 +1233,16 @@ TEST(UnmanagedMemoryPoolTest, BulkOfBuffers) {
     pool.allocate_bulk<float>(bufs, 16, true); // reused, zeroed
     for (const auto& b : bufs) EXPECT_EQ(b[7], 0.0f);
     EXPECT_EQ(base.allocation_calls(), 300u);
-    pool.allocate_bulk<float>(bufs, 0); // frees what was there; all empty
-    for (const auto& b : bufs) EXPECT_TRUE(b.empty());
+    float view_memory[4] = {};
+    bufs[5] = ziggy::wrap_existing(view_memory, 4); // a view is emptied too
+    pool.allocate_bulk<float>(bufs, 0);             // frees what was there; all empty
+    for (const auto& b : bufs) EXPECT_TRUE(b.empty() && !b.valid());
+    EXPECT_EQ(pool.total_allocated_bytes(), 0u);
+    // const elements: allocated and freed in bulk as any other.
+    std::vector<ziggy::Buffer<const float>> read_only(3);
+    pool.allocate_bulk<const float>(read_only, 16);
+    EXPECT_EQ(pool.total_allocated_bytes(), 3u * 64);
+    pool.deallocate_bulk<const float>(read_only);
     EXPECT_EQ(pool.total_allocated_bytes(), 0u);
 }
 
@@ -1269,12 +1282,15 @@ TEST(UnmanagedMemoryPoolTest, BulkOfBuffersBadInputLeavesThemEmpty) {
     UnmanagedMemoryPool pool(base);
     std::vector<ziggy::Buffer<double>> bufs(300);
     bufs[3] = pool.allocate<double>(4);
+    double view_memory[2] = {};
+    bufs[250] = ziggy::wrap_existing(view_memory, 2);
     EXPECT_THROW(pool.allocate_bulk<double>(bufs, SIZE_MAX / 4), std::bad_array_new_length);
-    for (const auto& b : bufs) EXPECT_TRUE(b.empty());
+    for (const auto& b : bufs) EXPECT_TRUE(b.empty() && !b.valid());
+    bufs[250] = ziggy::wrap_existing(view_memory, 2);
     EXPECT_EQ(pool.total_allocated_bytes(), 0u);
     base.fail_at(200); // after the first chunk of 128 is adopted
     EXPECT_THROW(pool.allocate_bulk<double>(bufs, 8), std::bad_alloc);
-    for (const auto& b : bufs) EXPECT_TRUE(b.empty());
+    for (const auto& b : bufs) EXPECT_TRUE(b.empty() && !b.valid());
     EXPECT_EQ(pool.total_allocated_bytes(), 0u);
     EXPECT_EQ(base.live_blocks(), pool.statistics().retained_blocks);
     pool.clear();
@@ -1283,12 +1299,15 @@ TEST(UnmanagedMemoryPoolTest, BulkOfBuffersBadInputLeavesThemEmpty) {
 
 // In ASan builds bulk-freed blocks are poisoned as freed ones are, and
 // bulk-allocated blocks are open up to their size (the class slack stays
-// poisoned).
+// poisoned), also when they come from the thread cache.
 TEST(UnmanagedMemoryPoolTest, BulkKeepsThePoisoning) {
     if (!ziggy::detail::asan_enabled) GTEST_SKIP() << "release variant: no ASan";
     UnmanagedMemoryPool pool;
     std::vector<void*> blocks(4);
-    pool.allocate_bulk(blocks, 40); // the 48-byte class
+    pool.allocate_bulk(blocks, 48); // new blocks of the 48-byte class
+    pool.deallocate_bulk(blocks, 48);
+    pool.allocate_bulk(blocks, 40); // the same blocks, from the cache
+    EXPECT_EQ(pool.statistics().hits, 4u);
     for (void* p : blocks) {
         EXPECT_FALSE(ziggy::detail::is_poisoned(static_cast<char*>(p) + 39));
         EXPECT_TRUE(ziggy::detail::is_poisoned(static_cast<char*>(p) + 40));
@@ -1406,6 +1425,13 @@ TEST(UnmanagedMemoryPoolTest, MorePoolsThanSlotsAllWork) {
         EXPECT_EQ(stats.direct_allocations, 1u);
         EXPECT_EQ(stats.retained_blocks, 1u);
         EXPECT_EQ(pool->total_allocated_bytes(), 0u);
+        // Bulk calls too (one block at a time for the pools without a slot).
+        std::vector<void*> bulk(3);
+        pool->allocate_bulk(bulk, 64);
+        EXPECT_EQ(bulk[0], first);
+        pool->deallocate_bulk(bulk, 64);
+        EXPECT_EQ(pool->total_allocated_bytes(), 0u);
+        EXPECT_EQ(pool->statistics().retained_blocks, 3u);
     }
     pools.clear();
     EXPECT_EQ(base.live_blocks(), 0u);

@@ -41,6 +41,7 @@
 #include <cstring>
 #include <memory>
 #include <span>
+#include <type_traits>
 #include <vector>
 
 #include <ziggy/allocator.hpp>
@@ -148,6 +149,8 @@ public:
     /// block first). Blocks in the calling thread's cache are taken in one
     /// pass, with the counters bumped once; the rest come from the slow path
     /// one at a time (a refill from the depot is again taken in one pass).
+    /// A pool without a TLS slot of its own (made while 32 others live)
+    /// takes every block through the slow path, with the same results.
     /// Free the blocks in any way (`deallocate_bulk`, `deallocate_bytes`,
     /// `free`). For `size == 0` every element is nullptr, as `allocate_bytes`
     /// returns. Throws std::invalid_argument for an alignment that is not a
@@ -161,10 +164,10 @@ public:
     /// `deallocate_bytes(p, size, alignment)` would (the same checks of the
     /// header, with the same outcome for a wrong size or a second free), but
     /// pushes the blocks onto the calling thread's cache in one pass, with
-    /// the counters bumped once. A block the pass cannot take (a mismatched
-    /// header, a full list) goes through `deallocate_bytes` alone, and the
-    /// pass goes on. Precondition: `size` and `alignment` are those the
-    /// blocks were allocated with (as for `deallocate_bytes`). Thread-safe.
+    /// the counters bumped once (a pool without a TLS slot: one at a time). A block the pass cannot
+    /// take (a mismatched header, a full list) goes through `deallocate_bytes` alone, and the pass
+    /// goes on. Precondition: `size` and `alignment` are those the blocks were allocated with (as
+    /// for `deallocate_bytes`). Thread-safe.
     void deallocate_bulk(std::span<void* const> blocks, std::size_t size,
                          std::size_t alignment = detail::malloc_alignment) noexcept;
 
@@ -180,7 +183,7 @@ public:
     template <Unmanaged T>
     void allocate_bulk(std::span<Buffer<T>> out, std::size_t count, bool zero_memory = false) {
         for (Buffer<T>& b : out)
-            if (b.allocator() != nullptr) b.reset(); // an empty one stays as it is: no stores
+            if (b.valid()) b.reset(); // owning or a view; one without memory: no stores
         if (count == 0 || out.empty()) return;
         if (detail::zero_or_too_many<T>(count)) detail::throw_bad_array_new_length();
         void* blocks[bulk_chunk];
@@ -219,7 +222,7 @@ public:
                 m = 0;
             }
             bytes = b.size_bytes();
-            blocks[m++] = b.release();
+            blocks[m++] = const_cast<std::remove_cv_t<T>*>(b.release());
         }
         deallocate_bulk(std::span<void* const>(blocks, m), bytes, alignof(T));
     }
