@@ -164,9 +164,10 @@ public:
     /// `deallocate_bytes(p, size, alignment)` would (the same checks of the
     /// header, with the same outcome for a wrong size or a second free), but
     /// pushes the blocks onto the calling thread's cache in one pass, with
-    /// the counters bumped once (a pool without a TLS slot: one at a time). A block the pass cannot
-    /// take (a mismatched header, a full list) goes through `deallocate_bytes` alone, and the pass
-    /// goes on. Precondition: `size` and `alignment` are those the blocks were allocated with (as
+    /// the counters bumped once (a pool without a TLS slot: one at a time).
+    /// A block the pass cannot take (a mismatched header, a full list) goes
+    /// through `deallocate_bytes` alone, and the pass goes on. Precondition:
+    /// `size` and `alignment` are those the blocks were allocated with (as
     /// for `deallocate_bytes`). Thread-safe.
     void deallocate_bulk(std::span<void* const> blocks, std::size_t size,
                          std::size_t alignment = detail::malloc_alignment) noexcept;
