@@ -253,6 +253,20 @@ def pool_seeds():
         p.special("pool", 2, u8(0x18) + u16(299) + u8(70) + u8(1))      # 300 B, none cached: the base fails
         p.special("pool", 1).special("pool", 0)
         seeds[f"bulk-pool{suffix}"] = p.b
+    # The same rounds on the hybrid (its special 3): configuration bit 0 sets
+    # its small thresholds (bytes up to 64 pooled), so 100 and 300 bytes go
+    # direct there though within the classes.
+    for cfg, base, suffix in ((0, 0, ""), (1, 0, "-small-thresholds"), (0, 0x40, "-system")):
+        p = OpsProgram(["hybrid"], POOL_OPS, config=cfg | base | 0x80)
+        p.allocate_bytes("hybrid", u8(3) + u8(8), 4).allocate_bytes("hybrid", u8(3) + u8(8), 4)
+        p.special("hybrid", 3, u8(0x08) + u16(63) + u8(40) + u8(7))     # 64 B, 16-aligned
+        p.special("hybrid", 3, u8(0x68) + u16(63) + u8(79) + u8(0))     # again: reused, zeroed
+        p.special("hybrid", 3, u8(0x0C) + u16(99) + u8(20) + u8(20))    # 100 B, 64-aligned
+        p.special("hybrid", 3, u8(0x0E) + u16(99) + u8(9) + u8(3))      # 128-aligned: direct
+        p.special("hybrid", 3, u8(0x41) + u8(5) + u8(12) + u8(6))       # past the classes
+        p.special("hybrid", 3, u8(0x18) + u16(299) + u8(70) + u8(1))    # 300 B: the base fails
+        p.special("hybrid", 2).special("hybrid", 0)
+        seeds[f"bulk-hybrid{suffix}"] = p.b
     return seeds
 
 

@@ -218,6 +218,66 @@ private:
     bool over_system_;
 };
 
+/// A bulk round on `a` (an UnmanagedMemoryPool or a HybridAllocator over
+/// `backing`, or over a SystemAllocator when that is null): allocate_bulk of up to 79 blocks (a size in or past the classes, an
+/// alignment up to 128, with the base failing its next request when the
+/// input says so), each block filled with a pattern of its own and read
+/// back (blocks that overlap each other, or a live buffer, show), then
+/// deallocate_bulk in the input's order with a null pointer among them.
+/// A failed bulk must leave only nullptr and the byte count as it was;
+/// a bulk free must bring the count back.
+template <class A>
+void bulk_round(A& a, const char* name, CheckedBacking* backing, Reader& in) {
+    const std::uint8_t how = in.u8();
+    const std::size_t size = (how & 1) != 0 ? ziggy::detail::max_class_size + 1 + in.u8()
+                                            : 1 + std::size_t{in.u16()} % 4096;
+    const std::size_t alignment = std::size_t{1} << ((how >> 1) % 8);
+    std::vector<void*> blocks(in.u8() % 80, &a);
+    const std::size_t before = a.total_allocated_bytes();
+    if (backing != nullptr && (how & 0x10) != 0) backing->fail_next(1);
+    bool threw = false;
+    try {
+        a.allocate_bulk(blocks, size, alignment, (how & 0x20) != 0);
+    } catch (const std::bad_alloc&) {
+        threw = true;
+    }
+    if (backing != nullptr) backing->fail_next(0);
+    if (threw) {
+        for (void* p : blocks)
+            ZIGGY_FUZZ_CHECK(p == nullptr, "%s: a failed allocate_bulk left a block", name);
+        ZIGGY_FUZZ_CHECK(a.total_allocated_bytes() == before,
+                         "%s: a failed allocate_bulk changed the byte count from %zu to %zu",
+                         name, before, a.total_allocated_bytes());
+        return;
+    }
+    ZIGGY_FUZZ_CHECK(a.total_allocated_bytes() == before + blocks.size() * size,
+                     "%s: allocate_bulk of %zu x %zu bytes counted %zu bytes", name,
+                     blocks.size(), size, a.total_allocated_bytes() - before);
+    for (std::size_t i = 0; i < blocks.size(); ++i) {
+        auto* b = static_cast<std::uint8_t*>(blocks[i]);
+        ZIGGY_FUZZ_CHECK(reinterpret_cast<std::uintptr_t>(b) % alignment == 0,
+                         "%s: allocate_bulk block %zu misaligned for %zu", name, i,
+                         alignment);
+        if ((how & 0x20) != 0)
+            ZIGGY_FUZZ_CHECK(b[0] == 0 && b[size - 1] == 0,
+                             "%s: allocate_bulk did not zero block %zu", name, i);
+        std::memset(b, static_cast<int>(i + 1), size);
+    }
+    for (std::size_t i = 0; i < blocks.size(); ++i) {
+        const auto* b = static_cast<const std::uint8_t*>(blocks[i]);
+        const auto mark = static_cast<std::uint8_t>(i + 1);
+        ZIGGY_FUZZ_CHECK(b[0] == mark && b[size / 2] == mark && b[size - 1] == mark,
+                         "%s: allocate_bulk block %zu overlaps another", name, i);
+    }
+    if ((how & 0x40) != 0) std::reverse(blocks.begin(), blocks.end());
+    blocks.insert(blocks.begin() + static_cast<std::ptrdiff_t>(in.pick(blocks.size() + 1)),
+                  nullptr);
+    a.deallocate_bulk(blocks, size, alignment);
+    ZIGGY_FUZZ_CHECK(a.total_allocated_bytes() == before,
+                     "%s: deallocate_bulk left the byte count at %zu, not %zu", name,
+                     a.total_allocated_bytes(), before);
+}
+
 /// UnmanagedMemoryPool over a checked backing (or a SystemAllocator, see
 /// PoolBase): exact live bytes; `clear()` gives every pooled block back, so
 /// the backing then holds exactly the blocks of live buffers.
@@ -237,7 +297,7 @@ public:
                 checker_.check(name(), pool_);
                 break;
             default:
-                bulk_round(in);
+                bulk_round(pool_, name(), base_.checked(), in);
                 break;
         }
     }
@@ -247,65 +307,6 @@ private:
     PoolBase base_;
     ziggy::UnmanagedMemoryPool pool_;
     PoolChecker checker_;
-
-    /// allocate_bulk of up to 79 blocks (a size in or past the classes, an
-    /// alignment up to 128, with the base failing its next request when the
-    /// input says so), each block filled with a pattern of its own and read
-    /// back (blocks that overlap each other, or a live buffer, show), then
-    /// deallocate_bulk in the input's order with a null pointer among them.
-    /// A failed bulk must leave only nullptr and the byte count as it was;
-    /// a bulk free must bring the count back.
-    void bulk_round(Reader& in) {
-        const std::uint8_t how = in.u8();
-        const std::size_t size = (how & 1) != 0 ? ziggy::detail::max_class_size + 1 + in.u8()
-                                                : 1 + std::size_t{in.u16()} % 4096;
-        const std::size_t alignment = std::size_t{1} << ((how >> 1) % 8);
-        std::vector<void*> blocks(in.u8() % 80, &pool_);
-        const std::size_t before = pool_.total_allocated_bytes();
-        CheckedBacking* backing = base_.checked();
-        if (backing != nullptr && (how & 0x10) != 0) backing->fail_next(1);
-        bool threw = false;
-        try {
-            pool_.allocate_bulk(blocks, size, alignment, (how & 0x20) != 0);
-        } catch (const std::bad_alloc&) {
-            threw = true;
-        }
-        if (backing != nullptr) backing->fail_next(0);
-        if (threw) {
-            for (void* p : blocks)
-                ZIGGY_FUZZ_CHECK(p == nullptr, "%s: a failed allocate_bulk left a block", name());
-            ZIGGY_FUZZ_CHECK(pool_.total_allocated_bytes() == before,
-                             "%s: a failed allocate_bulk changed the byte count from %zu to %zu",
-                             name(), before, pool_.total_allocated_bytes());
-            return;
-        }
-        ZIGGY_FUZZ_CHECK(pool_.total_allocated_bytes() == before + blocks.size() * size,
-                         "%s: allocate_bulk of %zu x %zu bytes counted %zu bytes", name(),
-                         blocks.size(), size, pool_.total_allocated_bytes() - before);
-        for (std::size_t i = 0; i < blocks.size(); ++i) {
-            auto* b = static_cast<std::uint8_t*>(blocks[i]);
-            ZIGGY_FUZZ_CHECK(reinterpret_cast<std::uintptr_t>(b) % alignment == 0,
-                             "%s: allocate_bulk block %zu misaligned for %zu", name(), i,
-                             alignment);
-            if ((how & 0x20) != 0)
-                ZIGGY_FUZZ_CHECK(b[0] == 0 && b[size - 1] == 0,
-                                 "%s: allocate_bulk did not zero block %zu", name(), i);
-            std::memset(b, static_cast<int>(i + 1), size);
-        }
-        for (std::size_t i = 0; i < blocks.size(); ++i) {
-            const auto* b = static_cast<const std::uint8_t*>(blocks[i]);
-            const auto mark = static_cast<std::uint8_t>(i + 1);
-            ZIGGY_FUZZ_CHECK(b[0] == mark && b[size / 2] == mark && b[size - 1] == mark,
-                             "%s: allocate_bulk block %zu overlaps another", name(), i);
-        }
-        if ((how & 0x40) != 0) std::reverse(blocks.begin(), blocks.end());
-        blocks.insert(blocks.begin() + static_cast<std::ptrdiff_t>(in.pick(blocks.size() + 1)),
-                      nullptr);
-        pool_.deallocate_bulk(blocks, size, alignment);
-        ZIGGY_FUZZ_CHECK(pool_.total_allocated_bytes() == before,
-                         "%s: deallocate_bulk left the byte count at %zu, not %zu", name(),
-                         pool_.total_allocated_bytes(), before);
-    }
 
     void clear(Model& model) {
         pool_.clear();
@@ -330,7 +331,7 @@ public:
     CheckedBacking* backing() noexcept override { return base_.checked(); }
 
     void special(std::uint8_t what, Reader& in, Model& model) override {
-        switch (what % 3) {
+        switch (what % 4) {
             case 0:
                 hybrid_.pool().clear();
                 checker_.check(name(), hybrid_.pool(), /*cleared=*/true);
@@ -341,6 +342,9 @@ public:
                 check_route(type, in.u16() % 4096);
                 break;
             }
+            case 3: // either route, by the size and the thresholds
+                bulk_round(hybrid_, name(), base_.checked(), in);
+                break;
             default:
                 checker_.check(name(), hybrid_.pool());
                 break;

@@ -1,5 +1,8 @@
-// HybridAllocator: the byte layer. The typed fast path is inline in the header.
+// HybridAllocator: the byte layer and the bulk calls. The typed fast path is
+// inline in the header.
 #include <ziggy/hybrid_allocator.hpp>
+
+#include <algorithm>
 
 namespace ziggy {
 
@@ -19,5 +22,43 @@ void HybridAllocator::do_deallocate(void* pointer, std::size_t size,
 }
 
 void HybridAllocator::do_free(void* pointer) { pool_.free(pointer); }
+
+void HybridAllocator::allocate_bulk(std::span<void*> out, std::size_t size, std::size_t alignment,
+                                    bool zero_memory, CallSite site) {
+    // Within the classes and their alignments (any alignment there, even
+    // one that is not a power of two): the pool's bulk call checks the
+    // input as allocate_bytes does.
+    if (route_for_bytes(size, alignment) == Route::pooled) {
+        pool_.allocate_bulk(out, size, alignment, zero_memory);
+        return;
+    }
+    if (!detail::is_power_of_two(alignment)) [[unlikely]] {
+        std::fill(out.begin(), out.end(), nullptr);
+        detail::throw_bad_alignment(alignment);
+    }
+    if (size == 0) { // aligned beyond the classes: allocate_bytes gives nullptr
+        std::fill(out.begin(), out.end(), nullptr);
+        return;
+    }
+    if (!detail::is_possible_request(size, alignment)) [[unlikely]] {
+        std::fill(out.begin(), out.end(), nullptr);
+        detail::throw_bad_alloc();
+    }
+    allocate_direct_bulk(out, size, alignment, zero_memory, site);
+}
+
+void HybridAllocator::allocate_direct_bulk(std::span<void*> out, std::size_t size,
+                                           std::size_t alignment, bool zero_memory,
+                                           const CallSite& site) {
+    for (std::size_t k = 0; k < out.size(); ++k) {
+        void* p = pool_.allocate_direct(size, alignment, zero_memory, site);
+        if (p == nullptr) [[unlikely]] {
+            pool_.deallocate_bulk(out.first(k), size, alignment);
+            std::fill(out.begin(), out.end(), nullptr);
+            detail::throw_bad_alloc();
+        }
+        out[k] = p;
+    }
+}
 
 } // namespace ziggy

@@ -413,10 +413,7 @@ std::size_t UnmanagedMemoryPool::take_cached(detail::PoolThreadCache& cache, std
     // not wait on one another (nor on the pointer loads above).
     const std::uint64_t info = detail::pool_info(bytes, list);
     for (std::size_t i = 0; i < k; ++i) {
-        detail::PoolHeader* h = detail::pool_header_of(out[i]);
-        detail::unpoison(h, detail::pool_header_size);
-        h->info = info;
-        detail::poison(h, detail::pool_header_size);
+        detail::pool_mark_allocated(out[i], info);
         detail::unpoison(out[i], bytes);
         if (zero) std::memset(out[i], 0, bytes);
     }
@@ -489,8 +486,7 @@ void UnmanagedMemoryPool::deallocate_bulk(std::span<void* const> blocks, std::si
             detail::PoolHeader* h = detail::pool_header_if(p, info);
             if (h == nullptr) return false;
             hot = reinterpret_cast<std::uintptr_t>(p);
-            h->info = detail::pool_freed_info;
-            detail::poison(h, detail::pool_header_size + detail::pool_list_block_size(list));
+            detail::pool_mark_freed(h, list);
             ++pushed;
             return true;
         };
@@ -563,8 +559,7 @@ void UnmanagedMemoryPool::deallocate_slow(void* user) noexcept {
         return;
     }
     const std::size_t list = route;
-    h->info = detail::pool_freed_info;
-    detail::poison(h, detail::pool_header_size + detail::pool_list_block_size(list));
+    detail::pool_mark_freed(h, list);
     detail::PoolThreadCache* cache = cache_limits_[list] != 0 ? thread_cache() : nullptr;
     if (cache == nullptr) {
         shared_freed_bytes_.fetch_add(static_cast<std::uint64_t>(bytes), std::memory_order_release);

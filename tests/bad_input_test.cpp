@@ -89,6 +89,33 @@ TEST(BadInputTest, PoolBulkAllocationFailure) {
     EXPECT_EQ(report.allocations, 20u); // one base block each: every failure point was tried
 }
 
+// The hybrid's bulk call on its direct route: the alignment's message, and
+// a failure at each of its backing's calls gives every block back.
+TEST(BadInputTest, HybridBulkAllocationFailure) {
+    ziggy::HybridAllocator hybrid;
+    int sentinel = 0;
+    std::array<void*, 4> out{};
+    out.fill(&sentinel);
+    const auto msg =
+        message_of<std::invalid_argument>([&] { hybrid.allocate_bulk(out, 50000, 96); });
+    EXPECT_NE(msg.find("alignment 96 is not a power of two"), std::string::npos) << msg;
+    EXPECT_EQ(out, (std::array<void*, 4>{}));
+    const auto report = ziggy::check_all_allocation_failures([](ziggy::Allocator& base) {
+        ziggy::HybridAllocator bulk_hybrid(base);
+        std::array<void*, 12> blocks{};
+        try {
+            bulk_hybrid.allocate_bulk(blocks, 50000); // direct: one backing block each
+        } catch (const std::bad_alloc&) {
+            EXPECT_EQ(blocks, (std::array<void*, 12>{}));
+            EXPECT_EQ(bulk_hybrid.total_allocated_bytes(), 0u);
+            throw;
+        }
+        bulk_hybrid.deallocate_bulk(blocks, 50000);
+    });
+    EXPECT_TRUE(report.ok()) << (report.ok() ? "" : report.problems.front());
+    EXPECT_EQ(report.allocations, 12u);
+}
+
 // Index out of range: std::out_of_range naming index and size.
 TEST(BadInputTest, IndexOutOfRange) {
     auto b = ziggy::default_allocator().allocate<int>(3);

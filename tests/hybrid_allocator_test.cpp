@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <new>
+#include <stdexcept>
 #include <thread>
 #include <vector>
 
@@ -366,6 +367,223 @@ TEST(HybridAllocatorTest, FreeTwiceThrows) {
     int* p = b.release();
     hybrid.free(p);
     EXPECT_THROW(hybrid.free(p), ziggy::InvalidFreeError);
+}
+
+// ---- bulk calls ------------------------------------------------------------
+
+bool all_null(const std::vector<void*>& v) {
+    return std::all_of(v.begin(), v.end(), [](void* p) { return p == nullptr; });
+}
+
+bool aligned_to(const void* p, std::size_t alignment) {
+    return reinterpret_cast<std::uintptr_t>(p) % alignment == 0;
+}
+
+// The raw bulk call follows the byte layer's route: pooled sizes come from
+// the thread's cache (the blocks as many allocate_bytes calls would give,
+// newest first), sizes past `untyped_bytes` (even within the classes) and
+// alignments past 64 are direct blocks of the backing. One bulk free takes
+// blocks of either route back, as sized frees would.
+TEST(HybridAllocatorTest, BulkFollowsTheByteRoute) {
+    TrackingAllocator backing;
+    ziggy::HybridThresholds t;
+    t.untyped_bytes = 256;
+    HybridAllocator h(backing, t);
+    std::vector<void*> freed(10);
+    for (auto& p : freed) p = h.allocate_bytes(64);
+    for (void* p : freed) h.deallocate_bytes(p, 64);
+    std::vector<void*> pooled(10);
+    h.allocate_bulk(pooled, 64);
+    for (std::size_t i = 0; i < pooled.size(); ++i)
+        EXPECT_EQ(pooled[i], freed[freed.size() - 1 - i]) << i;
+    EXPECT_EQ(h.pool().statistics().hits, 10u);
+
+    std::vector<void*> direct(5);
+    h.allocate_bulk(direct, 512, 16, true); // within the classes, past untyped_bytes
+    std::vector<void*> wide(3);
+    h.allocate_bulk(wide, 100, 128); // aligned beyond the classes
+    EXPECT_EQ(h.pool().statistics().direct_allocations, 8u);
+    EXPECT_EQ(backing.allocation_calls(), 10u + 8u);
+    for (void* p : direct) {
+        ASSERT_TRUE(aligned_to(p, 16));
+        const auto* bytes = static_cast<const unsigned char*>(p);
+        EXPECT_TRUE(std::all_of(bytes, bytes + 512, [](unsigned char c) { return c == 0; }));
+    }
+    for (void* p : wide) EXPECT_TRUE(aligned_to(p, 128));
+    EXPECT_EQ(h.total_allocated_bytes(), 10u * 64 + 5u * 512 + 3u * 100);
+
+    h.deallocate_bulk(pooled, 64);
+    h.deallocate_bulk(direct, 512);
+    h.deallocate_bulk(wide, 100, 128);
+    EXPECT_EQ(h.total_allocated_bytes(), 0u);
+    EXPECT_EQ(backing.live_blocks(), 10u); // the pooled blocks, cached again
+    h.pool().clear();
+    EXPECT_EQ(backing.live_blocks(), 0u);
+    EXPECT_EQ(backing.mismatches(), 0u);
+}
+
+// Bad input on either route, as allocate_bytes treats it: an alignment that
+// is not a power of two throws std::invalid_argument, an impossible size
+// std::bad_alloc, both leaving only nullptr; a size of 0 gives nullptr;
+// nothing reaches the backing.
+TEST(HybridAllocatorTest, BulkBadInputAllocatesNothing) {
+    TrackingAllocator backing;
+    HybridAllocator h(backing);
+    std::vector<void*> out(6, &backing);
+    EXPECT_THROW(h.allocate_bulk(out, 64, 24), std::invalid_argument); // pooled route
+    EXPECT_TRUE(all_null(out));
+    std::fill(out.begin(), out.end(), &backing);
+    EXPECT_THROW(h.allocate_bulk(out, 64, 96), std::invalid_argument); // direct route
+    EXPECT_TRUE(all_null(out));
+    std::fill(out.begin(), out.end(), &backing);
+    EXPECT_THROW(h.allocate_bulk(out, 0, 96), std::invalid_argument);
+    EXPECT_TRUE(all_null(out));
+    std::fill(out.begin(), out.end(), &backing);
+    EXPECT_THROW(h.allocate_bulk(out, SIZE_MAX), std::bad_alloc);
+    EXPECT_TRUE(all_null(out));
+    std::fill(out.begin(), out.end(), &backing);
+    h.allocate_bulk(out, 0, 128); // size 0, direct route: nullptr
+    EXPECT_TRUE(all_null(out));
+    std::fill(out.begin(), out.end(), &backing);
+    h.allocate_bulk(out, 0); // size 0, pooled route: nullptr
+    EXPECT_TRUE(all_null(out));
+    h.allocate_bulk(std::span<void*>(), 50000);
+    h.deallocate_bulk(std::span<void* const>(), 50000);
+    h.deallocate_bulk(out, 64); // nulls only: nothing to free
+    EXPECT_EQ(backing.allocation_calls(), 0u);
+    EXPECT_EQ(h.total_allocated_bytes(), 0u);
+}
+
+// The backing running out midway through a direct bulk: bad_alloc, the
+// direct blocks already taken go back to the backing, `out` holds only
+// nullptr, and the hybrid works afterwards. The same through Buffers.
+TEST(HybridAllocatorTest, BulkDirectFailureGivesEverythingBack) {
+    TrackingAllocator backing;
+    HybridAllocator h(backing);
+    std::vector<void*> out(10);
+    backing.fail_at(4);
+    EXPECT_THROW(h.allocate_bulk(out, 50000), std::bad_alloc);
+    EXPECT_TRUE(all_null(out));
+    EXPECT_EQ(backing.live_blocks(), 0u);
+    EXPECT_EQ(h.total_allocated_bytes(), 0u);
+    h.allocate_bulk(out, 50000);
+    EXPECT_EQ(backing.live_blocks(), 10u);
+    h.deallocate_bulk(out, 50000);
+    EXPECT_EQ(backing.live_blocks(), 0u);
+
+    std::vector<ziggy::Buffer<double>> bufs(200);
+    bufs[7] = h.allocate<double>(3); // freed first, as allocate_bulk promises
+    backing.fail_at(150);            // after the first chunk of 128 is adopted
+    EXPECT_THROW(h.allocate_bulk<double>(bufs, 5000), std::bad_alloc); // 40000 B: direct
+    for (const auto& b : bufs) EXPECT_TRUE(b.empty() && !b.valid());
+    EXPECT_EQ(h.total_allocated_bytes(), 0u);
+    EXPECT_EQ(backing.live_blocks(), h.pool().statistics().retained_blocks);
+    EXPECT_EQ(backing.mismatches(), 0u);
+}
+
+// Buffers in bulk on both routes: owned by the hybrid, of the right size
+// and alignment, pooled below the type's threshold and direct past it
+// (and for types aligned beyond the classes); one typed bulk free empties
+// them all, another allocator's buffers by their owner.
+TEST(HybridAllocatorTest, BulkOfBuffersOnBothRoutes) {
+    TrackingAllocator backing;
+    ziggy::HybridThresholds t;
+    t.four_byte = 8;
+    HybridAllocator h(backing, t);
+    std::vector<ziggy::Buffer<float>> bufs(300);
+    h.allocate_bulk<float>(bufs, 8); // pooled: 32 bytes each
+    for (std::size_t i = 0; i < bufs.size(); ++i) {
+        ASSERT_EQ(bufs[i].allocator(), &h);
+        ASSERT_EQ(bufs[i].size(), 8u);
+        bufs[i].fill(static_cast<float>(i));
+    }
+    for (std::size_t i = 0; i < bufs.size(); ++i) EXPECT_EQ(bufs[i][7], static_cast<float>(i));
+    EXPECT_EQ(h.pool().statistics().direct_allocations, 0u);
+    EXPECT_EQ(h.total_allocated_bytes(), 300u * 32);
+
+    std::vector<ziggy::Buffer<float>> direct(5);
+    h.allocate_bulk<float>(direct, 9, true); // past the threshold: direct
+    EXPECT_EQ(h.pool().statistics().direct_allocations, 5u);
+    for (const auto& b : direct) {
+        EXPECT_EQ(b.allocator(), &h);
+        EXPECT_EQ(b[8], 0.0f);
+    }
+    std::vector<ziggy::Buffer<Wide>> wide(3);
+    h.allocate_bulk<Wide>(wide, 1);
+    EXPECT_EQ(h.pool().statistics().direct_allocations, 8u);
+    for (const auto& b : wide) EXPECT_TRUE(aligned_to(b.data(), alignof(Wide)));
+
+    ziggy::SystemAllocator other;
+    direct.push_back(other.allocate<float>(4));
+    direct.emplace_back();
+    h.deallocate_bulk<float>(bufs);
+    h.deallocate_bulk<float>(direct);
+    h.deallocate_bulk<Wide>(wide);
+    for (const auto& b : bufs) EXPECT_TRUE(b.empty());
+    for (const auto& b : direct) EXPECT_TRUE(b.empty());
+    for (const auto& b : wide) EXPECT_TRUE(b.empty());
+    EXPECT_EQ(other.total_allocated_bytes(), 0u);
+    EXPECT_EQ(h.total_allocated_bytes(), 0u);
+    EXPECT_EQ(backing.live_blocks(), h.pool().statistics().retained_blocks);
+
+    h.allocate_bulk<float>(bufs, 0); // count 0: every element empty
+    for (const auto& b : bufs) EXPECT_TRUE(b.empty());
+    EXPECT_THROW(h.allocate_bulk<float>(bufs, SIZE_MAX / 2), std::bad_array_new_length);
+    h.pool().clear();
+    EXPECT_EQ(backing.live_blocks(), 0u);
+    EXPECT_EQ(backing.mismatches(), 0u);
+}
+
+// Over a DebugAllocator, direct blocks from a bulk call name its caller.
+TEST(HybridAllocatorTest, BulkDirectBlocksCarryTheCallersSite) {
+    ziggy::DebugAllocator debug("backing", ziggy::default_allocator(),
+                                ziggy::LeakReportingMode::ignore);
+    HybridAllocator h(debug);
+    std::vector<void*> raw(2);
+    h.allocate_bulk(raw, 50000);
+    const int raw_line = __LINE__ - 1; // the line above
+    std::vector<ziggy::Buffer<double>> typed(1);
+    h.allocate_bulk<double>(typed, 5000);
+    const int typed_line = __LINE__ - 1; // the line above
+    const auto leaks = debug.leaks();
+    ASSERT_EQ(leaks.size(), 3u);
+    for (std::size_t i = 0; i < leaks.size(); ++i) {
+        EXPECT_STREQ(leaks[i].site.file, __FILE__);
+        EXPECT_EQ(leaks[i].site.line, i < 2 ? raw_line : typed_line);
+    }
+    h.deallocate_bulk(raw, 50000);
+    h.deallocate_bulk<double>(typed);
+    EXPECT_TRUE(debug.leaks().empty());
+}
+
+// Two threads allocate in bulk on both routes, write their blocks, and
+// free them in bulk on the other thread.
+TEST(HybridAllocatorTest, BulkAcrossThreads) {
+    TrackingAllocator backing;
+    HybridAllocator h(backing);
+    constexpr std::size_t sizes[2] = {48, 40000};
+    std::vector<void*> blocks[2] = {std::vector<void*>(200), std::vector<void*>(20)};
+    std::thread producer([&] {
+        for (int r = 0; r < 2; ++r) {
+            h.allocate_bulk(blocks[r], sizes[r]);
+            for (void* p : blocks[r]) std::fill_n(static_cast<unsigned char*>(p), sizes[r], 0xAB);
+        }
+    });
+    producer.join();
+    std::thread consumer([&] {
+        for (int r = 0; r < 2; ++r) {
+            for (void* p : blocks[r]) {
+                const auto* bytes = static_cast<const unsigned char*>(p);
+                EXPECT_EQ(bytes[0], 0xAB);
+                EXPECT_EQ(bytes[sizes[r] - 1], 0xAB);
+            }
+            h.deallocate_bulk(blocks[r], sizes[r]);
+        }
+    });
+    consumer.join();
+    EXPECT_EQ(h.total_allocated_bytes(), 0u);
+    EXPECT_EQ(h.pool().statistics().direct_allocations, 20u);
+    EXPECT_EQ(backing.mismatches(), 0u);
 }
 
 } // namespace

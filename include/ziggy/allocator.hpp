@@ -19,8 +19,11 @@
 // Concrete allocators are `final`, so calls through a concrete type devirtualize.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <new>
+#include <span>
+#include <type_traits>
 
 #include <ziggy/detail/alignment.hpp>
 #include <ziggy/detail/pool_cache.hpp>
@@ -186,6 +189,66 @@ protected:
         into.data_ = pointer;
         into.size_ = count;
         into.owner_ = this;
+    }
+
+    /// Pointers the typed bulk calls gather on the stack at a time.
+    static constexpr std::size_t bulk_chunk = 128;
+    /// The typed bulk allocation of allocators with a raw one
+    /// (UnmanagedMemoryPool, HybridAllocator): empties every element of
+    /// `out` (owning or a view), then makes each a buffer of `count`
+    /// elements owned by this allocator, from `allocate_blocks(blocks)`,
+    /// which fills a `std::span<void*>` of at most `bulk_chunk` elements with
+    /// blocks of `count * sizeof(T)` bytes or throws having kept none. A
+    /// count of 0 leaves every element empty; one whose bytes overflow
+    /// throws std::bad_array_new_length. After a throw every element is
+    /// empty: the buffers already made go back through `free_blocks(blocks,
+    /// bytes)` (as for deallocate_buffers_in_bulk).
+    template <Unmanaged T, class AllocateBlocks, class FreeBlocks>
+    void allocate_buffers_in_bulk(std::span<Buffer<T>> out, std::size_t count,
+                                  AllocateBlocks&& allocate_blocks, FreeBlocks&& free_blocks) {
+        for (Buffer<T>& b : out)
+            if (b.valid()) b.reset(); // owning or a view; one without memory: no stores
+        if (count == 0 || out.empty()) return;
+        if (detail::zero_or_too_many<T>(count)) detail::throw_bad_array_new_length();
+        void* blocks[bulk_chunk];
+        std::size_t done = 0;
+        try {
+            while (done < out.size()) {
+                const std::size_t m = std::min(bulk_chunk, out.size() - done);
+                allocate_blocks(std::span<void*>(blocks, m));
+                for (std::size_t i = 0; i < m; ++i)
+                    adopt_into(out[done + i], static_cast<T*>(blocks[i]), count);
+                done += m;
+            }
+        } catch (...) {
+            deallocate_buffers_in_bulk(out.first(done), free_blocks);
+            throw;
+        }
+    }
+    /// The typed bulk free of those allocators: empties every buffer of
+    /// `buffers`. Runs of this allocator's buffers of one size go to
+    /// `free_blocks(std::span<void* const>, bytes)` (at most `bulk_chunk` at
+    /// a time, freed as allocated with `alignof(T)`); any other buffer
+    /// (another allocator's, or not owning) is reset on its own.
+    template <Unmanaged T, class FreeBlocks>
+    void deallocate_buffers_in_bulk(std::span<Buffer<T>> buffers,
+                                    FreeBlocks&& free_blocks) noexcept {
+        void* blocks[bulk_chunk];
+        std::size_t m = 0;
+        std::size_t bytes = 0;
+        for (Buffer<T>& b : buffers) {
+            if (b.allocator() != this || b.empty()) {
+                b.reset();
+                continue;
+            }
+            if (m == bulk_chunk || (m != 0 && b.size_bytes() != bytes)) {
+                free_blocks(std::span<void* const>(blocks, m), bytes);
+                m = 0;
+            }
+            bytes = b.size_bytes();
+            blocks[m++] = const_cast<std::remove_cv_t<T>*>(b.release());
+        }
+        free_blocks(std::span<void* const>(blocks, m), bytes);
     }
 
     /// For allocators whose blocks live in an UnmanagedMemoryPool (the pool

@@ -63,6 +63,7 @@
 #include <array>
 #include <bit>
 #include <cstddef>
+#include <span>
 
 #include <ziggy/allocator.hpp>
 #include <ziggy/system_allocator.hpp>
@@ -196,6 +197,65 @@ public:
         return adopt_buffer(static_cast<T*>(p), count);
     }
 
+    /// Bulk allocation: fills `out` with blocks of `size` bytes aligned to
+    /// `alignment`, routed as `allocate_bytes(size, alignment)` is
+    /// (`route_for_bytes`). Pooled: the pool's `allocate_bulk`, which takes
+    /// the calling thread's cached blocks in one pass. Direct: one block of
+    /// the backing allocator each (it receives `site`). Bad input is treated
+    /// as `allocate_bytes` treats it: std::invalid_argument for an alignment
+    /// that is not a power of two, every element nullptr for `size == 0`,
+    /// std::bad_alloc for an impossible request or when memory runs out;
+    /// after a throw no block stays allocated and every element of `out` is
+    /// nullptr. Free the blocks in any way (`deallocate_bulk`,
+    /// `deallocate_bytes`, `free`). Thread-safe.
+    void allocate_bulk(std::span<void*> out, std::size_t size,
+                       std::size_t alignment = detail::malloc_alignment, bool zero_memory = false,
+                       CallSite site = CallSite::here());
+
+    /// Bulk free of blocks of `size` bytes at `alignment` from either route:
+    /// as many `deallocate_bytes(p, size, alignment)` calls (nulls skipped),
+    /// the pooled blocks pushed onto the thread's cache in one pass (the
+    /// pool's `deallocate_bulk`). Thread-safe.
+    void deallocate_bulk(std::span<void* const> blocks, std::size_t size,
+                         std::size_t alignment = detail::malloc_alignment) noexcept {
+        pool_.deallocate_bulk(blocks, size, alignment);
+    }
+
+    /// Bulk allocation through the Buffer API (`allocate_bulk<float>(buffers,
+    /// 16)`): every element of `out` becomes a buffer of `count` elements
+    /// owned by this allocator, on the route `route_for<T>(count)` names
+    /// (pooled: through the pool's bulk call; direct: a block of the backing
+    /// each). Buffers already in `out` are freed first; a count of 0 leaves
+    /// every element empty. Throws as `allocate<T>` does; after a throw every
+    /// element is empty and no block stays allocated.
+    template <Unmanaged T>
+    void allocate_bulk(std::span<Buffer<T>> out, std::size_t count, bool zero_memory = false,
+                       CallSite site = CallSite::here()) {
+        const std::size_t bytes = count * sizeof(T); // used only once the count passed
+        const bool pooled = route_for<T>(count) == Route::pooled;
+        allocate_buffers_in_bulk(
+            out, count,
+            [&](std::span<void*> blocks) {
+                if (pooled)
+                    pool_.allocate_bulk(blocks, bytes, alignof(T), zero_memory);
+                else
+                    allocate_direct_bulk(blocks, bytes, alignof(T), zero_memory, site);
+            },
+            [&](std::span<void* const> blocks, std::size_t size) {
+                pool_.deallocate_bulk(blocks, size, alignof(T));
+            });
+    }
+
+    /// Bulk free through the Buffer API: empties every buffer of `buffers`.
+    /// Runs of this allocator's buffers of one size go back through the
+    /// pool's `deallocate_bulk`; any other buffer is reset on its own.
+    template <Unmanaged T>
+    void deallocate_bulk(std::span<Buffer<T>> buffers) noexcept {
+        deallocate_buffers_in_bulk(buffers, [&](std::span<void* const> blocks, std::size_t size) {
+            pool_.deallocate_bulk(blocks, size, alignof(T));
+        });
+    }
+
     [[nodiscard]] const HybridThresholds& thresholds() const noexcept { return thresholds_; }
 
     /// The internal pool (its statistics, `clear()`). Direct blocks show up in
@@ -219,6 +279,13 @@ protected:
     void do_free(void* pointer) override;
 
 private:
+    /// Fills `out` with direct blocks of `size` bytes (`site` passed to the
+    /// backing); when one fails, frees those taken, sets every element to
+    /// nullptr and throws std::bad_alloc. Preconditions: `size > 0`,
+    /// `alignment` a power of two, the request possible.
+    void allocate_direct_bulk(std::span<void*> out, std::size_t size, std::size_t alignment,
+                              bool zero_memory, const CallSite& site);
+
     /// Element sizes whose pooled count limit is computed once, at
     /// construction: the powers of two up to 16 bytes (one load on the fast
     /// path instead of a load and a minimum, or a division).

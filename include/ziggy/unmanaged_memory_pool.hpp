@@ -183,25 +183,14 @@ public:
     /// stays allocated.
     template <Unmanaged T>
     void allocate_bulk(std::span<Buffer<T>> out, std::size_t count, bool zero_memory = false) {
-        for (Buffer<T>& b : out)
-            if (b.valid()) b.reset(); // owning or a view; one without memory: no stores
-        if (count == 0 || out.empty()) return;
-        if (detail::zero_or_too_many<T>(count)) detail::throw_bad_array_new_length();
-        void* blocks[bulk_chunk];
-        std::size_t done = 0;
-        try {
-            while (done < out.size()) {
-                const std::size_t m = std::min(bulk_chunk, out.size() - done);
-                allocate_bulk(std::span<void*>(blocks, m), count * sizeof(T), alignof(T),
-                              zero_memory);
-                for (std::size_t i = 0; i < m; ++i)
-                    adopt_into(out[done + i], static_cast<T*>(blocks[i]), count);
-                done += m;
-            }
-        } catch (...) {
-            deallocate_bulk(out.first(done));
-            throw;
-        }
+        allocate_buffers_in_bulk(
+            out, count,
+            [&](std::span<void*> blocks) {
+                allocate_bulk(blocks, count * sizeof(T), alignof(T), zero_memory);
+            },
+            [&](std::span<void* const> blocks, std::size_t bytes) {
+                deallocate_bulk(blocks, bytes, alignof(T));
+            });
     }
 
     /// Bulk free through the Buffer API (`deallocate_bulk<float>(buffers)`):
@@ -210,22 +199,9 @@ public:
     /// other buffer (another allocator's, or not owning) is reset on its own.
     template <Unmanaged T>
     void deallocate_bulk(std::span<Buffer<T>> buffers) noexcept {
-        void* blocks[bulk_chunk];
-        std::size_t m = 0;
-        std::size_t bytes = 0;
-        for (Buffer<T>& b : buffers) {
-            if (b.allocator() != this || b.empty()) {
-                b.reset();
-                continue;
-            }
-            if (m == bulk_chunk || (m != 0 && b.size_bytes() != bytes)) {
-                deallocate_bulk(std::span<void* const>(blocks, m), bytes, alignof(T));
-                m = 0;
-            }
-            bytes = b.size_bytes();
-            blocks[m++] = const_cast<std::remove_cv_t<T>*>(b.release());
-        }
-        deallocate_bulk(std::span<void* const>(blocks, m), bytes, alignof(T));
+        deallocate_buffers_in_bulk(buffers, [&](std::span<void* const> blocks, std::size_t bytes) {
+            deallocate_bulk(blocks, bytes, alignof(T));
+        });
     }
 
     /// Returns every pooled block of the depot and of the calling thread's cache
@@ -332,10 +308,7 @@ private:
                 return nullptr;
             fl.top.store(top - 1, std::memory_order_relaxed);
         }
-        detail::PoolHeader* h = detail::pool_header_of(user);
-        detail::unpoison(h, detail::pool_header_size);
-        h->info = detail::pool_info(bytes, list);
-        detail::poison(h, detail::pool_header_size);
+        detail::pool_mark_allocated(user, detail::pool_info(bytes, list));
         detail::bump_one(fl.pops);
         detail::bump(cache.allocated_bytes, static_cast<std::uint64_t>(bytes));
         detail::unpoison(user, bytes);
@@ -404,8 +377,6 @@ private:
         deallocate_to(base_, raw, gap + size, base_alignment);
     }
 
-    /// Pointers the typed bulk calls gather on the stack at a time.
-    static constexpr std::size_t bulk_chunk = 128;
     /// Moves up to `n` blocks of `list` from `cache` (the calling thread's,
     /// or the declining cache) to `out`, in pop order, as allocations of
     /// `bytes`; returns how many.

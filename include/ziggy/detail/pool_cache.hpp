@@ -133,6 +133,22 @@ inline constexpr std::uint64_t pool_freed_info = pool_freed_magic << 8;
 [[nodiscard]] inline PoolHeader* pool_header_of(void* user) noexcept {
     return front_header_of<PoolHeader>(user);
 }
+/// Marks pooled block `user` allocated: its header's info word becomes
+/// `info` (`pool_info` of the request's size and the block's list), the
+/// header poisoned again afterwards (ASan builds).
+[[gnu::always_inline]] inline void pool_mark_allocated(void* user, std::uint64_t info) noexcept {
+    PoolHeader* h = pool_header_of(user);
+    unpoison(h, pool_header_size);
+    h->info = info;
+    poison(h, pool_header_size);
+}
+/// Marks the block of header `h` (unpoisoned), of `list`, freed: a second
+/// free of it then fails the header test. Poisons the header and the block
+/// (ASan builds).
+[[gnu::always_inline]] inline void pool_mark_freed(PoolHeader* h, std::size_t list) noexcept {
+    h->info = pool_freed_info;
+    poison(h, pool_header_size + pool_list_block_size(list));
+}
 
 /// Adds `delta` to a counter only the calling thread writes (see file comment).
 /// On x86-64 this is one memory-destination `add`: not a locked instruction,
@@ -456,8 +472,7 @@ struct PoolTlsPlace {
                                                  std::uint64_t bytes) noexcept {
     bump(cache.freed_bytes, bytes);
     cache.lists[list].hot.store(reinterpret_cast<std::uintptr_t>(user), std::memory_order_relaxed);
-    h->info = pool_freed_info;
-    poison(h, pool_header_size + pool_list_block_size(list));
+    pool_mark_freed(h, list);
 }
 
 /// Puts `user` (header `h`, unpoisoned, checked) in the hot slot of `list`
@@ -482,8 +497,7 @@ struct PoolTlsPlace {
     fl.top.store(top + 1, std::memory_order_relaxed);
     fl.hot.store(reinterpret_cast<std::uintptr_t>(user), std::memory_order_relaxed);
     *top = pool_hot_block(hot);
-    h->info = pool_freed_info;
-    poison(h, pool_header_size + pool_list_block_size(list));
+    pool_mark_freed(h, list);
 }
 
 /// Pushes `user`, a block of the pool whose TLS slot is at `place`, onto the
