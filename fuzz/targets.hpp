@@ -219,13 +219,12 @@ private:
 };
 
 /// A bulk round on `a` (an UnmanagedMemoryPool or a HybridAllocator over
-/// `backing`, or over a SystemAllocator when that is null): allocate_bulk of up to 79 blocks (a size in or past the classes, an
-/// alignment up to 128, with the base failing its next request when the
-/// input says so), each block filled with a pattern of its own and read
-/// back (blocks that overlap each other, or a live buffer, show), then
-/// deallocate_bulk in the input's order with a null pointer among them.
-/// A failed bulk must leave only nullptr and the byte count as it was;
-/// a bulk free must bring the count back.
+/// `backing`, or over a SystemAllocator when that is null): allocate_bulk of up to 79 blocks (a
+/// size in or past the classes, an alignment up to 128, with the base failing its next request when
+/// the input says so), each block filled with a pattern of its own and read back (blocks that
+/// overlap each other, or a live buffer, show), then deallocate_bulk in the input's order with a
+/// null pointer among them. A failed bulk must leave only nullptr and the byte count as it was; a
+/// bulk free must bring the count back.
 template <class A>
 void bulk_round(A& a, const char* name, CheckedBacking* backing, Reader& in) {
     const std::uint8_t how = in.u8();
@@ -246,18 +245,17 @@ void bulk_round(A& a, const char* name, CheckedBacking* backing, Reader& in) {
         for (void* p : blocks)
             ZIGGY_FUZZ_CHECK(p == nullptr, "%s: a failed allocate_bulk left a block", name);
         ZIGGY_FUZZ_CHECK(a.total_allocated_bytes() == before,
-                         "%s: a failed allocate_bulk changed the byte count from %zu to %zu",
-                         name, before, a.total_allocated_bytes());
+                         "%s: a failed allocate_bulk changed the byte count from %zu to %zu", name,
+                         before, a.total_allocated_bytes());
         return;
     }
     ZIGGY_FUZZ_CHECK(a.total_allocated_bytes() == before + blocks.size() * size,
-                     "%s: allocate_bulk of %zu x %zu bytes counted %zu bytes", name,
-                     blocks.size(), size, a.total_allocated_bytes() - before);
+                     "%s: allocate_bulk of %zu x %zu bytes counted %zu bytes", name, blocks.size(),
+                     size, a.total_allocated_bytes() - before);
     for (std::size_t i = 0; i < blocks.size(); ++i) {
         auto* b = static_cast<std::uint8_t*>(blocks[i]);
         ZIGGY_FUZZ_CHECK(reinterpret_cast<std::uintptr_t>(b) % alignment == 0,
-                         "%s: allocate_bulk block %zu misaligned for %zu", name, i,
-                         alignment);
+                         "%s: allocate_bulk block %zu misaligned for %zu", name, i, alignment);
         if ((how & 0x20) != 0)
             ZIGGY_FUZZ_CHECK(b[0] == 0 && b[size - 1] == 0,
                              "%s: allocate_bulk did not zero block %zu", name, i);
