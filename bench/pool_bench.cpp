@@ -293,34 +293,48 @@ void BM_PoolSizedBatch(benchmark::State& state) { pool_raw_batch<true>(state); }
 BENCHMARK(BM_PoolSizedBatch)->Arg(64);
 
 // The same through the bulk calls: one allocate_bulk for the 1000 blocks
-// and one deallocate_bulk (sized frees) for them.
-void BM_PoolBulkBatch(benchmark::State& state) {
+// and one deallocate_bulk (sized frees) for them; on the pool, and on a
+// HybridAllocator (64 B: its pooled route, the same pool's bulk calls after
+// its route test).
+template <class A>
+void raw_bulk_batch(benchmark::State& state) {
     const auto n = static_cast<std::size_t>(state.range(0));
-    ziggy::UnmanagedMemoryPool pool;
+    A a;
     std::vector<void*> ptrs(batch);
     for (auto _ : state) {
-        pool.allocate_bulk(ptrs, n, 16);
+        a.allocate_bulk(ptrs, n, 16);
         escape(ptrs.data());
-        pool.deallocate_bulk(ptrs, n, 16);
+        a.deallocate_bulk(ptrs, n, 16);
     }
     state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * batch));
 }
+void BM_PoolBulkBatch(benchmark::State& state) { raw_bulk_batch<ziggy::UnmanagedMemoryPool>(state); }
 BENCHMARK(BM_PoolBulkBatch)->Arg(64);
+void BM_HybridBulkBatch(benchmark::State& state) { raw_bulk_batch<ziggy::HybridAllocator>(state); }
+BENCHMARK(BM_HybridBulkBatch)->Arg(64);
 
 // And through the Buffer API: allocate_bulk<T> fills the 1000 Buffers,
 // deallocate_bulk<T> empties them.
-void BM_PoolBufferBulkBatch(benchmark::State& state) {
+template <class A>
+void buffer_bulk_batch(benchmark::State& state) {
     const auto n = static_cast<std::size_t>(state.range(0));
-    ziggy::UnmanagedMemoryPool pool;
+    A a;
     std::vector<ziggy::Buffer<unsigned char>> bufs(batch);
     for (auto _ : state) {
-        pool.allocate_bulk<unsigned char>(bufs, n);
+        a.template allocate_bulk<unsigned char>(bufs, n);
         escape(bufs.data());
-        pool.deallocate_bulk<unsigned char>(bufs);
+        a.template deallocate_bulk<unsigned char>(bufs);
     }
     state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * batch));
 }
+void BM_PoolBufferBulkBatch(benchmark::State& state) {
+    buffer_bulk_batch<ziggy::UnmanagedMemoryPool>(state);
+}
 BENCHMARK(BM_PoolBufferBulkBatch)->Arg(64);
+void BM_HybridBufferBulkBatch(benchmark::State& state) {
+    buffer_bulk_batch<ziggy::HybridAllocator>(state);
+}
+BENCHMARK(BM_HybridBufferBulkBatch)->Arg(64);
 
 #if defined(ZIGGY_BENCH_JEMALLOC)
 // The peer with a bulk call of its own: jemalloc 5.3's

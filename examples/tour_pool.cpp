@@ -63,5 +63,19 @@ void tour_pool() {
                     hybrid.total_allocated_bytes(),
                     static_cast<unsigned long long>(hybrid.pool().statistics().direct_allocations));
     }
-    std::printf("   after scope: %zu live bytes\n\n", hybrid.total_allocated_bytes());
+    std::printf("   after scope: %zu live bytes\n", hybrid.total_allocated_bytes());
+    {
+        std::vector<ziggy::Buffer<double>> rows(50);
+        hybrid.allocate_bulk<double>(rows, 100); // pooled route: one bulk call
+        std::vector<ziggy::Buffer<double>> big(3);
+        hybrid.allocate_bulk<double>(big, 10000); // direct route: a block each
+        std::printf(
+            "   allocate_bulk: 50 pooled + 3 direct buffers, %zu live bytes; "
+            "direct allocations now %llu\n",
+            hybrid.total_allocated_bytes(),
+            static_cast<unsigned long long>(hybrid.pool().statistics().direct_allocations));
+        hybrid.deallocate_bulk<double>(rows);
+        hybrid.deallocate_bulk<double>(big);
+    }
+    std::printf("   after deallocate_bulk: %zu live bytes\n\n", hybrid.total_allocated_bytes());
 }

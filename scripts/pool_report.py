@@ -88,6 +88,11 @@ def print_tables(results):
           f"with sized free {batch('BM_PoolSizedBatch/64'):.2f}, "
           f"bulk calls (allocate_bulk, deallocate_bulk) {batch('BM_PoolBulkBatch/64'):.2f}, "
           f"bulk calls over Buffers {batch('BM_PoolBufferBulkBatch/64'):.2f}")
+    print(f"hybrid bulk calls / best malloc: raw {batch('BM_HybridBulkBatch/64'):.2f}, "
+          f"over Buffers {batch('BM_HybridBufferBulkBatch/64'):.2f}; hybrid / pool "
+          f"(glibc's binary): raw "
+          f"{cpu('glibc', 'BM_HybridBulkBatch/64') / cpu('glibc', 'BM_PoolBulkBatch/64'):.2f}, "
+          f"Buffers {cpu('glibc', 'BM_HybridBufferBulkBatch/64') / cpu('glibc', 'BM_PoolBufferBulkBatch/64'):.2f}")
     # jemalloc's own bulk call (experimental.batch_alloc, then sdallocx each).
     je_bulk = cpu("jemalloc", "BM_JemallocBulkBatch/64")
     print(f"pool bulk calls: {cpu('glibc', 'BM_PoolBulkBatch/64') / 1e3:.2f}  "
