@@ -238,35 +238,28 @@ def pool_seeds():
                 p.special("hybrid", 1, u8(0) + u16(1024)).special("hybrid", 1, u8(0) + u16(1025))
                 p.special("hybrid", 0).special("hybrid", 2)
             seeds[f"class-edges-{target}-{cfg}{suffix}"] = p.b
-    # Bulk rounds (the pool's special 2): `how` bit 0 a size past the classes
-    # (else 1 + u16 % 4096), bits 1-3 log2 of the alignment, 0x10 the base's
-    # next request fails, 0x20 zeroed, 0x40 freed in reverse; then the count
-    # and where the null pointer goes among the frees.
-    for cfg, base, suffix in ((0, 0, ""), (2, 0, "-small-caps"), (0, 0x40, "-system")):
-        p = OpsProgram(["pool"], POOL_OPS, config=cfg | base)
-        p.allocate_bytes("pool", u8(3) + u8(8), 4).allocate_bytes("pool", u8(3) + u8(8), 4)
-        p.special("pool", 2, u8(0x08) + u16(63) + u8(40) + u8(7))       # 64 B, 16-aligned
-        p.special("pool", 2, u8(0x68) + u16(63) + u8(79) + u8(0))       # again: reused, zeroed
-        p.special("pool", 2, u8(0x0C) + u16(99) + u8(20) + u8(20))      # 100 B, 64-aligned
-        p.special("pool", 2, u8(0x0E) + u16(99) + u8(9) + u8(3))        # 128-aligned: direct
-        p.special("pool", 2, u8(0x41) + u8(5) + u8(12) + u8(6))         # past the classes
-        p.special("pool", 2, u8(0x18) + u16(299) + u8(70) + u8(1))      # 300 B, none cached: the base fails
-        p.special("pool", 1).special("pool", 0)
-        seeds[f"bulk-pool{suffix}"] = p.b
-    # The same rounds on the hybrid (its special 3): configuration bit 0 sets
-    # its small thresholds (bytes up to 64 pooled), so 100 and 300 bytes go
-    # direct there though within the classes.
-    for cfg, base, suffix in ((0, 0, ""), (1, 0, "-small-thresholds"), (0, 0x40, "-system")):
-        p = OpsProgram(["hybrid"], POOL_OPS, config=cfg | base | 0x80)
-        p.allocate_bytes("hybrid", u8(3) + u8(8), 4).allocate_bytes("hybrid", u8(3) + u8(8), 4)
-        p.special("hybrid", 3, u8(0x08) + u16(63) + u8(40) + u8(7))     # 64 B, 16-aligned
-        p.special("hybrid", 3, u8(0x68) + u16(63) + u8(79) + u8(0))     # again: reused, zeroed
-        p.special("hybrid", 3, u8(0x0C) + u16(99) + u8(20) + u8(20))    # 100 B, 64-aligned
-        p.special("hybrid", 3, u8(0x0E) + u16(99) + u8(9) + u8(3))      # 128-aligned: direct
-        p.special("hybrid", 3, u8(0x41) + u8(5) + u8(12) + u8(6))       # past the classes
-        p.special("hybrid", 3, u8(0x18) + u16(299) + u8(70) + u8(1))    # 300 B: the base fails
-        p.special("hybrid", 2).special("hybrid", 0)
-        seeds[f"bulk-hybrid{suffix}"] = p.b
+    # Bulk rounds (the pool's special 2, the hybrid's special 3): `how` bit 0
+    # a size past the classes (else 1 + u16 % 4096), bits 1-3 log2 of the
+    # alignment, 0x10 the base's next request fails, 0x20 zeroed, 0x40 freed
+    # in reverse; then the count and where the null pointer goes among the
+    # frees. The hybrid's configuration bit 0 sets its small thresholds
+    # (bytes up to 64 pooled), so 100 and 300 bytes go direct there though
+    # within the classes.
+    for target, bulk, ends, configs in (
+            ("pool", 2, (1, 0), ((0, 0, ""), (2, 0, "-small-caps"), (0, 0x40, "-system"))),
+            ("hybrid", 3, (2, 0),
+             ((0x80, 0, ""), (0x81, 0, "-small-thresholds"), (0x80, 0x40, "-system")))):
+        for cfg, base, suffix in configs:
+            p = OpsProgram([target], POOL_OPS, config=cfg | base)
+            p.allocate_bytes(target, u8(3) + u8(8), 4).allocate_bytes(target, u8(3) + u8(8), 4)
+            p.special(target, bulk, u8(0x08) + u16(63) + u8(40) + u8(7))    # 64 B, 16-aligned
+            p.special(target, bulk, u8(0x68) + u16(63) + u8(79) + u8(0))    # again: reused, zeroed
+            p.special(target, bulk, u8(0x0C) + u16(99) + u8(20) + u8(20))   # 100 B, 64-aligned
+            p.special(target, bulk, u8(0x0E) + u16(99) + u8(9) + u8(3))     # 128-aligned: direct
+            p.special(target, bulk, u8(0x41) + u8(5) + u8(12) + u8(6))      # past the classes
+            p.special(target, bulk, u8(0x18) + u16(299) + u8(70) + u8(1))   # 300 B: the base fails
+            p.special(target, ends[0]).special(target, ends[1])
+            seeds[f"bulk-{target}{suffix}"] = p.b
     return seeds
 
 
