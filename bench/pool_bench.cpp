@@ -308,7 +308,9 @@ void raw_bulk_batch(benchmark::State& state) {
     }
     state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * batch));
 }
-void BM_PoolBulkBatch(benchmark::State& state) { raw_bulk_batch<ziggy::UnmanagedMemoryPool>(state); }
+void BM_PoolBulkBatch(benchmark::State& state) {
+    raw_bulk_batch<ziggy::UnmanagedMemoryPool>(state);
+}
 BENCHMARK(BM_PoolBulkBatch)->Arg(64);
 void BM_HybridBulkBatch(benchmark::State& state) { raw_bulk_batch<ziggy::HybridAllocator>(state); }
 BENCHMARK(BM_HybridBulkBatch)->Arg(64);

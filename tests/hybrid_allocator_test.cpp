@@ -9,8 +9,11 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <barrier>
 #include <cstdint>
+#include <cstring>
 #include <new>
+#include <span>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -399,11 +402,14 @@ TEST(HybridAllocatorTest, BulkFollowsTheByteRoute) {
     EXPECT_EQ(h.pool().statistics().hits, 10u);
 
     std::vector<void*> direct(5);
-    h.allocate_bulk(direct, 512, 16, true); // within the classes, past untyped_bytes
+    h.allocate_bulk(direct, 512); // within the classes, past untyped_bytes: direct
+    for (void* p : direct) std::memset(p, 0xFF, 512);
+    h.deallocate_bulk(direct, 512);
+    h.allocate_bulk(direct, 512, 16, true); // again, zeroed (the backing's memory was 0xFF)
     std::vector<void*> wide(3);
     h.allocate_bulk(wide, 100, 128); // aligned beyond the classes
-    EXPECT_EQ(h.pool().statistics().direct_allocations, 8u);
-    EXPECT_EQ(backing.allocation_calls(), 10u + 8u);
+    EXPECT_EQ(h.pool().statistics().direct_allocations, 13u);
+    EXPECT_EQ(backing.allocation_calls(), 10u + 13u);
     for (void* p : direct) {
         ASSERT_TRUE(aligned_to(p, 16));
         const auto* bytes = static_cast<const unsigned char*>(p);
@@ -439,8 +445,18 @@ TEST(HybridAllocatorTest, BulkBadInputAllocatesNothing) {
     EXPECT_THROW(h.allocate_bulk(out, 0, 96), std::invalid_argument);
     EXPECT_TRUE(all_null(out));
     std::fill(out.begin(), out.end(), &backing);
+    EXPECT_THROW(h.allocate_bulk(out, 64, 0), std::invalid_argument);
+    EXPECT_TRUE(all_null(out));
+    std::fill(out.begin(), out.end(), &backing);
     EXPECT_THROW(h.allocate_bulk(out, SIZE_MAX), std::bad_alloc);
     EXPECT_TRUE(all_null(out));
+    std::fill(out.begin(), out.end(), &backing);
+    EXPECT_THROW(h.allocate_bulk(out, 64, std::size_t{1} << 31), std::bad_alloc); // > 1 GiB
+    EXPECT_TRUE(all_null(out));
+    std::fill(out.begin(), out.end(), &backing);
+    EXPECT_THROW(h.allocate_bulk(out, std::size_t{1} << 47), std::bad_alloc); // no header holds it
+    EXPECT_TRUE(all_null(out));
+    EXPECT_THROW(h.allocate_bulk(std::span<void*>(), SIZE_MAX), std::bad_alloc); // as the pool's
     std::fill(out.begin(), out.end(), &backing);
     h.allocate_bulk(out, 0, 128); // size 0, direct route: nullptr
     EXPECT_TRUE(all_null(out));
@@ -502,20 +518,28 @@ TEST(HybridAllocatorTest, BulkOfBuffersOnBothRoutes) {
     EXPECT_EQ(h.total_allocated_bytes(), 300u * 32);
 
     std::vector<ziggy::Buffer<float>> direct(5);
-    h.allocate_bulk<float>(direct, 9, true); // past the threshold: direct
-    EXPECT_EQ(h.pool().statistics().direct_allocations, 5u);
+    h.allocate_bulk<float>(direct, 9); // past the threshold: direct
+    for (auto& b : direct) b.fill(-1.0f);
+    h.allocate_bulk<float>(direct, 9, true); // freed first, then zeroed direct blocks
+    EXPECT_EQ(h.pool().statistics().direct_allocations, 10u);
     for (const auto& b : direct) {
         EXPECT_EQ(b.allocator(), &h);
         EXPECT_EQ(b[8], 0.0f);
     }
     std::vector<ziggy::Buffer<Wide>> wide(3);
     h.allocate_bulk<Wide>(wide, 1);
-    EXPECT_EQ(h.pool().statistics().direct_allocations, 8u);
+    EXPECT_EQ(h.pool().statistics().direct_allocations, 13u);
     for (const auto& b : wide) EXPECT_TRUE(aligned_to(b.data(), alignof(Wide)));
 
+    // One free of pooled and direct buffers of several sizes, another
+    // allocator's, an empty one and a view.
     ziggy::SystemAllocator other;
+    float view_memory[3] = {};
     direct.push_back(other.allocate<float>(4));
     direct.emplace_back();
+    direct.push_back(ziggy::wrap_existing(view_memory, 3));
+    for (std::size_t i = 0; i < 20; ++i) direct.push_back(std::move(bufs[i]));
+    direct.push_back(h.allocate<float>(2));
     h.deallocate_bulk<float>(bufs);
     h.deallocate_bulk<float>(direct);
     h.deallocate_bulk<Wide>(wide);
@@ -529,6 +553,14 @@ TEST(HybridAllocatorTest, BulkOfBuffersOnBothRoutes) {
     h.allocate_bulk<float>(bufs, 0); // count 0: every element empty
     for (const auto& b : bufs) EXPECT_TRUE(b.empty());
     EXPECT_THROW(h.allocate_bulk<float>(bufs, SIZE_MAX / 2), std::bad_array_new_length);
+    std::vector<ziggy::Buffer<const float>> read_only(4); // const elements, both routes
+    h.allocate_bulk<const float>(read_only, 8);
+    EXPECT_EQ(h.total_allocated_bytes(), 4u * 32);
+    h.deallocate_bulk<const float>(read_only);
+    h.allocate_bulk<const float>(read_only, 100);
+    EXPECT_EQ(h.total_allocated_bytes(), 4u * 400);
+    h.deallocate_bulk<const float>(read_only);
+    EXPECT_EQ(h.total_allocated_bytes(), 0u);
     h.pool().clear();
     EXPECT_EQ(backing.live_blocks(), 0u);
     EXPECT_EQ(backing.mismatches(), 0u);
@@ -556,33 +588,43 @@ TEST(HybridAllocatorTest, BulkDirectBlocksCarryTheCallersSite) {
     EXPECT_TRUE(debug.leaks().empty());
 }
 
-// Two threads allocate in bulk on both routes, write their blocks, and
-// free them in bulk on the other thread.
+// Two threads at once, for several rounds: each allocates in bulk on both
+// routes and marks its blocks, then (after a barrier) checks the other
+// thread's marks and frees its blocks in bulk.
 TEST(HybridAllocatorTest, BulkAcrossThreads) {
     TrackingAllocator backing;
     HybridAllocator h(backing);
-    constexpr std::size_t sizes[2] = {48, 40000};
-    std::vector<void*> blocks[2] = {std::vector<void*>(200), std::vector<void*>(20)};
-    std::thread producer([&] {
-        for (int r = 0; r < 2; ++r) {
-            h.allocate_bulk(blocks[r], sizes[r]);
-            for (void* p : blocks[r]) std::fill_n(static_cast<unsigned char*>(p), sizes[r], 0xAB);
-        }
-    });
-    producer.join();
-    std::thread consumer([&] {
-        for (int r = 0; r < 2; ++r) {
-            for (void* p : blocks[r]) {
-                const auto* bytes = static_cast<const unsigned char*>(p);
-                EXPECT_EQ(bytes[0], 0xAB);
-                EXPECT_EQ(bytes[sizes[r] - 1], 0xAB);
+    constexpr std::size_t sizes[2] = {48, 40000}; // pooled, direct
+    constexpr int rounds = 20;
+    std::vector<void*> blocks[2][2] = {{std::vector<void*>(200), std::vector<void*>(8)},
+                                       {std::vector<void*>(200), std::vector<void*>(8)}};
+    std::barrier sync(2);
+    const auto work = [&](int me) {
+        const int other = 1 - me;
+        const auto mark = static_cast<unsigned char>(0xA0 + me);
+        for (int r = 0; r < rounds; ++r) {
+            for (int s = 0; s < 2; ++s) {
+                h.allocate_bulk(blocks[me][s], sizes[s]);
+                for (void* p : blocks[me][s]) std::memset(p, mark, sizes[s]);
             }
-            h.deallocate_bulk(blocks[r], sizes[r]);
+            sync.arrive_and_wait(); // both sets written
+            for (int s = 0; s < 2; ++s) {
+                for (void* p : blocks[other][s]) {
+                    const auto* bytes = static_cast<const unsigned char*>(p);
+                    EXPECT_EQ(bytes[0], 0xA0 + other);
+                    EXPECT_EQ(bytes[sizes[s] - 1], 0xA0 + other);
+                }
+                h.deallocate_bulk(blocks[other][s], sizes[s]);
+            }
+            sync.arrive_and_wait(); // both sets freed before the next round
         }
-    });
-    consumer.join();
+    };
+    std::thread a(work, 0);
+    std::thread b(work, 1);
+    a.join();
+    b.join();
     EXPECT_EQ(h.total_allocated_bytes(), 0u);
-    EXPECT_EQ(h.pool().statistics().direct_allocations, 20u);
+    EXPECT_EQ(h.pool().statistics().direct_allocations, 2u * rounds * 8);
     EXPECT_EQ(backing.mismatches(), 0u);
 }
 

@@ -199,8 +199,9 @@ protected:
     /// elements owned by this allocator, from `allocate_blocks(blocks)`,
     /// which fills a `std::span<void*>` of at most `bulk_chunk` elements with
     /// blocks of `count * sizeof(T)` bytes or throws having kept none. A
-    /// count of 0 leaves every element empty; one whose bytes overflow
-    /// throws std::bad_array_new_length. After a throw every element is
+    /// count of 0, or an empty `out`, allocates nothing and throws nothing;
+    /// otherwise a count whose bytes overflow throws
+    /// std::bad_array_new_length. After a throw every element is
     /// empty: the buffers already made go back through `free_blocks(blocks,
     /// bytes)` (as for deallocate_buffers_in_bulk).
     template <Unmanaged T, class AllocateBlocks, class FreeBlocks>

@@ -226,8 +226,9 @@ public:
     /// owned by this allocator, on the route `route_for<T>(count)` names
     /// (pooled: through the pool's bulk call; direct: a block of the backing
     /// each). Buffers already in `out` are freed first; a count of 0 leaves
-    /// every element empty. Throws as `allocate<T>` does; after a throw every
-    /// element is empty and no block stays allocated.
+    /// every element empty, and an empty `out` allocates nothing (without
+    /// checking the count). Otherwise throws as `allocate<T>` does; after a
+    /// throw every element is empty and no block stays allocated.
     template <Unmanaged T>
     void allocate_bulk(std::span<Buffer<T>> out, std::size_t count, bool zero_memory = false,
                        CallSite site = CallSite::here()) {

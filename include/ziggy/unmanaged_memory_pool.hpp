@@ -177,7 +177,8 @@ public:
     /// elements of this pool, the blocks that as many `allocate<T>(count,
     /// zero_memory)` calls would hand out, in the same order, through the
     /// bulk call above. Buffers already in `out` are freed first. A count of
-    /// 0 leaves every element empty. Throws as `allocate<T>` does
+    /// 0 leaves every element empty; an empty `out` allocates nothing
+    /// (without checking the count). Otherwise throws as `allocate<T>` does
     /// (std::bad_array_new_length when `count * sizeof(T)` overflows,
     /// std::bad_alloc); after a throw every element is empty and no block
     /// stays allocated.
