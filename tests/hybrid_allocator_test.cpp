@@ -22,6 +22,7 @@ namespace {
 
 using ziggy::HybridAllocator;
 using ziggy::Route;
+using ziggy_test::all_null;
 using ziggy_test::TrackingAllocator;
 
 struct Pair { // 8 bytes, like a double
@@ -373,10 +374,6 @@ TEST(HybridAllocatorTest, FreeTwiceThrows) {
 }
 
 // ---- bulk calls ------------------------------------------------------------
-
-bool all_null(const std::vector<void*>& v) {
-    return std::all_of(v.begin(), v.end(), [](void* p) { return p == nullptr; });
-}
 
 bool aligned_to(const void* p, std::size_t alignment) {
     return reinterpret_cast<std::uintptr_t>(p) % alignment == 0;

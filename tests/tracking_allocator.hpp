@@ -6,9 +6,11 @@
 // the N-th allocation, for failure-injection tests.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <mutex>
 #include <unordered_map>
+#include <vector>
 
 #include <ziggy/system_allocator.hpp>
 
@@ -83,5 +85,10 @@ private:
     std::size_t fail_at_ = static_cast<std::size_t>(-1);
     std::size_t mismatches_ = 0;
 };
+
+/// Whether every pointer of `v` is null (what a failed bulk allocation leaves).
+inline bool all_null(const std::vector<void*>& v) {
+    return std::all_of(v.begin(), v.end(), [](void* p) { return p == nullptr; });
+}
 
 } // namespace ziggy_test

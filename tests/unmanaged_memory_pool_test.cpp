@@ -28,6 +28,7 @@ namespace {
 
 using ziggy::PoolOptions;
 using ziggy::UnmanagedMemoryPool;
+using ziggy_test::all_null;
 using ziggy_test::TrackingAllocator;
 
 std::size_t list_of(std::size_t bytes, std::size_t alignment = 16) {
@@ -920,10 +921,6 @@ TEST(UnmanagedMemoryPoolTest, OverrunIntoClassSlackIsReported) {
 }
 
 // ---- bulk allocation and free ---------------------------------------------
-
-bool all_null(const std::vector<void*>& v) {
-    return std::all_of(v.begin(), v.end(), [](void* p) { return p == nullptr; });
-}
 
 // allocate_bulk hands out the blocks that as many allocate_bytes calls would,
 // in their order (newest pooled block first, the hot slot's, then the
