@@ -1,5 +1,6 @@
 #include <ziggy/debug_allocator.hpp>
 #include <ziggy/errors.hpp>
+#include <ziggy/failing_allocator.hpp>
 #include <ziggy/hybrid_allocator.hpp>
 
 #include <ziggy/detail/sanitizer.hpp>
@@ -143,6 +144,10 @@ TEST(HybridAllocatorTest, AllocationsMatchTheRouteAtEveryEdge) {
     // Zero allocates nothing on any route; too many throws and changes nothing.
     EXPECT_TRUE(h.allocate<double>(0).empty());
     EXPECT_TRUE(h.allocate<float>(0).empty());
+    EXPECT_TRUE(h.allocate<std::uint8_t>(0).empty());
+    EXPECT_TRUE(h.allocate<std::int16_t>(0).empty());
+    EXPECT_TRUE(h.allocate<Vec3>(0).empty());
+    EXPECT_TRUE(h.allocate<Vec4>(0).empty());
     EXPECT_THROW((void)h.allocate<float>(~std::size_t{0}), std::bad_array_new_length);
     EXPECT_THROW((void)h.allocate<double>(~std::size_t{0} / 4), std::bad_array_new_length);
     EXPECT_EQ(h.total_allocated_bytes(), 0u);
@@ -184,6 +189,44 @@ TEST(HybridAllocatorTest, PooledCountsStopAtTheLargestClass) {
     EXPECT_EQ(h.total_allocated_bytes(), 0u);
     auto again = h.allocate<Vec4>(1); // the block was kept for its own size
     EXPECT_EQ(h.pool().statistics().hits, hits + 1);
+}
+
+// A count of zero takes the pooled branch (the list of 0 bytes never holds
+// a block) and allocates nothing: not from a cache holding blocks of the
+// smallest class, not on a thread without a cache, not over a backing that
+// fails every call, and with zeroing asked for.
+TEST(HybridAllocatorTest, ZeroCountAllocatesNothingOnEveryPath) {
+    TrackingAllocator backing;
+    HybridAllocator h(backing);
+    h.allocate<std::uint8_t>(1).reset(); // the 16-byte class holds a block
+    h.allocate<Vec4>(1).reset();
+    const auto before = h.pool().statistics();
+    const auto calls = backing.allocation_calls();
+    const auto expect_empty = [&h] {
+        EXPECT_TRUE(h.allocate<std::uint8_t>(0).empty());
+        EXPECT_TRUE(h.allocate<std::uint8_t>(0, true).empty());
+        EXPECT_TRUE(h.allocate<float>(0).empty());
+        EXPECT_TRUE(h.allocate<Vec3>(0).empty());
+        EXPECT_TRUE(h.allocate<Vec4>(0, true).empty());
+        EXPECT_TRUE(h.allocate<Short3>(0).empty());
+        EXPECT_TRUE(h.allocate<Wide>(0).empty());
+    };
+    expect_empty();
+    std::thread(expect_empty).join(); // a thread without a cache for the pool
+    const auto after = h.pool().statistics();
+    EXPECT_EQ(after.hits, before.hits);
+    EXPECT_EQ(after.misses, before.misses);
+    EXPECT_EQ(after.direct_allocations, before.direct_allocations);
+    EXPECT_EQ(after.retained_blocks, before.retained_blocks);
+    EXPECT_EQ(backing.allocation_calls(), calls);
+    EXPECT_EQ(h.total_allocated_bytes(), 0u);
+    ziggy::FailingAllocator failing;
+    failing.fail_at(0);
+    HybridAllocator over_failing(failing);
+    EXPECT_TRUE(over_failing.allocate<std::uint8_t>(0).empty());
+    EXPECT_TRUE(over_failing.allocate<Vec3>(0).empty());
+    EXPECT_EQ(failing.allocation_count(), 0u);
+    EXPECT_THROW((void)over_failing.allocate<std::uint8_t>(1), std::bad_alloc);
 }
 
 // Types the pool cannot serve go direct whatever the (nonzero) count: huge

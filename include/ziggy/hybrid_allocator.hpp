@@ -56,13 +56,16 @@
 // 0.97-1.01x, pooled ones 0.93-1.09x but for 4-byte elements at 2048 and
 // 8192 (1.11-1.13x over glibc in both runs, 1.10x over tcmalloc in one);
 // the same paths read either way by up to 1.2x from one copy of their code
-// to another.
+// to another. Until stop 28 bytes over jemalloc read 1.12-1.21x in
+// every process of some builds (a stack reload 4K-aliased with heap stores;
+// see allocate<T>); since then every pooled cell reads 0.90-1.06x.
 #pragma once
 
 #include <algorithm>
 #include <array>
 #include <bit>
 #include <cstddef>
+#include <cstring>
 #include <span>
 
 #include <ziggy/allocator.hpp>
@@ -148,49 +151,54 @@ public:
     [[nodiscard, gnu::always_inline]] Buffer<T> allocate(
         std::size_t count, bool zero_memory = false, const char* file = __builtin_FILE(),
         int line = __builtin_LINE(), const char* function = __builtin_FUNCTION()) {
-        // One compare for the pooled route: a count from 1 to the limit
-        // (which keeps `count * sizeof(T)` within the classes). Zero, too
-        // many and the direct route all take the other branch. (A pooled
-        // pair is a few nanoseconds: a route test of its own cost 15-20%,
-        // measured. The pool's allocate<T> has no count test since stop 25;
-        // stop 25 also tried this test as a select of the declining list,
-        // as the pool does, and read worse in turn: the list's address then
-        // waits for the limit's load, where a predicted branch does not.)
-        // For elements of 1, 2, 4, 8 and 16 bytes, whose limit is one load, the
-        // pool's list is computed before the route's branch, on both routes:
-        // the Buffer's free, where the routes meet, needs it too, and reuses
-        // it (computed after the branch, it was computed again for the free:
-        // seven instructions more a pooled pair, 1.07-1.14x the pool alone
-        // measured in turn on Zen 5, against 0.86-1.03x now). Other sizes,
-        // whose limit is computed (a load and a minimum, and for 3, 5, 6 and
-        // 7 bytes a division by a constant), compute it after the branch
-        // (2-byte elements join the cached ones in stop 24, by the same rule;
-        // no benchmark measures them): computed
-        // first it read 1.07-1.08x for a 16-byte struct when that limit was
-        // still a minimum, on each of four mallocs. With the 16-byte limit
-        // one load (stop 24), the 16-byte struct reads 1.00-1.02x the pool
-        // in turn, and 1.40-1.48 ns a pair against the pool's 1.49-1.55
-        // measured separately (before: 1.03-1.04x in turn, 1.64-1.76 ns;
-        // interleaved runs over glibc and mimalloc); 0.95-1.02x in turn in
-        // three report runs over four mallocs but for one jemalloc process.
-        // `count * sizeof(T)` may wrap here for too many; the list is then
-        // never used.
-        constexpr bool list_first = limit_cached<T>;
+        // One compare for the route: a count above the limit (which keeps
+        // `count * sizeof(T)` within the classes) goes direct, where too
+        // many throws. A count of zero takes the pooled branch: the list of
+        // 0 bytes is the declining one, so the pop finds no block, and the
+        // miss returns an empty buffer before any slow path.
+        // Why this shape (pooled pairs measured in turn against the pool
+        // alone, Zen 5):
+        // - A route test of its own costs a pooled pair 15-20% unless its
+        //   branch is predicted. Stop 25 tried it as a select of the
+        //   declining list, as the pool does, and read worse: the list's
+        //   address then waits for the limit's load.
+        // - Until stop 28 the test was `count - 1 >= limit` (zero joined
+        //   the direct branch). In a caller's loop over one count that
+        //   kept `count - 1` live: a seventh value for six callee-saved
+        //   registers, so g++ kept another on the stack and reloaded it
+        //   every pair, and in some processes that load read 4K-aliased
+        //   with the pair's heap stores. Bytes read 1.17-1.21x the pool
+        //   alone over jemalloc in every process and 1.03-1.09x over glibc;
+        //   with this test 1.05x over both, and every pooled cell of four
+        //   element types over four mallocs 0.90-1.06x.
+        // - For elements of 1, 2, 4, 8 and 16 bytes, whose limit is one
+        //   load, the pool's list is computed before the route's branch:
+        //   the Buffer's free, where the routes meet, needs it too and
+        //   reuses it (computed after the branch, it was computed again for
+        //   the free: seven instructions more a pooled pair, 1.07-1.14x the
+        //   pool alone in stop 21). Other sizes, whose limit is computed (a
+        //   load and a minimum, and for 3, 5, 6 and 7 bytes a division by a
+        //   constant), compute the list after the branch (computed first,
+        //   a 16-byte struct read 1.07-1.08x when its limit was a minimum).
+        // `count * sizeof(T)` may wrap for too many; it is then never used.
+        const std::size_t bytes = count * sizeof(T);
         [[maybe_unused]] std::size_t list = 0;
-        if constexpr (list_first) list = detail::pool_list_index(count * sizeof(T), alignof(T));
+        if constexpr (limit_cached<T>) list = detail::pool_list_index(bytes, alignof(T));
         void* p = nullptr;
-        if (count - 1 >= pooled_count_limit<T>()) [[unlikely]] {
-            if (detail::zero_or_too_many<T>(count)) {
-                if (count == 0) return Buffer<T>();
-                detail::throw_bad_array_new_length();
-            }
-            p = pool_.allocate_direct(count * sizeof(T), alignof(T), zero_memory,
+        if (count > pooled_count_limit<T>()) [[unlikely]] {
+            if (detail::zero_or_too_many<T>(count)) detail::throw_bad_array_new_length();
+            p = pool_.allocate_direct(bytes, alignof(T), zero_memory,
                                       CallSite{file, line, function});
         } else {
-            if constexpr (list_first)
-                p = pool_.allocate_in_list(list, count * sizeof(T), alignof(T), zero_memory);
-            else
-                p = pool_.allocate_inline(count * sizeof(T), alignof(T), zero_memory);
+            if constexpr (!limit_cached<T>) list = detail::pool_list_index(bytes, alignof(T));
+            p = UnmanagedMemoryPool::pop_from(*detail::pool_tls_cache_at(pool_.tls_place_), list,
+                                              bytes);
+            if (p == nullptr) [[unlikely]] {
+                if (count == 0) return Buffer<T>();
+                p = pool_.allocate_slow(bytes, alignof(T), zero_memory);
+            } else if (zero_memory) {
+                std::memset(p, 0, bytes);
+            }
         }
         if (p == nullptr) [[unlikely]]
             detail::throw_bad_alloc();
