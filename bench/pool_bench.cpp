@@ -570,6 +570,12 @@ BENCHMARK(BM_MallocPairThreads)->Threads(1)->Threads(2)->UseRealTime();
 struct Vec4 { // 16 bytes: a "larger struct"
     float x, y, z, w;
 };
+struct Vec3 { // 12 bytes: a "larger struct" whose limit is computed (a minimum)
+    float x, y, z;
+};
+struct Rgb { // 3 bytes: a limit computed by a division
+    std::uint8_t r, g, b;
+};
 
 // Counts just past the seed's threshold (C#'s defaults, which ziggyalloc's
 // replaced), a quarter of the default threshold, at and past it, and 4x it.
@@ -722,7 +728,8 @@ private:
 template <int Copy>
 [[gnu::always_inline]] inline void code_shift() {
 #if defined(__x86_64__)
-    asm volatile(".skip %c0, 0x90" : : "i"(Copy * 16));
+    // (`.if`: copy 0 skips nothing, and gas warns of a zero-byte `.skip`.)
+    asm volatile(".if %c0\n\t.skip %c0, 0x90\n\t.endif" : : "i"(Copy * 16));
 #endif
 }
 
@@ -1012,6 +1019,8 @@ ZIGGY_HYBRID_BENCH(std::uint8_t)
 ZIGGY_HYBRID_BENCH(std::uint32_t)
 ZIGGY_HYBRID_BENCH(double)
 ZIGGY_HYBRID_BENCH(Vec4)
+ZIGGY_HYBRID_BENCH(Vec3)
+ZIGGY_HYBRID_BENCH(Rgb)
 
 } // namespace
 

@@ -149,7 +149,7 @@ def print_hybrid_table(peer, g):
           " retained: hybrid / pool |")
     print("|---|---|---|---|---|---|---|---|")
     nan = {"cpu": float("nan"), "retained": 0}
-    for t in ("std::uint8_t", "std::uint32_t", "double", "Vec4"):
+    for t in ("std::uint8_t", "Rgb", "std::uint32_t", "double", "Vec3", "Vec4"):
         names = [k for k in g if k.startswith(f"BM_HybridTyped<{t}>/")]
         for k in sorted(names, key=lambda k: int(k.rsplit("/", 1)[1])):
             c = k.rsplit("/", 1)[1]
@@ -169,7 +169,7 @@ def print_in_turn_table(r):
     print("| type | count | route | " + " | ".join(peers) + " |")
     print("|---|---|---|" + "---|" * len(peers))
     g = r[peers[0]]
-    for t in ("std::uint8_t", "std::uint32_t", "double", "Vec4"):
+    for t in ("std::uint8_t", "Rgb", "std::uint32_t", "double", "Vec3", "Vec4"):
         names = [k for k in g if k.startswith(f"BM_HybridInTurnWithRoute<{t}>/")]
         for k in sorted(names, key=lambda k: int(k.rsplit("/", 1)[1])):
             c = k.rsplit("/", 1)[1]

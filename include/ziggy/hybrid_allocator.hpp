@@ -171,26 +171,26 @@ public:
         //   alone over jemalloc in every process and 1.03-1.09x over glibc;
         //   with this test 1.05x over both, and every pooled cell of four
         //   element types over four mallocs 0.90-1.06x.
-        // - For elements of 1, 2, 4, 8 and 16 bytes, whose limit is one
-        //   load, the pool's list is computed before the route's branch:
-        //   the Buffer's free, where the routes meet, needs it too and
-        //   reuses it (computed after the branch, it was computed again for
-        //   the free: seven instructions more a pooled pair, 1.07-1.14x the
-        //   pool alone in stop 21). Other sizes, whose limit is computed (a
-        //   load and a minimum, and for 3, 5, 6 and 7 bytes a division by a
-        //   constant), compute the list after the branch (computed first,
-        //   a 16-byte struct read 1.07-1.08x when its limit was a minimum).
+        // - The pool's list is computed before the route's branch, for
+        //   every type: the Buffer's free, where the routes meet, needs it
+        //   too and reuses it (computed after the branch, it was computed
+        //   again for the free: seven instructions more a pooled pair,
+        //   1.07-1.14x the pool alone in stop 21). Until stop 28 types
+        //   whose limit is computed (a load and a minimum, and for 3, 5, 6
+        //   and 7 bytes a division by a constant) computed it after the
+        //   branch, and g++ kept three values of the loop on the stack:
+        //   a 12-byte struct read 1.16-1.19x the pool alone in turn and a
+        //   3-byte one 1.21-1.22x; with the list first, 1.00-1.03x and
+        //   1.05x (over jemalloc and glibc).
         // `count * sizeof(T)` may wrap for too many; it is then never used.
         const std::size_t bytes = count * sizeof(T);
-        [[maybe_unused]] std::size_t list = 0;
-        if constexpr (limit_cached<T>) list = detail::pool_list_index(bytes, alignof(T));
+        const std::size_t list = detail::pool_list_index(bytes, alignof(T));
         void* p = nullptr;
         if (count > pooled_count_limit<T>()) [[unlikely]] {
             if (detail::zero_or_too_many<T>(count)) detail::throw_bad_array_new_length();
             p = pool_.allocate_direct(bytes, alignof(T), zero_memory,
                                       CallSite{file, line, function});
         } else {
-            if constexpr (!limit_cached<T>) list = detail::pool_list_index(bytes, alignof(T));
             p = UnmanagedMemoryPool::pop_from(*detail::pool_tls_cache_at(pool_.tls_place_), list,
                                               bytes);
             if (p == nullptr) [[unlikely]] {
