@@ -332,11 +332,15 @@ void UnmanagedMemoryPool::do_free(void* pointer) {
     deallocate_inline(pointer);
 }
 
-// Fast paths: allocate<T>'s pop, and allocate_in_list (through allocate_inline).
-// Reached when the request bypasses the classes,
-// the thread has no cache for this pool yet, or its list is empty.
+// The miss of every fast path (the pops of allocate<T>, the pool's and the
+// hybrid's, and of allocate_inline): reached when the request bypasses the
+// classes, the thread has no cache for this pool yet, or its list is empty.
 void* UnmanagedMemoryPool::allocate_slow(std::size_t bytes, std::size_t alignment,
                                          bool zero) noexcept {
+    // 0 bytes would index the declining list, which has no depot and no
+    // cache limit (the fast paths return before reaching here for 0).
+    if (bytes == 0) [[unlikely]]
+        return nullptr;
     if (bytes > detail::max_class_size || alignment > detail::max_pooled_alignment)
         return allocate_direct(bytes, alignment, zero, CallSite::here());
     const std::size_t list = detail::pool_list_index(bytes, alignment);

@@ -13,6 +13,7 @@
 #include <barrier>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <new>
 #include <span>
 #include <stdexcept>
@@ -193,8 +194,10 @@ TEST(HybridAllocatorTest, PooledCountsStopAtTheLargestClass) {
 
 // A count of zero takes the pooled branch (the list of 0 bytes never holds
 // a block) and allocates nothing: not from a cache holding blocks of the
-// smallest class, not on a thread without a cache, not over a backing that
-// fails every call, and with zeroing asked for.
+// smallest class, not on a thread without a cache, not for a pool without
+// a TLS slot, not in the 64-byte alignment set, not over a backing set to
+// fail its first call (which a count of one then reaches), and with zeroing
+// asked for.
 TEST(HybridAllocatorTest, ZeroCountAllocatesNothingOnEveryPath) {
     TrackingAllocator backing;
     HybridAllocator h(backing);
@@ -220,6 +223,24 @@ TEST(HybridAllocatorTest, ZeroCountAllocatesNothingOnEveryPath) {
     EXPECT_EQ(after.retained_blocks, before.retained_blocks);
     EXPECT_EQ(backing.allocation_calls(), calls);
     EXPECT_EQ(h.total_allocated_bytes(), 0u);
+    struct alignas(64) Line { // the 64-byte alignment set
+        char bytes[64];
+    };
+    EXPECT_TRUE(h.allocate<Line>(0).empty());
+    EXPECT_EQ(h.pool().statistics().misses, before.misses);
+    // A hybrid whose pool has no TLS slot (all 32 held by other pools).
+    std::vector<std::unique_ptr<ziggy::UnmanagedMemoryPool>> holders;
+    while (ziggy::detail::pool_free_slot_count() > 0)
+        holders.push_back(std::make_unique<ziggy::UnmanagedMemoryPool>());
+    HybridAllocator slotless(backing);
+    slotless.allocate<std::uint8_t>(1).reset();
+    const auto slotless_before = slotless.pool().statistics();
+    EXPECT_TRUE(slotless.allocate<std::uint8_t>(0).empty());
+    EXPECT_TRUE(slotless.allocate<Vec3>(0, true).empty());
+    EXPECT_EQ(slotless.pool().statistics().hits, slotless_before.hits);
+    EXPECT_EQ(slotless.pool().statistics().misses, slotless_before.misses);
+    EXPECT_EQ(slotless.allocate<std::uint8_t>(1).size(), 1u); // and it still pools
+    EXPECT_EQ(slotless.pool().statistics().hits, slotless_before.hits + 1);
     ziggy::FailingAllocator failing;
     failing.fail_at(0);
     HybridAllocator over_failing(failing);

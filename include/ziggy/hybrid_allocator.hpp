@@ -57,7 +57,7 @@
 // 8192 (1.11-1.13x over glibc in both runs, 1.10x over tcmalloc in one);
 // the same paths read either way by up to 1.2x from one copy of their code
 // to another. Until stop 28 bytes over jemalloc read 1.12-1.21x in
-// every process of some builds (a stack reload 4K-aliased with heap stores;
+// many processes (a stack reload 4K-aliased with heap stores;
 // see allocate<T>), and types whose limit is computed 1.16-1.22x (not
 // measured before stop 28). Since then, in two report runs, every pooled
 // cell of six element types over four mallocs reads 0.91-1.06x, every
@@ -171,9 +171,10 @@ public:
         //   registers, so g++ kept another on the stack and reloaded it
         //   every pair, and in some processes that load read 4K-aliased
         //   with the pair's heap stores. Bytes read 1.17-1.21x the pool
-        //   alone over jemalloc in every process and 1.03-1.09x over glibc;
-        //   with this test 1.05x over both, and every pooled cell of four
-        //   element types over four mallocs 0.90-1.06x.
+        //   alone over jemalloc in each of three processes that day, and
+        //   1.03-1.09x over glibc; with this test 1.05x over both, and
+        //   every pooled cell of four element types over four mallocs
+        //   0.92-1.06x in two report runs.
         // - The pool's list is computed before the route's branch, for
         //   every type: the Buffer's free, where the routes meet, needs it
         //   too and reuses it (computed after the branch, it was computed
@@ -184,7 +185,10 @@ public:
         //   branch, and g++ kept three values of the loop on the stack:
         //   a 12-byte struct read 1.16-1.19x the pool alone in turn and a
         //   3-byte one 1.21-1.22x; with the list first, 1.00-1.03x and
-        //   1.05x (over jemalloc and glibc).
+        //   1.05x (over jemalloc and glibc). (Stop 24 had read the list
+        //   first 1.07-1.08x for a 16-byte struct whose limit was then a
+        //   minimum: that was with the old test, whose `count - 1` took
+        //   the register the list now has.)
         // `count * sizeof(T)` may wrap for too many; it is then never used.
         const std::size_t bytes = count * sizeof(T);
         const std::size_t list = detail::pool_list_index(bytes, alignof(T));

@@ -233,14 +233,22 @@ public:
     /// allocation, so a free is never counted without its allocation).
     [[nodiscard]] std::size_t total_allocated_bytes() const noexcept override;
 
-    /// The inline fast path behind `do_allocate` (and the hybrid's for
-    /// sizes whose limit is computed; `allocate<T>` pops itself). Returns
+    /// The inline fast path behind `do_allocate` (the pool's and the
+    /// hybrid's byte layer; `allocate<T>` of both pops itself). Returns
     /// nullptr on failure. Preconditions: `0 < bytes <= max_object_size`,
     /// `alignment` a power of two.
     [[nodiscard, gnu::always_inline]] void* allocate_inline(std::size_t bytes,
                                                             std::size_t alignment,
                                                             bool zero) noexcept {
-        return allocate_in_list(detail::pool_list_index(bytes, alignment), bytes, alignment, zero);
+        // One branch: requests beyond the classes index the declining list,
+        // and a thread without a cache for this pool finds the declining
+        // cache in the pool's slot; both find no block.
+        const std::size_t list = detail::pool_list_index(bytes, alignment);
+        if (void* p = pop_from(*detail::pool_tls_cache_at(tls_place_), list, bytes)) [[likely]] {
+            if (zero) std::memset(p, 0, bytes);
+            return p;
+        }
+        return allocate_slow(bytes, alignment, zero);
     }
 
     /// The inline fast path behind every free: any block of this pool, sized or
@@ -267,23 +275,6 @@ private:
     friend class HybridAllocator;
     struct Depot;
 
-    /// `allocate_inline` with its list computed by the caller
-    /// (HybridAllocator, before its route test).
-    /// Precondition: `list ==
-    /// detail::pool_list_index(bytes, alignment)`, besides allocate_inline's;
-    /// another list would hand out a block of another size.
-    [[nodiscard, gnu::always_inline]] void* allocate_in_list(std::size_t list, std::size_t bytes,
-                                                             std::size_t alignment,
-                                                             bool zero) noexcept {
-        // One branch: requests beyond the classes index the declining list,
-        // and a thread without a cache for this pool finds the declining
-        // cache in the pool's slot; both find no block.
-        if (void* p = pop_from(*detail::pool_tls_cache_at(tls_place_), list, bytes)) [[likely]] {
-            if (zero) std::memset(p, 0, bytes);
-            return p;
-        }
-        return allocate_slow(bytes, alignment, zero);
-    }
     /// Pops a block of `list` from `cache` (the calling thread's, or the
     /// declining cache): the hot slot's, else the stack's newest; nullptr
     /// when the list is empty.
@@ -383,6 +374,8 @@ private:
     /// `bytes`; returns how many.
     std::size_t take_cached(detail::PoolThreadCache& cache, std::size_t list, std::size_t bytes,
                             bool zero, void** out, std::size_t n) noexcept;
+    /// A miss of the fast paths: a block of `bytes` (at least 1; nullptr for
+    /// 0, as for failure) from a refill, a new block or the direct route.
     [[gnu::noinline]] void* allocate_slow(std::size_t bytes, std::size_t alignment,
                                           bool zero) noexcept;
     [[gnu::noinline]] void deallocate_slow(void* user) noexcept;
