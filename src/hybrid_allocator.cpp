@@ -32,19 +32,9 @@ void HybridAllocator::allocate_bulk(std::span<void*> out, std::size_t size, std:
         pool_.allocate_bulk(out, size, alignment, zero_memory);
         return;
     }
-    if (!detail::is_power_of_two(alignment)) [[unlikely]] {
-        std::fill(out.begin(), out.end(), nullptr);
-        detail::throw_bad_alignment(alignment);
-    }
-    if (size == 0) { // aligned beyond the classes: allocate_bytes gives nullptr
-        std::fill(out.begin(), out.end(), nullptr);
-        return;
-    }
-    if (!detail::is_possible_request(size, alignment)) [[unlikely]] {
-        std::fill(out.begin(), out.end(), nullptr);
-        detail::throw_bad_alloc();
-    }
-    allocate_direct_bulk(out, size, alignment, zero_memory, site);
+    // Direct: the same checks (size 0 here is aligned beyond the classes).
+    if (UnmanagedMemoryPool::admit_bulk_request(out, size, alignment))
+        allocate_direct_bulk(out, size, alignment, zero_memory, site);
 }
 
 void HybridAllocator::allocate_direct_bulk(std::span<void*> out, std::size_t size,

@@ -426,25 +426,30 @@ std::size_t UnmanagedMemoryPool::take_cached(detail::PoolThreadCache& cache, std
     return k;
 }
 
+bool UnmanagedMemoryPool::admit_bulk_request(std::span<void*> out, std::size_t size,
+                                             std::size_t alignment) {
+    if (!detail::is_power_of_two(alignment)) [[unlikely]] {
+        std::fill(out.begin(), out.end(), nullptr);
+        detail::throw_bad_alignment(alignment);
+    }
+    if (size == 0) {
+        std::fill(out.begin(), out.end(), nullptr);
+        return false;
+    }
+    if (!detail::is_possible_request(size, alignment)) [[unlikely]] {
+        std::fill(out.begin(), out.end(), nullptr);
+        detail::throw_bad_alloc();
+    }
+    return !out.empty();
+}
+
 void UnmanagedMemoryPool::allocate_bulk(std::span<void*> out, std::size_t size,
                                         std::size_t alignment, bool zero_memory) {
     const auto fail = [&](std::size_t allocated) {
         deallocate_bulk(out.first(allocated), size, alignment);
         std::fill(out.begin(), out.end(), nullptr);
     };
-    if (!detail::is_power_of_two(alignment)) [[unlikely]] {
-        fail(0);
-        detail::throw_bad_alignment(alignment);
-    }
-    if (size == 0) {
-        std::fill(out.begin(), out.end(), nullptr);
-        return;
-    }
-    if (!detail::is_possible_request(size, alignment)) [[unlikely]] {
-        fail(0);
-        detail::throw_bad_alloc();
-    }
-    if (out.empty()) return;
+    if (!admit_bulk_request(out, size, alignment)) return;
     const std::size_t list = detail::pool_list_index(size, alignment);
     const std::size_t n = out.size();
     std::size_t k = 0;

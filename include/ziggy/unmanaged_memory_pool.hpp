@@ -374,6 +374,13 @@ private:
     /// `bytes`; returns how many.
     std::size_t take_cached(detail::PoolThreadCache& cache, std::size_t list, std::size_t bytes,
                             bool zero, void** out, std::size_t n) noexcept;
+    /// The input checks of a bulk allocation (this pool's and the hybrid's
+    /// direct route), as `allocate_bytes` makes them: an alignment that is
+    /// not a power of two throws std::invalid_argument, an impossible
+    /// request std::bad_alloc, each with every element of `out` nullptr;
+    /// size 0 makes every element nullptr and returns false. Otherwise
+    /// returns whether `out` has elements to fill.
+    static bool admit_bulk_request(std::span<void*> out, std::size_t size, std::size_t alignment);
     /// A miss of the fast paths: a block of `bytes` (at least 1; nullptr for
     /// 0, as for failure) from a refill, a new block or the direct route.
     [[gnu::noinline]] void* allocate_slow(std::size_t bytes, std::size_t alignment,
