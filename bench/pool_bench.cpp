@@ -585,7 +585,9 @@ void hybrid_counts(benchmark::internal::Benchmark* b) {
                              : sizeof(T) == 4 ? 512
                              : sizeof(T) == 8 ? 128
                                               : 64;
-    const std::size_t t = ziggy::HybridAllocator().max_pooled_count(sizeof(T));
+    // The limit allocate<T> applies (the threshold within the classes'
+    // 32 KiB), so that t + 1 is the first direct count.
+    const std::size_t t = ziggy::HybridAllocator().pooled_count_limit<T>();
     for (std::size_t c : {seed + 1, t / 4, t, t + 1, 4 * t}) b->Arg(static_cast<std::int64_t>(c));
 }
 

@@ -57,8 +57,9 @@ TEST(HybridAllocatorTest, DefaultRoutesPoolUpToTheLargestClass) {
     EXPECT_EQ(h.route_for<double>(4096), Route::pooled);
     EXPECT_EQ(h.route_for<double>(4097), Route::direct);
     EXPECT_EQ(h.route_for<Pair>(4096), Route::pooled);
-    EXPECT_EQ(h.route_for<Vec3>(2048), Route::pooled); // 24 KiB
-    EXPECT_EQ(h.route_for<Vec3>(2049), Route::direct);
+    EXPECT_EQ(h.route_for<Vec3>(2730), Route::pooled); // 32760 bytes
+    EXPECT_EQ(h.route_for<Vec3>(2731), Route::direct); // 32772 bytes
+    EXPECT_EQ(h.pooled_count_limit<Vec3>(), 2730u);
     EXPECT_EQ(h.route_for<Vec4>(2048), Route::pooled); // 32 KiB
     EXPECT_EQ(h.route_for<Vec4>(2049), Route::direct);
     // Just past each of the seed's edges (1024 / 512 / 128 / 64 elements).
@@ -115,6 +116,33 @@ void expect_allocations_follow_route(HybridAllocator& h, std::size_t count) {
     EXPECT_EQ(h.pool().statistics().direct_allocations - before, pooled ? 0u : 1u)
         << sizeof(T) << " x " << count;
     EXPECT_EQ(h.total_allocated_bytes(), 0u);
+}
+
+// By default every struct larger than 8 bytes is pooled up to the classes'
+// 32 KiB, whatever its size (until stop 29 the limit was 2048 elements for
+// all of them, so a 12-byte struct went direct from 24 KiB on), and the
+// allocation takes the pool at the limit and the backing just past it.
+template <std::size_t N>
+struct Chars {
+    char c[N];
+};
+template <class T>
+void expect_default_limit_is_the_largest_class() {
+    HybridAllocator h;
+    const std::size_t limit = ziggy::detail::max_class_size / sizeof(T);
+    EXPECT_EQ(h.pooled_count_limit<T>(), limit) << sizeof(T);
+    EXPECT_EQ(h.route_for<T>(limit), Route::pooled) << sizeof(T);
+    EXPECT_EQ(h.route_for<T>(limit + 1), Route::direct) << sizeof(T);
+    expect_allocations_follow_route<T>(h, limit);
+    expect_allocations_follow_route<T>(h, limit + 1);
+}
+TEST(HybridAllocatorTest, DefaultsPoolEveryLargerStructUpToTheLargestClass) {
+    expect_default_limit_is_the_largest_class<Chars<9>>();
+    expect_default_limit_is_the_largest_class<Vec3>();
+    expect_default_limit_is_the_largest_class<Chars<15>>();
+    expect_default_limit_is_the_largest_class<Vec4>();
+    expect_default_limit_is_the_largest_class<Chars<24>>();
+    expect_default_limit_is_the_largest_class<Chars<1000>>();
 }
 
 TEST(HybridAllocatorTest, AllocationsMatchTheRouteAtEveryEdge) {

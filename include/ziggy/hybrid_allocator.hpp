@@ -12,8 +12,11 @@
 //
 // Default thresholds: everything the pool's classes can hold (32 KiB), for
 // every element type: 1-byte types <= 32768 elements, 4-byte <= 8192, 8-byte
-// <= 4096, types larger than 8 bytes <= 2048 (and never more than 32 KiB),
-// other sizes <= `byte_budget / sizeof(T)`; the byte layer up to
+// <= 4096, types larger than 8 bytes <= 3640 = 32 KiB / 9 and never more
+// than 32 KiB (a 12-byte struct <= 2730, a 16-byte one <= 2048; until stop
+// 29 the default was 2048 for all of them, which sent 12-byte structs of
+// 24-32 KiB direct at 12-27x the pooled route's time), other sizes <=
+// `byte_budget / sizeof(T)`; the byte layer up to
 // `untyped_bytes`. Why not the seed's 1024 / 512 / 128 / 64 elements: C#
 // chose those as where a managed (garbage-collected) array stops being
 // cheaper than native memory, a trade-off that does not exist here.
@@ -82,10 +85,12 @@ enum class Route { pooled, direct };
 
 /// Largest element counts that are pooled, by element size.
 struct HybridThresholds {
-    std::size_t one_byte = detail::max_class_size;          ///< sizeof(T) == 1
-    std::size_t four_byte = detail::max_class_size / 4;     ///< sizeof(T) == 4
-    std::size_t eight_byte = detail::max_class_size / 8;    ///< sizeof(T) == 8
-    std::size_t large_struct = detail::max_class_size / 16; ///< sizeof(T) > 8
+    std::size_t one_byte = detail::max_class_size;       ///< sizeof(T) == 1
+    std::size_t four_byte = detail::max_class_size / 4;  ///< sizeof(T) == 4
+    std::size_t eight_byte = detail::max_class_size / 8; ///< sizeof(T) == 8
+    /// sizeof(T) > 8; within the classes' 32 KiB whatever the size (a
+    /// 12-byte struct's limit is 2730, a 16-byte one's 2048).
+    std::size_t large_struct = detail::max_class_size / 9;
     std::size_t byte_budget = detail::max_class_size;   ///< other sizes: byte_budget / sizeof(T)
     std::size_t untyped_bytes = detail::max_class_size; ///< byte layer: requests up to this size
 };
