@@ -348,7 +348,7 @@ void* UnmanagedMemoryPool::allocate_slow(std::size_t bytes, std::size_t alignmen
     if (cache != nullptr) [[likely]] {
         // The cache may just have been found (by id, for a pool without a slot).
         if (cache->count(list) != 0 || refill(cache, list) != 0) {
-            void* p = pop_from(*cache, list, bytes, detail::pool_fast_info(bytes, list));
+            void* p = pop_from(*cache, list, bytes);
             if (zero) std::memset(p, 0, bytes);
             return p;
         }

@@ -197,7 +197,6 @@ public:
         // `count * sizeof(T)` may wrap for too many; it is then never used.
         const std::size_t bytes = count * sizeof(T);
         const std::size_t list = detail::pool_list_index(bytes, alignof(T));
-        const std::uint64_t info = detail::pool_fast_info(bytes, list);
         void* p = nullptr;
         if (count > pooled_count_limit<T>()) [[unlikely]] {
             if (detail::zero_or_too_many<T>(count)) detail::throw_bad_array_new_length();
@@ -205,7 +204,7 @@ public:
                                       CallSite{file, line, function});
         } else {
             p = UnmanagedMemoryPool::pop_from(*detail::pool_tls_cache_at(pool_.tls_place_), list,
-                                              bytes, info);
+                                              bytes);
             if (p == nullptr) [[unlikely]] {
                 if (count == 0) return Buffer<T>();
                 p = pool_.allocate_slow(bytes, alignof(T), zero_memory);

@@ -127,8 +127,7 @@ public:
         std::size_t list = detail::pool_list_index(bytes, alignof(T));
         if constexpr (sizeof(T) > 1)
             list = detail::zero_or_too_many<T>(count) ? detail::pool_declining_list : list;
-        const std::uint64_t info = detail::pool_fast_info(bytes, list);
-        void* p = pop_from(*detail::pool_tls_cache_at(tls_place_), list, bytes, info);
+        void* p = pop_from(*detail::pool_tls_cache_at(tls_place_), list, bytes);
         if (p == nullptr) [[unlikely]] {
             if (detail::zero_or_too_many<T>(count)) {
                 if (count == 0) return Buffer<T>();
@@ -245,9 +244,7 @@ public:
         // and a thread without a cache for this pool finds the declining
         // cache in the pool's slot; both find no block.
         const std::size_t list = detail::pool_list_index(bytes, alignment);
-        const std::uint64_t info = detail::pool_fast_info(bytes, list);
-        if (void* p = pop_from(*detail::pool_tls_cache_at(tls_place_), list, bytes, info))
-            [[likely]] {
+        if (void* p = pop_from(*detail::pool_tls_cache_at(tls_place_), list, bytes)) [[likely]] {
             if (zero) std::memset(p, 0, bytes);
             return p;
         }
@@ -280,10 +277,9 @@ private:
 
     /// Pops a block of `list` from `cache` (the calling thread's, or the
     /// declining cache): the hot slot's, else the stack's newest; nullptr
-    /// when the list is empty. `info` is `detail::pool_fast_info(bytes,
-    /// list)`, which the caller computes before any branch.
+    /// when the list is empty.
     [[gnu::always_inline]] static void* pop_from(detail::PoolThreadCache& cache, std::size_t list,
-                                                 std::size_t bytes, std::uint64_t info) noexcept {
+                                                 std::size_t bytes) noexcept {
         detail::PoolFreeList& fl = cache.lists[list];
         void* user = nullptr;
         // The hot slot's block is the likely case (an allocate-free pair),
@@ -304,7 +300,7 @@ private:
                 return nullptr;
             fl.top.store(top - 1, std::memory_order_relaxed);
         }
-        detail::pool_mark_allocated(user, info);
+        detail::pool_mark_allocated(user, detail::pool_info(bytes, list));
         detail::bump_one(fl.pops);
         detail::bump(cache.allocated_bytes, static_cast<std::uint64_t>(bytes));
         detail::unpoison(user, bytes);

@@ -117,23 +117,6 @@ inline constexpr std::size_t pool_declining_list = pool_list_count;
 [[nodiscard]] constexpr std::uint64_t pool_info(std::size_t size, std::uint64_t route) noexcept {
     return static_cast<std::uint64_t>(size) << 16 | pool_magic << 8 | route;
 }
-/// `pool_info(size, list)` for the fast paths: the word a pop writes into a
-/// block's header and a sized free expects there. Each fast path computes it
-/// before any branch (as it does the list), and the result passes through an
-/// empty asm statement that is not volatile and names no memory, so that g++
-/// sees the allocation's and the free's words as one value: in a loop over
-/// one size both are the same register, where g++ had rebuilt the free's
-/// from a spilled part on every pair (three instructions and a stack load).
-/// Measured with bump_one's memory operand (stop 29, Zen 5, minima of
-/// interleaved runs): the 64 B Buffer pair ran 1.29-1.35 against 1.43-1.44 ns.
-[[nodiscard, gnu::always_inline]] inline std::uint64_t pool_fast_info(std::size_t size,
-                                                                      std::size_t list) noexcept {
-    std::uint64_t info = pool_info(size, list);
-#if defined(__GNUC__) // g++ and clang
-    asm("" : "+r"(info));
-#endif
-    return info;
-}
 /// The route byte of a direct block whose base allocation is aligned to
 /// `base_alignment` (a power of two, at least 16), and back.
 [[nodiscard]] constexpr std::uint64_t pool_direct_route_of(std::size_t base_alignment) noexcept {
@@ -203,23 +186,16 @@ template <class T>
     counter.store(counter.load(std::memory_order_relaxed) + delta, std::memory_order_release);
 #endif
 }
-/// `bump(counter, 1)`, as one `add` of an immediate into memory, addressed
-/// as the compiler likes (the pop's `addq $1, 0x18(%rcx,%rax)`). Until stop
-/// 29 the asm took the counter's address in a register, which costs the pop
-/// an `lea`: on Zen 4 the indexed form had made the raw sized batch slower
-/// (4.2-4.9 against 3.1-4.4 us). On Zen 5, with pool_fast_info, the indexed
-/// form is the faster pair (see pool_fast_info; the batches are in the
-/// README's table).
+/// `bump(counter, 1)`, as one `add` of an immediate through a register
+/// holding the counter's address (the `+m` form lets the compiler index the
+/// address, and the raw sized batch then ran 3.1-4.4 against 4.2-4.9 us on
+/// Zen 4, minima 3.12 against 4.18, interleaved runs on a loaded host).
 template <class T>
 [[gnu::always_inline]] inline void bump_one(std::atomic<T>& counter) noexcept {
 #if defined(__x86_64__) && !ZIGGY_TSAN
     static_assert(sizeof(std::atomic<T>) == sizeof(T) && sizeof(T) == 8);
-    // Both asm dialects, as in bump.
-#if defined(__clang__)
-    asm volatile("{addq $1, %0|add qword ptr %0, 1}" : "+m"(*reinterpret_cast<T*>(&counter)));
-#else
-    asm volatile("{addq $1, %0|add %0, 1}" : "+m"(*reinterpret_cast<T*>(&counter)));
-#endif
+    T* const c = reinterpret_cast<T*>(&counter);
+    asm volatile("{addq $1, (%1)|add qword ptr [%1], 1}" : "+m"(*c) : "r"(c));
 #else
     counter.store(counter.load(std::memory_order_relaxed) + 1, std::memory_order_release);
 #endif
@@ -558,16 +534,14 @@ struct PoolTlsPlace {
 }
 
 /// As above for a sized free (`size` as allocated, `list` what
-/// `pool_list_index` gives for it and the allocation's alignment, `info`
-/// what `pool_fast_info` gives for both). The list
+/// `pool_list_index` gives for it and the allocation's alignment). The list
 /// comes from the size, not from the header: the header is only compared with
 /// what the allocation wrote, so the push's addresses do not wait for that
 /// load (a pop and a push of one block run about twice as fast). Any mismatch
 /// (a wrong size, a direct block, a block already freed) returns false, and
 /// the pool's `do_deallocate` decides (by the header).
 [[gnu::always_inline]] inline bool pool_push_cached(PoolTlsPlace place, void* user,
-                                                    std::size_t size, std::size_t list,
-                                                    std::uint64_t info) noexcept {
+                                                    std::size_t size, std::size_t list) noexcept {
     PoolThreadCache* cache = pool_tls_cache_at(place);
     PoolFreeList& fl = cache->lists[list];
     // Every list of the declining cache is closed and full, and a free
@@ -575,7 +549,7 @@ struct PoolTlsPlace {
     // these tests come before the header's, which then needs no reading.
     const std::uintptr_t hot = fl.hot.load(std::memory_order_relaxed);
     if (hot == pool_hot_empty) [[likely]] {
-        PoolHeader* h = pool_header_if(user, info);
+        PoolHeader* h = pool_header_if(user, pool_info(size, list));
         if (h == nullptr) [[unlikely]]
             return false;
         pool_fill_hot(*cache, list, user, h, size);
@@ -584,7 +558,7 @@ struct PoolTlsPlace {
     void** top = fl.top.load(std::memory_order_relaxed);
     if (top == fl.end) [[unlikely]] // also for a closed hot slot
         return false;
-    PoolHeader* h = pool_header_if(user, info);
+    PoolHeader* h = pool_header_if(user, pool_info(size, list));
     if (h == nullptr) [[unlikely]]
         return false;
     pool_push_checked(*cache, list, user, h, hot, top, size);
