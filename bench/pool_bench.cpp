@@ -578,7 +578,7 @@ struct Rgb { // 3 bytes: a limit computed by a division
 };
 
 // Counts just past the seed's threshold (C#'s defaults, which ziggyalloc's
-// replaced), a quarter of the default threshold, at and past it, and 4x it.
+// replaced), a quarter of the default limit, at and past it, and 4x it.
 template <class T>
 void hybrid_counts(benchmark::internal::Benchmark* b) {
     const std::size_t seed = sizeof(T) == 1   ? 1024

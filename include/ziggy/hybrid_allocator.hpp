@@ -65,9 +65,9 @@
 // measured before stop 28). Since then, in two report runs, every pooled
 // cell of six element types over four mallocs reads 0.91-1.06x, every
 // direct one 0.96-1.02x (stop 29, with the 12-byte struct at its new edge,
-// one run: 0.91-1.08x and 0.96-1.01x); and the route taken is the faster
-// one at every count measured (the pooled route 1.4-2.3 ns, the direct one
-// 18-290 ns).
+// two runs: 0.91-1.08x and 0.96-1.06x); and at every pooled count measured
+// the pooled route (1.4-2.3 ns a pair) beats the direct one (18-310 ns);
+// past 32 KiB both are the backing's.
 #pragma once
 
 #include <algorithm>
@@ -86,7 +86,10 @@ namespace ziggy {
 /// Where a request goes.
 enum class Route { pooled, direct };
 
-/// Largest element counts that are pooled, by element size.
+/// Pooling thresholds by element size: a count of `T` is pooled when it is
+/// within the threshold of `sizeof(T)` and the classes' 32 KiB (and `T` is
+/// aligned within the classes); `HybridAllocator::pooled_count_limit<T>()`
+/// is the largest such count.
 struct HybridThresholds {
     std::size_t one_byte = detail::max_class_size;       ///< sizeof(T) == 1
     std::size_t four_byte = detail::max_class_size / 4;  ///< sizeof(T) == 4
@@ -108,7 +111,10 @@ public:
         enable_inline_pool_free(pool_.tag_); // do_deallocate is the pool's free
     }
 
-    /// Largest pooled element count for elements of `element_size` bytes.
+    /// The threshold for elements of `element_size` bytes, before the
+    /// classes' 32 KiB: `pooled_count_limit<T>()` is the count `allocate<T>`
+    /// pools (for the default `large_struct`, 2730 12-byte elements, where
+    /// this says 3640).
     [[nodiscard]] std::size_t max_pooled_count(std::size_t element_size) const noexcept {
         switch (element_size) {
             case 0:
