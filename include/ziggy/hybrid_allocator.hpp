@@ -66,7 +66,7 @@
 // cell of six element types over four mallocs reads 0.91-1.06x, every
 // direct one 0.96-1.02x (stop 29, with the 12-byte struct at its new edge,
 // two runs: 0.91-1.08x and 0.96-1.06x); and at every pooled count measured
-// the pooled route (1.4-2.3 ns a pair) beats the direct one (18-310 ns);
+// the pooled route (1.4-2.4 ns a pair) beats the direct one (18-310 ns);
 // past 32 KiB both are the backing's.
 #pragma once
 
