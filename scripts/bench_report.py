@@ -37,6 +37,8 @@ RATIOS = [
     ("debug pair / system pair (64 B)", "debug_bench:BM_DebugPair64", "core_bench:BM_SystemBytesPair64"),
     ("vector<int> push_back x1000: pool (StdAllocator) / std::allocator", "adapters_bench:BM_VectorOnPool/1000", "adapters_bench:BM_VectorStdAllocator/1000"),
     ("vector<int> push_back x16: pool (StdAllocator) / std::allocator", "adapters_bench:BM_VectorOnPool/16", "adapters_bench:BM_VectorStdAllocator/16"),
+    ("vector<int> push_back x1000: pool (StdAllocator) / malloc allocator (both relocate element-wise)", "adapters_bench:BM_VectorOnPool/1000", "adapters_bench:BM_VectorMallocAllocator/1000"),
+    ("vector<int> push_back x16: pool (StdAllocator) / malloc allocator", "adapters_bench:BM_VectorOnPool/16", "adapters_bench:BM_VectorMallocAllocator/16"),
     ("pmr vector<int> push_back x1000: pool / pmr unsynchronized pool", "adapters_bench:BM_PmrVectorOnPool/1000", "adapters_bench:BM_PmrVectorOnPmrPool/1000"),
     ("pool Buffer pair / mimalloc pair (64 B)", "pool_bench-mimalloc:BM_PoolBufferPair/64", "pool_bench-mimalloc:BM_MallocPair/64"),
     ("pool Buffer pair / tcmalloc pair (64 B)", "pool_bench-tcmalloc:BM_PoolBufferPair/64", "pool_bench-tcmalloc:BM_MallocPair/64"),
