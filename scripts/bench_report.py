@@ -37,7 +37,7 @@ RATIOS = [
     ("debug pair / system pair (64 B)", "debug_bench:BM_DebugPair64", "core_bench:BM_SystemBytesPair64"),
     ("vector<int> push_back x1000: pool (StdAllocator) / std::allocator", "adapters_bench:BM_VectorOnPool/1000", "adapters_bench:BM_VectorStdAllocator/1000"),
     ("vector<int> push_back x16: pool (StdAllocator) / std::allocator", "adapters_bench:BM_VectorOnPool/16", "adapters_bench:BM_VectorStdAllocator/16"),
-    ("vector<int> push_back x1000: pool (StdAllocator) / malloc allocator (both relocate element-wise)", "adapters_bench:BM_VectorOnPool/1000", "adapters_bench:BM_VectorMallocAllocator/1000"),
+    ("vector<int> push_back x1000: pool (StdAllocator) / malloc allocator", "adapters_bench:BM_VectorOnPool/1000", "adapters_bench:BM_VectorMallocAllocator/1000"),
     ("vector<int> push_back x16: pool (StdAllocator) / malloc allocator", "adapters_bench:BM_VectorOnPool/16", "adapters_bench:BM_VectorMallocAllocator/16"),
     ("pmr vector<int> push_back x1000: pool / pmr unsynchronized pool", "adapters_bench:BM_PmrVectorOnPool/1000", "adapters_bench:BM_PmrVectorOnPmrPool/1000"),
     ("pool Buffer pair / mimalloc pair (64 B)", "pool_bench-mimalloc:BM_PoolBufferPair/64", "pool_bench-mimalloc:BM_MallocPair/64"),
@@ -132,7 +132,7 @@ def chart(ratios, png):
     script = f"""
 set terminal pngcairo size 1000,{height} font ",10" noenhanced
 set output "{png}"
-set title "ziggyalloc / peer, best-of-5 time ratio (lower is better; scripts/dev.sh bench)"
+set title "ziggyalloc / peer, best of 5 (lower is better)"
 set style fill solid 0.8
 set yrange [-0.7:{len(ratios) - 0.3}]
 set xrange [0:*]

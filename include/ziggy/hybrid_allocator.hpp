@@ -53,7 +53,7 @@
 // process (1.29-3.32x on all its pooled rows; its reruns 0.84-1.03x): a
 // stack placement, which slows either the hybrid or the pool alone (their
 // objects' fields are reloaded after heap stores) at about 3% of stack
-// shifts each (README, Performance). Since stop 25 the in-turn benchmark
+// shifts each (docs/performance-history.md). Since stop 25 the in-turn benchmark
 // keeps both sides' objects off the stack and takes the median over twenty
 // placements of their objects and code: in two runs direct rows read
 // 0.97-1.01x, pooled ones 0.93-1.09x but for 4-byte elements at 2048 and

@@ -249,7 +249,7 @@ inline constexpr std::uintptr_t pool_hot_empty = 1;
 /// value that travels through memory from one operation to the next is the
 /// block's pointer, once a pair instead of the stack's `top` twice (Zen 5, 64 B
 /// `Buffer` pair: 1.71-1.75 against 1.94-1.97 ns, interleaved runs of this
-/// form against the stack alone; README, Performance).
+/// form against the stack alone; docs/performance-history.md).
 ///
 /// Why the stack is an array and not a chain through the blocks: a pop from
 /// a chain must load the next block's header before the following pop can

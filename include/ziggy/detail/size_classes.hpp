@@ -96,7 +96,7 @@ inline constexpr auto size_class_table = [] {
 /// Sound because the table never changes and `size_granule` keeps the index
 /// inside it. Measured (Zen 5, pool_bench-mimalloc, minima of interleaved
 /// runs): the 64 B `Buffer` pair ran 1.43-1.45 against 1.55-1.58 ns over 7 of
-/// 8 code placements (README, Performance).
+/// 8 code placements (docs/performance-history.md, stop 23).
 [[nodiscard, gnu::always_inline]] constexpr std::size_t size_class_index(
     std::size_t size) noexcept {
     const std::size_t granule = size_granule(size);
