@@ -16,6 +16,7 @@
 #include <benchmark/benchmark.h>
 
 #include <cstdlib>
+#include <limits>
 #include <memory_resource>
 #include <new>
 #include <vector>
@@ -47,11 +48,16 @@ struct MallocAllocator {
     // NOLINTNEXTLINE(google-explicit-constructor): allocators rebind implicitly
     MallocAllocator(const MallocAllocator<U>& /*other*/) noexcept {}
     T* allocate(std::size_t n) {
+        if (n > std::numeric_limits<std::size_t>::max() / sizeof(T))
+            throw std::bad_array_new_length();
         if (void* p = std::malloc(n * sizeof(T))) return static_cast<T*>(p);
         throw std::bad_alloc();
     }
     void deallocate(T* p, std::size_t /*n*/) noexcept { std::free(p); }
-    friend bool operator==(MallocAllocator /*a*/, MallocAllocator /*b*/) noexcept { return true; }
+    template <class U>
+    bool operator==(const MallocAllocator<U>& /*other*/) const noexcept {
+        return true;
+    }
 };
 
 void BM_VectorMallocAllocator(benchmark::State& state) {

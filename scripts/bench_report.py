@@ -127,7 +127,7 @@ def chart(ratios, png):
     data = os.path.splitext(png)[0] + ".dat"
     with open(data, "w") as f:
         for i, (label, value) in enumerate(ratios):
-            f.write(f'{i} {value:.4f} "{label}"\n')
+            f.write(f'{i} {value!r} "{label}"\n')  # full precision: the label rounds once
     height = 120 + 28 * len(ratios)
     script = f"""
 set terminal pngcairo size 1000,{height} font ",10" noenhanced
