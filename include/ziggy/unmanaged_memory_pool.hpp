@@ -90,11 +90,12 @@ struct PoolStatistics {
     std::vector<PoolClassStatistics> classes;
 };
 
-// On UnmanagedMemoryPool::allocate<T>: inline, forced under clang. clang 14
-// called it and returned the `Buffer` through memory (the 64 B `Buffer`
-// pair 3.2-3.4 ns against 1.40-1.44 forced inline, Zen 5). g++ inlines it
-// anyway, and forcing it there made g++ inline it earlier and build a
-// slower loop (the 64 B pair 1.57-1.69 ns against 1.38-1.50).
+// On UnmanagedMemoryPool::allocate<T> (undefined at the end of this
+// header): inline, forced under clang. clang 14 called it and returned the
+// `Buffer` through memory (the 64 B `Buffer` pair 3.2-3.4 ns against
+// 1.40-1.44 forced inline, Zen 5). g++ inlines it anyway, and forcing it
+// there made g++ inline it earlier and build a slower loop (the 64 B pair
+// 1.57-1.69 ns against 1.38-1.50).
 #if defined(__clang__)
 #define ZIGGY_POOL_FORCE_INLINE [[gnu::always_inline]]
 #else
@@ -117,8 +118,7 @@ public:
     UnmanagedMemoryPool& operator=(UnmanagedMemoryPool&&) = delete;
 
     /// As `Allocator::allocate<T>`, with the pool's fast path inlined: a hit is
-    /// a pop from the calling thread's cache. Forced inline under clang only
-    /// (ZIGGY_POOL_FORCE_INLINE).
+    /// a pop from the calling thread's cache.
     template <Unmanaged T>
     [[nodiscard]] ZIGGY_POOL_FORCE_INLINE Buffer<T> allocate(
         std::size_t count, bool zero_memory = false, const char* file = __builtin_FILE(),
@@ -481,3 +481,5 @@ private:
 };
 
 } // namespace ziggy
+
+#undef ZIGGY_POOL_FORCE_INLINE
