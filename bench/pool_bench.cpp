@@ -149,8 +149,9 @@ void BM_PoolBufferMixedPair(benchmark::State& state) {
 }
 BENCHMARK(BM_PoolBufferMixedPair);
 
-// The byte layer through an Allocator& (a virtual call to allocate; the
-// free is inline as for Buffers).
+// The byte layer through an Allocator&, as adapters and code written
+// against the interface call it: Allocator's inline pop and push, a
+// virtual call only on a miss.
 void BM_PoolBytesPair(benchmark::State& state) {
     const auto n = static_cast<std::size_t>(state.range(0));
     ziggy::UnmanagedMemoryPool pool;
@@ -162,6 +163,18 @@ void BM_PoolBytesPair(benchmark::State& state) {
     }
 }
 BENCHMARK(BM_PoolBytesPair)->Apply(apply_sizes);
+
+// Buffers through an Allocator& (Allocator::allocate<T>, not the pool's own).
+void BM_PoolErasedBufferPair(benchmark::State& state) {
+    const auto n = static_cast<std::size_t>(state.range(0));
+    ziggy::UnmanagedMemoryPool pool;
+    ziggy::Allocator& a = pool;
+    for (auto _ : state) {
+        auto b = a.allocate<unsigned char>(n);
+        escape(b.data());
+    }
+}
+BENCHMARK(BM_PoolErasedBufferPair)->Apply(apply_sizes);
 
 void BM_PmrUnsyncPair(benchmark::State& state) {
     const auto n = static_cast<std::size_t>(state.range(0));

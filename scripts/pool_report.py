@@ -43,12 +43,13 @@ def print_tables(results):
         return max(ratios) if ratios else float("nan")
 
     print("\n## allocate+free pair, CPU ns (best of 5)")
-    cols = ["pool Buffer", "pool bytes"] + [f"{p} malloc" for p in PEERS] + \
+    cols = ["pool Buffer", "pool bytes", "Buffer via Allocator&"] + [f"{p} malloc" for p in PEERS] + \
            ["pmr unsync", "pmr sync", "foonathan", "floor", "memory floor"]
     print("| size | " + " | ".join(cols) + " |")
     print("|---" * (len(cols) + 1) + "|")
     for s in SIZES:
-        row = [cpu("glibc", f"BM_PoolBufferPair/{s}"), cpu("glibc", f"BM_PoolBytesPair/{s}")]
+        row = [cpu("glibc", f"BM_PoolBufferPair/{s}"), cpu("glibc", f"BM_PoolBytesPair/{s}"),
+               cpu("glibc", f"BM_PoolErasedBufferPair/{s}")]
         row += [cpu(p, f"BM_MallocPair/{s}") for p in PEERS]
         row += [cpu("glibc", f"BM_{n}/{s}") for n in
                 ("PmrUnsyncPair", "PmrSyncPair", "FoonathanPoolPair", "FreeListFloorPair",
@@ -68,6 +69,14 @@ def print_tables(results):
               f"{pool / cpu('glibc', f'BM_FreeListMemoryFloorPair/{s}'):.2f} | "
               f"{pool / cpu('glibc', f'BM_PmrUnsyncPair/{s}'):.2f} | "
               f"{pool / cpu('glibc', f'BM_MallocPair/{s}'):.2f} |")
+
+    print("\nthrough an Allocator& (the byte layer; Buffers from Allocator::allocate<T>)"
+          " / best(tcmalloc, mimalloc): " + ", ".join(
+              f"{s} B: bytes "
+              f"{per_malloc(f'BM_PoolBytesPair/{s}', f'BM_MallocPair/{s}', ('tcmalloc', 'mimalloc')):.2f}"
+              f" Buffers "
+              f"{per_malloc(f'BM_PoolErasedBufferPair/{s}', f'BM_MallocPair/{s}', ('tcmalloc', 'mimalloc')):.2f}"
+              for s in SIZES))
 
     print("\n## batch: 1000 x 64 B allocate, then free (CPU us, best of 5)")
     pool = cpu("glibc", "BM_PoolBufferBatch/64")

@@ -1,5 +1,5 @@
 // UnmanagedMemoryPool: slow paths, thread-cache registry, depot, statistics.
-// The fast paths (pop_from in the pool's header, detail::pool_push_cached in
+// The fast paths (detail::pool_pop and detail::pool_push_cached in
 // detail/pool_cache.hpp) are inline; every function here is reached only when
 // they fail.
 #include <ziggy/unmanaged_memory_pool.hpp>
@@ -242,7 +242,7 @@ UnmanagedMemoryPool::UnmanagedMemoryPool(Allocator& base, PoolOptions options)
     tag_.key = detail::pool_tls_key(tag_.slot);
     tls_place_ = detail::pool_tls_place(tag_.key);
     link_->pool = this;
-    enable_inline_pool_free(tag_);
+    enable_inline_pool(tag_, true);
 }
 
 UnmanagedMemoryPool::~UnmanagedMemoryPool() {
@@ -348,7 +348,7 @@ void* UnmanagedMemoryPool::allocate_slow(std::size_t bytes, std::size_t alignmen
     if (cache != nullptr) [[likely]] {
         // The cache may just have been found (by id, for a pool without a slot).
         if (cache->count(list) != 0 || refill(cache, list) != 0) {
-            void* p = pop_from(*cache, list, bytes);
+            void* p = detail::pool_pop(*cache, list, bytes);
             if (zero) std::memset(p, 0, bytes);
             return p;
         }
@@ -394,7 +394,7 @@ std::size_t UnmanagedMemoryPool::take_cached(detail::PoolThreadCache& cache, std
                                              std::size_t n) noexcept {
     detail::PoolFreeList& fl = cache.lists[list];
     std::size_t k = 0;
-    // The pops of pop_from, without their header writes: the hot slot's
+    // The pops of detail::pool_pop, without their header writes: the hot slot's
     // block, then the stack's from the newest down to its null slot. The
     // declining cache's lists hold nothing, so it is never written.
     if (const std::uintptr_t hot = fl.hot.load(std::memory_order_relaxed);

@@ -366,6 +366,83 @@ TEST(HybridAllocatorTest, ByteLayerRoutesBySize) {
     EXPECT_EQ(backing.mismatches(), 0u);
 }
 
+// Through `Allocator&` (as adapters call it) the byte layer keeps its route:
+// with the default thresholds a request within the classes is the pool's
+// cached block; with `untyped_bytes` below the largest class a request past
+// it goes direct even when its class holds a block (put there by the typed
+// route), and typed calls through the reference route by their bytes, as
+// do_allocate does.
+TEST(HybridAllocatorTest, CallsThroughAnAllocatorReferenceKeepTheByteRoute) {
+    TrackingAllocator backing;
+    {
+        HybridAllocator full(backing);
+        ziggy::Allocator& fa = full;
+        void* v = fa.allocate_bytes(1000);
+        std::memset(v, 0xCD, 1000);
+        fa.deallocate_bytes(v, 1000);
+        EXPECT_EQ(fa.allocate_bytes(1024, 16, true), v); // the 1 KiB class, zeroed
+        for (std::size_t i = 0; i < 1024; ++i) ASSERT_EQ(static_cast<unsigned char*>(v)[i], 0) << i;
+        fa.deallocate_bytes(v, 1024);
+        {
+            auto b = fa.allocate<double>(128);
+            EXPECT_EQ(static_cast<void*>(b.data()), v);
+            EXPECT_EQ(b.allocator(), &full);
+        }
+        EXPECT_EQ(fa.try_allocate_bytes(900), v);
+        fa.deallocate_bytes(v, 900);
+        void* big = fa.allocate_bytes(ziggy::detail::max_class_size + 1);
+        fa.deallocate_bytes(big, ziggy::detail::max_class_size + 1);
+        const auto stats = full.pool().statistics();
+        EXPECT_EQ(stats.hits, 3u);
+        EXPECT_EQ(stats.misses, 1u);
+        EXPECT_EQ(stats.direct_allocations, 1u);
+        EXPECT_EQ(full.total_allocated_bytes(), 0u);
+    }
+    ziggy::HybridThresholds t;
+    t.untyped_bytes = 256;
+    HybridAllocator h(backing, t);
+    ziggy::Allocator& a = h;
+    void* cached = nullptr;
+    {
+        auto b = h.allocate<std::uint8_t>(512); // pooled by the one-byte limit
+        cached = b.data();
+    }
+    ASSERT_EQ(h.pool().statistics().retained_blocks, 1u);
+    ASSERT_EQ(h.route_for_bytes(512), Route::direct);
+    void* p = a.allocate_bytes(512);
+    EXPECT_NE(p, cached);
+    void* q = a.try_allocate_bytes(500);
+    EXPECT_NE(q, cached);
+    {
+        auto b = a.allocate<std::uint8_t>(512); // through the reference: by bytes
+        EXPECT_NE(static_cast<void*>(b.data()), cached);
+    }
+    a.deallocate_bytes(p, 512);
+    a.deallocate_bytes(q, 500);
+    EXPECT_EQ(h.pool().statistics().direct_allocations, 3u);
+    EXPECT_EQ(h.pool().statistics().hits, 0u);
+    // Within the bound: the cached block of its class.
+    void* r = a.allocate_bytes(200);
+    a.deallocate_bytes(r, 200);
+    EXPECT_EQ(a.allocate_bytes(224, 16, true), r);
+    EXPECT_EQ(h.pool().statistics().hits, 1u);
+    a.deallocate_bytes(r, 224);
+    EXPECT_EQ(h.total_allocated_bytes(), 0u);
+    EXPECT_EQ(backing.mismatches(), 0u);
+
+    // A bound of 0: every byte request goes direct.
+    ziggy::HybridThresholds none;
+    none.untyped_bytes = 0;
+    HybridAllocator d(backing, none);
+    ziggy::Allocator& da = d;
+    void* s = da.allocate_bytes(64);
+    da.deallocate_bytes(s, 64);
+    void* u = da.allocate_bytes(64);
+    da.deallocate_bytes(u, 64);
+    EXPECT_EQ(d.pool().statistics().direct_allocations, 2u);
+    EXPECT_EQ(d.pool().statistics().hits + d.pool().statistics().misses, 0u);
+}
+
 // With thresholds below the pool's largest class, direct blocks of class
 // sizes are freed by size too (through the header), typed and untyped.
 TEST(HybridAllocatorTest, DirectBlocksWithinTheClassesFreeBySize) {

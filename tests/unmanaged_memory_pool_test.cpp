@@ -888,6 +888,92 @@ TEST(UnmanagedMemoryPoolTest, ZeroMemoryOnReuse) {
     for (auto x : z) EXPECT_EQ(x, 0);
 }
 
+// Through `Allocator&` (as StdAllocator, MemoryResource and any function
+// taking an Allocator& call it) the byte layer and allocate<T> pop the
+// calling thread's cache inline: the same block as the pool's own calls, in
+// the block's alignment set, zeroed when asked, counted as a hit; requests
+// beyond the classes or their alignments, and misses, still reach the pool.
+TEST(UnmanagedMemoryPoolTest, CallsThroughAnAllocatorReferenceReuseBlocks) {
+    TrackingAllocator base;
+    UnmanagedMemoryPool pool(base);
+    ziggy::Allocator& a = pool;
+    void* p = a.allocate_bytes(100); // miss
+    std::memset(p, 0xAB, 100);
+    a.deallocate_bytes(p, 100);
+    EXPECT_EQ(a.allocate_bytes(112, 16, true), p); // the 112-byte class, zeroed
+    for (std::size_t i = 0; i < 112; ++i) ASSERT_EQ(static_cast<unsigned char*>(p)[i], 0) << i;
+    EXPECT_EQ(pool.total_allocated_bytes(), 112u);
+    a.deallocate_bytes(p, 112);
+    EXPECT_EQ(a.try_allocate_bytes(97), p);
+    a.deallocate_bytes(p, 97);
+    {
+        ziggy::Buffer<std::uint32_t> b = a.allocate<std::uint32_t>(25);
+        EXPECT_EQ(static_cast<void*>(b.data()), p);
+        EXPECT_EQ(b.allocator(), &pool);
+        EXPECT_EQ(pool.total_allocated_bytes(), 100u);
+    }
+    // The 64-byte alignment set has lists of its own: the cached 16-byte
+    // aligned block is not handed out for it.
+    void* q = a.allocate_bytes(100, 64);
+    EXPECT_NE(q, p);
+    EXPECT_EQ(reinterpret_cast<std::uintptr_t>(q) % 64, 0u);
+    a.deallocate_bytes(q, 100, 64);
+    EXPECT_EQ(a.allocate_bytes(112, 32), q); // 32 shares the 64-byte set
+    a.deallocate_bytes(q, 112, 32);
+    // Beyond the classes, and aligned beyond them: direct.
+    void* big = a.allocate_bytes(ziggy::detail::max_class_size + 1);
+    void* wide = a.allocate_bytes(64, 128);
+    EXPECT_EQ(reinterpret_cast<std::uintptr_t>(wide) % 128, 0u);
+    a.deallocate_bytes(big, ziggy::detail::max_class_size + 1);
+    a.deallocate_bytes(wide, 64, 128);
+    const auto stats = pool.statistics();
+    EXPECT_EQ(stats.hits, 4u);
+    EXPECT_EQ(stats.misses, 2u);
+    EXPECT_EQ(stats.direct_allocations, 2u);
+    EXPECT_EQ(stats.classes[list_of(112)].hits, 3u);
+    EXPECT_EQ(stats.classes[list_of(112, 64)].hits, 1u);
+    EXPECT_EQ(pool.total_allocated_bytes(), 0u);
+    EXPECT_EQ(base.allocation_calls(), 4u);
+    EXPECT_EQ(base.mismatches(), 0u);
+    // Bad input through the reference: as allocate_bytes promises.
+    EXPECT_EQ(a.allocate_bytes(0), nullptr);
+    EXPECT_THROW((void)a.allocate_bytes(64, 48), std::invalid_argument);
+    EXPECT_EQ(a.try_allocate_bytes(64, 48), nullptr);
+    EXPECT_THROW((void)a.allocate<std::uint64_t>(ziggy::detail::max_array_count<std::uint64_t> + 1),
+                 std::bad_array_new_length);
+    EXPECT_EQ(pool.statistics().hits, 4u);
+}
+
+// The inline allocation through `Allocator&` finds the calling thread's own
+// cache: a thread with none (its first call) and a pool without a TLS slot
+// of its own (made while every slot is taken) miss inline and go through
+// the pool, with the same blocks and counts.
+TEST(UnmanagedMemoryPoolTest, CallsThroughAnAllocatorReferenceOnEveryThreadAndPool) {
+    std::vector<std::unique_ptr<UnmanagedMemoryPool>> pools;
+    while (ziggy::detail::pool_free_slot_count() != 0)
+        pools.push_back(std::make_unique<UnmanagedMemoryPool>());
+    pools.push_back(std::make_unique<UnmanagedMemoryPool>()); // without a slot
+    for (std::size_t i : {std::size_t{0}, pools.size() - 1}) {
+        ziggy::Allocator& a = *pools[i];
+        void* p = a.allocate_bytes(64);
+        a.deallocate_bytes(p, 64);
+        void* on_thread = nullptr;
+        std::thread([&] {
+            on_thread = a.allocate_bytes(64); // a new cache: a miss
+            a.deallocate_bytes(on_thread, 64);
+            EXPECT_EQ(a.allocate_bytes(64), on_thread); // its own cache's block
+            a.deallocate_bytes(on_thread, 64);
+        }).join();
+        EXPECT_NE(on_thread, p);
+        EXPECT_EQ(a.allocate_bytes(64), p);
+        a.deallocate_bytes(p, 64);
+        const auto stats = pools[i]->statistics();
+        EXPECT_EQ(stats.misses, 2u) << i;
+        EXPECT_EQ(stats.hits, 2u) << i;
+        EXPECT_EQ(pools[i]->total_allocated_bytes(), 0u) << i;
+    }
+}
+
 // A failing base makes allocate throw bad_alloc and leaves the pool usable.
 TEST(UnmanagedMemoryPoolTest, BaseFailureThrowsBadAlloc) {
     TrackingAllocator base;

@@ -17,10 +17,15 @@
 //     sys.free(q);                               // unsized (where supported)
 //
 // Concrete allocators are `final`, so calls through a concrete type devirtualize.
+// Pool-backed allocators (UnmanagedMemoryPool, HybridAllocator) go further:
+// through an `Allocator&` too, a hit of `allocate_bytes`, `allocate<T>` or an
+// adapter's allocation, and a sized free (every Buffer's), run the pool's
+// fast path inline with no virtual call (see enable_inline_pool).
 #pragma once
 
 #include <algorithm>
 #include <cstddef>
+#include <cstring>
 #include <new>
 #include <span>
 #include <type_traits>
@@ -97,10 +102,9 @@ public:
     /// unchanged). The caller's file, line and function are recorded by
     /// allocators that track sites (DebugAllocator).
     template <Unmanaged T>
-    [[nodiscard]] Buffer<T> allocate(std::size_t count, bool zero_memory = false,
-                                     const char* file = __builtin_FILE(),
-                                     int line = __builtin_LINE(),
-                                     const char* function = __builtin_FUNCTION());
+    [[nodiscard, gnu::always_inline]] Buffer<T> allocate(
+        std::size_t count, bool zero_memory = false, const char* file = __builtin_FILE(),
+        int line = __builtin_LINE(), const char* function = __builtin_FUNCTION());
 
     /// Allocates `size` bytes aligned to `alignment` (a power of two). Returns
     /// nullptr for `size == 0`. Throws std::invalid_argument for an alignment that
@@ -112,9 +116,16 @@ public:
         if (!detail::is_power_of_two(alignment)) [[unlikely]]
             detail::throw_bad_alignment(alignment);
         if (size == 0) return nullptr;
-        void* p = detail::is_possible_request(size, alignment)
-                      ? do_allocate(size, alignment, zero_memory, site)
-                      : nullptr;
+        const std::size_t list = detail::pool_list_index(size, alignment);
+        if (void* p = pop_inline(list, size, zero_memory)) return p;
+        void* p = nullptr;
+        if (detail::is_possible_request(size, alignment)) {
+            // A copy made here, so that a caller's loop writes the site to
+            // memory only on this path (g++ 12 wrote the parameter at the
+            // top of every pair of BM_PoolBytesPair's loop).
+            const CallSite here = site;
+            p = do_allocate(size, alignment, zero_memory, here);
+        }
         if (p == nullptr) [[unlikely]]
             detail::throw_bad_alloc();
         return p;
@@ -126,10 +137,13 @@ public:
                                            std::size_t alignment = detail::malloc_alignment,
                                            bool zero_memory = false,
                                            CallSite site = CallSite::here()) noexcept {
+        const std::size_t list = detail::pool_list_index(size, alignment); // as above
         if (size == 0 || !detail::is_power_of_two(alignment) ||
             !detail::is_possible_request(size, alignment)) [[unlikely]]
             return nullptr;
-        return do_allocate(size, alignment, zero_memory, site);
+        if (void* p = pop_inline(list, size, zero_memory)) return p;
+        const CallSite here = site; // as in allocate_bytes
+        return do_allocate(size, alignment, zero_memory, here);
     }
 
     /// Sized deallocation: returns memory from `allocate_bytes(size, alignment)`
@@ -253,13 +267,22 @@ protected:
     }
 
     /// For allocators whose blocks live in an UnmanagedMemoryPool (the pool
-    /// itself, HybridAllocator): from now on `deallocate_bytes`, and so every
-    /// Buffer destructor, first tries that pool's inline thread-cache push and
-    /// calls `do_deallocate` only when it declines. `do_deallocate` must then
-    /// behave exactly as that pool's free. Only the place of the tag's TLS
-    /// slot is kept.
-    void enable_inline_pool_free(const detail::PoolFreeTag& tag) noexcept {
+    /// itself, HybridAllocator): from now on the byte layer runs that pool's
+    /// fast paths inline, without a virtual call.
+    /// - `deallocate_bytes`, and so every Buffer destructor, first tries the
+    ///   pool's push and calls `do_deallocate` only when it declines.
+    ///   `do_deallocate` must then behave exactly as that pool's free.
+    /// - With `inline_allocation`, `allocate_bytes`, `try_allocate_bytes` and
+    ///   `allocate<T>` first try a pop from the calling thread's cache for a
+    ///   request within the pool's classes and their alignments, and call
+    ///   `do_allocate` only when that finds no block. For those requests
+    ///   `do_allocate` must then be the pool's allocation
+    ///   (`UnmanagedMemoryPool::allocate_inline`).
+    ///
+    /// Only the place of the tag's TLS slot is kept.
+    void enable_inline_pool(const detail::PoolFreeTag& tag, bool inline_allocation) noexcept {
         inline_pool_place_ = detail::pool_tls_place(tag.key);
+        inline_allocation_place_ = inline_allocation ? inline_pool_place_ : detail::PoolTlsPlace{};
     }
 
     /// For allocators built over another one (a pool over its base): one
@@ -296,6 +319,25 @@ private:
     // 0, which no slot's place is, names no pool: the default, so that
     // every allocator stays constant-initialisable.
     detail::PoolTlsPlace inline_pool_place_{};
+    /// The same place where the inline allocation is enabled, else 0
+    /// (enable_inline_pool).
+    detail::PoolTlsPlace inline_allocation_place_{};
+
+    /// The inline allocation of pool-backed allocators (enable_inline_pool):
+    /// a block of `size` bytes from `list` (`detail::pool_list_index` of the
+    /// size and alignment) of the calling thread's cache of the pool, zeroed
+    /// if asked; nullptr for every other allocator, for requests beyond the
+    /// classes or their alignments (the declining list), and when the
+    /// thread's cache has no block of the list (or the thread no cache: the
+    /// declining cache). Precondition: `size > 0`.
+    [[nodiscard, gnu::always_inline]] void* pop_inline(std::size_t list, std::size_t size,
+                                                       bool zero_memory) noexcept {
+        if (inline_allocation_place_.at == 0) return nullptr;
+        void* p =
+            detail::pool_pop(*detail::pool_tls_cache_at(inline_allocation_place_), list, size);
+        if (p != nullptr && zero_memory) std::memset(p, 0, size);
+        return p;
+    }
 };
 
 } // namespace ziggy
@@ -305,14 +347,19 @@ private:
 namespace ziggy {
 
 template <Unmanaged T>
-Buffer<T> Allocator::allocate(std::size_t count, bool zero_memory, const char* file, int line,
-                              const char* function) {
+inline Buffer<T> Allocator::allocate(std::size_t count, bool zero_memory, const char* file,
+                                     int line, const char* function) {
+    // The list before any branch (as in allocate_bytes). `count * sizeof(T)`
+    // may wrap for too many; it is then never used.
+    const std::size_t bytes = count * sizeof(T);
+    const std::size_t list = detail::pool_list_index(bytes, alignof(T));
     if (detail::zero_or_too_many<T>(count)) [[unlikely]] {
         if (count == 0) return Buffer<T>();
         detail::throw_bad_array_new_length();
     }
-    const std::size_t bytes = count * sizeof(T);
-    void* p = do_allocate(bytes, alignof(T), zero_memory, CallSite{file, line, function});
+    void* p = pop_inline(list, bytes, zero_memory);
+    if (p == nullptr)
+        p = do_allocate(bytes, alignof(T), zero_memory, CallSite{file, line, function});
     if (p == nullptr) [[unlikely]]
         detail::throw_bad_alloc();
     return Buffer<T>(static_cast<T*>(p), count, *this);

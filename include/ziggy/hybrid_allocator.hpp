@@ -108,7 +108,10 @@ public:
     explicit HybridAllocator(Allocator& backing = default_allocator(),
                              HybridThresholds thresholds = {}, PoolOptions pool_options = {})
         : thresholds_(thresholds), cached_limits_(computed_limits()), pool_(backing, pool_options) {
-        enable_inline_pool_free(pool_.tag_); // do_deallocate is the pool's free
+        // do_deallocate is the pool's free, and do_allocate the pool's
+        // allocation within the classes unless `untyped_bytes` sends some
+        // of their sizes direct (then the byte layer has no inline pop).
+        enable_inline_pool(pool_.tag_, thresholds_.untyped_bytes >= detail::max_class_size);
     }
 
     /// The threshold for elements of `element_size` bytes, before the
@@ -212,8 +215,7 @@ public:
             p = pool_.allocate_direct(bytes, alignof(T), zero_memory,
                                       CallSite{file, line, function});
         } else {
-            p = UnmanagedMemoryPool::pop_from(*detail::pool_tls_cache_at(pool_.tls_place_), list,
-                                              bytes);
+            p = detail::pool_pop(*detail::pool_tls_cache_at(pool_.tls_place_), list, bytes);
             if (p == nullptr) [[unlikely]] {
                 if (count == 0) return Buffer<T>();
                 p = pool_.allocate_slow(bytes, alignof(T), zero_memory);

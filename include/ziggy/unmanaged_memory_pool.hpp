@@ -138,7 +138,7 @@ public:
         std::size_t list = detail::pool_list_index(bytes, alignof(T));
         if constexpr (sizeof(T) > 1)
             list = detail::zero_or_too_many<T>(count) ? detail::pool_declining_list : list;
-        void* p = pop_from(*detail::pool_tls_cache_at(tls_place_), list, bytes);
+        void* p = detail::pool_pop(*detail::pool_tls_cache_at(tls_place_), list, bytes);
         if (p == nullptr) [[unlikely]] {
             if (detail::zero_or_too_many<T>(count)) {
                 if (count == 0) return Buffer<T>();
@@ -244,8 +244,9 @@ public:
     /// allocation, so a free is never counted without its allocation).
     [[nodiscard]] std::size_t total_allocated_bytes() const noexcept override;
 
-    /// The inline fast path behind `do_allocate` (the pool's and the
-    /// hybrid's byte layer; `allocate<T>` of both pops itself). Returns
+    /// The pool's allocation, inline: `do_allocate` (the pool's and the
+    /// hybrid's pooled route), which `Allocator`'s byte layer reaches when
+    /// its own inline pop found no block. Returns
     /// nullptr on failure. Preconditions: `0 < bytes <= max_object_size`,
     /// `alignment` a power of two.
     [[nodiscard, gnu::always_inline]] void* allocate_inline(std::size_t bytes,
@@ -255,7 +256,8 @@ public:
         // and a thread without a cache for this pool finds the declining
         // cache in the pool's slot; both find no block.
         const std::size_t list = detail::pool_list_index(bytes, alignment);
-        if (void* p = pop_from(*detail::pool_tls_cache_at(tls_place_), list, bytes)) [[likely]] {
+        if (void* p = detail::pool_pop(*detail::pool_tls_cache_at(tls_place_), list, bytes))
+            [[likely]] {
             if (zero) std::memset(p, 0, bytes);
             return p;
         }
@@ -285,38 +287,6 @@ protected:
 private:
     friend class HybridAllocator;
     struct Depot;
-
-    /// Pops a block of `list` from `cache` (the calling thread's, or the
-    /// declining cache): the hot slot's, else the stack's newest; nullptr
-    /// when the list is empty.
-    [[gnu::always_inline]] static void* pop_from(detail::PoolThreadCache& cache, std::size_t list,
-                                                 std::size_t bytes) noexcept {
-        detail::PoolFreeList& fl = cache.lists[list];
-        void* user = nullptr;
-        // The hot slot's block is the likely case (an allocate-free pair),
-        // and g++ lays it out as the fall-through, as it does the free's
-        // hot slot: a pair then takes one taken branch besides its loop's,
-        // where it took three (stop 25, interleaved runs of this change
-        // alone, before and after, on Zen 5: pairs
-        // 1.40-1.43 against 1.42-1.49 ns, and a batch of 1000 Buffers
-        // 3.67-3.72 against 3.87-4.05 us, where the stack is the path).
-        if (const std::uintptr_t hot = fl.hot.load(std::memory_order_relaxed);
-            detail::pool_hot_holds(hot)) [[likely]] {
-            fl.hot.store(detail::pool_hot_empty, std::memory_order_relaxed);
-            user = detail::pool_hot_block(hot);
-        } else {
-            void** top = fl.top.load(std::memory_order_relaxed);
-            user = top[-1];
-            if (user == nullptr) [[unlikely]] // the null slot under the stack
-                return nullptr;
-            fl.top.store(top - 1, std::memory_order_relaxed);
-        }
-        detail::pool_mark_allocated(user, detail::pool_info(bytes, list));
-        detail::bump_one(fl.pops);
-        detail::bump(cache.allocated_bytes, static_cast<std::uint64_t>(bytes));
-        detail::unpoison(user, bytes);
-        return user;
-    }
 
     /// A sized free the inline push declined. Above the classes (or their
     /// alignments) the block can only be direct: when its header is what
