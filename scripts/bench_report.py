@@ -42,6 +42,8 @@ RATIOS = [
     ("pmr vector<int> push_back x1000: pool / pmr unsynchronized pool", "adapters_bench:BM_PmrVectorOnPool/1000", "adapters_bench:BM_PmrVectorOnPmrPool/1000"),
     ("pool Buffer pair / mimalloc pair (64 B)", "pool_bench-mimalloc:BM_PoolBufferPair/64", "pool_bench-mimalloc:BM_MallocPair/64"),
     ("pool Buffer pair / tcmalloc pair (64 B)", "pool_bench-tcmalloc:BM_PoolBufferPair/64", "pool_bench-tcmalloc:BM_MallocPair/64"),
+    ("pool pair through Allocator& (bytes) / mimalloc pair (64 B)", "pool_bench-mimalloc:BM_PoolBytesPair/64", "pool_bench-mimalloc:BM_MallocPair/64"),
+    ("pool pair through Allocator& (Buffer) / mimalloc pair (64 B)", "pool_bench-mimalloc:BM_PoolErasedBufferPair/64", "pool_bench-mimalloc:BM_MallocPair/64"),
     ("pool Buffer pair / foonathan memory_pool (64 B)", "pool_bench-glibc:BM_PoolBufferPair/64", "pool_bench-glibc:BM_FoonathanPoolPair/64"),
     ("pool Buffer pair / pmr unsynchronized pool (64 B)", "pool_bench-glibc:BM_PoolBufferPair/64", "pool_bench-glibc:BM_PmrUnsyncPair/64"),
     ("pool 1000x64 B batch / mimalloc batch", "pool_bench-mimalloc:BM_PoolBufferBatch/64", "pool_bench-mimalloc:BM_MallocBatch/64"),
