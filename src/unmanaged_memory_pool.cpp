@@ -333,8 +333,10 @@ void UnmanagedMemoryPool::do_free(void* pointer) {
 }
 
 // The miss of every fast path (the pops of allocate<T>, the pool's and the
-// hybrid's, and of allocate_inline): reached when the request bypasses the
-// classes, the thread has no cache for this pool yet, or its list is empty.
+// hybrid's, and of allocate_inline; a miss of Allocator's inline pop reaches
+// here through do_allocate, whose pop misses again, changing nothing):
+// reached when the request bypasses the classes, the thread has no cache for
+// this pool yet, or its list is empty.
 void* UnmanagedMemoryPool::allocate_slow(std::size_t bytes, std::size_t alignment,
                                          bool zero) noexcept {
     // 0 bytes would index the declining list, which has no depot and no

@@ -377,6 +377,7 @@ TEST(HybridAllocatorTest, CallsThroughAnAllocatorReferenceKeepTheByteRoute) {
     {
         HybridAllocator full(backing);
         ziggy::Allocator& fa = full;
+        EXPECT_TRUE(fa.inline_pool_allocation());
         void* v = fa.allocate_bytes(1000);
         std::memset(v, 0xCD, 1000);
         fa.deallocate_bytes(v, 1000);
@@ -398,10 +399,18 @@ TEST(HybridAllocatorTest, CallsThroughAnAllocatorReferenceKeepTheByteRoute) {
         EXPECT_EQ(stats.direct_allocations, 1u);
         EXPECT_EQ(full.total_allocated_bytes(), 0u);
     }
+    {
+        ziggy::HybridThresholds edge; // every class, and no more: still inline
+        edge.untyped_bytes = ziggy::detail::max_class_size;
+        EXPECT_TRUE(HybridAllocator(backing, edge).inline_pool_allocation());
+        edge.untyped_bytes = ziggy::detail::max_class_size - 1;
+        EXPECT_FALSE(HybridAllocator(backing, edge).inline_pool_allocation());
+    }
     ziggy::HybridThresholds t;
     t.untyped_bytes = 256;
     HybridAllocator h(backing, t);
     ziggy::Allocator& a = h;
+    EXPECT_FALSE(a.inline_pool_allocation());
     void* cached = nullptr;
     {
         auto b = h.allocate<std::uint8_t>(512); // pooled by the one-byte limit

@@ -897,6 +897,9 @@ TEST(UnmanagedMemoryPoolTest, CallsThroughAnAllocatorReferenceReuseBlocks) {
     TrackingAllocator base;
     UnmanagedMemoryPool pool(base);
     ziggy::Allocator& a = pool;
+    EXPECT_TRUE(a.inline_pool_allocation());
+    EXPECT_FALSE(static_cast<ziggy::Allocator&>(base).inline_pool_allocation());
+    EXPECT_FALSE(ziggy::default_allocator().inline_pool_allocation());
     void* p = a.allocate_bytes(100); // miss
     std::memset(p, 0xAB, 100);
     a.deallocate_bytes(p, 100);
@@ -905,10 +908,12 @@ TEST(UnmanagedMemoryPoolTest, CallsThroughAnAllocatorReferenceReuseBlocks) {
     EXPECT_EQ(pool.total_allocated_bytes(), 112u);
     a.deallocate_bytes(p, 112);
     EXPECT_EQ(a.try_allocate_bytes(97), p);
+    std::memset(p, 0xCD, 97);
     a.deallocate_bytes(p, 97);
     {
-        ziggy::Buffer<std::uint32_t> b = a.allocate<std::uint32_t>(25);
+        ziggy::Buffer<std::uint32_t> b = a.allocate<std::uint32_t>(25, true); // zeroed
         EXPECT_EQ(static_cast<void*>(b.data()), p);
+        for (std::uint32_t x : b) ASSERT_EQ(x, 0u);
         EXPECT_EQ(b.allocator(), &pool);
         EXPECT_EQ(pool.total_allocated_bytes(), 100u);
     }
@@ -953,6 +958,7 @@ TEST(UnmanagedMemoryPoolTest, CallsThroughAnAllocatorReferenceOnEveryThreadAndPo
     while (ziggy::detail::pool_free_slot_count() != 0)
         pools.push_back(std::make_unique<UnmanagedMemoryPool>());
     pools.push_back(std::make_unique<UnmanagedMemoryPool>()); // without a slot
+    ASSERT_GT(pools.size(), 1u); // this test's other pools hold every slot
     for (std::size_t i : {std::size_t{0}, pools.size() - 1}) {
         ziggy::Allocator& a = *pools[i];
         void* p = a.allocate_bytes(64);

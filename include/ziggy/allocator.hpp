@@ -18,9 +18,11 @@
 //
 // Concrete allocators are `final`, so calls through a concrete type devirtualize.
 // Pool-backed allocators (UnmanagedMemoryPool, HybridAllocator) go further:
-// through an `Allocator&` too, a hit of `allocate_bytes`, `allocate<T>` or an
-// adapter's allocation, and a sized free (every Buffer's), run the pool's
-// fast path inline with no virtual call (see enable_inline_pool).
+// through an `Allocator&` too, a sized free (every Buffer's) runs the pool's
+// fast path inline with no virtual call, and so does a hit of
+// `allocate_bytes`, `allocate<T>` or an adapter's allocation (for the hybrid,
+// with `untyped_bytes` at its default; see enable_inline_pool and
+// inline_pool_allocation).
 #pragma once
 
 #include <algorithm>
@@ -137,7 +139,10 @@ public:
                                            std::size_t alignment = detail::malloc_alignment,
                                            bool zero_memory = false,
                                            CallSite site = CallSite::here()) noexcept {
-        const std::size_t list = detail::pool_list_index(size, alignment); // as above
+        // Before any branch, so that a loop over one size can compute it
+        // once (allocate_bytes computes it after its checks: measured faster
+        // there, docs/performance-history.md, stop 31).
+        const std::size_t list = detail::pool_list_index(size, alignment);
         if (size == 0 || !detail::is_power_of_two(alignment) ||
             !detail::is_possible_request(size, alignment)) [[unlikely]]
             return nullptr;
@@ -176,6 +181,15 @@ public:
     /// individual deallocation throw ziggy::NotSupportedError.
     void free(void* pointer) {
         if (pointer != nullptr) do_free(pointer);
+    }
+
+    /// Whether `allocate_bytes`, `try_allocate_bytes` and `allocate<T>` first
+    /// pop a pool's thread cache inline, without a virtual call: true for an
+    /// UnmanagedMemoryPool, and for a HybridAllocator whose `untyped_bytes`
+    /// covers every size class (the default); false for every other
+    /// allocator. The results are the same either way.
+    [[nodiscard]] bool inline_pool_allocation() const noexcept {
+        return inline_allocation_place_.at != 0;
     }
 
     /// False for allocators that only free everything at once (arenas).
@@ -287,7 +301,8 @@ protected:
 
     /// For allocators built over another one (a pool over its base): one
     /// virtual call to `base`'s `do_allocate`, without `try_allocate_bytes`'s
-    /// checks: the caller guarantees do_allocate's preconditions (below).
+    /// checks and its inline pop: the caller guarantees do_allocate's
+    /// preconditions (below).
     [[nodiscard, gnu::always_inline]] static void* allocate_from(Allocator& base, std::size_t size,
                                                                  std::size_t alignment,
                                                                  bool zero_memory,
@@ -349,7 +364,7 @@ namespace ziggy {
 template <Unmanaged T>
 inline Buffer<T> Allocator::allocate(std::size_t count, bool zero_memory, const char* file,
                                      int line, const char* function) {
-    // The list before any branch (as in allocate_bytes). `count * sizeof(T)`
+    // The list before any branch (as in try_allocate_bytes). `count * sizeof(T)`
     // may wrap for too many; it is then never used.
     const std::size_t bytes = count * sizeof(T);
     const std::size_t list = detail::pool_list_index(bytes, alignof(T));
