@@ -20,7 +20,8 @@
 // Pool-backed allocators (UnmanagedMemoryPool, HybridAllocator) go further:
 // through an `Allocator&` too, a sized free (every Buffer's) runs the pool's
 // fast path inline with no virtual call, and so does a hit of
-// `allocate_bytes`, `allocate<T>` or an adapter's allocation (for the hybrid,
+// `allocate_bytes`, `allocate<T>` or an adapter's allocation (not of
+// `try_allocate_bytes`, the composing allocators' call; for the hybrid,
 // with `untyped_bytes` at its default; see enable_inline_pool and
 // inline_pool_allocation).
 #pragma once
@@ -134,21 +135,18 @@ public:
     }
 
     /// As `allocate_bytes`, but returns nullptr instead of throwing (also for a
-    /// bad alignment and for `size == 0`).
+    /// bad alignment and for `size == 0`). The call composing allocators make
+    /// to their backing: it keeps no inline pool pop (with one in it,
+    /// DebugAllocator's 64 B pair over a SystemAllocator ran 61-66 ns against
+    /// 55-57), so on a pool it is one virtual call.
     [[nodiscard]] void* try_allocate_bytes(std::size_t size,
                                            std::size_t alignment = detail::malloc_alignment,
                                            bool zero_memory = false,
                                            CallSite site = CallSite::here()) noexcept {
-        // Before any branch, so that a loop over one size can compute it
-        // once (allocate_bytes computes it after its checks: measured faster
-        // there, docs/performance-history.md, stop 31).
-        const std::size_t list = detail::pool_list_index(size, alignment);
         if (size == 0 || !detail::is_power_of_two(alignment) ||
             !detail::is_possible_request(size, alignment)) [[unlikely]]
             return nullptr;
-        if (void* p = pop_inline(list, size, zero_memory)) return p;
-        const CallSite here = site; // as in allocate_bytes
-        return do_allocate(size, alignment, zero_memory, here);
+        return do_allocate(size, alignment, zero_memory, site);
     }
 
     /// Sized deallocation: returns memory from `allocate_bytes(size, alignment)`
@@ -183,8 +181,8 @@ public:
         if (pointer != nullptr) do_free(pointer);
     }
 
-    /// Whether `allocate_bytes`, `try_allocate_bytes` and `allocate<T>` first
-    /// pop a pool's thread cache inline, without a virtual call: true for an
+    /// Whether `allocate_bytes` and `allocate<T>` first pop a pool's thread
+    /// cache inline, without a virtual call: true for an
     /// UnmanagedMemoryPool, and for a HybridAllocator whose `untyped_bytes`
     /// covers every size class (the default); false for every other
     /// allocator. The results are the same either way.
@@ -286,8 +284,8 @@ protected:
     /// - `deallocate_bytes`, and so every Buffer destructor, first tries the
     ///   pool's push and calls `do_deallocate` only when it declines.
     ///   `do_deallocate` must then behave exactly as that pool's free.
-    /// - With `inline_allocation`, `allocate_bytes`, `try_allocate_bytes` and
-    ///   `allocate<T>` first try a pop from the calling thread's cache for a
+    /// - With `inline_allocation`, `allocate_bytes` and `allocate<T>` first
+    ///   try a pop from the calling thread's cache for a
     ///   request within the pool's classes and their alignments, and call
     ///   `do_allocate` only when that finds no block. For those requests
     ///   `do_allocate` must then be the pool's allocation
@@ -364,7 +362,9 @@ namespace ziggy {
 template <Unmanaged T>
 inline Buffer<T> Allocator::allocate(std::size_t count, bool zero_memory, const char* file,
                                      int line, const char* function) {
-    // The list before any branch (as in try_allocate_bytes). `count * sizeof(T)`
+    // The list before any branch, so that a loop over one count can compute
+    // it once (allocate_bytes computes it after its checks: measured faster
+    // there, docs/performance-history.md, stop 31). `count * sizeof(T)`
     // may wrap for too many; it is then never used.
     const std::size_t bytes = count * sizeof(T);
     const std::size_t list = detail::pool_list_index(bytes, alignof(T));
