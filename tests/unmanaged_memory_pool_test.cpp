@@ -889,9 +889,10 @@ TEST(UnmanagedMemoryPoolTest, ZeroMemoryOnReuse) {
 }
 
 // Through `Allocator&` (as StdAllocator, MemoryResource and any function
-// taking an Allocator& call it) the byte layer and allocate<T> pop the
-// calling thread's cache inline: the same block as the pool's own calls, in
-// the block's alignment set, zeroed when asked, counted as a hit; requests
+// taking an Allocator& call it) allocate_bytes and allocate<T> pop the
+// calling thread's cache inline, and try_allocate_bytes gets the same block
+// through do_allocate: the same block as the pool's own calls, in the
+// block's alignment set, zeroed when asked, counted as a hit; requests
 // beyond the classes or their alignments, and misses, still reach the pool.
 TEST(UnmanagedMemoryPoolTest, CallsThroughAnAllocatorReferenceReuseBlocks) {
     TrackingAllocator base;

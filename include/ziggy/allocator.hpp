@@ -22,7 +22,7 @@
 // fast path inline with no virtual call, and so does a hit of
 // `allocate_bytes`, `allocate<T>` or an adapter's allocation (not of
 // `try_allocate_bytes`, the composing allocators' call; for the hybrid,
-// with `untyped_bytes` at its default; see enable_inline_pool and
+// with `untyped_bytes` at least 32 KiB, the default; see enable_inline_pool and
 // inline_pool_allocation).
 #pragma once
 
@@ -185,7 +185,9 @@ public:
     /// cache inline, without a virtual call: true for an
     /// UnmanagedMemoryPool, and for a HybridAllocator whose `untyped_bytes`
     /// covers every size class (the default); false for every other
-    /// allocator. The results are the same either way.
+    /// allocator. The results are the same either way. (A pool made while
+    /// all 32 TLS slots are held has no slot of its own: its inline pop
+    /// always misses, and its hits go through `do_allocate`.)
     [[nodiscard]] bool inline_pool_allocation() const noexcept {
         return inline_allocation_place_.at != 0;
     }
@@ -299,8 +301,7 @@ protected:
 
     /// For allocators built over another one (a pool over its base): one
     /// virtual call to `base`'s `do_allocate`, without `try_allocate_bytes`'s
-    /// checks and its inline pop: the caller guarantees do_allocate's
-    /// preconditions (below).
+    /// checks: the caller guarantees do_allocate's preconditions (below).
     [[nodiscard, gnu::always_inline]] static void* allocate_from(Allocator& base, std::size_t size,
                                                                  std::size_t alignment,
                                                                  bool zero_memory,

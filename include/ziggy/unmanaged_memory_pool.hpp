@@ -246,8 +246,9 @@ public:
 
     /// The pool's allocation, inline: `do_allocate` (the pool's and the
     /// hybrid's pooled route), which `Allocator`'s byte layer reaches when
-    /// its own inline pop found no block (or makes none: see
-    /// Allocator::inline_pool_allocation). Returns
+    /// its own inline pop found no block (or makes none: in
+    /// `try_allocate_bytes`, and where Allocator::inline_pool_allocation is
+    /// false). Returns
     /// nullptr on failure. Preconditions: `0 < bytes <= max_object_size`,
     /// `alignment` a power of two.
     [[nodiscard, gnu::always_inline]] void* allocate_inline(std::size_t bytes,

@@ -20,8 +20,8 @@
 // The fast paths (pool_pop, pool_push_cached) are here rather than in the
 // pool's header because `Allocator`'s byte layer runs them inline for every
 // pool-backed allocator (see PoolFreeTag and Allocator::enable_inline_pool),
-// so a Buffer of a pool frees, and a call through `Allocator&` allocates,
-// without a virtual call.
+// so a Buffer of a pool frees, and `allocate_bytes` and `allocate<T>`
+// through `Allocator&` allocate, without a virtual call.
 //
 // Counters another thread may read (statistics, total_allocated_bytes) are
 // relaxed atomics written only by the owning thread (`bump`, `bump_one`), so
