@@ -433,7 +433,6 @@ struct List {
     void** end = nullptr;
     std::atomic<std::uint64_t> pops{0};
 };
-static_assert(sizeof(List) == sizeof(ziggy::detail::PoolFreeList));
 struct alignas(64) Cache {
     List lists[ziggy::detail::pool_list_count + 1];
     std::atomic<std::uint64_t> allocated_bytes{0};

@@ -87,34 +87,52 @@ consumer_test() {
 
 # Installs the library into a temporary prefix and consumes it the two other
 # ways users do: pkg-config on a compiler command line, and CMake's
-# find_package. Prints "Ok: N" / "Fail: N" like meson test.
+# find_package; then loads it with dlopen(). Twice: as configured by
+# default, and with -Dpool_tls_front=false (its define must reach both kinds
+# of consumer, or they fail to link; and that build is the one dlopen()
+# loads without help: the default one needs GLIBC_TUNABLES, see the README).
+# Prints "Ok: N" / "Fail: N" like meson test.
 install_test() {
-    local dir="$ROOT/$BUILD_DIR/install-check" ok=0 fail=0
-    rm -rf "$dir/prefix" "$dir/cmake"
-    if [ ! -f "$dir/build/build.ninja" ]; then
-        meson setup "$dir/build" --prefix="$dir/prefix" --wrap-mode=nodownload -Dtests=disabled \
-            -Dbenchmarks=disabled -Dexamples=disabled -Dfuzzing=disabled -Dsanitized_variant=false >/dev/null
-    fi
-    meson install -C "$dir/build" --quiet >/dev/null
-    local libdir
-    libdir=$(dirname "$(find "$dir/prefix" -name ziggyalloc.pc | head -n1)")/..
-    local cxx=${CXX:-c++}
-    # shellcheck disable=SC2046
-    if PKG_CONFIG_PATH="$libdir/pkgconfig" $cxx examples/consumer/main.cpp -o "$dir/pkgconfig-consumer" \
-            $(PKG_CONFIG_PATH="$libdir/pkgconfig" pkg-config --cflags --libs ziggyalloc) \
-            -Wl,-rpath,"$libdir" && "$dir/pkgconfig-consumer"; then
-        echo "install: pkg-config consumer OK"; ok=$((ok + 1))
-    else
-        echo "install: pkg-config consumer FAIL"; fail=$((fail + 1))
-    fi
-    if cmake -S examples/cmake_consumer -B "$dir/cmake" -DCMAKE_PREFIX_PATH="$dir/prefix" \
-            -DCMAKE_CXX_COMPILER="$cxx" >"$dir/cmake.log" 2>&1 &&
-        cmake --build "$dir/cmake" >>"$dir/cmake.log" 2>&1 && "$dir/cmake/cmake_consumer"; then
-        echo "install: CMake find_package consumer OK"; ok=$((ok + 1))
-    else
-        cat "$dir/cmake.log"
-        echo "install: CMake find_package consumer FAIL"; fail=$((fail + 1))
-    fi
+    local ok=0 fail=0
+    install_check() { # name, dlopen environment, meson options...
+        local name=$1 dlopen_env=$2
+        shift 2
+        local dir="$ROOT/$BUILD_DIR/install-check/$name"
+        rm -rf "$dir/prefix" "$dir/cmake"
+        if [ ! -f "$dir/build/build.ninja" ]; then
+            meson setup "$dir/build" --prefix="$dir/prefix" --wrap-mode=nodownload -Dtests=disabled \
+                -Dbenchmarks=disabled -Dexamples=disabled -Dfuzzing=disabled \
+                -Dsanitized_variant=false "$@" >/dev/null
+        fi
+        meson install -C "$dir/build" --quiet >/dev/null
+        local libdir
+        libdir=$(dirname "$(find "$dir/prefix" -name ziggyalloc.pc | head -n1)")/..
+        local cxx=${CXX:-c++}
+        # shellcheck disable=SC2046
+        if PKG_CONFIG_PATH="$libdir/pkgconfig" $cxx examples/consumer/main.cpp -o "$dir/pkgconfig-consumer" \
+                $(PKG_CONFIG_PATH="$libdir/pkgconfig" pkg-config --cflags --libs ziggyalloc) \
+                -Wl,-rpath,"$libdir" && "$dir/pkgconfig-consumer"; then
+            echo "install ($name): pkg-config consumer OK"; ok=$((ok + 1))
+        else
+            echo "install ($name): pkg-config consumer FAIL"; fail=$((fail + 1))
+        fi
+        if cmake -S examples/cmake_consumer -B "$dir/cmake" -DCMAKE_PREFIX_PATH="$dir/prefix" \
+                -DCMAKE_CXX_COMPILER="$cxx" >"$dir/cmake.log" 2>&1 &&
+            cmake --build "$dir/cmake" >>"$dir/cmake.log" 2>&1 && "$dir/cmake/cmake_consumer"; then
+            echo "install ($name): CMake find_package consumer OK"; ok=$((ok + 1))
+        else
+            cat "$dir/cmake.log"
+            echo "install ($name): CMake find_package consumer FAIL"; fail=$((fail + 1))
+        fi
+        if $cxx examples/dlopen_check.cpp -o "$dir/dlopen-check" -ldl &&
+            env $dlopen_env "$dir/dlopen-check" "$(find "$dir/prefix" -name 'libziggyalloc.so' | head -n1)"; then
+            echo "install ($name): dlopen() OK"; ok=$((ok + 1))
+        else
+            echo "install ($name): dlopen() FAIL"; fail=$((fail + 1))
+        fi
+    }
+    install_check default GLIBC_TUNABLES=glibc.rtld.optional_static_tls=65536
+    install_check heap-front ZIGGY_UNUSED= -Dpool_tls_front=false
     echo "Ok: $ok"
     echo "Fail: $fail"
     [ "$fail" -eq 0 ]

@@ -16,6 +16,13 @@ namespace ziggy {
 
 namespace detail {
 
+// See ZIGGY_POOL_TLS_FRONT: users compiled for the other layout fail to link.
+#if ZIGGY_POOL_TLS_FRONT
+extern const int pool_layout_tls_front = 1;
+#else
+extern const int pool_layout_heap_front = 0;
+#endif
+
 /// Shared by a pool and its threads' caches, so that a thread exiting while the
 /// pool is destroyed finds out safely. Lock order: link mutex, then a depot
 /// mutex, then anything in the base allocator (which never calls back).
@@ -100,8 +107,12 @@ void release_slot(std::size_t slot) noexcept {
     if (slot == detail::pool_no_slot) return;
     SlotTable& t = slot_table();
     std::lock_guard lock(t.mutex);
-    for (detail::PoolTlsSlot* slots : t.threads)
+    for (detail::PoolTlsSlot* slots : t.threads) {
         slots[slot].cache.store(&detail::pool_declining_cache, std::memory_order_relaxed);
+#if ZIGGY_POOL_TLS_FRONT
+        detail::pool_close_front(slots[slot].front);
+#endif
+    }
     t.free[t.free_count++] = slot; // at most pool_tls_slot_count slots are held
 }
 
@@ -115,10 +126,17 @@ std::size_t detail::pool_free_slot_count() noexcept {
 
 namespace {
 
+/// Resets this thread's slots that name `cache` (all of them for nullptr):
+/// each names the declining cache, its front closed. Only once the cache's
+/// blocks and counters are elsewhere (its front is the slot's).
 void forget_slots(const detail::PoolThreadCache* cache) noexcept {
     for (auto& slot : detail::pool_tls_slots)
-        if (cache == nullptr || slot.cache.load(std::memory_order_relaxed) == cache)
+        if (cache == nullptr || slot.cache.load(std::memory_order_relaxed) == cache) {
             slot.cache.store(&detail::pool_declining_cache, std::memory_order_relaxed);
+#if ZIGGY_POOL_TLS_FRONT
+            detail::pool_close_front(slot.front);
+#endif
+        }
 }
 
 ThreadRegistry::~ThreadRegistry() {
@@ -128,9 +146,11 @@ ThreadRegistry::~ThreadRegistry() {
         std::lock_guard lock(t.mutex);
         std::erase(t.threads, detail::pool_tls_slots);
     }
-    forget_slots(nullptr);
+    // The caches' fronts are this thread's slots: retired (their blocks and
+    // counters handed to their pools) before the slots are reset.
     for (detail::PoolThreadCache* cache : caches) detail::PoolLink::retire(cache);
     caches.clear();
+    forget_slots(nullptr);
 }
 
 detail::PoolHeader* read_next(detail::PoolHeader* h) noexcept {
@@ -205,7 +225,7 @@ void detail::PoolLink::retire(PoolThreadCache* cache) noexcept {
             pool->drain_cache(*cache, /*to_depot=*/true);
             for (std::size_t i = 0; i < pool_list_count; ++i) {
                 pool->depots_[i].hits.fetch_add(
-                    cache->lists[i].pops.load(std::memory_order_relaxed),
+                    cache->front->pops[i].load(std::memory_order_relaxed),
                     std::memory_order_relaxed);
                 pool->depots_[i].misses.fetch_add(cache->misses[i].load(std::memory_order_relaxed),
                                                   std::memory_order_relaxed);
@@ -213,9 +233,11 @@ void detail::PoolLink::retire(PoolThreadCache* cache) noexcept {
             // Under the link mutex, which total_allocated_bytes() holds too:
             // a reader sees the thread's bytes either here or in its cache.
             pool->shared_allocated_bytes_.fetch_add(
-                cache->allocated_bytes.load(std::memory_order_relaxed), std::memory_order_relaxed);
-            pool->shared_freed_bytes_.fetch_add(cache->freed_bytes.load(std::memory_order_relaxed),
-                                                std::memory_order_relaxed);
+                cache->front->allocated_bytes.load(std::memory_order_relaxed),
+                std::memory_order_relaxed);
+            pool->shared_freed_bytes_.fetch_add(
+                cache->front->freed_bytes.load(std::memory_order_relaxed),
+                std::memory_order_relaxed);
             pool->direct_allocations_.fetch_add(
                 cache->direct_allocations.load(std::memory_order_relaxed),
                 std::memory_order_relaxed);
@@ -285,9 +307,22 @@ detail::PoolThreadCache* UnmanagedMemoryPool::find_thread_cache() noexcept {
         // Lists the caps keep out of the caches: their frees must decline.
         for (std::size_t list = 0; list < detail::pool_list_count; ++list)
             if (cache_limits_[list] == 0)
-                cache->lists[list].hot.store(detail::pool_hot_closed, std::memory_order_relaxed);
+                cache->own_front.hot[list].store(detail::pool_hot_closed,
+                                                 std::memory_order_relaxed);
         cache->pool_id = tag_.pool_id;
         cache->link = link_;
+        // The front moves to this thread's slot for the pool (before other
+        // threads can see the cache: its front never changes after).
+#if ZIGGY_POOL_TLS_FRONT
+        if (tag_.slot != detail::pool_no_slot) {
+            detail::PoolFront& front = detail::pool_tls_slots[tag_.slot].front;
+            detail::pool_close_front(front);
+            for (std::size_t list = 0; list < detail::pool_list_count; ++list)
+                front.hot[list].store(cache->own_front.hot[list].load(std::memory_order_relaxed),
+                                      std::memory_order_relaxed);
+            cache->front = &front;
+        }
+#endif
         reg.caches.reserve(reg.caches.size() + 1);
         {
             std::lock_guard lock(link_->mutex);
@@ -350,14 +385,14 @@ void* UnmanagedMemoryPool::allocate_slow(std::size_t bytes, std::size_t alignmen
     if (cache != nullptr) [[likely]] {
         // The cache may just have been found (by id, for a pool without a slot).
         if (cache->count(list) != 0 || refill(cache, list) != 0) {
-            void* p = detail::pool_pop(*cache, list, bytes);
+            void* p = detail::pool_pop(detail::PoolFrontOf{cache}, list, bytes);
             if (zero) std::memset(p, 0, bytes);
             return p;
         }
         void* p = allocate_new_block(list, bytes, zero);
         if (p != nullptr) {
             detail::bump_one(cache->misses[list]);
-            detail::bump(cache->allocated_bytes, static_cast<std::uint64_t>(bytes));
+            detail::bump(cache->front->allocated_bytes, static_cast<std::uint64_t>(bytes));
         }
         return p;
     }
@@ -399,9 +434,10 @@ std::size_t UnmanagedMemoryPool::take_cached(detail::PoolThreadCache& cache, std
     // The pops of detail::pool_pop, without their header writes: the hot slot's
     // block, then the stack's from the newest down to its null slot. The
     // declining cache's lists hold nothing, so it is never written.
-    if (const std::uintptr_t hot = fl.hot.load(std::memory_order_relaxed);
+    detail::PoolFront& front = *cache.front;
+    if (const std::uintptr_t hot = front.hot[list].load(std::memory_order_relaxed);
         n != 0 && detail::pool_hot_holds(hot)) {
-        fl.hot.store(detail::pool_hot_empty, std::memory_order_relaxed);
+        front.hot[list].store(detail::pool_hot_empty, std::memory_order_relaxed);
         out[k++] = detail::pool_hot_block(hot);
     }
     void** top = fl.top.load(std::memory_order_relaxed);
@@ -423,8 +459,8 @@ std::size_t UnmanagedMemoryPool::take_cached(detail::PoolThreadCache& cache, std
         detail::unpoison(out[i], bytes);
         if (zero) std::memset(out[i], 0, bytes);
     }
-    detail::bump(fl.pops, static_cast<std::uint64_t>(k));
-    detail::bump(cache.allocated_bytes, static_cast<std::uint64_t>(k * bytes));
+    detail::bump(front.pops[list], static_cast<std::uint64_t>(k));
+    detail::bump(front.allocated_bytes, static_cast<std::uint64_t>(k * bytes));
     return k;
 }
 
@@ -486,7 +522,8 @@ void UnmanagedMemoryPool::deallocate_bulk(std::span<void* const> blocks, std::si
         // closed ones) are full, so the pass takes nothing from them.
         detail::PoolThreadCache& cache = *detail::pool_tls_cache_at(tls_place_);
         detail::PoolFreeList& fl = cache.lists[list];
-        std::uintptr_t hot = fl.hot.load(std::memory_order_relaxed);
+        detail::PoolFront& front = *cache.front;
+        std::uintptr_t hot = front.hot[list].load(std::memory_order_relaxed);
         void** top = fl.top.load(std::memory_order_relaxed);
         std::size_t pushed = 0;
         // Frees the block at i into the hot slot (`hot` names the block that
@@ -519,14 +556,17 @@ void UnmanagedMemoryPool::deallocate_bulk(std::span<void* const> blocks, std::si
             }
         }
         if (pushed != 0) {
-            detail::bump(cache.freed_bytes, static_cast<std::uint64_t>(pushed * size));
+            detail::bump(front.freed_bytes, static_cast<std::uint64_t>(pushed * size));
             fl.top.store(top, std::memory_order_relaxed);
-            fl.hot.store(hot, std::memory_order_relaxed);
+            front.hot[list].store(hot, std::memory_order_relaxed);
         }
         if (i == n) return;
         // The block the pass could not take: the one-block path decides
-        // (a spill of a full list, the header's size, a second free).
-        deallocate_bytes(blocks[i], size, alignment);
+        // (a spill of a full list, the header's size, a second free). Its
+        // slow part: the inline push would decline it as the pass did (and
+        // a function that touches a front through its pointer calls no fast
+        // path, whose accesses the compiler does not see; see PoolFrontAt).
+        if (blocks[i] != nullptr) deallocate_declined(blocks[i], size, alignment);
         ++i;
     }
 }
@@ -581,17 +621,18 @@ void UnmanagedMemoryPool::deallocate_slow(void* user) noexcept {
     // here every time). Else push; when the stack is full (rather than its
     // array short of its capacity), spill its newest blocks to the depot
     // first, down to half the capacity.
-    detail::bump(cache->freed_bytes, static_cast<std::uint64_t>(bytes));
+    detail::bump(cache->front->freed_bytes, static_cast<std::uint64_t>(bytes));
     detail::PoolFreeList& fl = cache->lists[list];
-    if (fl.hot.load(std::memory_order_relaxed) == detail::pool_hot_empty) {
-        fl.hot.store(reinterpret_cast<std::uintptr_t>(user), std::memory_order_relaxed);
+    std::atomic<std::uintptr_t>& hot = cache->front->hot[list];
+    if (hot.load(std::memory_order_relaxed) == detail::pool_hot_empty) {
+        hot.store(reinterpret_cast<std::uintptr_t>(user), std::memory_order_relaxed);
         return;
     }
     const std::size_t capacity = cache_limits_[list] - 1;          // the hot slot holds one
     if (capacity == 0 || !install_slots(*cache, list, capacity)) { // or out of memory
         auto* older =
-            detail::pool_header_of(detail::pool_hot_block(fl.hot.load(std::memory_order_relaxed)));
-        fl.hot.store(reinterpret_cast<std::uintptr_t>(user), std::memory_order_relaxed);
+            detail::pool_header_of(detail::pool_hot_block(hot.load(std::memory_order_relaxed)));
+        hot.store(reinterpret_cast<std::uintptr_t>(user), std::memory_order_relaxed);
         spill(older, older, 1, list);
         return;
     }
@@ -603,9 +644,9 @@ void UnmanagedMemoryPool::deallocate_slow(void* user) noexcept {
     }
     // The newest block in the hot slot, the one it held on the stack.
     void** top = fl.top.load(std::memory_order_relaxed);
-    *top = detail::pool_hot_block(fl.hot.load(std::memory_order_relaxed));
+    *top = detail::pool_hot_block(hot.load(std::memory_order_relaxed));
     fl.top.store(top + 1, std::memory_order_relaxed);
-    fl.hot.store(reinterpret_cast<std::uintptr_t>(user), std::memory_order_relaxed);
+    hot.store(reinterpret_cast<std::uintptr_t>(user), std::memory_order_relaxed);
 }
 
 void UnmanagedMemoryPool::spill(detail::PoolHeader* head, detail::PoolHeader* tail, std::size_t n,
@@ -658,7 +699,8 @@ std::size_t UnmanagedMemoryPool::refill(detail::PoolThreadCache* cache, std::siz
         depot.count -= k;
         depot_bytes_.fetch_sub(k * detail::pool_list_block_size(list), std::memory_order_relaxed);
     }
-    fl.hot.store(reinterpret_cast<std::uintptr_t>(h + 1), std::memory_order_relaxed);
+    cache->front->hot[list].store(reinterpret_cast<std::uintptr_t>(h + 1),
+                                  std::memory_order_relaxed);
     h = read_next(h);
     void** top = fl.top.load(std::memory_order_relaxed);
     for (std::size_t i = 1; i < k; ++i, h = read_next(h)) *top++ = h + 1;
@@ -687,12 +729,12 @@ void UnmanagedMemoryPool::drain_cache(detail::PoolThreadCache& cache, bool to_de
         // A chain newest first: the hot block's, then the stack's.
         detail::PoolHeader* head = nullptr;
         detail::PoolHeader* tail = nullptr;
-        const std::uintptr_t hot = fl.hot.load(std::memory_order_relaxed);
+        const std::uintptr_t hot = cache.front->hot[list].load(std::memory_order_relaxed);
         const bool hot_holds = detail::pool_hot_holds(hot);
         if (const std::size_t stacked = n - (hot_holds ? 1 : 0); stacked != 0)
             head = unlist(fl, stacked, tail);
         if (hot_holds) {
-            fl.hot.store(detail::pool_hot_empty, std::memory_order_relaxed);
+            cache.front->hot[list].store(detail::pool_hot_empty, std::memory_order_relaxed);
             detail::PoolHeader* h = detail::pool_header_of(detail::pool_hot_block(hot));
             write_next(h, head);
             if (tail == nullptr) tail = h;
@@ -743,7 +785,7 @@ PoolStatistics UnmanagedMemoryPool::statistics() const {
             c.retained_blocks = depot.count;
         }
         for (const detail::PoolThreadCache* cache : link_->caches) {
-            c.hits += cache->lists[list].pops.load(std::memory_order_relaxed);
+            c.hits += cache->front->pops[list].load(std::memory_order_relaxed);
             c.misses += cache->misses[list].load(std::memory_order_relaxed);
             c.retained_blocks += cache->count(list);
         }
@@ -768,7 +810,7 @@ std::size_t UnmanagedMemoryPool::total_allocated_bytes() const noexcept {
     return static_cast<std::size_t>(detail::live_bytes_of([&](auto&& visit) {
         visit(shared_allocated_bytes_, shared_freed_bytes_);
         for (const detail::PoolThreadCache* cache : link_->caches)
-            visit(cache->allocated_bytes, cache->freed_bytes);
+            visit(cache->front->allocated_bytes, cache->front->freed_bytes);
     }));
 }
 

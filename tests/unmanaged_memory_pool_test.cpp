@@ -233,13 +233,23 @@ TEST(UnmanagedMemoryPoolTest, TheDecliningCacheIsNeverWritten) {
             .join();
     }
     for (const d::PoolFreeList& fl : d::pool_declining_cache.lists) {
-        EXPECT_EQ(fl.hot.load(), d::pool_hot_closed);
         EXPECT_EQ(fl.top.load(), d::pool_empty_stack + 1);
         EXPECT_EQ(fl.end, d::pool_empty_stack + 1);
-        EXPECT_EQ(fl.pops.load(), 0u);
     }
-    EXPECT_EQ(d::pool_declining_cache.allocated_bytes.load(), 0u);
-    EXPECT_EQ(d::pool_declining_cache.freed_bytes.load(), 0u);
+    // Its front is its own, and so is the front of the slot of pools
+    // without one, in this thread and in others: closed and zero.
+    const auto expect_closed = [](const d::PoolFront& front) {
+        for (const auto& hot : front.hot) EXPECT_EQ(hot.load(), d::pool_hot_closed);
+        for (const auto& pops : front.pops) EXPECT_EQ(pops.load(), 0u);
+        EXPECT_EQ(front.allocated_bytes.load(), 0u);
+        EXPECT_EQ(front.freed_bytes.load(), 0u);
+    };
+    EXPECT_EQ(d::pool_declining_cache.front, &d::pool_declining_cache.own_front);
+    expect_closed(d::pool_declining_cache.own_front);
+#if ZIGGY_POOL_TLS_FRONT
+    expect_closed(d::pool_tls_slots[d::pool_no_slot].front);
+    std::thread([&] { expect_closed(d::pool_tls_slots[d::pool_no_slot].front); }).join();
+#endif
     EXPECT_EQ(d::pool_empty_stack[0], nullptr);
 }
 
@@ -1430,8 +1440,32 @@ TEST(UnmanagedMemoryPoolTest, TlsSlotsAgreeBetweenLibraryAndCaller) {
         EXPECT_EQ(slots_naming_a_cache(), before); // no cache on this thread yet
         auto b = pool.allocate<int>(4);
         EXPECT_EQ(slots_naming_a_cache(), before + 1);
+        void* block = b.data();
         b.reset(); // through the caller's inline push: the block is pooled
         EXPECT_EQ(pool.statistics().retained_blocks, 1u);
+        // The cache's front (hot slots and counters) is its slot's, which
+        // the caller's inline code wrote %fs-relative and the library's
+        // statistics read through the cache.
+        const d::PoolThreadCache* cache = nullptr;
+        for (std::size_t slot = 0; slot < d::pool_tls_slot_count; ++slot)
+            if (const auto* c = d::pool_tls_slots[slot].cache.load();
+                c != &d::pool_declining_cache &&
+                c->front->hot[d::pool_list_index(16, alignof(int))].load() ==
+                    reinterpret_cast<std::uintptr_t>(block)) {
+                cache = c;
+#if ZIGGY_POOL_TLS_FRONT
+                EXPECT_EQ(c->front, &d::pool_tls_slots[slot].front);
+#else
+                EXPECT_EQ(c->front, &c->own_front);
+#endif
+            }
+        ASSERT_NE(cache, nullptr);
+        EXPECT_EQ(cache->front->allocated_bytes.load(), 16u);
+        EXPECT_EQ(cache->front->freed_bytes.load(), 16u);
+        auto again = pool.allocate<int>(4); // a hit
+        EXPECT_EQ(static_cast<void*>(again.data()), block);
+        EXPECT_EQ(cache->front->pops[d::pool_list_index(16, alignof(int))].load(), 1u);
+        EXPECT_EQ(pool.statistics().hits, 1u);
     }
     EXPECT_EQ(slots_naming_a_cache(), before);
     EXPECT_EQ(d::pool_tls_cache(d::PoolFreeTag{}.key), &d::pool_declining_cache);

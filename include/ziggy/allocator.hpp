@@ -347,8 +347,7 @@ private:
     [[nodiscard, gnu::always_inline]] void* pop_inline(std::size_t list, std::size_t size,
                                                        bool zero_memory) noexcept {
         if (inline_allocation_place_.at == 0) return nullptr;
-        void* p =
-            detail::pool_pop(*detail::pool_tls_cache_at(inline_allocation_place_), list, size);
+        void* p = detail::pool_pop(inline_allocation_place_, list, size);
         if (p != nullptr && zero_memory) std::memset(p, 0, size);
         return p;
     }

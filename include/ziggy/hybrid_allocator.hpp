@@ -215,7 +215,7 @@ public:
             p = pool_.allocate_direct(bytes, alignof(T), zero_memory,
                                       CallSite{file, line, function});
         } else {
-            p = detail::pool_pop(*detail::pool_tls_cache_at(pool_.tls_place_), list, bytes);
+            p = detail::pool_pop(pool_.tls_place_, list, bytes);
             if (p == nullptr) [[unlikely]] {
                 if (count == 0) return Buffer<T>();
                 p = pool_.allocate_slow(bytes, alignof(T), zero_memory);

@@ -138,7 +138,7 @@ public:
         std::size_t list = detail::pool_list_index(bytes, alignof(T));
         if constexpr (sizeof(T) > 1)
             list = detail::zero_or_too_many<T>(count) ? detail::pool_declining_list : list;
-        void* p = detail::pool_pop(*detail::pool_tls_cache_at(tls_place_), list, bytes);
+        void* p = detail::pool_pop(tls_place_, list, bytes);
         if (p == nullptr) [[unlikely]] {
             if (detail::zero_or_too_many<T>(count)) {
                 if (count == 0) return Buffer<T>();
@@ -258,8 +258,7 @@ public:
         // and a thread without a cache for this pool finds the declining
         // cache in the pool's slot; both find no block.
         const std::size_t list = detail::pool_list_index(bytes, alignment);
-        if (void* p = detail::pool_pop(*detail::pool_tls_cache_at(tls_place_), list, bytes))
-            [[likely]] {
+        if (void* p = detail::pool_pop(tls_place_, list, bytes)) [[likely]] {
             if (zero) std::memset(p, 0, bytes);
             return p;
         }
@@ -337,7 +336,7 @@ private:
     /// Counts `size` bytes of a direct block freed.
     [[gnu::always_inline]] void count_freed(std::size_t size) noexcept {
         if (detail::PoolThreadCache* cache = thread_cache()) [[likely]]
-            detail::bump(cache->freed_bytes, static_cast<std::uint64_t>(size));
+            detail::bump(cache->front->freed_bytes, static_cast<std::uint64_t>(size));
         else
             shared_freed_bytes_.fetch_add(size, std::memory_order_release);
     }
@@ -403,7 +402,7 @@ private:
     /// the thread has a cache: no contended atomic.
     [[gnu::always_inline]] void count_direct(std::size_t bytes) noexcept {
         if (detail::PoolThreadCache* cache = thread_cache()) [[likely]] {
-            detail::bump(cache->allocated_bytes, static_cast<std::uint64_t>(bytes));
+            detail::bump(cache->front->allocated_bytes, static_cast<std::uint64_t>(bytes));
             detail::bump_one(cache->direct_allocations);
         } else {
             shared_allocated_bytes_.fetch_add(bytes, std::memory_order_release);

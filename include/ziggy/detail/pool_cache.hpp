@@ -37,19 +37,21 @@
 // the pool's TLS slot, both always empty and full (their hot slots closed),
 // so the pop's "no block" or the push's "no room" covers them. Each live pool has a slot of its
 // own (PoolTlsSlot), read %fs-relative (the pool's key is the slot's offset
-// in the array; the array's offset from the thread pointer is added): one
-// load and no compare finds the cache (before the slots were per pool, a
+// in the array; the array's offset from the thread pointer is added): no
+// compare finds the cache (before the slots were per pool, a
 // slot compare cost each side of a pair a branch: pairs ran 2.46 ns against
-// 2.22-2.29). An Allocator keeps its pool's slot by place, and place 0 for
-// no pool, which its free tests before anything else (see
-// Allocator::deallocate_bytes); pools without a slot of their own name one
-// that always holds the declining cache. And a free must not
-// compute its list from a load it just made, or the push's stores wait on
+// 2.22-2.29), and since stop 32 the slot holds the cache's front, the hot
+// slots and counters a pair writes, so that their addresses wait on one
+// load, the pool's place (see PoolFront). An Allocator keeps its pool's
+// slot by place, and place 0 for no pool, which its free tests before
+// anything else (see Allocator::deallocate_bytes); pools without a slot of
+// their own name one that always holds the declining cache. And a free must
+// not compute its list from a load it just made, or the push's stores wait on
 // that load and the next pop waits on them (the sized free takes the list
 // from the size and only compares the header). On Zen 5 (the CI machine
 // since stop 21) the pair was bound by what travels through memory from one
 // operation to the next, which the hot slot cuts to the block's pointer
-// (see PoolFreeList).
+// (see PoolFront).
 #pragma once
 
 #include <algorithm>
@@ -64,7 +66,26 @@
 #include <ziggy/detail/sanitizer.hpp>
 #include <ziggy/detail/size_classes.hpp>
 
+/// 1 (the default): each pool's per-thread front (PoolFront) is in the
+/// thread's static TLS, 43 KiB a thread, and the library cannot be loaded
+/// with dlopen() after the program has started. 0 (Meson option
+/// `-Dpool_tls_front=false`, which passes it to every user of the library):
+/// the front is in the heap cache, 264 bytes of TLS, a library dlopen() can
+/// load, and pool pairs about 20% slower. Library and users must agree: the
+/// layout check below turns a mismatch into a link error.
+#ifndef ZIGGY_POOL_TLS_FRONT
+#define ZIGGY_POOL_TLS_FRONT 1
+#endif
+
 namespace ziggy::detail {
+
+#if ZIGGY_POOL_TLS_FRONT
+extern const int pool_layout_tls_front; // defined by a library built with the front in TLS
+[[gnu::used]] inline const int* const pool_layout_check = &pool_layout_tls_front;
+#else
+extern const int pool_layout_heap_front; // defined by a library built without
+[[gnu::used]] inline const int* const pool_layout_check = &pool_layout_heap_front;
+#endif
 
 /// In front of every block's user pointer. `next` links blocks in the depot; `info`
 /// says how the block was allocated (so `free(void*)` needs no size).
@@ -230,27 +251,18 @@ template <class ForEachPair>
 /// a list that has no slots yet.
 inline constinit void* pool_empty_stack[1] = {nullptr};
 
-/// A list's hot slot (`PoolFreeList::hot`) holds a block's user pointer, or
+/// A list's hot slot (`PoolFront::hot`) holds a block's user pointer, or
 /// one of these: empty (a free may fill it) or closed (never holds a block:
-/// every list of the declining cache, the declining list of every cache, and
-/// lists whose caps keep blocks out of the thread caches). Closed is 0, the
-/// default, so that the declining cache is constant-initialised without a
-/// value per list.
+/// every list of the declining cache and of a TLS slot no cache of the
+/// thread holds, the declining list of every cache, and lists whose caps
+/// keep blocks out of the thread caches). Closed is 0, the default, so that
+/// the declining cache and the TLS slots are constant-initialised (zero)
+/// without a value per list.
 inline constexpr std::uintptr_t pool_hot_closed = 0;
 inline constexpr std::uintptr_t pool_hot_empty = 1;
 
-/// One list of one thread's cache, 32 bytes: a hot slot for one block, and
-/// a stack of the user pointers of its other pooled blocks, over a null slot.
-///
-/// The hot slot is what a free fills first and an allocation takes first,
-/// and is why a pair of them is fast: a free into it writes the slot without
-/// reading where to write (a push onto the stack must load `top`, which the
-/// allocation before it has just stored), and its one load of the slot
-/// only decides a branch. So in an allocate-free-allocate sequence the only
-/// value that travels through memory from one operation to the next is the
-/// block's pointer, once a pair instead of the stack's `top` twice (Zen 5, 64 B
-/// `Buffer` pair: 1.71-1.75 against 1.94-1.97 ns, interleaved runs of this
-/// form against the stack alone; docs/performance-history.md).
+/// One list's stack in one thread's cache, 16 bytes: the user pointers of
+/// the list's pooled blocks but the hot slot's (PoolFront), over a null slot.
 ///
 /// Why the stack is an array and not a chain through the blocks: a pop from
 /// a chain must load the next block's header before the following pop can
@@ -263,12 +275,56 @@ inline constexpr std::uintptr_t pool_hot_empty = 1;
 /// hot slot's one (never moved, so a statistics reader can subtract the
 /// base from `top`).
 struct PoolFreeList {
-    std::atomic<std::uintptr_t> hot{pool_hot_closed}; // a block, empty or closed
-    std::atomic<void**> top{pool_empty_stack + 1};    // one past the newest stacked block
-    void** end = pool_empty_stack + 1;                // a push at `end` is slow
-    std::atomic<std::uint64_t> pops{0};               // allocations served: hits
+    std::atomic<void**> top{pool_empty_stack + 1}; // one past the newest stacked block
+    void** end = pool_empty_stack + 1;             // a push at `end` is slow
 };
-static_assert(sizeof(PoolFreeList) == 32);
+
+/// What an allocate-free pair of one thread reads and writes besides the
+/// block's header: each list's hot slot and hit count, and the thread's
+/// byte counters for the pool. A cache's front is in the thread's TLS slot
+/// for the pool (PoolTlsSlot::front), so that the fast paths reach it
+/// %fs-relative, at an address that waits on one load (the pool's place)
+/// instead of two (the place, then the cache's pointer in the slot).
+///
+/// Why: on Zen 5 an allocate-free pair whose hot slot and counters were
+/// addressed through the cache's pointer ran 1.45 ns in a model loop of the
+/// pair's instructions, and 1.14 ns with them %fs-relative (as here) or
+/// with the pointer in a stack variable: what bounds the pair is how late
+/// the addresses of its stores are known, not how many stores it makes
+/// (without the hot slot's two stores: no change; the array of lists with
+/// 8-byte strides: no change). Model loops and figures in
+/// docs/performance-history.md (stop 32).
+///
+/// The hot slot is what a free fills first and an allocation takes first,
+/// and is why a pair of them is fast: a free into it writes the slot without
+/// reading where to write (a push onto the stack must load `top`, which the
+/// allocation before it has just stored), and its one load of the slot
+/// only decides a branch. So in an allocate-free-allocate sequence the only
+/// value that travels through memory from one operation to the next is the
+/// block's pointer, once a pair instead of the stack's `top` twice.
+///
+/// The counters are the owning thread's alone (see `bump`); other threads
+/// read them (statistics, total_allocated_bytes) under the pool's link
+/// mutex, which the thread's exit takes before its TLS goes away.
+struct PoolFront {
+    std::atomic<std::uintptr_t> hot[pool_list_count + 1] = {}; // and pool_declining_list
+    std::atomic<std::uint64_t> pops[pool_list_count] = {};     // allocations served: hits
+    /// User bytes allocated and freed through this cache. Two monotonic
+    /// counters, not one difference: total_allocated_bytes() reads every
+    /// free before every allocation (their difference is negative when the
+    /// thread frees what others allocated).
+    std::atomic<std::uint64_t> allocated_bytes{0};
+    std::atomic<std::uint64_t> freed_bytes{0};
+};
+
+/// Closes every hot slot of `front` and zeroes its counters: the state of a
+/// TLS slot that no cache holds (PoolTlsSlot).
+inline void pool_close_front(PoolFront& front) noexcept {
+    for (auto& h : front.hot) h.store(pool_hot_closed, std::memory_order_relaxed);
+    for (auto& p : front.pops) p.store(0, std::memory_order_relaxed);
+    front.allocated_bytes.store(0, std::memory_order_relaxed);
+    front.freed_bytes.store(0, std::memory_order_relaxed);
+}
 
 /// The block a hot slot value holds (a user pointer kept as an integer, so
 /// that the slot can also say empty or closed).
@@ -295,11 +351,14 @@ struct PoolLink;
 
 /// One thread's cache for one pool. Created by the pool's slow path, owned by
 /// the thread's registry (deleted at thread exit, or once the pool is gone).
+/// Its front is its thread's TLS slot's for the pool (set before the cache
+/// is published to other threads, and never changed after), or, for a pool
+/// without a slot (and the declining cache), its own.
 struct alignas(64) PoolThreadCache { // own cache lines: no false sharing between threads
     /// A cache whose every hot slot is empty but the declining list's.
     PoolThreadCache() noexcept {
         for (std::size_t list = 0; list < pool_list_count; ++list)
-            lists[list].hot.store(pool_hot_empty, std::memory_order_relaxed);
+            own_front.hot[list].store(pool_hot_empty, std::memory_order_relaxed);
     }
     /// The declining cache: every hot slot closed, every stack empty and full.
     struct Declining {};
@@ -317,30 +376,26 @@ struct alignas(64) PoolThreadCache { // own cache lines: no false sharing betwee
     /// Blocks held by `list`, its hot slot's and its stack's. Any thread (a
     /// stack's slots are published before `top` moves onto them).
     [[nodiscard]] std::size_t count(std::size_t list) const noexcept {
-        const PoolFreeList& fl = lists[list];
-        const std::size_t hot = pool_hot_holds(fl.hot.load(std::memory_order_relaxed)) ? 1 : 0;
-        void** t = fl.top.load(std::memory_order_acquire);
+        const std::size_t hot =
+            pool_hot_holds(front->hot[list].load(std::memory_order_relaxed)) ? 1 : 0;
+        void** t = lists[list].top.load(std::memory_order_acquire);
         return hot +
                (t == pool_empty_stack + 1
                     ? 0
                     : static_cast<std::size_t>(t - bases[list].load(std::memory_order_relaxed)));
     }
 
+    PoolFront* front = &own_front;
     PoolFreeList lists[pool_list_count + 1]; // and pool_declining_list
     /// Each list's oldest stack slot (nullptr until its slots are allocated). Not in PoolFreeList:
-    /// only the slow paths and statistics read it, and the fast paths index lists of 32 bytes.
+    /// only the slow paths and statistics read it.
     std::atomic<void**> bases[pool_list_count] = {};
     std::atomic<std::uint64_t> misses[pool_list_count] = {}; // per list
-    /// User bytes allocated and freed through this cache. Two monotonic
-    /// counters, not one difference: total_allocated_bytes() reads every
-    /// free before every allocation (their difference is negative when the
-    /// thread frees what others allocated).
-    std::atomic<std::uint64_t> allocated_bytes{0};
-    std::atomic<std::uint64_t> freed_bytes{0};
     std::atomic<std::uint64_t> direct_allocations{0};
 
     std::uint64_t pool_id = 0;
     std::shared_ptr<PoolLink> link; // outlives the pool: thread exit may race its destruction
+    PoolFront own_front;
 };
 
 /// What the fast paths use when the calling thread has no cache for a pool in
@@ -352,17 +407,28 @@ inline constinit PoolThreadCache pool_declining_cache{PoolThreadCache::Declining
 
 /// Each live pool holds one of these per-thread slots (its `PoolFreeTag::slot`)
 /// until it is destroyed; in each thread the slot names that thread's cache for
-/// the pool, or the declining cache. So the fast paths read their cache with
-/// one load and compare nothing: what they find is this pool's cache or one
-/// that declines. A pool's destructor resets its slot in every thread that
-/// ever wrote a slot (see src/unmanaged_memory_pool.cpp) before another pool
-/// may take it. Pools made while every slot is taken get `pool_no_slot`, which
-/// always names the declining cache: their operations take the slow path,
-/// which finds the thread's cache by pool id.
+/// the pool, or the declining cache, and holds that cache's front (closed
+/// for the declining cache). So the fast paths read the hot slots and
+/// counters %fs-relative, and the cache (for its stacks) with one load, and
+/// compare nothing: what they find is this pool's or what declines. A
+/// pool's destructor resets its slot in every thread that ever wrote a slot
+/// (see src/unmanaged_memory_pool.cpp) before another pool may take it.
+/// Pools made while every slot is taken get `pool_no_slot`, which always
+/// names the declining cache: their operations take the slow path, which
+/// finds the thread's cache by pool id.
+///
+/// The price: 33 slots of 1,312 bytes, 43 KiB of zero-initialised static TLS
+/// in every thread of a process that links the library (it was 264 bytes
+/// before stop 32), and, as initial-exec TLS of that size, a library that
+/// cannot be loaded by `dlopen` after the program has started (glibc keeps
+/// a little over 1 KiB of static TLS for such libraries). The library is
+/// meant to be linked, as jemalloc and tcmalloc are for the same reason.
 struct PoolTlsSlot {
     std::atomic<PoolThreadCache*> cache{&pool_declining_cache};
+#if ZIGGY_POOL_TLS_FRONT
+    PoolFront front;
+#endif
 };
-static_assert(sizeof(PoolTlsSlot) == sizeof(void*));
 inline constexpr std::size_t pool_tls_slot_count = 32;
 /// The slot of pools without one (and the default PoolFreeTag's).
 inline constexpr std::size_t pool_no_slot = pool_tls_slot_count;
@@ -428,14 +494,25 @@ struct PoolTlsPlace {
     if (cache == nullptr) __builtin_unreachable(); // a slot always names a cache
     return cache;
 }
+/// The calling thread's slot at `place`, through a pointer (slow paths and
+/// sanitized builds).
+[[nodiscard, gnu::always_inline]] inline PoolTlsSlot& pool_tls_slot_at(
+    PoolTlsPlace place) noexcept {
+    return *reinterpret_cast<PoolTlsSlot*>(static_cast<char*>(__builtin_thread_pointer()) +
+                                           place.at);
+}
 #else
 // The index plus one: no slot's place is 0 (Allocator's "no pool").
 [[nodiscard, gnu::always_inline]] inline PoolTlsPlace pool_tls_place(std::uint64_t key) noexcept {
     return PoolTlsPlace{static_cast<std::ptrdiff_t>(key / sizeof(PoolTlsSlot)) + 1};
 }
+[[nodiscard, gnu::always_inline]] inline PoolTlsSlot& pool_tls_slot_at(
+    PoolTlsPlace place) noexcept {
+    return pool_tls_slots[place.at - 1];
+}
 [[nodiscard, gnu::always_inline]] inline PoolThreadCache* pool_tls_cache_at(
     PoolTlsPlace place) noexcept {
-    return pool_tls_slots[place.at - 1].cache.load(std::memory_order_relaxed);
+    return pool_tls_slot_at(place).cache.load(std::memory_order_relaxed);
 }
 #endif
 /// The calling thread's cache in the slot named by `key` (as above): the
@@ -453,6 +530,101 @@ struct PoolTlsPlace {
     return cache == &pool_declining_cache ? nullptr : cache;
 }
 
+#if defined(__x86_64__) && defined(__linux__) && !ZIGGY_TSAN && ZIGGY_POOL_TLS_FRONT
+#define ZIGGY_POOL_FRONT_ASM 1
+#else
+#define ZIGGY_POOL_FRONT_ASM 0
+#endif
+
+/// The front of the calling thread's cache in the slot at `place`, as the
+/// fast paths reach it: on x86-64 Linux (with the front in TLS) each access is one instruction
+/// addressed %fs-relative off the place (the asm names no memory: nothing
+/// else in a function that runs these touches a front, the slow paths are
+/// out-of-line calls, and `volatile` keeps the accesses in order among
+/// themselves and with those calls). ThreadSanitizer builds and other
+/// targets use the slot's atomics through a pointer.
+struct PoolFrontAt {
+    PoolTlsPlace place;
+
+#if ZIGGY_POOL_FRONT_ASM
+    static constexpr std::size_t hot_at = offsetof(PoolTlsSlot, front) + offsetof(PoolFront, hot);
+    static constexpr std::size_t pops_at = offsetof(PoolTlsSlot, front) + offsetof(PoolFront, pops);
+    static constexpr std::size_t allocated_at =
+        offsetof(PoolTlsSlot, front) + offsetof(PoolFront, allocated_bytes);
+    static constexpr std::size_t freed_at =
+        offsetof(PoolTlsSlot, front) + offsetof(PoolFront, freed_bytes);
+
+    [[nodiscard, gnu::always_inline]] std::uintptr_t hot(std::size_t list) const noexcept {
+        std::uintptr_t v = 0; // written by the asm below
+        asm volatile("{movq %%fs:%c3(%1,%2,8), %0|mov %0, qword ptr fs:[%1+%2*8+%c3]}"
+                     : "=r"(v)
+                     : "r"(place.at), "r"(list), "i"(hot_at));
+        return v;
+    }
+    [[gnu::always_inline]] void set_hot(std::size_t list, std::uintptr_t v) const noexcept {
+        asm volatile("{movq %0, %%fs:%c3(%1,%2,8)|mov qword ptr fs:[%1+%2*8+%c3], %0}"
+                     :
+                     : "er"(v), "r"(place.at), "r"(list), "i"(hot_at));
+    }
+    [[gnu::always_inline]] void count_hit(std::size_t list) const noexcept {
+        asm volatile("{addq $1, %%fs:%c2(%0,%1,8)|add qword ptr fs:[%0+%1*8+%c2], 1}"
+                     :
+                     : "r"(place.at), "r"(list), "i"(pops_at));
+    }
+    [[gnu::always_inline]] void count_allocated(std::uint64_t bytes) const noexcept {
+        asm volatile("{addq %0, %%fs:%c2(%1)|add qword ptr fs:[%1+%c2], %0}"
+                     :
+                     : "er"(bytes), "r"(place.at), "i"(allocated_at));
+    }
+    [[gnu::always_inline]] void count_freed(std::uint64_t bytes) const noexcept {
+        asm volatile("{addq %0, %%fs:%c2(%1)|add qword ptr fs:[%1+%c2], %0}"
+                     :
+                     : "er"(bytes), "r"(place.at), "i"(freed_at));
+    }
+#else
+#if ZIGGY_POOL_TLS_FRONT
+    [[nodiscard]] PoolFront& front() const noexcept { return pool_tls_slot_at(place).front; }
+#else
+    // The cache's own (its `front` points there), found through the slot.
+    [[nodiscard]] PoolFront& front() const noexcept { return pool_tls_cache_at(place)->own_front; }
+#endif
+    [[nodiscard]] std::uintptr_t hot(std::size_t list) const noexcept {
+        return front().hot[list].load(std::memory_order_relaxed);
+    }
+    void set_hot(std::size_t list, std::uintptr_t v) const noexcept {
+        front().hot[list].store(v, std::memory_order_relaxed);
+    }
+    void count_hit(std::size_t list) const noexcept { bump_one(front().pops[list]); }
+    void count_allocated(std::uint64_t bytes) const noexcept {
+        bump(front().allocated_bytes, bytes);
+    }
+    void count_freed(std::uint64_t bytes) const noexcept { bump(front().freed_bytes, bytes); }
+#endif
+    /// The cache, for its stacks.
+    [[nodiscard, gnu::always_inline]] PoolThreadCache& cache() const noexcept {
+        return *pool_tls_cache_at(place);
+    }
+};
+
+/// The front of a cache found by the slow paths (through its pointer: the
+/// thread's TLS slot's, or the cache's own for a pool without a slot).
+struct PoolFrontOf {
+    PoolThreadCache* of;
+
+    [[nodiscard]] std::uintptr_t hot(std::size_t list) const noexcept {
+        return of->front->hot[list].load(std::memory_order_relaxed);
+    }
+    void set_hot(std::size_t list, std::uintptr_t v) const noexcept {
+        of->front->hot[list].store(v, std::memory_order_relaxed);
+    }
+    void count_hit(std::size_t list) const noexcept { bump_one(of->front->pops[list]); }
+    void count_allocated(std::uint64_t bytes) const noexcept {
+        bump(of->front->allocated_bytes, bytes);
+    }
+    void count_freed(std::uint64_t bytes) const noexcept { bump(of->front->freed_bytes, bytes); }
+    [[nodiscard]] PoolThreadCache& cache() const noexcept { return *of; }
+};
+
 /// The header of block `user`, unpoisoned, when its info word is `info`;
 /// else nullptr, the header left as it was.
 [[nodiscard, gnu::always_inline]] inline PoolHeader* pool_header_if(void* user,
@@ -467,46 +639,45 @@ struct PoolTlsPlace {
 }
 
 /// Puts `user` (header `h`, unpoisoned, checked) in the hot slot of `list`
-/// of `cache`, which the caller found empty, and counts `bytes` freed.
-[[gnu::always_inline]] inline void pool_fill_hot(PoolThreadCache& cache, std::size_t list,
-                                                 void* user, PoolHeader* h,
-                                                 std::uint64_t bytes) noexcept {
-    bump(cache.freed_bytes, bytes);
-    cache.lists[list].hot.store(reinterpret_cast<std::uintptr_t>(user), std::memory_order_relaxed);
+/// of `front`, which the caller found empty, and counts `bytes` freed.
+template <class Front>
+[[gnu::always_inline]] inline void pool_fill_hot(Front front, std::size_t list, void* user,
+                                                 PoolHeader* h, std::uint64_t bytes) noexcept {
+    front.count_freed(bytes);
+    front.set_hot(list, reinterpret_cast<std::uintptr_t>(user));
     pool_mark_freed(h, list);
 }
 
 /// Puts `user` (header `h`, unpoisoned, checked) in the hot slot of `list`
-/// of `cache`, which held block `hot`, and `hot` on the stack, whose top slot
-/// was `top` (below `end`); counts `bytes` freed. So the newest block is
-/// always the hot slot's, and blocks are reused newest first.
+/// of `front`, which held block `hot`, and `hot` on the stack of `fl` (the
+/// list's in the front's cache), whose top slot was `top` (below `end`);
+/// counts `bytes` freed. So the newest block is always the hot slot's, and
+/// blocks are reused newest first.
 ///
 /// The order of the stores: Zen 4 commits two stores in one cycle only when
 /// they are next to each other in program order and in the same cache line,
-/// so the counters' stores sit next to stores to the same line: a pop
-/// stores hot or top, header, pops (in the list's line), allocated bytes; a
-/// push onto the stack stores freed bytes (next to allocated bytes), top,
-/// hot, slot, header. (Measured before the hot slot, when a pop stored its
-/// header first: a loop of a pair's eight stores alone ran in 5.4 cycles in
-/// this order against 8.0, and the pair, which branches bound first on
-/// Zen 4, within the noise.)
-[[gnu::always_inline]] inline void pool_push_checked(PoolThreadCache& cache, std::size_t list,
-                                                     void* user, PoolHeader* h, std::uintptr_t hot,
-                                                     void** top, std::uint64_t bytes) noexcept {
-    bump(cache.freed_bytes, bytes);
-    PoolFreeList& fl = cache.lists[list];
+/// so the counters' stores sit next to stores near them (measured before
+/// the hot slot, when a pop stored its header first: a loop of a pair's
+/// eight stores alone ran in 5.4 cycles in this order against 8.0, and the
+/// pair, which branches bound first on Zen 4, within the noise).
+template <class Front>
+[[gnu::always_inline]] inline void pool_push_checked(Front front, PoolFreeList& fl,
+                                                     std::size_t list, void* user, PoolHeader* h,
+                                                     std::uintptr_t hot, void** top,
+                                                     std::uint64_t bytes) noexcept {
+    front.count_freed(bytes);
     fl.top.store(top + 1, std::memory_order_relaxed);
-    fl.hot.store(reinterpret_cast<std::uintptr_t>(user), std::memory_order_relaxed);
+    front.set_hot(list, reinterpret_cast<std::uintptr_t>(user));
     *top = pool_hot_block(hot);
     pool_mark_freed(h, list);
 }
 
-/// Pops a block of `list` from `cache` (the calling thread's, or the
+/// Pops a block of `list` from `front`'s cache (the calling thread's, or the
 /// declining cache): the hot slot's, else the stack's newest; nullptr
 /// when the list is empty.
-[[gnu::always_inline]] inline void* pool_pop(PoolThreadCache& cache, std::size_t list,
+template <class Front>
+[[gnu::always_inline]] inline void* pool_pop(Front front, std::size_t list,
                                              std::size_t bytes) noexcept {
-    PoolFreeList& fl = cache.lists[list];
     void* user = nullptr;
     // The hot slot's block is the likely case (an allocate-free pair),
     // and g++ lays it out as the fall-through, as it does the free's
@@ -515,11 +686,11 @@ struct PoolTlsPlace {
     // alone, before and after, on Zen 5: pairs
     // 1.40-1.43 against 1.42-1.49 ns, and a batch of 1000 Buffers
     // 3.67-3.72 against 3.87-4.05 us, where the stack is the path).
-    if (const std::uintptr_t hot = fl.hot.load(std::memory_order_relaxed); pool_hot_holds(hot))
-        [[likely]] {
-        fl.hot.store(pool_hot_empty, std::memory_order_relaxed);
+    if (const std::uintptr_t hot = front.hot(list); pool_hot_holds(hot)) [[likely]] {
+        front.set_hot(list, pool_hot_empty);
         user = pool_hot_block(hot);
     } else {
+        PoolFreeList& fl = front.cache().lists[list];
         void** top = fl.top.load(std::memory_order_relaxed);
         user = top[-1];
         if (user == nullptr) [[unlikely]] // the null slot under the stack
@@ -527,10 +698,15 @@ struct PoolTlsPlace {
         fl.top.store(top - 1, std::memory_order_relaxed);
     }
     pool_mark_allocated(user, pool_info(bytes, list));
-    bump_one(fl.pops);
-    bump(cache.allocated_bytes, static_cast<std::uint64_t>(bytes));
+    front.count_hit(list);
+    front.count_allocated(static_cast<std::uint64_t>(bytes));
     unpoison(user, bytes);
     return user;
+}
+/// The fast paths' pop: the calling thread's cache in the slot at `place`.
+[[gnu::always_inline]] inline void* pool_pop(PoolTlsPlace place, std::size_t list,
+                                             std::size_t bytes) noexcept {
+    return pool_pop(PoolFrontAt{place}, list, bytes);
 }
 
 /// Pushes `user`, a block of the pool whose TLS slot is at `place`, onto the
@@ -542,7 +718,7 @@ struct PoolTlsPlace {
 /// is non-null and a block of that pool.
 [[gnu::always_inline]] inline bool pool_push_cached(PoolTlsPlace place, void* user) noexcept {
     // The declining cache (no cache in the slot) has no room on any list.
-    PoolThreadCache* cache = pool_tls_cache_at(place);
+    const PoolFrontAt front{place};
     PoolHeader* h = pool_header_of(user);
     unpoison(h, pool_header_size);
     const std::uint64_t info = h->info;
@@ -551,18 +727,18 @@ struct PoolTlsPlace {
     // and full in every cache.
     const bool pooled = ((info & 0xFF00) == pool_magic << 8) & ((info & 0xFF) < pool_list_count);
     const std::size_t list = pooled ? info & 0xFF : pool_declining_list;
-    PoolFreeList& fl = cache->lists[list];
-    const std::uintptr_t hot = fl.hot.load(std::memory_order_relaxed);
+    const std::uintptr_t hot = front.hot(list);
     if (hot == pool_hot_empty) [[likely]] {
-        pool_fill_hot(*cache, list, user, h, info >> 16);
+        pool_fill_hot(front, list, user, h, info >> 16);
         return true;
     }
+    PoolFreeList& fl = front.cache().lists[list];
     void** top = fl.top.load(std::memory_order_relaxed);
     if (top == fl.end) [[unlikely]] { // also for a closed hot slot
         poison(h, pool_header_size);
         return false;
     }
-    pool_push_checked(*cache, list, user, h, hot, top, info >> 16);
+    pool_push_checked(front, fl, list, user, h, hot, top, info >> 16);
     return true;
 }
 
@@ -575,26 +751,26 @@ struct PoolTlsPlace {
 /// the pool's `do_deallocate` decides (by the header).
 [[gnu::always_inline]] inline bool pool_push_cached(PoolTlsPlace place, void* user,
                                                     std::size_t size, std::size_t list) noexcept {
-    PoolThreadCache* cache = pool_tls_cache_at(place);
-    PoolFreeList& fl = cache->lists[list];
+    const PoolFrontAt front{place};
     // Every list of the declining cache is closed and full, and a free
     // through a pool that has no cache here (or no slot) finds that cache:
     // these tests come before the header's, which then needs no reading.
-    const std::uintptr_t hot = fl.hot.load(std::memory_order_relaxed);
+    const std::uintptr_t hot = front.hot(list);
     if (hot == pool_hot_empty) [[likely]] {
         PoolHeader* h = pool_header_if(user, pool_info(size, list));
         if (h == nullptr) [[unlikely]]
             return false;
-        pool_fill_hot(*cache, list, user, h, size);
+        pool_fill_hot(front, list, user, h, size);
         return true;
     }
+    PoolFreeList& fl = front.cache().lists[list];
     void** top = fl.top.load(std::memory_order_relaxed);
     if (top == fl.end) [[unlikely]] // also for a closed hot slot
         return false;
     PoolHeader* h = pool_header_if(user, pool_info(size, list));
     if (h == nullptr) [[unlikely]]
         return false;
-    pool_push_checked(*cache, list, user, h, hot, top, size);
+    pool_push_checked(front, fl, list, user, h, hot, top, size);
     return true;
 }
 
