@@ -11,6 +11,7 @@
 #   scripts/dev.sh bench [filter] run the benchmarks and print ratios against peers
 #   scripts/dev.sh docs           API reference with Doxygen (build/docs/html/index.html)
 #   scripts/dev.sh tsan           ThreadSanitizer build (build-tsan) running the test suites
+#   scripts/dev.sh heap-front     a -Dpool_tls_front=false build (build-heap-front): pool suites, installed consumers, dlopen
 #   scripts/dev.sh valgrind       the release test suites under Valgrind memcheck
 #   scripts/dev.sh tidy           clang-tidy over src/ with the checked-in .clang-tidy
 #   scripts/dev.sh format-check   fail if a file differs from .clang-format
@@ -87,55 +88,59 @@ consumer_test() {
 
 # Installs the library into a temporary prefix and consumes it the two other
 # ways users do: pkg-config on a compiler command line, and CMake's
-# find_package; then loads it with dlopen(). Twice: as configured by
-# default, and with -Dpool_tls_front=false (its define must reach both kinds
-# of consumer, or they fail to link; and that build is the one dlopen()
-# loads without help: the default one needs GLIBC_TUNABLES, see the README).
-# Prints "Ok: N" / "Fail: N" like meson test.
+# find_package; then loads it with dlopen(), as a plugin host would. Args: a
+# name, the environment dlopen() needs, then meson options. Adds to
+# install_ok and install_fail.
+install_ok=0
+install_fail=0
+install_check() {
+    local name=$1 dlopen_env=$2
+    shift 2
+    local dir="$ROOT/$BUILD_DIR/install-check/$name"
+    rm -rf "$dir/prefix" "$dir/cmake"
+    if [ ! -f "$dir/build/build.ninja" ]; then
+        meson setup "$dir/build" --prefix="$dir/prefix" --wrap-mode=nodownload -Dtests=disabled \
+            -Dbenchmarks=disabled -Dexamples=disabled -Dfuzzing=disabled \
+            -Dsanitized_variant=false "$@" >/dev/null
+    fi
+    meson install -C "$dir/build" --quiet >/dev/null
+    local libdir
+    libdir=$(dirname "$(find "$dir/prefix" -name ziggyalloc.pc | head -n1)")/..
+    local cxx=${CXX:-c++}
+    # shellcheck disable=SC2046
+    if PKG_CONFIG_PATH="$libdir/pkgconfig" $cxx examples/consumer/main.cpp -o "$dir/pkgconfig-consumer" \
+            $(PKG_CONFIG_PATH="$libdir/pkgconfig" pkg-config --cflags --libs ziggyalloc) \
+            -Wl,-rpath,"$libdir" && "$dir/pkgconfig-consumer"; then
+        echo "install ($name): pkg-config consumer OK"; install_ok=$((install_ok + 1))
+    else
+        echo "install ($name): pkg-config consumer FAIL"; install_fail=$((install_fail + 1))
+    fi
+    if cmake -S examples/cmake_consumer -B "$dir/cmake" -DCMAKE_PREFIX_PATH="$dir/prefix" \
+            -DCMAKE_CXX_COMPILER="$cxx" >"$dir/cmake.log" 2>&1 &&
+        cmake --build "$dir/cmake" >>"$dir/cmake.log" 2>&1 && "$dir/cmake/cmake_consumer"; then
+        echo "install ($name): CMake find_package consumer OK"; install_ok=$((install_ok + 1))
+    else
+        cat "$dir/cmake.log"
+        echo "install ($name): CMake find_package consumer FAIL"; install_fail=$((install_fail + 1))
+    fi
+    # shellcheck disable=SC2086
+    if $cxx examples/dlopen_check.cpp -o "$dir/dlopen-check" -ldl &&
+        env $dlopen_env "$dir/dlopen-check" "$libdir/libziggyalloc.so"; then
+        echo "install ($name): dlopen() OK"; install_ok=$((install_ok + 1))
+    else
+        echo "install ($name): dlopen() FAIL"; install_fail=$((install_fail + 1))
+    fi
+}
+
+# The default build: its 43 KiB of initial-exec TLS loads late only with
+# glibc's tunable (see the README). `scripts/dev.sh heap-front` checks the
+# build that dlopen() loads without it. Prints "Ok: N" / "Fail: N" like
+# meson test.
 install_test() {
-    local ok=0 fail=0
-    install_check() { # name, dlopen environment, meson options...
-        local name=$1 dlopen_env=$2
-        shift 2
-        local dir="$ROOT/$BUILD_DIR/install-check/$name"
-        rm -rf "$dir/prefix" "$dir/cmake"
-        if [ ! -f "$dir/build/build.ninja" ]; then
-            meson setup "$dir/build" --prefix="$dir/prefix" --wrap-mode=nodownload -Dtests=disabled \
-                -Dbenchmarks=disabled -Dexamples=disabled -Dfuzzing=disabled \
-                -Dsanitized_variant=false "$@" >/dev/null
-        fi
-        meson install -C "$dir/build" --quiet >/dev/null
-        local libdir
-        libdir=$(dirname "$(find "$dir/prefix" -name ziggyalloc.pc | head -n1)")/..
-        local cxx=${CXX:-c++}
-        # shellcheck disable=SC2046
-        if PKG_CONFIG_PATH="$libdir/pkgconfig" $cxx examples/consumer/main.cpp -o "$dir/pkgconfig-consumer" \
-                $(PKG_CONFIG_PATH="$libdir/pkgconfig" pkg-config --cflags --libs ziggyalloc) \
-                -Wl,-rpath,"$libdir" && "$dir/pkgconfig-consumer"; then
-            echo "install ($name): pkg-config consumer OK"; ok=$((ok + 1))
-        else
-            echo "install ($name): pkg-config consumer FAIL"; fail=$((fail + 1))
-        fi
-        if cmake -S examples/cmake_consumer -B "$dir/cmake" -DCMAKE_PREFIX_PATH="$dir/prefix" \
-                -DCMAKE_CXX_COMPILER="$cxx" >"$dir/cmake.log" 2>&1 &&
-            cmake --build "$dir/cmake" >>"$dir/cmake.log" 2>&1 && "$dir/cmake/cmake_consumer"; then
-            echo "install ($name): CMake find_package consumer OK"; ok=$((ok + 1))
-        else
-            cat "$dir/cmake.log"
-            echo "install ($name): CMake find_package consumer FAIL"; fail=$((fail + 1))
-        fi
-        if $cxx examples/dlopen_check.cpp -o "$dir/dlopen-check" -ldl &&
-            env $dlopen_env "$dir/dlopen-check" "$(find "$dir/prefix" -name 'libziggyalloc.so' | head -n1)"; then
-            echo "install ($name): dlopen() OK"; ok=$((ok + 1))
-        else
-            echo "install ($name): dlopen() FAIL"; fail=$((fail + 1))
-        fi
-    }
     install_check default GLIBC_TUNABLES=glibc.rtld.optional_static_tls=65536
-    install_check heap-front ZIGGY_UNUSED= -Dpool_tls_front=false
-    echo "Ok: $ok"
-    echo "Fail: $fail"
-    [ "$fail" -eq 0 ]
+    echo "Ok: $install_ok"
+    echo "Fail: $install_fail"
+    [ "$install_fail" -eq 0 ]
 }
 
 # Reads the Ok/Fail counts of a `meson test` log.
@@ -197,6 +202,28 @@ cmd_tsan() {
         --suite release "${tests[@]}" "$@"
 }
 
+# A build with -Dpool_tls_front=false (the pools' per-thread state in the
+# heap, a library dlopen() loads late): the pool suites, then the installed
+# library's consumers (the option's define must reach them, or they fail to
+# link) and dlopen() without help.
+cmd_heap_front() {
+    ensure_packages "${BASE_PACKAGES[@]}"
+    BUILD_DIR=${BUILD_DIR_HEAP_FRONT:-build-heap-front}
+    MESON_ARGS="${MESON_ARGS:-} -Dpool_tls_front=false -Dsanitized_variant=false -Dbenchmarks=disabled -Dexamples=disabled -Dfuzzing=disabled"
+    configure
+    local tests=(contract stress unmanaged_memory_pool hybrid_allocator allocator std_allocator
+                 memory_resource)
+    local targets=() t
+    for t in "${tests[@]}"; do targets+=("tests/${t}_test-release"); done
+    meson compile -C "$BUILD_DIR" -j "$(jobs)" "${targets[@]}"
+    log "pool suites with the fronts in the heap"
+    meson test -C "$BUILD_DIR" --no-rebuild --print-errorlogs --num-processes "$(jobs)" \
+        --suite release "${tests[@]}"
+    log "installed library (pkg-config, CMake find_package, dlopen)"
+    install_check heap-front "" -Dpool_tls_front=false
+    [ "$install_fail" -eq 0 ]
+}
+
 cmd_valgrind() {
     ensure_packages "${BASE_PACKAGES[@]}" valgrind
     configure
@@ -239,6 +266,7 @@ case "${1:-}" in
     bench) shift; cmd_bench "$@" ;;
     ensure) shift; ensure_packages "$@" ;;
     tsan) shift; cmd_tsan "$@" ;;
+    heap-front) shift; cmd_heap_front "$@" ;;
     docs) shift; cmd_docs "$@" ;;
     valgrind) shift; cmd_valgrind "$@" ;;
     tidy) shift; cmd_tidy "$@" ;;
