@@ -413,18 +413,20 @@ BENCHMARK(BM_FoonathanPoolBatch)->Arg(64);
 
 // ---- the batch, modelled: what each piece of the pool's fast paths costs --
 //
-// BM_PoolSizedBatch's loops over a model of the pool's thread cache: the same
-// list layout (a hot slot and an array stack over a null slot, 32 bytes a
-// list), the cache found by one load a call (the pool's is %fs-relative;
-// here a volatile pointer), the list by the pool's own size-class lookup,
-// the counters by the pool's own `bump`. No slow path: the stack holds the
-// whole batch. Each piece the pool adds to a bare stack can be switched off:
-// the block header (written by each allocation and each free), the three
-// counters (hits, bytes allocated, bytes freed), and the sized free's check
-// of the header. BM_BatchModel<false, false, false> is a floor for the
-// batch; <true, true, true> a lower bound for BM_PoolSizedBatch, which also
-// loads the pool's TLS place and the allocator's, tests the pointer for null
-// and the allocator for a pool, and finds its cache %fs-relative.
+// BM_PoolSizedBatch's loops over a model of the pool's thread cache as it
+// was until stop 31 (a hot slot and an array stack over a null slot, 32
+// bytes a list, the hot slot and counters in the cache; since stop 32 those
+// are in the thread's TLS slot, see detail::PoolFront), the cache found by
+// one load a call (the pool's is %fs-relative; here a volatile pointer),
+// the list by the pool's own size-class lookup, the counters by the pool's
+// own `bump`. No slow path: the stack holds the whole batch. Each piece the
+// pool adds to a bare stack can be switched off: the block header (written
+// by each allocation and each free), the three counters (hits, bytes
+// allocated, bytes freed), and the sized free's check of the header.
+// BM_BatchModel<false, false, false> is a floor for the batch; <true, true,
+// true> a lower bound for BM_PoolSizedBatch, which also loads the pool's TLS
+// place and the allocator's, tests the pointer for null and the allocator
+// for a pool, and finds its cache %fs-relative.
 namespace batch_model {
 
 struct List {

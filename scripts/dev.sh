@@ -132,7 +132,7 @@ install_check() {
     fi
 }
 
-# The default build: its 43 KiB of initial-exec TLS loads late only with
+# The default build: its 42 KiB of initial-exec TLS loads late only with
 # glibc's tunable (see the README). `scripts/dev.sh heap-front` checks the
 # build that dlopen() loads without it. Prints "Ok: N" / "Fail: N" like
 # meson test.
@@ -218,7 +218,7 @@ cmd_heap_front() {
     meson compile -C "$BUILD_DIR" -j "$(jobs)" "${targets[@]}"
     log "pool suites with the fronts in the heap"
     meson test -C "$BUILD_DIR" --no-rebuild --print-errorlogs --num-processes "$(jobs)" \
-        --suite release "${tests[@]}"
+        --suite release "${tests[@]}" "$@"
     log "installed library (pkg-config, CMake find_package, dlopen)"
     install_check heap-front "" -Dpool_tls_front=false
     [ "$install_fail" -eq 0 ]

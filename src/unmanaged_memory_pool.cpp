@@ -16,6 +16,9 @@ namespace ziggy {
 
 namespace detail {
 
+[[gnu::tls_model("initial-exec")]] constinit thread_local PoolTlsSlot
+    pool_tls_slots[pool_tls_slot_count + 1] = {};
+
 // See ZIGGY_POOL_TLS_FRONT: users compiled for the other layout fail to link.
 #if ZIGGY_POOL_TLS_FRONT
 extern const int pool_layout_tls_front = 1;
@@ -31,9 +34,9 @@ struct PoolLink {
     UnmanagedMemoryPool* pool = nullptr;  // nullptr once the pool is destroyed
     std::vector<PoolThreadCache*> caches; // caches of threads that have not exited
 
-    /// Thread exit: hands the cache's blocks and counters to its pool (if that
-    /// still exists) and deletes it.
-    static void retire(PoolThreadCache* cache) noexcept;
+    /// Thread exit: hands the cache's blocks and counters to its pool, if that
+    /// still exists, and returns whether it did. The caller then deletes it.
+    static bool retire(PoolThreadCache* cache) noexcept;
     /// True once the cache's pool is gone (its blocks were already returned).
     static bool orphaned(PoolThreadCache* cache) noexcept {
         std::lock_guard lock(cache->link->mutex);
@@ -141,15 +144,29 @@ void forget_slots(const detail::PoolThreadCache* cache) noexcept {
 
 ThreadRegistry::~ThreadRegistry() {
     registry_gone = true;
+    // From here every slot names the declining cache, so the slow paths find
+    // no cache (they take the depot), while each cache's front stays open
+    // until the cache is retired: a fast path that still uses a front (a
+    // pool's drain below freeing into a pool over which it was built) counts
+    // in it, and the retirement folds that in. Then the front is closed,
+    // before the cache is deleted, so no fast path reaches a freed cache.
+    for (auto& slot : detail::pool_tls_slots)
+        slot.cache.store(&detail::pool_declining_cache, std::memory_order_relaxed);
+    for (detail::PoolThreadCache* cache : caches) {
+        // A dead pool's destructor closed the front already, and its slot
+        // may since hold a later pool's cache, with the same front.
+        if (detail::PoolLink::retire(cache) && cache->front != &cache->own_front)
+            detail::pool_close_front(*cache->front);
+        delete cache;
+    }
+    caches.clear();
+    // Out of the slot table last: a pool destroyed meanwhile reset this
+    // thread's slot for it too (this thread's TLS lives until it is gone).
     if (slots_registered) {
         SlotTable& t = slot_table();
         std::lock_guard lock(t.mutex);
         std::erase(t.threads, detail::pool_tls_slots);
     }
-    // The caches' fronts are this thread's slots: retired (their blocks and
-    // counters handed to their pools) before the slots are reset.
-    for (detail::PoolThreadCache* cache : caches) detail::PoolLink::retire(cache);
-    caches.clear();
     forget_slots(nullptr);
 }
 
@@ -217,7 +234,7 @@ struct UnmanagedMemoryPool::Depot {
     std::atomic<std::uint64_t> misses{0};
 };
 
-void detail::PoolLink::retire(PoolThreadCache* cache) noexcept {
+bool detail::PoolLink::retire(PoolThreadCache* cache) noexcept {
     {
         PoolLink& link = *cache->link;
         std::lock_guard lock(link.mutex);
@@ -242,9 +259,10 @@ void detail::PoolLink::retire(PoolThreadCache* cache) noexcept {
                 cache->direct_allocations.load(std::memory_order_relaxed),
                 std::memory_order_relaxed);
             std::erase(link.caches, cache);
+            return true;
         }
     }
-    delete cache;
+    return false;
 }
 
 UnmanagedMemoryPool::UnmanagedMemoryPool(Allocator& base, PoolOptions options)

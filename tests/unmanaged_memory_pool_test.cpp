@@ -481,6 +481,35 @@ TEST(UnmanagedMemoryPoolTest, PoolOverPoolWithExitingThreads) {
     EXPECT_EQ(base.mismatches(), 0u);
 }
 
+// As above, with the thread's cache for the outer pool made (and so retired
+// at the thread's exit) before its cache for the inner one: the inner
+// pool's retirement frees its excess into the outer pool after the outer
+// cache is gone. Those frees must reach the outer pool's depot, counted:
+// not the gone cache, nor its front.
+TEST(UnmanagedMemoryPoolTest, PoolOverPoolThreadExitAfterTheOuterCacheIsGone) {
+    TrackingAllocator base;
+    {
+        PoolOptions small_caps;
+        small_caps.max_retained_bytes = 4096;
+        UnmanagedMemoryPool outer(base);
+        UnmanagedMemoryPool inner(outer, small_caps);
+        std::thread([&] {
+            { auto first = outer.allocate<std::uint64_t>(8); } // outer's cache first
+            std::vector<ziggy::Buffer<std::uint64_t>> live;
+            for (int i = 0; i < 500; ++i) live.push_back(inner.allocate<std::uint64_t>(1 + i % 50));
+            live.clear(); // into the inner cache, which the exit drains
+        }).join();
+        EXPECT_EQ(inner.total_allocated_bytes(), 0u);
+        EXPECT_LE(inner.retained_bytes(), small_caps.max_retained_bytes);
+        inner.clear();
+        EXPECT_EQ(outer.total_allocated_bytes(), 0u);
+        EXPECT_EQ(base.live_blocks(), outer.statistics().retained_blocks); // none lost
+        outer.clear();
+        EXPECT_EQ(base.live_blocks(), 0u);
+    }
+    EXPECT_EQ(base.mismatches(), 0u);
+}
+
 // Four threads allocate, fill, check and free across threads; nothing is lost.
 TEST(UnmanagedMemoryPoolTest, FourThreadStressKeepsContents) {
     TrackingAllocator base;

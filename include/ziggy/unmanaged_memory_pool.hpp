@@ -415,8 +415,8 @@ private:
     /// The calling thread's cache for this pool, created on first use; nullptr
     /// while the thread exits (or without memory for a cache). The pool's
     /// slot names this thread's cache for it, or the declining cache (see
-    /// detail::PoolTlsSlot); the registry's destructor resets every slot
-    /// before it retires the caches.
+    /// detail::PoolTlsSlot); the registry's destructor points every slot at
+    /// the declining cache before it retires the caches.
     detail::PoolThreadCache* thread_cache() noexcept {
         if (detail::PoolThreadCache* cache = detail::pool_tls_lookup(tls_place_)) [[likely]]
             return cache;

@@ -6,8 +6,9 @@
 //   block   one allocation from the base allocator: [gap][user bytes]. The gap
 //           is 16 bytes (64 for 64-byte-aligned lists) and ends with a Header.
 //   list    a (size class, alignment set) pair; index < pool_list_count.
-//           In a cache, a list holds its newest block in a hot slot and
-//           the others on a stack of slots (PoolFreeList).
+//           In a cache, a list holds its newest block in a hot slot (in
+//           the cache's front, PoolFront, in the thread's TLS slot for the
+//           pool) and the others on a stack of slots (PoolFreeList).
 //   cache   one thread's free lists for one pool (PoolThreadCache); only that
 //           thread touches its lists, so pops and pushes take no lock.
 //   depot   the pool's shared, mutex-guarded free lists; caches refill from it
@@ -67,7 +68,7 @@
 #include <ziggy/detail/size_classes.hpp>
 
 /// 1 (the default): each pool's per-thread front (PoolFront) is in the
-/// thread's static TLS, 43 KiB a thread, and the library cannot be loaded
+/// thread's static TLS, 42 KiB a thread, and the library cannot be loaded
 /// with dlopen() after the program has started. 0 (Meson option
 /// `-Dpool_tls_front=false`, which passes it to every user of the library):
 /// the front is in the heap cache, 264 bytes of TLS, a library dlopen() can
@@ -417,7 +418,7 @@ inline constinit PoolThreadCache pool_declining_cache{PoolThreadCache::Declining
 /// names the declining cache: their operations take the slow path, which
 /// finds the thread's cache by pool id.
 ///
-/// The price: 33 slots of 1,312 bytes, 43 KiB of zero-initialised static TLS
+/// The price: 33 slots of 1,312 bytes, 42 KiB (43,296 bytes) of static TLS
 /// in every thread of a process that links the library (it was 264 bytes
 /// before stop 32), and, as initial-exec TLS of that size, a library that
 /// cannot be loaded by `dlopen` after the program has started (glibc keeps
@@ -432,11 +433,15 @@ struct PoolTlsSlot {
 inline constexpr std::size_t pool_tls_slot_count = 32;
 /// The slot of pools without one (and the default PoolFreeTag's).
 inline constexpr std::size_t pool_no_slot = pool_tls_slot_count;
-// Constant-initialised and trivially destructible: access needs no TLS guard.
-// initial-exec: the slots sit at a fixed offset from the thread pointer, also
-// inside the shared library (which is linked, not dlopen'ed late).
-[[gnu::tls_model("initial-exec")]] inline constinit thread_local PoolTlsSlot
-    pool_tls_slots[pool_tls_slot_count + 1] = {};
+// Constant-initialised and trivially destructible: access needs no TLS guard
+// (`constinit` on this declaration tells the compiler so). initial-exec: the
+// slots sit at a fixed offset from the thread pointer, also inside the shared
+// library (which is linked, not dlopen'ed late). Defined once, in the
+// library: as an inline variable each program that inlines a pool's code
+// carried a copy of its own in its TLS segment too (the symbols resolve to
+// one, but both take room in every thread: 86 KiB instead of 42).
+[[gnu::tls_model("initial-exec")]] extern constinit thread_local PoolTlsSlot
+    pool_tls_slots[pool_tls_slot_count + 1];
 
 /// The key of `slot`: its byte offset in `pool_tls_slots`, a constant (the
 /// place, which the fast paths use, depends on where the thread's TLS is).
@@ -537,12 +542,16 @@ struct PoolTlsPlace {
 #endif
 
 /// The front of the calling thread's cache in the slot at `place`, as the
-/// fast paths reach it: on x86-64 Linux (with the front in TLS) each access is one instruction
-/// addressed %fs-relative off the place (the asm names no memory: nothing
-/// else in a function that runs these touches a front, the slow paths are
-/// out-of-line calls, and `volatile` keeps the accesses in order among
-/// themselves and with those calls). ThreadSanitizer builds and other
-/// targets use the slot's atomics through a pointer.
+/// fast paths reach it: on x86-64 Linux (with the front in TLS) each access
+/// is one instruction addressed %fs-relative off the place. The asm names
+/// no memory, so the compiler does not know it touches a front: what else
+/// touches one in a function that runs these is an out-of-line call (the
+/// slow paths) or `bump` through the cache's pointer (a direct block's
+/// count, inlined next to a pop in the hybrid), itself `asm volatile`, and
+/// volatile asm stays in order with volatile asm and with calls. (The bulk
+/// free, which writes a front through its pointer, calls the one-block
+/// slow path, not these.) ThreadSanitizer builds and other targets use the
+/// slot's atomics through a pointer.
 struct PoolFrontAt {
     PoolTlsPlace place;
 
