@@ -194,10 +194,23 @@ cmd_tsan() {
     # The suites of the thread-safe allocators and the stress test.
     local tests=(system_allocator contract stress unmanaged_memory_pool hybrid_allocator
                  debug_allocator failing_allocator)
-    local targets=() t
-    for t in "${tests[@]}"; do targets+=("tests/${t}_test-release"); done
+    release_suites "test suites under ThreadSanitizer" "${tests[@]}" -- "$@"
+}
+
+# Builds the release suites named before `--` in $BUILD_DIR, logs the label,
+# and runs them (meson test arguments after `--`).
+release_suites() {
+    local label=$1
+    shift
+    local tests=() targets=()
+    while [ $# -gt 0 ] && [ "$1" != "--" ]; do
+        tests+=("$1")
+        targets+=("tests/$1_test-release")
+        shift
+    done
+    [ $# -gt 0 ] && shift
     meson compile -C "$BUILD_DIR" -j "$(jobs)" "${targets[@]}"
-    log "test suites under ThreadSanitizer"
+    log "$label"
     meson test -C "$BUILD_DIR" --no-rebuild --print-errorlogs --num-processes "$(jobs)" \
         --suite release "${tests[@]}" "$@"
 }
@@ -211,14 +224,8 @@ cmd_heap_front() {
     BUILD_DIR=${BUILD_DIR_HEAP_FRONT:-build-heap-front}
     MESON_ARGS="${MESON_ARGS:-} -Dpool_tls_front=false -Dsanitized_variant=false -Dbenchmarks=disabled -Dexamples=disabled -Dfuzzing=disabled"
     configure
-    local tests=(contract stress unmanaged_memory_pool hybrid_allocator allocator std_allocator
-                 memory_resource)
-    local targets=() t
-    for t in "${tests[@]}"; do targets+=("tests/${t}_test-release"); done
-    meson compile -C "$BUILD_DIR" -j "$(jobs)" "${targets[@]}"
-    log "pool suites with the fronts in the heap"
-    meson test -C "$BUILD_DIR" --no-rebuild --print-errorlogs --num-processes "$(jobs)" \
-        --suite release "${tests[@]}" "$@"
+    release_suites "pool suites with the fronts in the heap" contract stress unmanaged_memory_pool \
+        hybrid_allocator allocator std_allocator memory_resource -- "$@"
     log "installed library (pkg-config, CMake find_package, dlopen)"
     install_check heap-front "" -Dpool_tls_front=false
     [ "$install_fail" -eq 0 ]
