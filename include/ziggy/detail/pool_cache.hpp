@@ -423,7 +423,8 @@ inline constinit PoolThreadCache pool_declining_cache{PoolThreadCache::Declining
 /// before stop 32), and, as initial-exec TLS of that size, a library that
 /// cannot be loaded by `dlopen` after the program has started (glibc keeps
 /// a little over 1 KiB of static TLS for such libraries). The library is
-/// meant to be linked, as jemalloc and tcmalloc are for the same reason.
+/// meant to be linked (as is Debian's jemalloc, whose libjemalloc.so.2
+/// dlopen() refuses in the same way).
 struct PoolTlsSlot {
     std::atomic<PoolThreadCache*> cache{&pool_declining_cache};
 #if ZIGGY_POOL_TLS_FRONT
