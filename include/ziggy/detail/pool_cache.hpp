@@ -82,9 +82,11 @@ namespace ziggy::detail {
 
 #if ZIGGY_POOL_TLS_FRONT
 extern const int pool_layout_tls_front; // defined by a library built with the front in TLS
+// NOLINTNEXTLINE(cppcoreguidelines-interfaces-global-init): an address, constant-initialised
 [[gnu::used]] inline const int* const pool_layout_check = &pool_layout_tls_front;
 #else
 extern const int pool_layout_heap_front; // defined by a library built without
+// NOLINTNEXTLINE(cppcoreguidelines-interfaces-global-init): an address, constant-initialised
 [[gnu::used]] inline const int* const pool_layout_check = &pool_layout_heap_front;
 #endif
 
