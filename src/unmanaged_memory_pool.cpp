@@ -403,7 +403,8 @@ void* UnmanagedMemoryPool::allocate_slow(std::size_t bytes, std::size_t alignmen
     if (cache != nullptr) [[likely]] {
         // The cache may just have been found (by id, for a pool without a slot).
         if (cache->count(list) != 0 || refill(cache, list) != 0) {
-            void* p = detail::pool_pop(detail::PoolFrontOf{cache}, list, bytes);
+            void* p = detail::pool_pop<false>(detail::PoolFrontOf{cache}, list, bytes,
+                                              detail::pool_info(bytes, list));
             if (zero) std::memset(p, 0, bytes);
             return p;
         }

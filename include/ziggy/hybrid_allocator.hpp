@@ -206,16 +206,23 @@ public:
         //   first 1.07-1.08x for a 16-byte struct whose limit was then a
         //   minimum: that was with the old test, whose `count - 1` took
         //   the register the list now has.)
+        // - The header's info word is computed with the list, and the pop
+        //   counts the bytes from it (detail::pool_pop_typed): in a loop
+        //   over one count g++ then keeps the count, the list and the info
+        //   word, not the size as well, and no longer reloads the list from
+        //   the stack for the free's store (stop 33: in-turn cells over four
+        //   mallocs 1.00-1.07x where 17 of 72 had read 1.10-1.43x).
         // `count * sizeof(T)` may wrap for too many; it is then never used.
         const std::size_t bytes = count * sizeof(T);
         const std::size_t list = detail::pool_list_index(bytes, alignof(T));
+        const std::uint64_t info = detail::pool_info(bytes, list);
         void* p = nullptr;
         if (count > pooled_count_limit<T>()) [[unlikely]] {
             if (detail::zero_or_too_many<T>(count)) detail::throw_bad_array_new_length();
             p = pool_.allocate_direct(bytes, alignof(T), zero_memory,
                                       CallSite{file, line, function});
         } else {
-            p = detail::pool_pop(pool_.tls_place_, list, bytes);
+            p = detail::pool_pop_typed(pool_.tls_place_, list, bytes, info);
             if (p == nullptr) [[unlikely]] {
                 if (count == 0) return Buffer<T>();
                 p = pool_.allocate_slow(bytes, alignof(T), zero_memory);

@@ -138,7 +138,7 @@ public:
         std::size_t list = detail::pool_list_index(bytes, alignof(T));
         if constexpr (sizeof(T) > 1)
             list = detail::zero_or_too_many<T>(count) ? detail::pool_declining_list : list;
-        void* p = detail::pool_pop(tls_place_, list, bytes);
+        void* p = detail::pool_pop_typed(tls_place_, list, bytes, detail::pool_info(bytes, list));
         if (p == nullptr) [[unlikely]] {
             if (detail::zero_or_too_many<T>(count)) {
                 if (count == 0) return Buffer<T>();

@@ -593,7 +593,32 @@ struct PoolFrontAt {
                      :
                      : "er"(bytes), "r"(place.at), "i"(freed_at));
     }
+    // The bytes an info word records (`pool_info`: `info >> 16`), counted
+    // by the typed paths and every sized free. The shift is in the asm, so
+    // the compiler cannot fold it back into the request's size: in a
+    // caller's loop over one count the info word, the list and the count
+    // are then all it keeps, not the size as well. With seven such values
+    // for g++'s six callee-saved registers it kept two on the stack, one of
+    // them the list the free's hot-slot store is addressed by; see
+    // docs/performance-history.md, stop 33.
+    [[gnu::always_inline]] void count_allocated_info(std::uint64_t info) const noexcept {
+        add_info_bytes<allocated_at>(info);
+    }
+    [[gnu::always_inline]] void count_freed_info(std::uint64_t info) const noexcept {
+        add_info_bytes<freed_at>(info);
+    }
+    template <std::size_t At>
+    [[gnu::always_inline]] void add_info_bytes(std::uint64_t info) const noexcept {
+        std::uint64_t bytes = 0; // scratch
+        asm volatile(
+            "{movq %1, %0\n\tshrq $16, %0\n\taddq %0, %%fs:%c3(%2)"
+            "|mov %0, %1\n\tshr %0, 16\n\tadd qword ptr fs:[%2+%c3], %0}"
+            : "=&r"(bytes)
+            : "r"(info), "r"(place.at), "i"(At));
+    }
 #else
+    void count_allocated_info(std::uint64_t info) const noexcept { count_allocated(info >> 16); }
+    void count_freed_info(std::uint64_t info) const noexcept { count_freed(info >> 16); }
 #if ZIGGY_POOL_TLS_FRONT
     [[nodiscard]] PoolFront& front() const noexcept { return pool_tls_slot_at(place).front; }
 #else
@@ -634,6 +659,8 @@ struct PoolFrontOf {
         bump(of->front->allocated_bytes, bytes);
     }
     void count_freed(std::uint64_t bytes) const noexcept { bump(of->front->freed_bytes, bytes); }
+    void count_allocated_info(std::uint64_t info) const noexcept { count_allocated(info >> 16); }
+    void count_freed_info(std::uint64_t info) const noexcept { count_freed(info >> 16); }
     [[nodiscard]] PoolThreadCache& cache() const noexcept { return *of; }
 };
 
@@ -651,11 +678,12 @@ struct PoolFrontOf {
 }
 
 /// Puts `user` (header `h`, unpoisoned, checked) in the hot slot of `list`
-/// of `front`, which the caller found empty, and counts `bytes` freed.
+/// of `front`, which the caller found empty, and counts the bytes `info`
+/// records (the header's word, as checked) freed.
 template <class Front>
 [[gnu::always_inline]] inline void pool_fill_hot(Front front, std::size_t list, void* user,
-                                                 PoolHeader* h, std::uint64_t bytes) noexcept {
-    front.count_freed(bytes);
+                                                 PoolHeader* h, std::uint64_t info) noexcept {
+    front.count_freed_info(info);
     front.set_hot(list, reinterpret_cast<std::uintptr_t>(user));
     pool_mark_freed(h, list);
 }
@@ -663,8 +691,8 @@ template <class Front>
 /// Puts `user` (header `h`, unpoisoned, checked) in the hot slot of `list`
 /// of `front`, which held block `hot`, and `hot` on the stack of `fl` (the
 /// list's in the front's cache), whose top slot was `top` (below `end`);
-/// counts `bytes` freed. So the newest block is always the hot slot's, and
-/// blocks are reused newest first.
+/// counts the bytes `info` records freed. So the newest block is always the
+/// hot slot's, and blocks are reused newest first.
 ///
 /// The order of the stores: Zen 4 commits two stores in one cycle only when
 /// they are next to each other in program order and in the same cache line,
@@ -676,8 +704,8 @@ template <class Front>
 [[gnu::always_inline]] inline void pool_push_checked(Front front, PoolFreeList& fl,
                                                      std::size_t list, void* user, PoolHeader* h,
                                                      std::uintptr_t hot, void** top,
-                                                     std::uint64_t bytes) noexcept {
-    front.count_freed(bytes);
+                                                     std::uint64_t info) noexcept {
+    front.count_freed_info(info);
     fl.top.store(top + 1, std::memory_order_relaxed);
     front.set_hot(list, reinterpret_cast<std::uintptr_t>(user));
     *top = pool_hot_block(hot);
@@ -686,10 +714,13 @@ template <class Front>
 
 /// Pops a block of `list` from `front`'s cache (the calling thread's, or the
 /// declining cache): the hot slot's, else the stack's newest; nullptr
-/// when the list is empty.
-template <class Front>
-[[gnu::always_inline]] inline void* pool_pop(Front front, std::size_t list,
-                                             std::size_t bytes) noexcept {
+/// when the list is empty. `info` is `pool_info(bytes, list)`, written into
+/// the block's header; the bytes allocated are counted from it
+/// (`CountInfo`, the typed paths: see PoolFrontAt::count_allocated_info)
+/// or from `bytes` (the byte layer, whose loops keep the size anyway).
+template <bool CountInfo, class Front>
+[[gnu::always_inline]] inline void* pool_pop(Front front, std::size_t list, std::size_t bytes,
+                                             std::uint64_t info) noexcept {
     void* user = nullptr;
     // The hot slot's block is the likely case (an allocate-free pair),
     // and g++ lays it out as the fall-through, as it does the free's
@@ -709,16 +740,27 @@ template <class Front>
             return nullptr;
         fl.top.store(top - 1, std::memory_order_relaxed);
     }
-    pool_mark_allocated(user, pool_info(bytes, list));
+    pool_mark_allocated(user, info);
     front.count_hit(list);
-    front.count_allocated(static_cast<std::uint64_t>(bytes));
+    if constexpr (CountInfo)
+        front.count_allocated_info(info);
+    else
+        front.count_allocated(bytes);
     unpoison(user, bytes);
     return user;
 }
 /// The fast paths' pop: the calling thread's cache in the slot at `place`.
+/// The byte layer's (`allocate_bytes`).
 [[gnu::always_inline]] inline void* pool_pop(PoolTlsPlace place, std::size_t list,
                                              std::size_t bytes) noexcept {
-    return pool_pop(PoolFrontAt{place}, list, bytes);
+    return pool_pop<false>(PoolFrontAt{place}, list, bytes, pool_info(bytes, list));
+}
+/// The typed paths' (`allocate<T>` of the pool and the hybrid), given the
+/// info word (`pool_info(bytes, list)`), computed with the list before the
+/// caller's branches so that a loop over one count computes it once.
+[[gnu::always_inline]] inline void* pool_pop_typed(PoolTlsPlace place, std::size_t list,
+                                                   std::size_t bytes, std::uint64_t info) noexcept {
+    return pool_pop<true>(PoolFrontAt{place}, list, bytes, info);
 }
 
 /// Pushes `user`, a block of the pool whose TLS slot is at `place`, onto the
@@ -741,7 +783,7 @@ template <class Front>
     const std::size_t list = pooled ? info & 0xFF : pool_declining_list;
     const std::uintptr_t hot = front.hot(list);
     if (hot == pool_hot_empty) [[likely]] {
-        pool_fill_hot(front, list, user, h, info >> 16);
+        pool_fill_hot(front, list, user, h, info);
         return true;
     }
     PoolFreeList& fl = front.cache().lists[list];
@@ -750,7 +792,7 @@ template <class Front>
         poison(h, pool_header_size);
         return false;
     }
-    pool_push_checked(front, fl, list, user, h, hot, top, info >> 16);
+    pool_push_checked(front, fl, list, user, h, hot, top, info);
     return true;
 }
 
@@ -767,22 +809,23 @@ template <class Front>
     // Every list of the declining cache is closed and full, and a free
     // through a pool that has no cache here (or no slot) finds that cache:
     // these tests come before the header's, which then needs no reading.
+    const std::uint64_t info = pool_info(size, list);
     const std::uintptr_t hot = front.hot(list);
     if (hot == pool_hot_empty) [[likely]] {
-        PoolHeader* h = pool_header_if(user, pool_info(size, list));
+        PoolHeader* h = pool_header_if(user, info);
         if (h == nullptr) [[unlikely]]
             return false;
-        pool_fill_hot(front, list, user, h, size);
+        pool_fill_hot(front, list, user, h, info);
         return true;
     }
     PoolFreeList& fl = front.cache().lists[list];
     void** top = fl.top.load(std::memory_order_relaxed);
     if (top == fl.end) [[unlikely]] // also for a closed hot slot
         return false;
-    PoolHeader* h = pool_header_if(user, pool_info(size, list));
+    PoolHeader* h = pool_header_if(user, info);
     if (h == nullptr) [[unlikely]]
         return false;
-    pool_push_checked(front, fl, list, user, h, hot, top, size);
+    pool_push_checked(front, fl, list, user, h, hot, top, info);
     return true;
 }
 
