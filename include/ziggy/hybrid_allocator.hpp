@@ -67,7 +67,11 @@
 // direct one 0.96-1.02x (stop 29, with the 12-byte struct at its new edge,
 // two runs: 0.91-1.08x and 0.96-1.06x); and at every pooled count measured
 // the pooled route (1.4-2.4 ns a pair) beats the direct one (18-310 ns);
-// past 32 KiB both are the backing's.
+// past 32 KiB both are the backing's. Stop 32 made the pool's pair faster
+// and left pooled cells at 1.06-1.10x or 1.3-1.43x by type and binary;
+// since stop 33 (see
+// allocate<T>) two report runs read every pooled cell 0.92-1.09x and
+// every direct one 1.00-1.10x.
 #pragma once
 
 #include <algorithm>
@@ -207,11 +211,13 @@ public:
         //   minimum: that was with the old test, whose `count - 1` took
         //   the register the list now has.)
         // - The header's info word is computed with the list, and the pop
-        //   counts the bytes from it (detail::pool_pop_typed): in a loop
-        //   over one count g++ then keeps the count, the list and the info
-        //   word, not the size as well, and no longer reloads the list from
-        //   the stack for the free's store (stop 33: in-turn cells over four
-        //   mallocs 1.00-1.07x where 17 of 72 had read 1.10-1.43x).
+        //   stores it and counts the bytes from it (detail::pool_pop_typed):
+        //   in a loop over one count g++ then keeps the word in a register
+        //   instead of building it on every pair, and the hot loop no
+        //   longer uses the size (it still reloads the list and part of the
+        //   word from the stack for the free). Stop 33: pooled in-turn
+        //   cells over four mallocs above 1.10x went from 16-17 of 72 to 3
+        //   in scratch rounds, and to 0 in two report runs (0.92-1.09x).
         // `count * sizeof(T)` may wrap for too many; it is then never used.
         const std::size_t bytes = count * sizeof(T);
         const std::size_t list = detail::pool_list_index(bytes, alignof(T));
