@@ -351,6 +351,16 @@ private:
         if (p != nullptr && zero_memory) std::memset(p, 0, size);
         return p;
     }
+    /// The same for `allocate<T>`, given the header's info word
+    /// (`detail::pool_info(size, list)`): `detail::pool_pop_typed`.
+    [[nodiscard, gnu::always_inline]] void* pop_inline_typed(std::size_t list, std::size_t size,
+                                                             std::uint64_t info,
+                                                             bool zero_memory) noexcept {
+        if (inline_allocation_place_.at == 0) return nullptr;
+        void* p = detail::pool_pop_typed(inline_allocation_place_, list, size, info);
+        if (p != nullptr && zero_memory) std::memset(p, 0, size);
+        return p;
+    }
 };
 
 } // namespace ziggy
@@ -362,17 +372,20 @@ namespace ziggy {
 template <Unmanaged T>
 inline Buffer<T> Allocator::allocate(std::size_t count, bool zero_memory, const char* file,
                                      int line, const char* function) {
-    // The list before any branch, so that a loop over one count can compute
-    // it once (allocate_bytes computes it after its checks: measured faster
-    // there, docs/performance-history.md, stop 31). `count * sizeof(T)`
-    // may wrap for too many; it is then never used.
+    // The list and the header's info word before any branch, so that a
+    // loop over one count can compute them once (allocate_bytes computes
+    // the list after its checks: measured faster there,
+    // docs/performance-history.md, stop 31; the typed pop counts the bytes
+    // from the word, stop 33). `count * sizeof(T)` may wrap for too many;
+    // it is then never used.
     const std::size_t bytes = count * sizeof(T);
     const std::size_t list = detail::pool_list_index(bytes, alignof(T));
+    const std::uint64_t info = detail::pool_info(bytes, list);
     if (detail::zero_or_too_many<T>(count)) [[unlikely]] {
         if (count == 0) return Buffer<T>();
         detail::throw_bad_array_new_length();
     }
-    void* p = pop_inline(list, bytes, zero_memory);
+    void* p = pop_inline_typed(list, bytes, info, zero_memory);
     if (p == nullptr)
         p = do_allocate(bytes, alignof(T), zero_memory, CallSite{file, line, function});
     if (p == nullptr) [[unlikely]]

@@ -62,8 +62,8 @@
 // to another. Until stop 28 bytes over jemalloc read 1.12-1.21x in
 // many processes (a stack reload 4K-aliased with heap stores;
 // see allocate<T>), and types whose limit is computed 1.16-1.22x (not
-// measured before stop 28). Since then, in two report runs, every pooled
-// cell of six element types over four mallocs reads 0.91-1.06x, every
+// measured before stop 28). Then, in two report runs, every pooled
+// cell of six element types over four mallocs read 0.91-1.06x, every
 // direct one 0.96-1.02x (stop 29, with the 12-byte struct at its new edge,
 // two runs: 0.91-1.08x and 0.96-1.06x); and at every pooled count measured
 // the pooled route (1.4-2.4 ns a pair) beats the direct one (18-310 ns);
@@ -71,7 +71,8 @@
 // and left pooled cells at 1.06-1.10x or 1.3-1.43x by type and binary;
 // since stop 33 (see
 // allocate<T>) two report runs read every pooled cell 0.92-1.09x and
-// every direct one 1.00-1.10x.
+// every direct one 1.00-1.10x (scratch builds of the same code: three
+// 1-byte cells over jemalloc at 1.35-1.41x, by the loop's code placement).
 #pragma once
 
 #include <algorithm>

@@ -594,14 +594,14 @@ struct PoolFrontAt {
                      : "er"(bytes), "r"(place.at), "i"(freed_at));
     }
     // The bytes an info word records (`pool_info`: `info >> 16`), counted
-    // by the typed paths and every sized free. The shift is in the asm, so
+    // by the typed pops and every free, sized or not. The shift is in the asm, so
     // the compiler cannot fold it back into the request's size: in a
     // caller's loop over one count the pop then stores a header word the
     // loop keeps, rather than building it from the size and the list on
     // every call, and the hot loop no longer uses the size. In g++'s loops
-    // of the hybrid's `allocate<T>` this took the pooled cells measured in
-    // turn from 1.06-1.43x the pool alone to 0.92-1.09x; see
-    // docs/performance-history.md, stop 33.
+    // of the hybrid's `allocate<T>` measured in turn, pooled cells above
+    // 1.10x the pool alone went from 16-17 of 72 to 3 (scratch builds) and
+    // 0 (two report runs); see docs/performance-history.md, stop 33.
     [[gnu::always_inline]] void count_allocated_info(std::uint64_t info) const noexcept {
         add_info_bytes<allocated_at>(info);
     }
@@ -660,8 +660,6 @@ struct PoolFrontOf {
         bump(of->front->allocated_bytes, bytes);
     }
     void count_freed(std::uint64_t bytes) const noexcept { bump(of->front->freed_bytes, bytes); }
-    void count_allocated_info(std::uint64_t info) const noexcept { count_allocated(info >> 16); }
-    void count_freed_info(std::uint64_t info) const noexcept { count_freed(info >> 16); }
     [[nodiscard]] PoolThreadCache& cache() const noexcept { return *of; }
 };
 
