@@ -71,8 +71,8 @@
 // and left pooled cells at 1.06-1.10x or 1.3-1.43x by type and binary;
 // since stop 33 (see
 // allocate<T>) two report runs read every pooled cell 0.92-1.09x and
-// every direct one 1.00-1.10x (scratch builds of the same code: three
-// 1-byte cells over jemalloc at 1.35-1.41x, by the loop's code placement).
+// every direct one 1.00-1.10x; in other builds of the same code three
+// 1-byte cells over jemalloc read 1.35-1.41x (the loop's code placement).
 #pragma once
 
 #include <algorithm>
@@ -218,7 +218,9 @@ public:
         //   longer uses the size (it still reloads the list and part of the
         //   word from the stack for the free). Stop 33: pooled in-turn
         //   cells over four mallocs above 1.10x went from 16-17 of 72 to 3
-        //   in scratch rounds, and to 0 in two report runs (0.92-1.09x).
+        //   in scratch rounds and the final build's report run (1-byte
+        //   elements over jemalloc, by code placement), to 0 in two report
+        //   runs of another build (0.92-1.09x).
         // `count * sizeof(T)` may wrap for too many; it is then never used.
         const std::size_t bytes = count * sizeof(T);
         const std::size_t list = detail::pool_list_index(bytes, alignof(T));

@@ -600,8 +600,9 @@ struct PoolFrontAt {
     // loop keeps, rather than building it from the size and the list on
     // every call, and the hot loop no longer uses the size. In g++'s loops
     // of the hybrid's `allocate<T>` measured in turn, pooled cells above
-    // 1.10x the pool alone went from 16-17 of 72 to 3 (scratch builds) and
-    // 0 (two report runs); see docs/performance-history.md, stop 33.
+    // 1.10x the pool alone went from 16-17 of 72 to 0-3 (a code placement
+    // keeps one type's loop slow in some builds); see
+    // docs/performance-history.md, stop 33.
     [[gnu::always_inline]] void count_allocated_info(std::uint64_t info) const noexcept {
         add_info_bytes<allocated_at>(info);
     }
