@@ -376,8 +376,8 @@ void UnmanagedMemoryPool::do_free(void* pointer) {
     detail::unpoison(h, detail::pool_header_size);
     const std::uint64_t info = h->info;
     detail::poison(h, detail::pool_header_size);
-    const std::uint64_t route = info & 0xFF;
-    if (((info >> 8) & 0xFF) != detail::pool_magic ||
+    const std::uint64_t route = detail::pool_info_route(info);
+    if (detail::pool_info_magic(info) != detail::pool_magic ||
         (route >= detail::pool_list_count && (route & detail::pool_direct_route) == 0)) [[unlikely]]
         throw InvalidFreeError(
             "UnmanagedMemoryPool::free: the pointer was not allocated by this pool "
@@ -616,14 +616,14 @@ void UnmanagedMemoryPool::deallocate_slow(void* user) noexcept {
     detail::PoolHeader* h = detail::pool_header_of(user);
     detail::unpoison(h, detail::pool_header_size);
     const std::uint64_t info = h->info;
-    if (((info >> 8) & 0xFF) != detail::pool_magic) [[unlikely]] {
+    if (detail::pool_info_magic(info) != detail::pool_magic) [[unlikely]] {
         // Already pooled (a second sized free, which cannot throw): ignored,
         // so the block is not listed twice. free(void*) throws instead.
         detail::poison(h, detail::pool_header_size);
         return;
     }
-    const std::size_t route = info & 0xFF;
-    const auto bytes = static_cast<std::int64_t>(info >> 16);
+    const std::size_t route = detail::pool_info_route(info);
+    const auto bytes = static_cast<std::int64_t>(detail::pool_info_bytes(info));
     if ((route & detail::pool_direct_route) != 0) {
         release_direct(user, static_cast<std::size_t>(bytes), detail::pool_direct_alignment(route));
         return;

@@ -79,6 +79,66 @@ TEST(SizeClassesTest, ListIndexIsTheClassInItsAlignmentSet) {
     }
 }
 
+// A block header's info word gives back the size, magic and route it was
+// made of, at every size a request may have and every route; a freed word
+// is none of them (a second free is refused by the magic).
+TEST(PoolHeaderTest, InfoWordKeepsSizeMagicAndRoute) {
+    using namespace ziggy::detail;
+    for (std::uint64_t route :
+         {std::uint64_t{0}, std::uint64_t{1}, pool_list_count - 1, pool_declining_list,
+          pool_direct_route_of(16), pool_direct_route_of(std::size_t{1} << 40)}) {
+        for (std::size_t size : {std::size_t{0}, std::size_t{1}, std::size_t{64}, max_class_size,
+                                 max_class_size + 1, pool_max_request - 1}) {
+            const std::uint64_t info = pool_info(size, route);
+            EXPECT_EQ(pool_info_bytes(info), size) << size << " " << route;
+            EXPECT_EQ(pool_info_magic(info), pool_magic) << size << " " << route;
+            EXPECT_EQ(pool_info_route(info), route) << size << " " << route;
+            // The list of a pooled block's word; past the lists for any other.
+            if (route < pool_list_count)
+                EXPECT_EQ(pool_info_list(info), route) << size << " " << route;
+            else
+                EXPECT_GE(pool_info_list(info), pool_list_count) << size << " " << route;
+        }
+    }
+    EXPECT_NE(pool_info_magic(pool_freed_info), pool_magic);
+    EXPECT_GE(pool_info_list(pool_freed_info), pool_list_count);
+    // Words of other magic, a SystemAllocator's header read as a pool's
+    // (alignment 16, the two cookies) and zero are no list either.
+    for (std::uint64_t magic = 0; magic <= 0xFF; ++magic)
+        if (magic != pool_magic)
+            for (std::uint64_t route : {std::uint64_t{0}, pool_list_count - 1})
+                EXPECT_GE(pool_info_list(magic << 56 | route << 48 | 64), pool_list_count)
+                    << magic << " " << route;
+    for (std::uint64_t cookie :
+         {std::uint64_t{system_cookie}, std::uint64_t{system_pool_cookie}, std::uint64_t{0}})
+        EXPECT_GE(pool_info_list(cookie << 32 | 16), pool_list_count) << cookie;
+}
+
+// The byte counters add info words on the fast paths and plain byte counts
+// on the slow ones (a block may be counted one way when allocated and the
+// other when freed); their difference is the live bytes either way.
+TEST(PoolHeaderTest, CountedWordsAndBytesGiveTheLiveBytes) {
+    using namespace ziggy::detail;
+    std::uint64_t allocated = 0;
+    std::uint64_t freed = 0;
+    // 1000 blocks of assorted sizes and lists, allocated as words or bytes.
+    std::uint64_t live = 0;
+    for (std::size_t i = 1; i <= 1000; ++i) {
+        const std::size_t size = (i * 37) % max_class_size + 1;
+        const std::uint64_t word = pool_info(size, pool_list_index(size, i % 2 ? 16 : 64));
+        allocated += i % 3 == 0 ? size : word;
+        live += size;
+        if (i % 2 == 0) { // half are freed, counted either way
+            freed += i % 4 == 0 ? word : size;
+            live -= size;
+        }
+        ASSERT_EQ(pool_counted_bytes(allocated, freed), live) << i;
+    }
+    // A direct block of the largest size a header can describe.
+    allocated += pool_info(pool_max_request - 1, pool_direct_route_of(64));
+    EXPECT_EQ(pool_counted_bytes(allocated, freed), live + pool_max_request - 1);
+}
+
 // A freed block is handed out again for a request of the same class.
 TEST(UnmanagedMemoryPoolTest, ReuseGivesBackTheSameBlock) {
     TrackingAllocator base;

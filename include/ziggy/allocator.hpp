@@ -376,11 +376,12 @@ inline Buffer<T> Allocator::allocate(std::size_t count, bool zero_memory, const 
     // loop over one count can compute them once (allocate_bytes computes
     // the list after its checks: measured faster there,
     // docs/performance-history.md, stop 31; the typed pop counts the bytes
-    // from the word, stop 33). `count * sizeof(T)` may wrap for too many;
-    // it is then never used.
+    // from the word, stop 33; `pool_info_made`, as the byte layer's pop
+    // makes it, stop 34). `count * sizeof(T)` may wrap for too many; it is
+    // then never used.
     const std::size_t bytes = count * sizeof(T);
     const std::size_t list = detail::pool_list_index(bytes, alignof(T));
-    const std::uint64_t info = detail::pool_info(bytes, list);
+    const std::uint64_t info = detail::pool_info_made(bytes, list);
     if (detail::zero_or_too_many<T>(count)) [[unlikely]] {
         if (count == 0) return Buffer<T>();
         detail::throw_bad_array_new_length();

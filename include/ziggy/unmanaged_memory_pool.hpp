@@ -311,8 +311,8 @@ private:
             const std::uint64_t info = h->info;
             if (info == detail::pool_info(size, detail::pool_direct_route_of(base_alignment)))
                 [[likely]] {
-                release_direct(user, static_cast<std::size_t>(info >> 16),
-                               detail::pool_direct_alignment(info));
+                release_direct(user, detail::pool_info_bytes(info),
+                               detail::pool_direct_alignment(detail::pool_info_route(info)));
                 return;
             }
             detail::poison(h, detail::pool_header_size);

@@ -35,9 +35,9 @@ template <class Header>
 /// UnmanagedMemoryPool (or HybridAllocator) over it (`system_pool_cookie`),
 /// which only that pool frees and which carries no pool header: the pool
 /// knows its direct blocks by this cookie. Once freed, the cookie is 0.
-/// A pool's header has its magic byte where this has the low half of
-/// `alignment` (a power of two: never the magic), and 0 for a pooled size
-/// where this has the cookie, so one look tells the two apart.
+/// A pool's header has its magic byte (the info word's top byte) where
+/// this has the cookie's top byte (0x5A, or 0 once freed: never the
+/// magic), so one look tells the two apart.
 struct SystemHeader {
     std::size_t size;        ///< user bytes
     std::uint32_t alignment; ///< as requested

@@ -94,14 +94,12 @@ extern const int pool_layout_heap_front; // defined by a library built without
 /// says how the block was allocated (so `free(void*)` needs no size).
 struct PoolHeader {
     PoolHeader* next;
-    std::uint64_t info; // requested size << 16 | pool_magic << 8 | route; freed: pool_freed_info
+    std::uint64_t info; // pool_magic << 56 | route << 48 | requested size; freed: pool_freed_info
 };
 inline constexpr std::size_t pool_header_size = front_header_size;
 static_assert(sizeof(PoolHeader) == pool_header_size);
 
 inline constexpr std::uint64_t pool_magic = 0xA5;
-/// Magic of a block on a free list: a second free of it is refused.
-inline constexpr std::uint64_t pool_freed_magic = 0x5A;
 /// Route byte of a direct block: this bit | log2(alignment).
 inline constexpr std::uint64_t pool_direct_route = 0x80;
 /// Larger requests cannot be described by a header (and no machine maps them).
@@ -139,8 +137,65 @@ inline constexpr std::size_t pool_declining_list = pool_list_count;
 [[nodiscard]] constexpr std::size_t pool_list_alignment(std::size_t list) noexcept {
     return list < size_class_count ? 16 : max_pooled_alignment;
 }
+/// The info word's layout: the request's size in its low 48 bits (a size is
+/// below `pool_max_request`, 2^47), the route (the list, or a direct
+/// block's route) in the next byte, the magic in the top byte. The size is
+/// the low bits so that the byte counters can add the word itself: a
+/// block's free counts the word its allocation counted, so their route and
+/// magic bits, multiples of 2^48, cancel in the counters' difference modulo
+/// 2^48 (see `pool_counted_bytes`), and neither side shifts. The magic is
+/// above the route so that the word's top 16 bits less `pool_magic << 8`
+/// is the list of a pooled block and a number past the lists for
+/// anything else (`pool_info_list`), and so that a word is made with
+/// 32-bit constants (`(pool_magic << 8 | route) << 48 | size`).
+inline constexpr unsigned pool_info_size_bits = 48;
+inline constexpr std::uint64_t pool_info_size_mask = (std::uint64_t{1} << pool_info_size_bits) - 1;
+static_assert(pool_max_request <= pool_info_size_mask);
 [[nodiscard]] constexpr std::uint64_t pool_info(std::size_t size, std::uint64_t route) noexcept {
-    return static_cast<std::uint64_t>(size) << 16 | pool_magic << 8 | route;
+    return (pool_magic << 8 | route) << pool_info_size_bits | static_cast<std::uint64_t>(size);
+}
+static_assert(pool_info(3, 5) == ((pool_magic << 8 | 5) << pool_info_size_bits | 3));
+/// The parts of an info word.
+[[nodiscard]] constexpr std::size_t pool_info_bytes(std::uint64_t info) noexcept {
+    return static_cast<std::size_t>(info & pool_info_size_mask);
+}
+[[nodiscard]] constexpr std::uint64_t pool_info_route(std::uint64_t info) noexcept {
+    return (info >> pool_info_size_bits) & 0xFF;
+}
+[[nodiscard]] constexpr std::uint64_t pool_info_magic(std::uint64_t info) noexcept {
+    return info >> 56;
+}
+/// `pool_info(size, route)` for the pops whose loops make it on every call
+/// (the byte layer's, and `Allocator::allocate<T>`'s, whose callers look
+/// the list up again each time): magic and route are or'ed with a 32-bit
+/// constant and hidden from the optimiser before the shift. Left to
+/// itself, g++ folds magic and shift into a 10-byte move of a 64-bit
+/// constant; on Zen 5 the 64 B pair of `allocate_bytes` and
+/// `deallocate_bytes` then ran 1.41-1.46 ns against 1.33-1.36 with the
+/// old header, and the `Buffer` pair through an `Allocator&` 1.31-1.40
+/// against 1.15-1.21 with this (docs/performance-history.md, stop 34).
+/// The pool's and the hybrid's `allocate<T>` keep `pool_info`, which g++
+/// computes once before a loop over one count.
+[[nodiscard, gnu::always_inline]] inline std::uint64_t pool_info_made(
+    std::size_t size, std::uint64_t route) noexcept {
+    std::uint64_t key = pool_magic << 8 | route;
+#if defined(__x86_64__) && defined(__GNUC__)
+    asm("" : "+r"(key));
+#endif
+    return key << pool_info_size_bits | static_cast<std::uint64_t>(size);
+}
+/// The list of a pooled block's word; for any other word (a direct
+/// block's, a freed one's, one without the magic) a number of at least
+/// `pool_list_count`. One subtraction, no test of the magic of its own.
+[[nodiscard]] constexpr std::uint64_t pool_info_list(std::uint64_t info) noexcept {
+    return (info >> pool_info_size_bits) - (pool_magic << 8);
+}
+/// Live bytes from sums of counted info words (or byte counts: a byte count
+/// is its own info word's low bits) allocated and freed: exact while fewer
+/// than 2^48 bytes are live, which no machine maps.
+[[nodiscard]] constexpr std::uint64_t pool_counted_bytes(std::uint64_t allocated,
+                                                         std::uint64_t freed) noexcept {
+    return (allocated - freed) & pool_info_size_mask;
 }
 /// The route byte of a direct block whose base allocation is aligned to
 /// `base_alignment` (a power of two, at least 16), and back.
@@ -150,11 +205,13 @@ inline constexpr std::size_t pool_declining_list = pool_list_count;
 [[nodiscard]] constexpr std::size_t pool_direct_alignment(std::uint64_t route) noexcept {
     return std::size_t{1} << (route & 0x3F);
 }
-/// The info word of a pooled block while it sits on a free list: the freed
-/// magic alone (a constant, so a free stores it without computing it; no
-/// path reads a freed block's list from its header, since the list that
-/// holds a block knows it).
-inline constexpr std::uint64_t pool_freed_info = pool_freed_magic << 8;
+/// The info word of a pooled block while it sits on a free list: no
+/// magic (so a second free of it is refused), and a constant that fits an
+/// instruction's 32-bit immediate, so a free stores it without computing
+/// it. (No path reads a freed block's list from its header, since the list
+/// that holds a block knows it.)
+inline constexpr std::uint64_t pool_freed_info = 0x5A5A5A5A;
+static_assert(pool_info_magic(pool_freed_info) != pool_magic);
 [[nodiscard]] inline PoolHeader* pool_header_of(void* user) noexcept {
     return front_header_of<PoolHeader>(user);
 }
@@ -236,6 +293,8 @@ template <class T>
 /// the call starts, and never above them plus the bytes allocated during it.
 /// (A difference per pair, or the allocations read first, can count a
 /// block's free without its allocation and come out below.)
+/// The counters may hold info words (`pool_counted_bytes`): the result is
+/// their difference modulo 2^48.
 template <class ForEachPair>
 [[nodiscard]] std::uint64_t live_bytes_of(ForEachPair for_each_pair) {
     std::uint64_t freed = 0;
@@ -246,7 +305,7 @@ template <class ForEachPair>
     for_each_pair([&](const std::atomic<std::uint64_t>& a, const std::atomic<std::uint64_t>&) {
         allocated += a.load(std::memory_order_acquire);
     });
-    return allocated - freed;
+    return pool_counted_bytes(allocated, freed);
 }
 
 /// The bottom of every list's stack: a null slot that a pop from an empty
@@ -593,34 +652,22 @@ struct PoolFrontAt {
                      :
                      : "er"(bytes), "r"(place.at), "i"(freed_at));
     }
-    // The bytes an info word records (`pool_info`: `info >> 16`), counted
-    // by the typed pops and every free, sized or not. The shift is in the asm, so
-    // the compiler cannot fold it back into the request's size: in a
-    // caller's loop over one count the pop then stores a header word the
-    // loop keeps, rather than building it from the size and the list on
-    // every call, and the hot loop no longer uses the size. In g++'s loops
-    // of the hybrid's `allocate<T>` measured in turn, pooled cells above
-    // 1.10x the pool alone went from 16-17 of 72 to 0-3 (a code placement
-    // keeps one type's loop slow in some builds); see
-    // docs/performance-history.md, stop 33.
+    // The info word of a block (`pool_info`), counted as its bytes by the
+    // typed pops and every free, sized or not: its low 48 bits are the
+    // request's size, and the rest cancels between a block's allocation and
+    // its free (see `pool_counted_bytes`). Counting the word rather than
+    // the size means a caller's loop over one count keeps the word the pop
+    // stores and no longer uses the size; see docs/performance-history.md,
+    // stops 33 and 34.
     [[gnu::always_inline]] void count_allocated_info(std::uint64_t info) const noexcept {
-        add_info_bytes<allocated_at>(info);
+        count_allocated(info);
     }
     [[gnu::always_inline]] void count_freed_info(std::uint64_t info) const noexcept {
-        add_info_bytes<freed_at>(info);
-    }
-    template <std::size_t At>
-    [[gnu::always_inline]] void add_info_bytes(std::uint64_t info) const noexcept {
-        std::uint64_t bytes = 0; // scratch
-        asm volatile(
-            "{movq %1, %0\n\tshrq $16, %0\n\taddq %0, %%fs:%c3(%2)"
-            "|mov %0, %1\n\tshr %0, 16\n\tadd qword ptr fs:[%2+%c3], %0}"
-            : "=&r"(bytes)
-            : "r"(info), "r"(place.at), "i"(At));
+        count_freed(info);
     }
 #else
-    void count_allocated_info(std::uint64_t info) const noexcept { count_allocated(info >> 16); }
-    void count_freed_info(std::uint64_t info) const noexcept { count_freed(info >> 16); }
+    void count_allocated_info(std::uint64_t info) const noexcept { count_allocated(info); }
+    void count_freed_info(std::uint64_t info) const noexcept { count_freed(info); }
 #if ZIGGY_POOL_TLS_FRONT
     [[nodiscard]] PoolFront& front() const noexcept { return pool_tls_slot_at(place).front; }
 #else
@@ -753,7 +800,7 @@ template <bool CountInfo, class Front>
 /// The byte layer's (`allocate_bytes`).
 [[gnu::always_inline]] inline void* pool_pop(PoolTlsPlace place, std::size_t list,
                                              std::size_t bytes) noexcept {
-    return pool_pop<false>(PoolFrontAt{place}, list, bytes, pool_info(bytes, list));
+    return pool_pop<false>(PoolFrontAt{place}, list, bytes, pool_info_made(bytes, list));
 }
 /// The typed paths' (`allocate<T>` of the pool and the hybrid), given the
 /// info word (`pool_info(bytes, list)`), computed with the list before the
@@ -776,11 +823,11 @@ template <bool CountInfo, class Front>
     PoolHeader* h = pool_header_of(user);
     unpoison(h, pool_header_size);
     const std::uint64_t info = h->info;
-    // Direct blocks (route >= 0x80) fail the bound test too, blocks already
-    // freed the magic test: they take the declining list, which is closed
-    // and full in every cache.
-    const bool pooled = ((info & 0xFF00) == pool_magic << 8) & ((info & 0xFF) < pool_list_count);
-    const std::size_t list = pooled ? info & 0xFF : pool_declining_list;
+    // Direct blocks (route >= 0x80), blocks already freed and words without
+    // the magic are no list (`pool_info_list`): they take the declining
+    // list, which is closed and full in every cache.
+    const std::uint64_t route_list = pool_info_list(info);
+    const std::size_t list = route_list < pool_list_count ? route_list : pool_declining_list;
     const std::uintptr_t hot = front.hot(list);
     if (hot == pool_hot_empty) [[likely]] {
         pool_fill_hot(front, list, user, h, info);
