@@ -848,8 +848,9 @@ TEST(UnmanagedMemoryPoolTest, SizedFreeOfDirectBlocks) {
 
 // A sized free with a size or alignment other than the allocation's (a caller
 // bug) goes by the header, also for direct blocks and also where the wrong
-// values happen to compare equal with the header's encoding (a size past
-// 2^48, an alignment that is not a power of two).
+// values happen to compare equal with the header's encoding (a size whose
+// bits past 2^48 are set in the word's magic and route already, an
+// alignment that is not a power of two).
 TEST(UnmanagedMemoryPoolTest, SizedFreeOfDirectBlockWithWrongSizeOrAlignment) {
     TrackingAllocator base;
     UnmanagedMemoryPool pool(base);
@@ -863,6 +864,7 @@ TEST(UnmanagedMemoryPoolTest, SizedFreeOfDirectBlockWithWrongSizeOrAlignment) {
     const Case cases[] = {
         {big, 16, 3 * big, 16},                      // another size above the classes
         {big, 16, big + (std::size_t{1} << 48), 16}, // same low 48 bits
+        {big, 16, big | (std::size_t{1} << 63), 16}, // compares equal (the magic's top bit)
         {big, 16, big, 48},                          // not a power of two (48 = 16 x 3)
         {100, 128, 100, 64},                         // another power of two
         {big, 128, big, 384},                        // not a power of two (128 x 3)
@@ -1549,8 +1551,13 @@ TEST(UnmanagedMemoryPoolTest, TlsSlotsAgreeBetweenLibraryAndCaller) {
 #endif
             }
         ASSERT_NE(cache, nullptr);
-        EXPECT_EQ(cache->front->allocated_bytes.load(), 16u);
-        EXPECT_EQ(cache->front->freed_bytes.load(), 16u);
+        // The miss counted its bytes, the inline free the header's word:
+        // the same size modulo 2^48, so no byte is live.
+        const std::uint64_t allocated = cache->front->allocated_bytes.load();
+        const std::uint64_t freed = cache->front->freed_bytes.load();
+        EXPECT_EQ(allocated, 16u);
+        EXPECT_EQ(freed, d::pool_info(16, d::pool_list_index(16, alignof(int))));
+        EXPECT_EQ(d::pool_counted_bytes(allocated, freed), 0u);
         auto again = pool.allocate<int>(4); // a hit
         EXPECT_EQ(static_cast<void*>(again.data()), block);
         EXPECT_EQ(cache->front->pops[d::pool_list_index(16, alignof(int))].load(), 1u);

@@ -293,8 +293,9 @@ private:
     /// alignments) the block can only be direct: when its header is what
     /// `allocate_direct` wrote for this size and alignment, the block goes
     /// straight back to the base, with the size and alignment from the header
-    /// (a caller's size past 2^48, or an alignment that is not a power of
-    /// two, can still compare equal). Anything else takes the slow path,
+    /// (a caller's size whose bits past 2^48 are set in the word's magic and
+    /// route already, or an alignment that is not a power of two, can still
+    /// compare equal). Anything else takes the slow path,
     /// which goes by the header alone.
     [[gnu::always_inline]] void deallocate_declined(void* user, std::size_t size,
                                                     std::size_t alignment) noexcept {
@@ -445,7 +446,9 @@ private:
     std::unique_ptr<Depot[]> depots_;
     std::atomic<std::size_t> depot_bytes_{0};
     /// Bytes allocated and freed by operations on threads without a cache,
-    /// and those of exited threads (monotonic, like the caches' counters).
+    /// and those of exited threads: sums that wrap, like the caches'
+    /// counters, whose difference modulo 2^48 is exact
+    /// (`detail::pool_counted_bytes`).
     std::atomic<std::uint64_t> shared_allocated_bytes_{0};
     std::atomic<std::uint64_t> shared_freed_bytes_{0};
     std::atomic<std::uint64_t> direct_allocations_{0};

@@ -37,7 +37,8 @@ template <class Header>
 /// knows its direct blocks by this cookie. Once freed, the cookie is 0.
 /// A pool's header has its magic byte (the info word's top byte) where
 /// this has the cookie's top byte (0x5A, or 0 once freed: never the
-/// magic), so one look tells the two apart.
+/// magic), so one look tells the two apart, either way: a pool reading
+/// this finds no magic, and this read from a pool's header has no cookie.
 struct SystemHeader {
     std::size_t size;        ///< user bytes
     std::uint32_t alignment; ///< as requested

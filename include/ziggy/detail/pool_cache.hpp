@@ -140,14 +140,14 @@ inline constexpr std::size_t pool_declining_list = pool_list_count;
 /// The info word's layout: the request's size in its low 48 bits (a size is
 /// below `pool_max_request`, 2^47), the route (the list, or a direct
 /// block's route) in the next byte, the magic in the top byte. The size is
-/// the low bits so that the byte counters can add the word itself: a
-/// block's free counts the word its allocation counted, so their route and
-/// magic bits, multiples of 2^48, cancel in the counters' difference modulo
-/// 2^48 (see `pool_counted_bytes`), and neither side shifts. The magic is
-/// above the route so that the word's top 16 bits less `pool_magic << 8`
-/// is the list of a pooled block and a number past the lists for
-/// anything else (`pool_info_list`), and so that a word is made with
-/// 32-bit constants (`(pool_magic << 8 | route) << 48 | size`).
+/// the low bits so that the byte counters can add the word itself: every
+/// value a counter adds, a word or (on the slow paths) a byte count, is
+/// its block's size modulo 2^48, so the counters' difference modulo 2^48
+/// is the live bytes (`pool_counted_bytes`), and neither side shifts. The
+/// magic is above the route so that the word's top 16 bits less
+/// `pool_magic << 8` is the list of a pooled block and a number past the
+/// lists for anything else (`pool_info_list`), and so that a word can be
+/// made with 32-bit constants (`pool_info_made`).
 inline constexpr unsigned pool_info_size_bits = 48;
 inline constexpr std::uint64_t pool_info_size_mask = (std::uint64_t{1} << pool_info_size_bits) - 1;
 static_assert(pool_max_request <= pool_info_size_mask);
@@ -171,9 +171,10 @@ static_assert(pool_info(3, 5) == ((pool_magic << 8 | 5) << pool_info_size_bits |
 /// constant and hidden from the optimiser before the shift. Left to
 /// itself, g++ folds magic and shift into a 10-byte move of a 64-bit
 /// constant; on Zen 5 the 64 B pair of `allocate_bytes` and
-/// `deallocate_bytes` then ran 1.41-1.46 ns against 1.33-1.36 with the
-/// old header, and the `Buffer` pair through an `Allocator&` 1.31-1.40
-/// against 1.15-1.21 with this (docs/performance-history.md, stop 34).
+/// `deallocate_bytes` then ran 1.41-1.46 ns and the `Buffer` pair through
+/// an `Allocator&` 1.32-1.36, against 1.33-1.36 and 1.23-1.28 with stop
+/// 33's header in the same rounds; with this, 1.30-1.39 and 1.15-1.21
+/// (docs/performance-history.md, stop 34).
 /// The pool's and the hybrid's `allocate<T>` keep `pool_info`, which g++
 /// computes once before a loop over one count.
 [[nodiscard, gnu::always_inline]] inline std::uint64_t pool_info_made(
@@ -190,9 +191,9 @@ static_assert(pool_info(3, 5) == ((pool_magic << 8 | 5) << pool_info_size_bits |
 [[nodiscard]] constexpr std::uint64_t pool_info_list(std::uint64_t info) noexcept {
     return (info >> pool_info_size_bits) - (pool_magic << 8);
 }
-/// Live bytes from sums of counted info words (or byte counts: a byte count
-/// is its own info word's low bits) allocated and freed: exact while fewer
-/// than 2^48 bytes are live, which no machine maps.
+/// Live bytes from sums of counted info words and byte counts allocated and
+/// freed (each added value is its block's size modulo 2^48): exact while
+/// fewer than 2^48 bytes (256 TiB) are live, which no machine maps.
 [[nodiscard]] constexpr std::uint64_t pool_counted_bytes(std::uint64_t allocated,
                                                          std::uint64_t freed) noexcept {
     return (allocated - freed) & pool_info_size_mask;
@@ -283,8 +284,8 @@ template <class T>
 #endif
 }
 
-/// Live bytes from pairs of monotonic counters (bytes allocated, bytes freed)
-/// that other threads keep adding to, such as the pool's per-thread caches:
+/// Live bytes from pairs of counters (bytes allocated, bytes freed: sums
+/// that only grow, modulo 2^64) that other threads keep adding to, such as the pool's per-thread caches:
 /// `for_each_pair(visit)` calls `visit(allocated, freed)` once per pair, in
 /// the same order each time. Every `freed` is read before any `allocated`.
 /// A free happens after its block's allocation, and the writers' stores are
@@ -371,10 +372,12 @@ struct PoolFreeList {
 struct PoolFront {
     std::atomic<std::uintptr_t> hot[pool_list_count + 1] = {}; // and pool_declining_list
     std::atomic<std::uint64_t> pops[pool_list_count] = {};     // allocations served: hits
-    /// User bytes allocated and freed through this cache. Two monotonic
-    /// counters, not one difference: total_allocated_bytes() reads every
-    /// free before every allocation (their difference is negative when the
-    /// thread frees what others allocated).
+    /// User bytes allocated and freed through this cache, as sums of info
+    /// words and byte counts that wrap (each is its block's size modulo
+    /// 2^48: `pool_counted_bytes`). Two counters, not one difference:
+    /// total_allocated_bytes() reads every free before every allocation
+    /// (their difference is negative when the thread frees what others
+    /// allocated).
     std::atomic<std::uint64_t> allocated_bytes{0};
     std::atomic<std::uint64_t> freed_bytes{0};
 };
@@ -654,8 +657,8 @@ struct PoolFrontAt {
     }
     // The info word of a block (`pool_info`), counted as its bytes by the
     // typed pops and every free, sized or not: its low 48 bits are the
-    // request's size, and the rest cancels between a block's allocation and
-    // its free (see `pool_counted_bytes`). Counting the word rather than
+    // request's size, and the counters' difference is taken modulo 2^48
+    // (see `pool_counted_bytes`). Counting the word rather than
     // the size means a caller's loop over one count keeps the word the pop
     // stores and no longer uses the size; see docs/performance-history.md,
     // stops 33 and 34.
