@@ -94,24 +94,28 @@ TEST(PoolHeaderTest, InfoWordKeepsSizeMagicAndRoute) {
             EXPECT_EQ(pool_info_magic(info), pool_magic) << size << " " << route;
             EXPECT_EQ(pool_info_route(info), route) << size << " " << route;
             // The list of a pooled block's word; past the lists for any other.
-            if (route < pool_list_count)
+            if (route < pool_list_count) {
                 EXPECT_EQ(pool_info_list(info), route) << size << " " << route;
-            else
+            } else {
                 EXPECT_GE(pool_info_list(info), pool_list_count) << size << " " << route;
+            }
         }
     }
     EXPECT_NE(pool_info_magic(pool_freed_info), pool_magic);
     EXPECT_GE(pool_info_list(pool_freed_info), pool_list_count);
     // Words of other magic, a SystemAllocator's header read as a pool's
     // (alignment 16, the two cookies) and zero are no list either.
-    for (std::uint64_t magic = 0; magic <= 0xFF; ++magic)
-        if (magic != pool_magic)
-            for (std::uint64_t route : {std::uint64_t{0}, pool_list_count - 1})
-                EXPECT_GE(pool_info_list(magic << 56 | route << 48 | 64), pool_list_count)
-                    << magic << " " << route;
+    for (std::uint64_t magic = 0; magic <= 0xFF; ++magic) {
+        if (magic == pool_magic) continue;
+        for (std::uint64_t route : {std::uint64_t{0}, pool_list_count - 1}) {
+            EXPECT_GE(pool_info_list(magic << 56 | route << 48 | 64), pool_list_count)
+                << magic << " " << route;
+        }
+    }
     for (std::uint64_t cookie :
-         {std::uint64_t{system_cookie}, std::uint64_t{system_pool_cookie}, std::uint64_t{0}})
+         {std::uint64_t{system_cookie}, std::uint64_t{system_pool_cookie}, std::uint64_t{0}}) {
         EXPECT_GE(pool_info_list(cookie << 32 | 16), pool_list_count) << cookie;
+    }
 }
 
 // The byte counters add info words on the fast paths and plain byte counts
