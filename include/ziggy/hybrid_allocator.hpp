@@ -73,6 +73,10 @@
 // allocate<T>) two report runs read every pooled cell 0.92-1.09x and
 // every direct one 1.00-1.10x; in other builds of the same code three
 // 1-byte cells over jemalloc read 1.35-1.41x (the loop's code placement).
+// Stop 34's three report runs: the 1-byte cells 1.35-1.39x over jemalloc
+// (1.14 once) and up to 1.15x over glibc in two runs, every other pooled
+// cell 0.89-1.10x, direct cells 0.98-1.06x (six of one run's mimalloc
+// binary 1.10-1.12x).
 #pragma once
 
 #include <algorithm>

@@ -655,22 +655,7 @@ struct PoolFrontAt {
                      :
                      : "er"(bytes), "r"(place.at), "i"(freed_at));
     }
-    // The info word of a block (`pool_info`), counted as its bytes by the
-    // typed pops and every free, sized or not: its low 48 bits are the
-    // request's size, and the counters' difference is taken modulo 2^48
-    // (see `pool_counted_bytes`). Counting the word rather than
-    // the size means a caller's loop over one count keeps the word the pop
-    // stores and no longer uses the size; see docs/performance-history.md,
-    // stops 33 and 34.
-    [[gnu::always_inline]] void count_allocated_info(std::uint64_t info) const noexcept {
-        count_allocated(info);
-    }
-    [[gnu::always_inline]] void count_freed_info(std::uint64_t info) const noexcept {
-        count_freed(info);
-    }
 #else
-    void count_allocated_info(std::uint64_t info) const noexcept { count_allocated(info); }
-    void count_freed_info(std::uint64_t info) const noexcept { count_freed(info); }
 #if ZIGGY_POOL_TLS_FRONT
     [[nodiscard]] PoolFront& front() const noexcept { return pool_tls_slot_at(place).front; }
 #else
@@ -733,7 +718,7 @@ struct PoolFrontOf {
 template <class Front>
 [[gnu::always_inline]] inline void pool_fill_hot(Front front, std::size_t list, void* user,
                                                  PoolHeader* h, std::uint64_t info) noexcept {
-    front.count_freed_info(info);
+    front.count_freed(info); // the header's word: see pool_pop
     front.set_hot(list, reinterpret_cast<std::uintptr_t>(user));
     pool_mark_freed(h, list);
 }
@@ -755,7 +740,7 @@ template <class Front>
                                                      std::size_t list, void* user, PoolHeader* h,
                                                      std::uintptr_t hot, void** top,
                                                      std::uint64_t info) noexcept {
-    front.count_freed_info(info);
+    front.count_freed(info); // the header's word: see pool_pop
     fl.top.store(top + 1, std::memory_order_relaxed);
     front.set_hot(list, reinterpret_cast<std::uintptr_t>(user));
     *top = pool_hot_block(hot);
@@ -766,8 +751,8 @@ template <class Front>
 /// declining cache): the hot slot's, else the stack's newest; nullptr
 /// when the list is empty. `info` is `pool_info(bytes, list)`, written into
 /// the block's header; the bytes allocated are counted from it
-/// (`CountInfo`, the typed paths: see PoolFrontAt::count_allocated_info)
-/// or from `bytes` (the byte layer, whose loops keep the size anyway).
+/// (`CountInfo`, the typed paths: see below) or from `bytes` (the byte
+/// layer, whose loops keep the size anyway).
 template <bool CountInfo, class Front>
 [[gnu::always_inline]] inline void* pool_pop(Front front, std::size_t list, std::size_t bytes,
                                              std::uint64_t info) noexcept {
@@ -792,10 +777,13 @@ template <bool CountInfo, class Front>
     }
     pool_mark_allocated(user, info);
     front.count_hit(list);
-    if constexpr (CountInfo)
-        front.count_allocated_info(info);
-    else
-        front.count_allocated(bytes);
+    // The typed paths count the info word as the block's bytes: its low 48
+    // bits are the request's size, and the counters' difference is taken
+    // modulo 2^48 (`pool_counted_bytes`), as every free counts the word
+    // too. A caller's loop over one count then keeps the word the pop
+    // stores and no longer uses the size (docs/performance-history.md,
+    // stops 33 and 34).
+    front.count_allocated(CountInfo ? info : static_cast<std::uint64_t>(bytes));
     unpoison(user, bytes);
     return user;
 }
