@@ -65,11 +65,30 @@ TYPED_TEST(AllocatorContract, ZeroMemoryIsZero) {
     }
 }
 
-// count == 0 gives an empty buffer and changes no accounting.
+// count == 0 gives an empty buffer that owns nothing (its destructor frees
+// nothing), for element types of every kind of size class lookup, and
+// changes no accounting.
+template <class Buf>
+void expect_empty_non_owning(const Buf& b) {
+    EXPECT_TRUE(b.empty());
+    EXPECT_FALSE(b.valid());
+    EXPECT_EQ(b.data(), nullptr);
+    EXPECT_FALSE(b.owns_memory());
+    EXPECT_EQ(b.allocator(), nullptr);
+}
+struct ThreeBytes {
+    unsigned char c[3];
+};
 TYPED_TEST(AllocatorContract, ZeroCountIsEmpty) {
     const auto before = this->a().total_allocated_bytes();
-    auto b = this->a().template allocate<int>(0);
-    EXPECT_TRUE(b.empty());
+    {
+        auto b = this->a().template allocate<int>(0);
+        expect_empty_non_owning(b);
+        expect_empty_non_owning(this->a().template allocate<unsigned char>(0));
+        expect_empty_non_owning(this->a().template allocate<ThreeBytes>(0, true));
+        expect_empty_non_owning(this->a().template allocate<double>(0));
+        EXPECT_EQ(this->a().total_allocated_bytes(), before);
+    }
     EXPECT_EQ(this->a().total_allocated_bytes(), before);
 }
 

@@ -177,6 +177,9 @@ TEST(HybridAllocatorTest, AllocationsMatchTheRouteAtEveryEdge) {
     EXPECT_TRUE(h.allocate<std::int16_t>(0).empty());
     EXPECT_TRUE(h.allocate<Vec3>(0).empty());
     EXPECT_TRUE(h.allocate<Vec4>(0).empty());
+    for (auto zero : {h.allocate<double>(0).owns_memory(), h.allocate<std::uint8_t>(0).valid(),
+                      h.allocate<Vec3>(0, true).owns_memory(), h.allocate<Wide>(0).owns_memory()})
+        EXPECT_FALSE(zero); // owns nothing: its destructor frees nothing
     EXPECT_THROW((void)h.allocate<float>(~std::size_t{0}), std::bad_array_new_length);
     EXPECT_THROW((void)h.allocate<double>(~std::size_t{0} / 4), std::bad_array_new_length);
     EXPECT_EQ(h.total_allocated_bytes(), 0u);

@@ -651,9 +651,13 @@ TEST(UnmanagedMemoryPoolTest, TooManyElementsThrowAndChangeNothing) {
     EXPECT_EQ(stats.hits, 0u);
     EXPECT_EQ(stats.misses, 3u);
     EXPECT_EQ(stats.retained_blocks, 2u);
-    EXPECT_TRUE(pool.allocate<std::uint64_t>(0).empty());
-    EXPECT_TRUE(pool.allocate<char>(0).empty());
+    // Zero: an empty buffer that owns nothing (its destructor frees nothing).
+    for (auto zero :
+         {pool.allocate<std::uint64_t>(0).owns_memory(), pool.allocate<char>(0).owns_memory(),
+          pool.allocate<std::uint16_t>(0).valid(), !pool.allocate<std::uint32_t>(0, true).empty()})
+        EXPECT_FALSE(zero);
     EXPECT_EQ(pool.statistics().hits, 0u);
+    EXPECT_EQ(pool.statistics().misses, 3u);
     // Both pooled blocks are still there for the sizes they serve.
     auto again = pool.allocate<std::uint64_t>(8);
     auto small = pool.allocate<std::uint16_t>(8);

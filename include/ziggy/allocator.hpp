@@ -205,8 +205,22 @@ protected:
     /// themselves a non-virtual typed fast path (ScopedAllocator::allocate<T>).
     /// Precondition: `pointer` is non-null (Buffer::reset relies on it).
     template <Unmanaged T>
-    [[nodiscard]] Buffer<T> adopt_buffer(T* pointer, std::size_t count) noexcept {
+    [[nodiscard, gnu::always_inline]] Buffer<T> adopt_buffer(T* pointer,
+                                                             std::size_t count) noexcept {
         return Buffer<T>(pointer, count, *this);
+    }
+    /// The Buffer the typed fast paths return: `adopt_buffer(pointer, count)`
+    /// when `owner` is this allocator, and for a count of zero (`owner`
+    /// nullptr, `pointer` nullptr) the empty Buffer. One return for both,
+    /// so that the Buffer's size is `count` on every path: a loop over one
+    /// count then frees with the size it allocated, and g++ merges the
+    /// free's size class lookup and info word with the allocation's
+    /// (detail::size_class_lookup). Returning `Buffer<T>()` for zero made
+    /// the size a choice between 0 and `count`, which it did not merge.
+    template <Unmanaged T>
+    [[nodiscard, gnu::always_inline]] static Buffer<T> make_buffer(T* pointer, std::size_t count,
+                                                                   Allocator* owner) noexcept {
+        return Buffer<T>(pointer, count, owner);
     }
     /// `into = adopt_buffer(pointer, count)` without the temporary Buffer
     /// (which g++ 12 keeps on the stack, writing it and reading it back): for
@@ -373,25 +387,28 @@ template <Unmanaged T>
 inline Buffer<T> Allocator::allocate(std::size_t count, bool zero_memory, const char* file,
                                      int line, const char* function) {
     // The list and the header's info word before any branch, so that a
-    // loop over one count can compute them once (allocate_bytes computes
-    // the list after its checks: measured faster there,
-    // docs/performance-history.md, stop 31; the typed pop counts the bytes
-    // from the word, stop 33; `pool_info_made`, as the byte layer's pop
-    // makes it, stop 34). `count * sizeof(T)` may wrap for too many; it is
-    // then never used.
+    // loop over one count can compute them once, and the free of the
+    // Buffer reuses them (make_buffer; allocate_bytes computes the list
+    // after its checks: measured faster there, docs/performance-history.md,
+    // stop 31; the typed pop counts the bytes from the word, stop 33; the
+    // word is `pool_info`, whose constant g++ then moves once, stop 35).
+    // `count * sizeof(T)` may wrap for too many; it is then never used.
     const std::size_t bytes = count * sizeof(T);
     const std::size_t list = detail::pool_list_index(bytes, alignof(T));
-    const std::uint64_t info = detail::pool_info_made(bytes, list);
+    const std::uint64_t info = detail::pool_info(bytes, list);
+    void* p = nullptr;
+    Allocator* owner = this;
     if (detail::zero_or_too_many<T>(count)) [[unlikely]] {
-        if (count == 0) return Buffer<T>();
-        detail::throw_bad_array_new_length();
+        if (count != 0) detail::throw_bad_array_new_length();
+        owner = nullptr;
+    } else {
+        p = pop_inline_typed(list, bytes, info, zero_memory);
+        if (p == nullptr)
+            p = do_allocate(bytes, alignof(T), zero_memory, CallSite{file, line, function});
+        if (p == nullptr) [[unlikely]]
+            detail::throw_bad_alloc();
     }
-    void* p = pop_inline_typed(list, bytes, info, zero_memory);
-    if (p == nullptr)
-        p = do_allocate(bytes, alignof(T), zero_memory, CallSite{file, line, function});
-    if (p == nullptr) [[unlikely]]
-        detail::throw_bad_alloc();
-    return Buffer<T>(static_cast<T*>(p), count, *this);
+    return make_buffer(static_cast<T*>(p), count, owner);
 }
 
 } // namespace ziggy

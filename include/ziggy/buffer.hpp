@@ -153,9 +153,13 @@ public:
     [[gnu::always_inline]] void reset() noexcept {
         if (owner_ != nullptr) {
             // An owning buffer always has memory (adopt_buffer's precondition),
-            // so deallocate_bytes's null test folds away.
+            // so deallocate_bytes's null test folds away. `size_ * sizeof(T)`,
+            // not size_bytes(), which g++ calls in its early passes: the
+            // allocator's size class lookup for the free is merged with the
+            // allocation's only when both see the same size there
+            // (detail::size_class_lookup).
             if (data_ == nullptr) __builtin_unreachable();
-            owner_->deallocate_bytes(const_cast<std::remove_cv_t<T>*>(data_), size_bytes(),
+            owner_->deallocate_bytes(const_cast<std::remove_cv_t<T>*>(data_), size_ * sizeof(T),
                                      alignof(T));
         }
         data_ = nullptr;
@@ -177,9 +181,11 @@ private:
     template <Unmanaged U>
     friend Buffer<U> wrap_existing(U* pointer, std::size_t count) noexcept;
 
-    constexpr Buffer(T* data, std::size_t size, Allocator* owner) noexcept
+    // Forced inline, as the fast paths that call them: a call in g++'s
+    // early passes keeps the Buffer in memory there (see reset).
+    [[gnu::always_inline]] constexpr Buffer(T* data, std::size_t size, Allocator* owner) noexcept
         : data_(data), size_(size), owner_(owner) {}
-    Buffer(T* data, std::size_t size, Allocator& owner) noexcept
+    [[gnu::always_inline]] Buffer(T* data, std::size_t size, Allocator& owner) noexcept
         : data_(data), size_(size), owner_(&owner) {}
 
     T* data_ = nullptr;

@@ -90,17 +90,14 @@ struct PoolStatistics {
     std::vector<PoolClassStatistics> classes;
 };
 
-// On UnmanagedMemoryPool::allocate<T> (undefined at the end of this
-// header): inline, forced under clang. clang 14 called it and returned the
-// `Buffer` through memory (the 64 B `Buffer` pair 3.2-3.4 ns against
-// 1.40-1.44 forced inline, Zen 5). g++ inlines it anyway, and forcing it
-// there made g++ inline it earlier and build a slower loop (the 64 B pair
-// 1.57-1.69 ns against 1.38-1.50).
-#if defined(__clang__)
-#define ZIGGY_POOL_FORCE_INLINE [[gnu::always_inline]]
-#else
-#define ZIGGY_POOL_FORCE_INLINE
-#endif
+// UnmanagedMemoryPool::allocate<T> is inline, forced. clang 14 called it
+// and returned the `Buffer` through memory (the 64 B `Buffer` pair 3.2-3.4 ns against 1.40-1.44
+// forced inline, Zen 5). Under g++ it was forced only from stop 35: until
+// then forcing it made g++ build a slower loop (the 64 B pair 1.57-1.69 ns
+// against 1.38-1.50, stop 30), and since stop 35 it must be inlined in
+// g++'s early passes for the free's size class lookup to be merged with
+// the allocation's (detail::size_class_lookup; without it, a loop over
+// 4-byte elements kept the list on the stack).
 
 class HybridAllocator;
 
@@ -120,7 +117,7 @@ public:
     /// As `Allocator::allocate<T>`, with the pool's fast path inlined: a hit is
     /// a pop from the calling thread's cache.
     template <Unmanaged T>
-    [[nodiscard]] ZIGGY_POOL_FORCE_INLINE Buffer<T> allocate(
+    [[nodiscard, gnu::always_inline]] Buffer<T> allocate(
         std::size_t count, bool zero_memory = false, const char* file = __builtin_FILE(),
         int line = __builtin_LINE(), const char* function = __builtin_FUNCTION()) {
         // One branch on the fast path: the pop's. A count of zero or too many
@@ -131,27 +128,33 @@ public:
         // over one count computes it once (see detail::size_class_index).
         // For 1-byte elements the list is already the declining one for
         // zero and for any count above the classes; for larger ones the
-        // product may wrap to a pooled size, hence the select (a `cmov`).
+        // product may wrap to a pooled size, hence the select of size 0 (a
+        // `cmov`), whose class is the declining list. It selects the size
+        // looked up, not the list (until stop 35): so a loop over one count
+        // looks its class up once, before the loop, where the select of the
+        // list kept a branch and the header's word in the loop (4-byte
+        // elements: the pair 1.42-1.45 ns against 1.18 for 1-byte ones).
         // `bytes` is written into a header only by a pop that found a block,
         // which only a count that passed can do.
         const std::size_t bytes = count * sizeof(T);
-        std::size_t list = detail::pool_list_index(bytes, alignof(T));
-        if constexpr (sizeof(T) > 1)
-            list = detail::zero_or_too_many<T>(count) ? detail::pool_declining_list : list;
+        const std::size_t list = detail::pool_list_index(
+            sizeof(T) > 1 && detail::zero_or_too_many<T>(count) ? 0 : bytes, alignof(T));
         void* p = detail::pool_pop_typed(tls_place_, list, bytes, detail::pool_info(bytes, list));
+        Allocator* owner = this;
         if (p == nullptr) [[unlikely]] {
             if (detail::zero_or_too_many<T>(count)) {
-                if (count == 0) return Buffer<T>();
-                detail::throw_bad_array_new_length();
+                if (count != 0) detail::throw_bad_array_new_length();
+                owner = nullptr;
+            } else {
+                p = allocate_slow(bytes, alignof(T), zero_memory);
+                if (p == nullptr) [[unlikely]]
+                    detail::throw_bad_alloc();
             }
-            p = allocate_slow(bytes, alignof(T), zero_memory);
-            if (p == nullptr) [[unlikely]]
-                detail::throw_bad_alloc();
         } else if (zero_memory) {
             std::memset(p, 0, bytes);
         }
         (void)file, (void)line, (void)function;
-        return adopt_buffer(static_cast<T*>(p), count);
+        return make_buffer(static_cast<T*>(p), count, owner);
     }
 
     /// Bulk allocation: fills `out` with blocks of `size` bytes aligned to
@@ -455,5 +458,3 @@ private:
 };
 
 } // namespace ziggy
-
-#undef ZIGGY_POOL_FORCE_INLINE

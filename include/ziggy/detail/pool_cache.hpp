@@ -165,9 +165,10 @@ static_assert(pool_info(3, 5) == ((pool_magic << 8 | 5) << pool_info_size_bits |
 [[nodiscard]] constexpr std::uint64_t pool_info_magic(std::uint64_t info) noexcept {
     return info >> 56;
 }
-/// `pool_info(size, route)` for the pops whose loops make it on every call
-/// (the byte layer's, and `Allocator::allocate<T>`'s, whose callers look
-/// the list up again each time): magic and route are or'ed with a 32-bit
+/// `pool_info(size, route)` for the pop whose loops make it on every call
+/// (the byte layer's, whose callers look the list up again each time;
+/// `Allocator::allocate<T>`'s too until stop 35, when its free began to
+/// reuse its list and word): magic and route are or'ed with a 32-bit
 /// constant and hidden from the optimiser before the shift. Left to
 /// itself, g++ folds magic and shift into a 10-byte move of a 64-bit
 /// constant; on Zen 5 the 64 B pair of `allocate_bytes` and
@@ -175,8 +176,8 @@ static_assert(pool_info(3, 5) == ((pool_magic << 8 | 5) << pool_info_size_bits |
 /// an `Allocator&` 1.32-1.36, against 1.33-1.36 and 1.23-1.28 with stop
 /// 33's header in the same rounds; with this, 1.30-1.39 and 1.15-1.21
 /// (docs/performance-history.md, stop 34).
-/// The pool's and the hybrid's `allocate<T>` keep `pool_info`, which g++
-/// computes once before a loop over one count.
+/// The typed paths (`allocate<T>` of the pool, the hybrid and `Allocator`)
+/// keep `pool_info`, which g++ computes once before a loop over one count.
 [[nodiscard, gnu::always_inline]] inline std::uint64_t pool_info_made(
     std::size_t size, std::uint64_t route) noexcept {
     std::uint64_t key = pool_magic << 8 | route;

@@ -60,8 +60,13 @@ inline constexpr std::size_t no_size_class = 2 * size_class_count;
 /// The 16-byte granule of a size, `(size + 15) / 16`, clamped to the last
 /// entry of size_class_table (and 0 for a size so large that `size + 15`
 /// wraps).
+/// (Not `std::min`, which returns a reference: in g++'s early passes the
+/// allocation's and the free's granules of one size are then two loads
+/// through pointers to temporaries, not one value, and their lookups are
+/// not merged; see size_class_lookup.)
 [[nodiscard, gnu::always_inline]] constexpr std::size_t size_granule(std::size_t size) noexcept {
-    return std::min((size + 15) / 16, max_class_size / 16 + 1);
+    const std::size_t granule = (size + 15) / 16;
+    return granule < max_class_size / 16 + 1 ? granule : max_class_size / 16 + 1;
 }
 
 /// The table of size classes. Every class size is a multiple of 16, so the
@@ -83,36 +88,55 @@ inline constexpr auto size_class_table = [] {
     return t;
 }();
 
-/// Class serving `size` bytes; `no_size_class` for 0 and for sizes above
-/// `max_class_size`.
+#if defined(__x86_64__)
+/// The table's entry for `granule` (below its size), read by an asm
+/// statement that is not volatile and names no memory, in a function
+/// declared `const`: the compilers treat the read as a pure function of
+/// the granule. A plain load is reloaded after every call the compiler
+/// cannot see into and every `asm("" ::: "memory")` barrier in a loop (such
+/// as the benchmarks' `escape`): g++ 12 does not use the table's being
+/// constant to keep it across a call. Sound because the table never
+/// changes and `size_granule` keeps the index inside it.
 ///
-/// On x86-64 the table is read by an asm statement that is not volatile and
-/// names no memory: the compilers treat it as a pure function of the size, so
-/// a loop over one size computes the class once. A plain load is reloaded
-/// after every store the compiler cannot tell apart from the table and every
-/// `asm("" ::: "memory")` barrier in the loop (such as the benchmarks'
-/// `escape`, or any opaque call): the table is constant, which the compilers
-/// do not use to hoist it.
-/// Sound because the table never changes and `size_granule` keeps the index
-/// inside it. Measured (Zen 5, pool_bench-mimalloc, minima of interleaved
-/// runs): the 64 B `Buffer` pair ran 1.43-1.45 against 1.55-1.58 ns over 7 of
-/// 8 code placements (docs/performance-history.md, stop 23).
+/// Why a function of its own, and why its asm template ends in twelve
+/// empty lines: a loop over one count (an allocation and a `Buffer`'s free
+/// of one size) looks the class up twice, once in `allocate<T>` and once in
+/// `deallocate_bytes`. g++ merges two identical calls of a const function
+/// in its early passes, but not two identical asm statements, and merges
+/// those only after register allocation has given the allocation's and the
+/// free's list a register each, or the stack. So the call must reach those
+/// passes as a call: g++ counts an asm statement as one instruction per
+/// line of its template, and twelve lines keep its early inliner, which
+/// inlines only the smallest functions, from inlining it there (ten is the
+/// least that did with g++ 12 -O2); its later inliner inlines it. The
+/// empty lines cost nothing in the object code. Measured (Zen 5, stop 35,
+/// docs/performance-history.md): with the free's own list and info word
+/// merged into the allocation's, the hybrid's loop over one count keeps
+/// everything in registers, and every pooled in-turn cell read 0.97-1.07x
+/// the pool alone (1-byte elements over jemalloc had read 1.35-1.39x).
+/// (Until stop 23 the load was plain and made on every call: the 64 B
+/// `Buffer` pair 1.55-1.58 ns against 1.43-1.45 hoisted.)
+[[nodiscard, gnu::const]] inline std::size_t size_class_lookup(std::size_t granule) noexcept {
+    std::size_t index = 0; // written by the asm below (zero-extended)
+    // Both asm dialects (AT&T, and Intel for -masm=intel).
+    asm("{movzbl (%1,%2), %k0|movzx %k0, byte ptr [%1+%2]}\n\n\n\n\n\n\n\n\n\n\n\n"
+        : "=r"(index)
+        : "r"(size_class_table.data()), "r"(granule));
+    return index;
+}
+#endif
+
+/// Class serving `size` bytes; `no_size_class` for 0 and for sizes above
+/// `max_class_size`. A size known at compile time does not fold to its
+/// class on x86-64 (`size_class_lookup` is opaque to the optimiser; in a
+/// loop, made once). Testing __builtin_constant_p here kept the lookup in
+/// the loops over a size known only at run time (g++ 12: the 64 B Buffer
+/// pair 1.52 against 1.42-1.46 ns, stop 23).
 [[nodiscard, gnu::always_inline]] constexpr std::size_t size_class_index(
     std::size_t size) noexcept {
     const std::size_t granule = size_granule(size);
 #if defined(__x86_64__)
-    // A size known at compile time no longer folds to its class (a `lea`
-    // and this load; in a loop, made once). Testing __builtin_constant_p
-    // here kept the lookup in the loops over a size known only at run time
-    // (g++ 12: the 64 B Buffer pair 1.52 against 1.42-1.46 ns).
-    if (!std::is_constant_evaluated()) {
-        std::size_t index = 0; // written by the asm below (zero-extended)
-        // Both asm dialects (AT&T, and Intel for -masm=intel).
-        asm("{movzbl (%1,%2), %k0|movzx %k0, byte ptr [%1+%2]}"
-            : "=r"(index)
-            : "r"(size_class_table.data()), "r"(granule));
-        return index;
-    }
+    if (!std::is_constant_evaluated()) return size_class_lookup(granule);
 #endif
     return size_class_table[granule];
 }
