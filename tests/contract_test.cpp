@@ -66,8 +66,8 @@ TYPED_TEST(AllocatorContract, ZeroMemoryIsZero) {
 }
 
 // count == 0 gives an empty buffer that owns nothing (its destructor frees
-// nothing), for element types of every kind of size class lookup, and
-// changes no accounting.
+// nothing), for element types of several sizes and alignments, and changes
+// no accounting.
 template <class Buf>
 void expect_empty_non_owning(const Buf& b) {
     EXPECT_TRUE(b.empty());
@@ -87,6 +87,8 @@ TYPED_TEST(AllocatorContract, ZeroCountIsEmpty) {
         expect_empty_non_owning(this->a().template allocate<unsigned char>(0));
         expect_empty_non_owning(this->a().template allocate<ThreeBytes>(0, true));
         expect_empty_non_owning(this->a().template allocate<double>(0));
+        expect_empty_non_owning(this->a().template allocate<Line64>(0));
+        expect_empty_non_owning(this->a().template allocate<Block256>(0));
         EXPECT_EQ(this->a().total_allocated_bytes(), before);
     }
     EXPECT_EQ(this->a().total_allocated_bytes(), before);

@@ -641,6 +641,11 @@ TEST(UnmanagedMemoryPoolTest, TooManyElementsThrowAndChangeNothing) {
                  std::bad_array_new_length); // wraps to 64 bytes
     EXPECT_THROW((void)pool.allocate<std::uint16_t>((std::size_t{1} << 63) + 8),
                  std::bad_array_new_length); // wraps to 16 bytes
+    struct Twelve {
+        std::uint32_t v[3];
+    };
+    EXPECT_THROW((void)pool.allocate<Twelve>((~std::size_t{0} - 3) / 12 + 1),
+                 std::bad_array_new_length); // wraps to 8 bytes: the list of 16 B
     EXPECT_THROW((void)pool.allocate<char>(~std::size_t{0}), std::bad_array_new_length);
     EXPECT_THROW((void)pool.allocate<char>(ziggy::detail::max_array_count<char> + 1),
                  std::bad_array_new_length);
@@ -715,6 +720,14 @@ TEST(UnmanagedMemoryPoolTest, OverAlignedTypes) {
     const auto stats = pool.statistics();
     EXPECT_EQ(stats.hits, 2u); // A32 and A64 pooled and reused
     EXPECT_EQ(stats.direct_allocations, 2u);
+    // Zero of them: an empty buffer that owns nothing, from no list.
+    for (bool zero : {pool.allocate<A32>(0).owns_memory(), pool.allocate<A64>(0).owns_memory(),
+                      pool.allocate<A256>(0).owns_memory(), pool.allocate<A64>(0).valid()})
+        EXPECT_FALSE(zero);
+    // A count whose product wraps to the 128 bytes of the pooled A64 block.
+    EXPECT_THROW((void)pool.allocate<A64>((std::size_t{1} << 58) + 2), std::bad_array_new_length);
+    EXPECT_EQ(pool.statistics().hits, 2u);
+    EXPECT_EQ(pool.statistics().misses, stats.misses);
     pool.clear();
     EXPECT_EQ(base.live_blocks(), 0u);
     EXPECT_EQ(base.mismatches(), 0u);

@@ -209,9 +209,10 @@ protected:
                                                              std::size_t count) noexcept {
         return Buffer<T>(pointer, count, *this);
     }
-    /// The Buffer the typed fast paths return: `adopt_buffer(pointer, count)`
-    /// when `owner` is this allocator, and for a count of zero (`owner`
-    /// nullptr, `pointer` nullptr) the empty Buffer. One return for both,
+    /// The Buffer the typed fast paths return: owned by `owner` (the
+    /// allocator whose memory `pointer` is), or, for a count of zero, the
+    /// empty Buffer. Precondition: either `owner` and `pointer` are both
+    /// non-null, or both are nullptr and `count` is 0. One return for both,
     /// so that the Buffer's size is `count` on every path: a loop over one
     /// count then frees with the size it allocated, and g++ merges the
     /// free's size class lookup and info word with the allocation's

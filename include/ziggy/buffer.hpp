@@ -152,7 +152,8 @@ public:
     /// non-owning buffer just forgets its view. Never throws.
     [[gnu::always_inline]] void reset() noexcept {
         if (owner_ != nullptr) {
-            // An owning buffer always has memory (adopt_buffer's precondition),
+            // An owning buffer always has memory (the precondition of
+            // adopt_buffer and Allocator::make_buffer),
             // so deallocate_bytes's null test folds away. `size_ * sizeof(T)`,
             // not size_bytes(), which g++ calls in its early passes: the
             // allocator's size class lookup for the free is merged with the

@@ -76,7 +76,9 @@
 // Stop 34's three report runs: the 1-byte cells 1.35-1.39x over jemalloc
 // (1.14 once) and up to 1.15x over glibc in two runs, every other pooled
 // cell 0.89-1.10x, direct cells 0.98-1.06x (six of one run's mimalloc
-// binary 1.10-1.12x).
+// binary 1.10-1.12x). Since stop 35 a `Buffer`'s free reuses the
+// allocation's size class and header word (see allocate<T>): every pooled
+// cell 1.00-1.09x, every direct one 1.00-1.10x in its report run.
 #pragma once
 
 #include <algorithm>
@@ -219,8 +221,8 @@ public:
         //   stores it and counts the bytes from it (detail::pool_pop_typed):
         //   in a loop over one count g++ then keeps the word in a register
         //   instead of building it on every pair, and the hot loop no
-        //   longer uses the size (it still reloads the list and part of the
-        //   word from the stack for the free). Stop 33: pooled in-turn
+        //   longer uses the size (it still reloaded the list and part of
+        //   the word from the stack for the free until stop 35, below). Stop 33: pooled in-turn
         //   cells over four mallocs above 1.10x went from 16-17 of 72 to 3
         //   in scratch rounds and the final build's report run (1-byte
         //   elements over jemalloc, by code placement), to 0 in two report
@@ -235,7 +237,8 @@ public:
         //   elements over jemalloc, in every build of stops 33 and 34).
         //   With one list and one word the loop keeps everything in
         //   registers: every pooled in-turn cell over four mallocs read
-        //   0.97-1.07x in the first measurement.
+        //   1.00-1.09x in the report run (0.97-1.07x in a scratch round but
+        //   for one cell at 1.13).
         // `count * sizeof(T)` may wrap for too many; it is then never used.
         const std::size_t bytes = count * sizeof(T);
         const std::size_t list = detail::pool_list_index(bytes, alignof(T));

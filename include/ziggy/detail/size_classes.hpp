@@ -109,21 +109,35 @@ inline constexpr auto size_class_table = [] {
 /// line of its template, and twelve lines keep its early inliner, which
 /// inlines only the smallest functions, from inlining it there (ten is the
 /// least that did with g++ 12 -O2); its later inliner inlines it. The
-/// empty lines cost nothing in the object code. Measured (Zen 5, stop 35,
+/// empty lines cost nothing in the object code. (g++ 12 at -O2 and -O3;
+/// see below for -Os.) Measured (Zen 5, stop 35,
 /// docs/performance-history.md): with the free's own list and info word
 /// merged into the allocation's, the hybrid's loop over one count keeps
-/// everything in registers, and every pooled in-turn cell read 0.97-1.07x
-/// the pool alone (1-byte elements over jemalloc had read 1.35-1.39x).
+/// everything in registers, and its pooled in-turn cells read 1.00-1.09x
+/// the pool alone in the report run (1-byte elements over jemalloc had
+/// read 1.35-1.39x).
 /// (Until stop 23 the load was plain and made on every call: the 64 B
 /// `Buffer` pair 1.55-1.58 ns against 1.43-1.45 hoisted.)
-[[nodiscard, gnu::const]] inline std::size_t size_class_lookup(std::size_t granule) noexcept {
+#if defined(__OPTIMIZE_SIZE__)
+// -Os: g++ would call the lookup (it counts the empty lines below, and
+// inlines only what does not grow the code), so the lookup is made in
+// place, as before stop 35. (At -O0 and -Og it is a call.)
+#define ZIGGY_SIZE_CLASS_LOOKUP [[nodiscard, gnu::const, gnu::always_inline]]
+#define ZIGGY_SIZE_CLASS_LOOKUP_LINES ""
+#else
+#define ZIGGY_SIZE_CLASS_LOOKUP [[nodiscard, gnu::const]]
+#define ZIGGY_SIZE_CLASS_LOOKUP_LINES "\n\n\n\n\n\n\n\n\n\n\n\n"
+#endif
+ZIGGY_SIZE_CLASS_LOOKUP inline std::size_t size_class_lookup(std::size_t granule) noexcept {
     std::size_t index = 0; // written by the asm below (zero-extended)
     // Both asm dialects (AT&T, and Intel for -masm=intel).
-    asm("{movzbl (%1,%2), %k0|movzx %k0, byte ptr [%1+%2]}\n\n\n\n\n\n\n\n\n\n\n\n"
+    asm("{movzbl (%1,%2), %k0|movzx %k0, byte ptr [%1+%2]}" ZIGGY_SIZE_CLASS_LOOKUP_LINES
         : "=r"(index)
         : "r"(size_class_table.data()), "r"(granule));
     return index;
 }
+#undef ZIGGY_SIZE_CLASS_LOOKUP
+#undef ZIGGY_SIZE_CLASS_LOOKUP_LINES
 #endif
 
 /// Class serving `size` bytes; `no_size_class` for 0 and for sizes above
