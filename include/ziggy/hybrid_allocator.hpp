@@ -78,7 +78,7 @@
 // cell 0.89-1.10x, direct cells 0.98-1.06x (six of one run's mimalloc
 // binary 1.10-1.12x). Since stop 35 a `Buffer`'s free reuses the
 // allocation's size class and header word (see allocate<T>): every pooled
-// cell 1.00-1.09x, every direct one 1.00-1.10x in its report run.
+// cell 1.00-1.09x, every direct one 0.99-1.10x in its two report runs.
 #pragma once
 
 #include <algorithm>
@@ -237,8 +237,8 @@ public:
         //   elements over jemalloc, in every build of stops 33 and 34).
         //   With one list and one word the loop keeps everything in
         //   registers: every pooled in-turn cell over four mallocs read
-        //   1.00-1.09x in the report run (0.97-1.07x in a scratch round but
-        //   for one cell at 1.13).
+        //   1.00-1.09x in two report runs (0.97-1.07x in a scratch round
+        //   but for one cell at 1.13).
         // `count * sizeof(T)` may wrap for too many; it is then never used.
         const std::size_t bytes = count * sizeof(T);
         const std::size_t list = detail::pool_list_index(bytes, alignof(T));

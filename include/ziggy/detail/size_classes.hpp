@@ -114,7 +114,7 @@ inline constexpr auto size_class_table = [] {
 /// docs/performance-history.md): with the free's own list and info word
 /// merged into the allocation's, the hybrid's loop over one count keeps
 /// everything in registers, and its pooled in-turn cells read 1.00-1.09x
-/// the pool alone in the report run (1-byte elements over jemalloc had
+/// the pool alone in two report runs (1-byte elements over jemalloc had
 /// read 1.35-1.39x).
 /// (Until stop 23 the load was plain and made on every call: the 64 B
 /// `Buffer` pair 1.55-1.58 ns against 1.43-1.45 hoisted.)
