@@ -234,7 +234,8 @@ public:
         //   Until stop 35 the free made its own: a second list and word for
         //   the loop, one kept on the stack or rebuilt on every pair, and by
         //   code placement some loops read 1.3-1.4x the pool alone (1-byte
-        //   elements over jemalloc, in every build of stops 33 and 34).
+        //   elements over jemalloc, in stop 33's final build and every
+        //   build of stop 34).
         //   With one list and one word the loop keeps everything in
         //   registers: every pooled in-turn cell over four mallocs read
         //   1.00-1.09x in two report runs (0.97-1.07x in a scratch round
