@@ -153,9 +153,9 @@ public:
     [[gnu::always_inline]] void reset() noexcept {
         if (owner_ != nullptr) {
             // An owning buffer always has memory (the precondition of
-            // adopt_buffer and Allocator::make_buffer),
-            // so deallocate_bytes's null test folds away. `size_ * sizeof(T)`,
-            // not size_bytes(), which g++ calls in its early passes: the
+            // adopt_buffer and Allocator::make_buffer), so deallocate_bytes's
+            // null test folds away. The size is `size_ * sizeof(T)`, not
+            // size_bytes(), which g++ calls in its early passes: the
             // allocator's size class lookup for the free is merged with the
             // allocation's only when both see the same size there
             // (detail::size_class_lookup).

@@ -221,9 +221,9 @@ public:
         //   stores it and counts the bytes from it (detail::pool_pop_typed):
         //   in a loop over one count g++ then keeps the word in a register
         //   instead of building it on every pair, and the hot loop no
-        //   longer uses the size (it still reloaded the list and part of
-        //   the word from the stack for the free until stop 35, below). Stop 33: pooled in-turn
-        //   cells over four mallocs above 1.10x went from 16-17 of 72 to 3
+        //   longer uses the size (until stop 35, below, it still reloaded
+        //   the list and part of the word from the stack for the free).
+        //   Stop 33: pooled in-turn cells over four mallocs above 1.10x went from 16-17 of 72 to 3
         //   in scratch rounds and the final build's report run (1-byte
         //   elements over jemalloc, by code placement), to 0 in two report
         //   runs of another build (0.92-1.09x).

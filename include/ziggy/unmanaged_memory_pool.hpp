@@ -91,8 +91,8 @@ struct PoolStatistics {
 };
 
 // UnmanagedMemoryPool::allocate<T> is inline, forced. clang 14 called it
-// and returned the `Buffer` through memory (the 64 B `Buffer` pair 3.2-3.4 ns against 1.40-1.44
-// forced inline, Zen 5). Under g++ it was forced only from stop 35: until
+// and returned the `Buffer` through memory (the 64 B `Buffer` pair 3.2-3.4
+// ns against 1.40-1.44 forced inline, Zen 5). Under g++ it was forced only from stop 35: until
 // then forcing it made g++ build a slower loop (the 64 B pair 1.57-1.69 ns
 // against 1.38-1.50, stop 30), and since stop 35 it must be inlined in
 // g++'s early passes for the free's size class lookup to be merged with
