@@ -458,10 +458,13 @@ template <bool Header, bool Counters>
         if (p == nullptr) std::abort(); // the stack holds the whole batch
         l.top = top - 1;
     }
-    if constexpr (Header) pool_header_of(p)->info = pool_info(n, list);
+    // The pool's word: the header holds it, and the byte counters add it
+    // (its low 48 bits are the size, detail::pool_info).
+    const std::uint64_t info = pool_info(n, list);
+    if constexpr (Header) pool_header_of(p)->info = info;
     if constexpr (Counters) {
         bump_one(l.pops);
-        bump(cache->allocated_bytes, std::uint64_t{n});
+        bump(cache->allocated_bytes, info);
     }
     return p;
 }
@@ -473,9 +476,10 @@ template <bool Header, bool Counters, bool Check>
     const std::size_t list = pool_list_index(n, 16);
     List& l = cache->lists[list];
     const std::uintptr_t hot = l.hot;
+    const std::uint64_t info = pool_info(n, list);
     if constexpr (Check)
-        if (pool_header_of(p)->info != pool_info(n, list)) std::abort();
-    if constexpr (Counters) bump(cache->freed_bytes, std::uint64_t{n});
+        if (pool_header_of(p)->info != info) std::abort();
+    if constexpr (Counters) bump(cache->freed_bytes, info);
     if (hot == pool_hot_empty) {
         l.hot = reinterpret_cast<std::uintptr_t>(p);
     } else {

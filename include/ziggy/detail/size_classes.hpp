@@ -14,7 +14,6 @@
 // stay 16-byte aligned.
 #pragma once
 
-#include <algorithm>
 #include <array>
 #include <bit>
 #include <cstddef>
