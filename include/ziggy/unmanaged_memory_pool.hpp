@@ -137,8 +137,10 @@ public:
         // (detail::size_class_lookup). A loop over one count then holds
         // one list and one word, as for 1-byte elements. Selecting the
         // size, the free had a list of its own and rebuilt its word on
-        // every pair (five more instructions); by code placement, the pair
-        // of 129 doubles read 1.51-1.70 ns against 1.06-1.19 now (stop 36).
+        // every pair (five more instructions). Timed, the pair moves with
+        // the loop's placement more than with those (stop 36: 129 doubles
+        // 1.51-1.70 ns before, 1.06-1.19 after; 65 3-byte structs 1.09-1.11
+        // and 1.16-1.20; averaged over placements the same).
         // (Selecting the list kept a branch and the word in the loop: 4-byte
         // elements 1.67-1.72 ns against 1.08-1.11 as separate benchmarks.)
         // A block is taken only by a pop that found one, which only a count
