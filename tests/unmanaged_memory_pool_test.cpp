@@ -159,6 +159,63 @@ TEST(UnmanagedMemoryPoolTest, ReuseGivesBackTheSameBlock) {
     EXPECT_EQ(stats.classes[list_of(64)].hits, 1u);
 }
 
+// The pool's own allocate<T> hands out exactly `count` elements, on a miss
+// and on a hit, for every element size: the Buffer's size is also what its
+// free looks the size class up by (a wrong one would go by the header and
+// hide). A hit asked to zero gets a zeroed block; the accounting is exact.
+template <class T>
+void expect_count_on_miss_and_hit(std::size_t count) {
+    SCOPED_TRACE(testing::Message() << sizeof(T) << "-byte elements x " << count);
+    TrackingAllocator base;
+    {
+        UnmanagedMemoryPool pool(base);
+        auto a = pool.allocate<T>(count); // a miss: the pool is new
+        ASSERT_TRUE(a.valid());
+        EXPECT_EQ(a.size(), count);
+        EXPECT_EQ(a.size_bytes(), count * sizeof(T));
+        EXPECT_EQ(pool.total_allocated_bytes(), count * sizeof(T));
+        EXPECT_EQ(pool.statistics().misses, 1u);
+        std::memset(static_cast<void*>(a.data()), 0xEE, a.size_bytes());
+        void* first = a.data();
+        a.reset();
+        EXPECT_EQ(pool.total_allocated_bytes(), 0u);
+        auto b = pool.allocate<T>(count, true); // a hit: the block just freed
+        EXPECT_EQ(static_cast<void*>(b.data()), first);
+        EXPECT_EQ(b.size(), count);
+        EXPECT_EQ(pool.statistics().hits, 1u);
+        EXPECT_EQ(pool.total_allocated_bytes(), count * sizeof(T));
+        const auto* bytes = reinterpret_cast<const unsigned char*>(b.data());
+        EXPECT_TRUE(
+            std::all_of(bytes, bytes + b.size_bytes(), [](unsigned char x) { return x == 0; }));
+        b.reset();
+        EXPECT_EQ(pool.total_allocated_bytes(), 0u);
+    }
+    EXPECT_EQ(base.mismatches(), 0u);
+    EXPECT_EQ(base.total_allocated_bytes(), 0u);
+}
+
+TEST(UnmanagedMemoryPoolTest, TypedBuffersHoldTheirCountOnMissAndHit) {
+    struct Twelve {
+        unsigned char b[12];
+    };
+    struct alignas(64) Line64 {
+        unsigned char b[64];
+    };
+    expect_count_on_miss_and_hit<std::uint8_t>(1);
+    expect_count_on_miss_and_hit<std::uint8_t>(1025);
+    expect_count_on_miss_and_hit<std::uint16_t>(7);
+    expect_count_on_miss_and_hit<std::uint32_t>(513);
+    expect_count_on_miss_and_hit<double>(129);
+    expect_count_on_miss_and_hit<Twelve>(65);
+    expect_count_on_miss_and_hit<Twelve>(2730);
+    expect_count_on_miss_and_hit<Line64>(3);
+    // An impossible size whose product does not overflow: the pool's own
+    // call throws std::bad_alloc and counts nothing.
+    UnmanagedMemoryPool pool;
+    EXPECT_THROW((void)pool.allocate<char>(std::size_t{1} << 60), std::bad_alloc);
+    EXPECT_EQ(pool.total_allocated_bytes(), 0u);
+}
+
 // Freed blocks come back newest first, through every free: a Buffer's
 // (sized), free(void*) (unsized) and deallocate_bytes. The newest sits in
 // the list's hot slot, the others on its stack; a free that finds the hot

@@ -138,13 +138,14 @@ public:
         // one list and one word, as for 1-byte elements. Selecting the
         // size, the free had a list of its own and rebuilt its word on
         // every pair (five more instructions). Timed, the pair moves with
-        // the loop's placement more than with those (stop 36: 129 doubles
-        // 1.51-1.70 ns before, 1.06-1.19 after; 65 3-byte structs 1.09-1.11
-        // and 1.16-1.20; averaged over placements the same).
+        // the loop's placement more than with those (stop 36: 129 and 1024
+        // doubles 1.39-1.72 ns before, 1.06-1.19 after; 65 3-byte structs
+        // 1.09-1.11 and 1.11-1.20; averaged over placements the same).
         // (Selecting the list kept a branch and the word in the loop: 4-byte
         // elements 1.67-1.72 ns against 1.08-1.11 as separate benchmarks.)
         // A block is taken only by a pop that found one, which only a count
-        // that passed can do, and then `taken == count`.
+        // that passed can do, or by the slow path, reached only by such a
+        // count: `taken == count` wherever the Buffer owns a block.
         const std::size_t taken = sizeof(T) > 1 && detail::zero_or_too_many<T>(count) ? 0 : count;
         const std::size_t bytes = taken * sizeof(T);
         const std::size_t list = detail::pool_list_index(bytes, alignof(T));
