@@ -35,6 +35,12 @@ std::size_t list_of(std::size_t bytes, std::size_t alignment = 16) {
     return ziggy::detail::pool_list_index(bytes, alignment);
 }
 
+// A 12-byte element: its counts' products are not powers of two, and wrap
+// to small sizes.
+struct Twelve {
+    std::uint32_t v[3];
+};
+
 // Every size maps to the smallest class that holds it, with at most 25% waste.
 TEST(SizeClassesTest, EverySizeMapsToTheSmallestFittingClass) {
     using namespace ziggy::detail;
@@ -195,9 +201,6 @@ void expect_count_on_miss_and_hit(std::size_t count) {
 }
 
 TEST(UnmanagedMemoryPoolTest, TypedBuffersHoldTheirCountOnMissAndHit) {
-    struct Twelve {
-        unsigned char b[12];
-    };
     struct alignas(64) Line64 {
         unsigned char b[64];
     };
@@ -698,9 +701,6 @@ TEST(UnmanagedMemoryPoolTest, TooManyElementsThrowAndChangeNothing) {
                  std::bad_array_new_length); // wraps to 64 bytes
     EXPECT_THROW((void)pool.allocate<std::uint16_t>((std::size_t{1} << 63) + 8),
                  std::bad_array_new_length); // wraps to 16 bytes
-    struct Twelve {
-        std::uint32_t v[3];
-    };
     EXPECT_THROW((void)pool.allocate<Twelve>((~std::size_t{0} - 3) / 12 + 1),
                  std::bad_array_new_length); // wraps to 8 bytes: the list of 16 B
     EXPECT_THROW((void)pool.allocate<char>(~std::size_t{0}), std::bad_array_new_length);
