@@ -12,7 +12,8 @@
 #   scripts/dev.sh docs           API reference with Doxygen (build/docs/html/index.html)
 #   scripts/dev.sh tsan           ThreadSanitizer build (build-tsan) running the test suites
 #   scripts/dev.sh heap-front     a -Dpool_tls_front=false build (build-heap-front): pool suites, installed consumers, dlopen
-#   scripts/dev.sh valgrind       the release test suites under Valgrind memcheck
+#   scripts/dev.sh valgrind       the release test suites under Valgrind memcheck, and the
+#                                 arena's and pools' with -Dvalgrind=true
 #   scripts/dev.sh tidy           clang-tidy over src/ with the checked-in .clang-tidy
 #   scripts/dev.sh format-check   fail if a file differs from .clang-format
 #   scripts/dev.sh ensure PKG...  install the Debian packages that are missing
@@ -225,6 +226,7 @@ cmd_heap_front() {
     MESON_ARGS="${MESON_ARGS:-} -Dpool_tls_front=false -Dsanitized_variant=false -Dbenchmarks=disabled -Dexamples=disabled -Dfuzzing=disabled"
     configure
     release_suites "pool suites with the fronts in the heap" contract stress unmanaged_memory_pool \
+        pool_out_of_memory \
         hybrid_allocator allocator std_allocator memory_resource -- "$@"
     log "installed library (pkg-config, CMake find_package, dlopen)"
     install_check heap-front "" -Dpool_tls_front=false
@@ -236,10 +238,22 @@ cmd_valgrind() {
     configure
     meson compile -C "$BUILD_DIR" -j "$(jobs)"
     log "release test suites under Valgrind memcheck"
+    local memcheck="valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite --suppressions=$ROOT/scripts/valgrind.supp -q"
     # Death tests fork a child that dies on purpose; memcheck would only slow them down.
     GTEST_FILTER='-*Death*:*DeathTest*' meson test -C "$BUILD_DIR" --suite release --print-errorlogs \
-        --num-processes "$(jobs)" --timeout-multiplier 10 \
-        --wrapper "valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite --suppressions=$ROOT/scripts/valgrind.supp -q" "$@"
+        --num-processes "$(jobs)" --timeout-multiplier 10 --wrapper "$memcheck" "$@"
+    # -Dvalgrind=true: the arena and the pools describe their memory to
+    # memcheck (client requests), so memcheck checks them as it checks malloc.
+    # Their suites (not the bad-input ones, whose misuse memcheck then reports).
+    BUILD_DIR=${BUILD_DIR_VALGRIND:-build-valgrind}
+    MESON_ARGS="${MESON_ARGS:-} -Dvalgrind=true -Dsanitized_variant=false -Dbenchmarks=disabled -Dexamples=disabled -Dfuzzing=disabled"
+    configure
+    (
+        export GTEST_FILTER='-*Death*:*DeathTest*'
+        release_suites "arena and pool suites under memcheck, with client requests (-Dvalgrind=true)" \
+            unmanaged_memory_pool hybrid_allocator scoped_allocator -- \
+            --timeout-multiplier 10 --wrapper "$memcheck" "$@"
+    )
 }
 
 cmd_tidy() {

@@ -28,9 +28,9 @@ void* SystemAllocator::do_allocate(std::size_t size, std::size_t alignment, bool
     return allocate_tagged(size, alignment, zero_memory, detail::system_cookie);
 }
 
-void* SystemAllocator::allocate_for_pool(std::size_t size, std::size_t alignment,
-                                         bool zero_memory) noexcept {
-    return allocate_tagged(size, alignment, zero_memory, detail::system_pool_cookie);
+void* SystemAllocator::allocate_for_pool(std::size_t size, std::size_t alignment, bool zero_memory,
+                                         std::uint32_t cookie) noexcept {
+    return allocate_tagged(size, alignment, zero_memory, cookie);
 }
 
 inline void* SystemAllocator::allocate_tagged(std::size_t size, std::size_t alignment,
@@ -100,14 +100,14 @@ void SystemAllocator::do_free(void* pointer) {
     detail::unpoison_defined(header_of(pointer), header_size);
     const std::uint32_t cookie = header_of(pointer)->cookie;
     if (cookie != detail::system_cookie) [[unlikely]] {
-        if (cookie == detail::system_pool_cookie) report_pool_block_free(pointer);
+        if (detail::is_system_pool_cookie(cookie)) report_pool_block_free(pointer);
         report_foreign_free(pointer);
     }
     release(pointer);
 }
 
 void SystemAllocator::free_for_pool(void* pointer) noexcept {
-    // The pool has read the cookie (unpoisoned, and system_pool_cookie).
+    // The pool has read the cookie (unpoisoned, and its own).
     release(pointer);
 }
 

@@ -171,15 +171,22 @@ ThreadRegistry::~ThreadRegistry() {
 }
 
 detail::PoolHeader* read_next(detail::PoolHeader* h) noexcept {
-    detail::unpoison(h, detail::pool_header_size);
+    detail::unpoison_defined(h, detail::pool_header_size);
     detail::PoolHeader* next = h->next;
     detail::poison(h, detail::pool_header_size);
     return next;
 }
 
 void write_next(detail::PoolHeader* h, detail::PoolHeader* next) noexcept {
-    detail::unpoison(h, detail::pool_header_size);
+    detail::unpoison_defined(h, detail::pool_header_size);
     h->next = next;
+    detail::poison(h, detail::pool_header_size);
+}
+
+/// Gives a block leaving the depot its pool's mark back (`next` held a link there).
+void write_mark(detail::PoolHeader* h, std::uintptr_t mark) noexcept {
+    detail::unpoison_defined(h, detail::pool_header_size);
+    detail::pool_set_mark(h, mark);
     detail::poison(h, detail::pool_header_size);
 }
 
@@ -234,12 +241,41 @@ struct UnmanagedMemoryPool::Depot {
     std::atomic<std::uint64_t> misses{0};
 };
 
+template <class Take>
+void UnmanagedMemoryPool::drain_cache(detail::PoolThreadCache& cache, Take&& take) noexcept {
+    for (std::size_t list = 0; list < detail::pool_list_count; ++list) {
+        detail::PoolFreeList& fl = cache.lists[list];
+        const std::size_t n = cache.count(list);
+        if (n == 0) continue;
+        // A chain newest first: the hot block's, then the stack's.
+        detail::PoolHeader* head = nullptr;
+        detail::PoolHeader* tail = nullptr;
+        const std::uintptr_t hot = cache.front->hot[list].load(std::memory_order_relaxed);
+        const bool hot_holds = detail::pool_hot_holds(hot);
+        if (const std::size_t stacked = n - (hot_holds ? 1 : 0); stacked != 0)
+            head = unlist(fl, stacked, tail);
+        if (hot_holds) {
+            cache.front->hot[list].store(detail::pool_hot_empty, std::memory_order_relaxed);
+            detail::PoolHeader* h = detail::pool_header_of(detail::pool_hot_block(hot));
+            write_next(h, head);
+            if (tail == nullptr) tail = h;
+            head = h;
+        }
+        take(list, head, tail, n);
+    }
+}
+
 bool detail::PoolLink::retire(PoolThreadCache* cache) noexcept {
     {
         PoolLink& link = *cache->link;
         std::lock_guard lock(link.mutex);
         if (UnmanagedMemoryPool* pool = link.pool) {
-            pool->drain_cache(*cache, /*to_depot=*/true);
+            // Into the depot (the base takes what the caps keep out): this
+            // thread's registry is gone, so a base that is a pool finds no
+            // cache of this thread and locks no link.
+            pool->drain_cache(
+                *cache, [pool](std::size_t list, detail::PoolHeader* head, detail::PoolHeader* tail,
+                               std::size_t n) { pool->spill(head, tail, n, list); });
             for (std::size_t i = 0; i < pool_list_count; ++i) {
                 pool->depots_[i].hits.fetch_add(
                     cache->front->pops[i].load(std::memory_order_relaxed),
@@ -281,18 +317,31 @@ UnmanagedMemoryPool::UnmanagedMemoryPool(Allocator& base, PoolOptions options)
     tag_.slot = acquire_slot();
     tag_.key = detail::pool_tls_key(tag_.slot);
     tls_place_ = detail::pool_tls_place(tag_.key);
+    owner_mark_ =
+        detail::pool_owner_mark(tls_place_, tag_.pool_id, tag_.slot != detail::pool_no_slot);
     link_->pool = this;
     enable_inline_pool(tag_, true);
 }
 
 UnmanagedMemoryPool::~UnmanagedMemoryPool() {
+    // Every thread's cached blocks, taken under the link mutex and given
+    // back to the base after it: the base may be another pool, whose slow
+    // path may lock this pool's link (a thread looking for its cache of
+    // that pool asks each of its caches whether its pool is gone).
+    detail::PoolHeader* chains[detail::pool_list_count] = {};
     {
         std::lock_guard lock(link_->mutex);
         for (detail::PoolThreadCache* cache : link_->caches)
-            drain_cache(*cache, /*to_depot=*/false);
+            drain_cache(*cache, [&chains](std::size_t list, detail::PoolHeader* head,
+                                          detail::PoolHeader* tail, std::size_t) {
+                write_next(tail, chains[list]);
+                chains[list] = head;
+            });
         link_->caches.clear();
         link_->pool = nullptr;
     }
+    for (std::size_t list = 0; list < detail::pool_list_count; ++list)
+        release_chain(chains[list], list);
     clear();
     release_slot(tag_.slot);
 }
@@ -300,6 +349,10 @@ UnmanagedMemoryPool::~UnmanagedMemoryPool() {
 // Fast path: thread_cache() in the header (the pool's TLS slot names the cache).
 detail::PoolThreadCache* UnmanagedMemoryPool::find_thread_cache() noexcept {
     if (registry_gone) return nullptr;
+    // This thread's slot front for the pool once opened for the new cache:
+    // closed again if the cache cannot be registered (out of memory), or
+    // its open hot slots would take frees that no cache holds.
+    detail::PoolFront* opened = nullptr;
     try {
         ThreadRegistry& reg = registry;
         if (!reg.slots_registered) { // before this thread writes any slot
@@ -339,6 +392,7 @@ detail::PoolThreadCache* UnmanagedMemoryPool::find_thread_cache() noexcept {
                 front.hot[list].store(cache->own_front.hot[list].load(std::memory_order_relaxed),
                                       std::memory_order_relaxed);
             cache->front = &front;
+            opened = &front;
         }
 #endif
         reg.caches.reserve(reg.caches.size() + 1);
@@ -350,7 +404,9 @@ detail::PoolThreadCache* UnmanagedMemoryPool::find_thread_cache() noexcept {
         take_slot(cache.get());
         return cache.release();
     } catch (...) {
-        return nullptr; // out of memory: this operation goes through the depot
+        // Out of memory: this operation goes through the depot.
+        if (opened != nullptr) detail::pool_close_front(*opened);
+        return nullptr;
     }
 }
 
@@ -373,11 +429,12 @@ void UnmanagedMemoryPool::do_free(void* pointer) {
             "(or was already freed)");
     if (system_base_ != nullptr && release_if_system_direct(pointer)) return;
     detail::PoolHeader* h = detail::pool_header_of(pointer);
-    detail::unpoison(h, detail::pool_header_size);
+    detail::unpoison_defined(h, detail::pool_header_size);
     const std::uint64_t info = h->info;
+    const bool ours = detail::pool_marked(h, owner_mark_);
     detail::poison(h, detail::pool_header_size);
     const std::uint64_t route = detail::pool_info_route(info);
-    if (detail::pool_info_magic(info) != detail::pool_magic ||
+    if (detail::pool_info_magic(info) != detail::pool_magic || !ours ||
         (route >= detail::pool_list_count && (route & detail::pool_direct_route) == 0)) [[unlikely]]
         throw InvalidFreeError(
             "UnmanagedMemoryPool::free: the pointer was not allocated by this pool "
@@ -423,13 +480,14 @@ void* UnmanagedMemoryPool::allocate_slow(std::size_t bytes, std::size_t alignmen
         std::lock_guard lock(depot.mutex);
         if ((h = depot.head) != nullptr) {
             depot.head = read_next(h);
+            write_mark(h, owner_mark_);
             --depot.count;
             depot_bytes_.fetch_sub(detail::pool_list_block_size(list), std::memory_order_relaxed);
         }
     }
     void* p = nullptr;
     if (h != nullptr) {
-        detail::unpoison(h, detail::pool_header_size);
+        detail::unpoison_defined(h, detail::pool_header_size);
         h->info = detail::pool_info(bytes, list);
         detail::poison(h, detail::pool_header_size);
         p = h + 1;
@@ -532,6 +590,8 @@ void UnmanagedMemoryPool::deallocate_bulk(std::span<void* const> blocks, std::si
                                           std::size_t alignment) noexcept {
     const std::size_t list = detail::pool_list_index(size, alignment);
     const std::uint64_t info = detail::pool_info(size, list);
+    // A copy: the header stores below could alias the member.
+    const std::uintptr_t mark = owner_mark_;
     const std::size_t n = blocks.size();
     std::size_t i = 0;
     while (i < n) {
@@ -550,8 +610,12 @@ void UnmanagedMemoryPool::deallocate_bulk(std::span<void* const> blocks, std::si
         // allocates (or says freed). Freed at once, so that the same pointer
         // later in `blocks` fails the test, as a second free of it would.
         const auto push = [&](void* p) {
-            detail::PoolHeader* h = detail::pool_header_if(p, info);
-            if (h == nullptr) return false;
+            detail::PoolHeader* h = detail::pool_header_of(p);
+            detail::unpoison_defined(h, detail::pool_header_size);
+            if (!detail::pool_settled_header_is(h, info, mark)) {
+                detail::poison(h, detail::pool_header_size);
+                return false;
+            }
             hot = reinterpret_cast<std::uintptr_t>(p);
             detail::pool_mark_freed(h, list);
             ++pushed;
@@ -600,9 +664,14 @@ void* UnmanagedMemoryPool::allocate_new_block(std::size_t list, std::size_t byte
     char* user = raw + gap;
     detail::PoolHeader* h = detail::pool_header_of(user);
     *h = detail::PoolHeader{nullptr, detail::pool_info(bytes, list)};
+    detail::pool_set_mark(h, owner_mark_);
     // Header and the class's slack past the request stay poisoned while live.
+    // The base zeroed the block when asked: memcheck (Valgrind builds) is told so.
     detail::poison(h, detail::pool_header_size + block);
-    detail::unpoison(user, bytes);
+    if (zero)
+        detail::unpoison_defined(user, bytes);
+    else
+        detail::unpoison(user, bytes);
     return user;
 }
 
@@ -614,11 +683,13 @@ void* UnmanagedMemoryPool::allocate_new_block(std::size_t list, std::size_t byte
 void UnmanagedMemoryPool::deallocate_slow(void* user) noexcept {
     if (system_base_ != nullptr && release_if_system_direct(user)) return;
     detail::PoolHeader* h = detail::pool_header_of(user);
-    detail::unpoison(h, detail::pool_header_size);
+    detail::unpoison_defined(h, detail::pool_header_size);
     const std::uint64_t info = h->info;
-    if (detail::pool_info_magic(info) != detail::pool_magic) [[unlikely]] {
-        // Already pooled (a second sized free, which cannot throw): ignored,
-        // so the block is not listed twice. free(void*) throws instead.
+    if (detail::pool_info_magic(info) != detail::pool_magic || !detail::pool_marked(h, owner_mark_))
+        [[unlikely]] {
+        // Already pooled (a second sized free, which cannot throw), or
+        // another pool's: ignored, so the block is not listed twice nor
+        // taken from its pool. free(void*) throws instead.
         detail::poison(h, detail::pool_header_size);
         return;
     }
@@ -718,11 +789,16 @@ std::size_t UnmanagedMemoryPool::refill(detail::PoolThreadCache* cache, std::siz
         depot.count -= k;
         depot_bytes_.fetch_sub(k * detail::pool_list_block_size(list), std::memory_order_relaxed);
     }
+    // Each block gets its mark back as it leaves the chain.
     cache->front->hot[list].store(reinterpret_cast<std::uintptr_t>(h + 1),
                                   std::memory_order_relaxed);
-    h = read_next(h);
     void** top = fl.top.load(std::memory_order_relaxed);
-    for (std::size_t i = 1; i < k; ++i, h = read_next(h)) *top++ = h + 1;
+    for (std::size_t i = 0; i < k; ++i) {
+        detail::PoolHeader* const next = i + 1 < k ? read_next(h) : nullptr;
+        write_mark(h, owner_mark_);
+        if (i != 0) *top++ = h + 1;
+        h = next;
+    }
     fl.top.store(top, std::memory_order_relaxed);
     return k;
 }
@@ -740,39 +816,16 @@ void UnmanagedMemoryPool::release_chain(detail::PoolHeader* head, std::size_t li
     }
 }
 
-void UnmanagedMemoryPool::drain_cache(detail::PoolThreadCache& cache, bool to_depot) noexcept {
-    for (std::size_t list = 0; list < detail::pool_list_count; ++list) {
-        detail::PoolFreeList& fl = cache.lists[list];
-        const std::size_t n = cache.count(list);
-        if (n == 0) continue;
-        // A chain newest first: the hot block's, then the stack's.
-        detail::PoolHeader* head = nullptr;
-        detail::PoolHeader* tail = nullptr;
-        const std::uintptr_t hot = cache.front->hot[list].load(std::memory_order_relaxed);
-        const bool hot_holds = detail::pool_hot_holds(hot);
-        if (const std::size_t stacked = n - (hot_holds ? 1 : 0); stacked != 0)
-            head = unlist(fl, stacked, tail);
-        if (hot_holds) {
-            cache.front->hot[list].store(detail::pool_hot_empty, std::memory_order_relaxed);
-            detail::PoolHeader* h = detail::pool_header_of(detail::pool_hot_block(hot));
-            write_next(h, head);
-            if (tail == nullptr) tail = h;
-            head = h;
-        }
-        if (to_depot)
-            spill(head, tail, n, list);
-        else
-            release_chain(head, list);
-    }
-}
-
 void UnmanagedMemoryPool::clear() noexcept {
     if (!registry_gone) {
         detail::PoolThreadCache* mine = detail::pool_tls_lookup(tls_place_);
         if (mine == nullptr)
             for (detail::PoolThreadCache* cache : registry.caches)
                 if (cache->pool_id == tag_.pool_id) mine = cache;
-        if (mine != nullptr) drain_cache(*mine, /*to_depot=*/false);
+        if (mine != nullptr)
+            drain_cache(*mine,
+                        [this](std::size_t list, detail::PoolHeader* head, detail::PoolHeader*,
+                               std::size_t) { release_chain(head, list); });
     }
     for (std::size_t list = 0; list < detail::pool_list_count; ++list) {
         Depot& depot = depots_[list];

@@ -7,6 +7,7 @@
 
 #include <array>
 #include <limits>
+#include <memory>
 #include <new>
 #include <stdexcept>
 #include <string>
@@ -201,6 +202,58 @@ TEST(BadInputTest, BlockFreedThroughTheWrongAllocator) {
         },
         "a block of an UnmanagedMemoryPool \\(or HybridAllocator\\) over this allocator: free "
         "it through that pool");
+}
+
+// A block of one pool freed through another (a pool, or a hybrid, whose
+// pool is another): `free` throws InvalidFreeError, a sized free (which
+// cannot throw) and a bulk free ignore it, and the block stays its pool's,
+// which frees and reuses it as before. For each kind of block: pooled, and
+// direct with a pool header (over an allocator that is not a
+// SystemAllocator) or with the system's header alone (two pools over one
+// SystemAllocator).
+TEST(BadInputTest, BlockFreedThroughAnotherPool) {
+    constexpr std::size_t big = ziggy::detail::max_class_size + 1;
+    ziggy::SystemAllocator sys;
+    auto debug = std::make_unique<ziggy::DebugAllocator>("under the pools", sys);
+    for (ziggy::Allocator* base :
+         {static_cast<ziggy::Allocator*>(&sys), static_cast<ziggy::Allocator*>(debug.get())}) {
+        ziggy::UnmanagedMemoryPool a(*base);
+        ziggy::UnmanagedMemoryPool b(*base);
+        ziggy::HybridAllocator h(*base);
+        for (const std::size_t size : {std::size_t{64}, big}) {
+            void* p = a.allocate_bytes(size);
+            for (ziggy::Allocator* other :
+                 {static_cast<ziggy::Allocator*>(&b), static_cast<ziggy::Allocator*>(&h)}) {
+                const auto msg = message_of<ziggy::InvalidFreeError>([&] { other->free(p); });
+                EXPECT_NE(msg.find("not allocated by this pool"), std::string::npos) << msg;
+                other->deallocate_bytes(p, size);
+                EXPECT_EQ(other->total_allocated_bytes(), 0u) << size;
+            }
+            std::array<void*, 1> one{p};
+            b.deallocate_bulk(one, size);
+            h.deallocate_bulk(one, size);
+            EXPECT_EQ(b.total_allocated_bytes(), 0u) << size;
+            EXPECT_EQ(b.retained_bytes(), 0u) << size;
+            EXPECT_EQ(a.total_allocated_bytes(), size);
+            // Still a's: freed and, pooled, handed out again.
+            a.deallocate_bytes(p, size);
+            EXPECT_EQ(a.total_allocated_bytes(), 0u);
+            if (size == 64) {
+                void* again = a.allocate_bytes(64);
+                EXPECT_EQ(again, p);
+                a.free(again);
+            }
+        }
+        // And the other way: the hybrid's blocks (both routes) through a pool.
+        auto pooled = h.allocate<double>(4);
+        auto direct = h.allocate<double>(big);
+        for (void* p : {static_cast<void*>(pooled.data()), static_cast<void*>(direct.data())})
+            EXPECT_THROW(a.free(p), ziggy::InvalidFreeError);
+        EXPECT_EQ(h.total_allocated_bytes(), 4 * sizeof(double) + big * sizeof(double));
+    }
+    EXPECT_EQ(debug->tracked_allocation_count(), 0u);
+    debug.reset(); // and its quarantine
+    EXPECT_EQ(sys.total_allocated_bytes(), 0u);
 }
 
 // Interior pointer: reported with its offset into the block.

@@ -119,7 +119,8 @@ TEST(PoolHeaderTest, InfoWordKeepsSizeMagicAndRoute) {
         }
     }
     for (std::uint64_t cookie :
-         {std::uint64_t{system_cookie}, std::uint64_t{system_pool_cookie}, std::uint64_t{0}}) {
+         {std::uint64_t{system_cookie}, std::uint64_t{system_pool_cookie(0)},
+          std::uint64_t{system_pool_cookie(~std::uintptr_t{0})}, std::uint64_t{0}}) {
         EXPECT_GE(pool_info_list(cookie << 32 | 16), pool_list_count) << cookie;
     }
 }
@@ -1158,6 +1159,82 @@ TEST(UnmanagedMemoryPoolTest, CallsThroughAnAllocatorReferenceOnEveryThreadAndPo
         EXPECT_EQ(stats.hits, 2u) << i;
         EXPECT_EQ(pools[i]->total_allocated_bytes(), 0u) << i;
     }
+}
+
+// Each pool marks its blocks, also pools without a TLS slot of their own
+// (whose frees all take the slow path): a block freed through any pool but
+// its own is refused (`free` throws, a sized or bulk free ignores it) on
+// the calling thread and on another, pooled or direct, over a
+// SystemAllocator (the system's header) or another base (a pool header).
+TEST(UnmanagedMemoryPoolTest, EveryPoolRefusesTheBlocksOfAnother) {
+    constexpr std::size_t big = ziggy::detail::max_class_size + 1;
+    ziggy::SystemAllocator sys;
+    TrackingAllocator tracking;
+    for (ziggy::Allocator* base :
+         {static_cast<ziggy::Allocator*>(&sys), static_cast<ziggy::Allocator*>(&tracking)}) {
+        std::vector<std::unique_ptr<UnmanagedMemoryPool>> pools;
+        pools.push_back(std::make_unique<UnmanagedMemoryPool>(*base));
+        while (ziggy::detail::pool_free_slot_count() != 0)
+            pools.push_back(std::make_unique<UnmanagedMemoryPool>(*base));
+        pools.push_back(std::make_unique<UnmanagedMemoryPool>(*base)); // without a slot
+        pools.push_back(std::make_unique<UnmanagedMemoryPool>(*base)); // nor this one
+        const std::size_t n = pools.size();
+        ASSERT_GE(n, 3u);
+        // The first and the last pool with a slot, and the two without.
+        const std::size_t picks[] = {0, n - 3, n - 2, n - 1};
+        for (const std::size_t owner : picks) {
+            for (const std::size_t size : {std::size_t{48}, big}) {
+                void* p = pools[owner]->allocate_bytes(size);
+                for (const std::size_t other : picks) {
+                    if (other == owner) continue;
+                    UnmanagedMemoryPool& o = *pools[other];
+                    const std::size_t retained = o.statistics().retained_blocks;
+                    EXPECT_THROW(o.free(p), ziggy::InvalidFreeError) << owner << " " << other;
+                    o.deallocate_bytes(p, size);
+                    std::thread([&] {
+                        EXPECT_THROW(o.free(p), ziggy::InvalidFreeError);
+                        o.deallocate_bytes(p, size);
+                        void* one[] = {p};
+                        o.deallocate_bulk(one, size);
+                    }).join();
+                    EXPECT_EQ(o.total_allocated_bytes(), 0u) << owner << " " << other;
+                    EXPECT_EQ(o.statistics().retained_blocks, retained) << owner << " " << other;
+                }
+                EXPECT_EQ(pools[owner]->total_allocated_bytes(), size) << owner;
+                pools[owner]->free(p);
+                EXPECT_EQ(pools[owner]->total_allocated_bytes(), 0u) << owner;
+            }
+        }
+        pools.clear();
+        EXPECT_EQ(base->total_allocated_bytes(), 0u);
+    }
+    EXPECT_EQ(tracking.mismatches(), 0u);
+}
+
+// A pool over another pool, destroyed by a thread that has a cache for it
+// but none for the base: the destructor hands the cached blocks to the
+// base, whose free makes this thread's cache for the base (looking through
+// the thread's caches, the upper pool's among them). It used to do that
+// while holding the upper pool's lock, which that look takes too: the
+// thread waited on itself.
+TEST(UnmanagedMemoryPoolTest, APoolOverAPoolIsDestroyedByAThreadWithoutABaseCache) {
+    TrackingAllocator tracking;
+    {
+        UnmanagedMemoryPool base(tracking);
+        {
+            UnmanagedMemoryPool pool(static_cast<ziggy::Allocator&>(base));
+            std::vector<ziggy::Buffer<std::uint64_t>> buffers;
+            std::thread([&] {
+                for (int i = 0; i < 4; ++i) buffers.push_back(pool.allocate<std::uint64_t>(8));
+            }).join();
+            buffers.clear(); // this thread's cache for the pool now holds the four blocks
+            EXPECT_EQ(base.total_allocated_bytes(), 4 * (16 + 64u)); // gap and block of each
+        }
+        EXPECT_EQ(base.total_allocated_bytes(), 0u);
+        EXPECT_EQ(base.statistics().retained_blocks, 4u);
+    }
+    EXPECT_EQ(tracking.live_blocks(), 0u);
+    EXPECT_EQ(tracking.mismatches(), 0u);
 }
 
 // A failing base makes allocate throw bad_alloc and leaves the pool usable.

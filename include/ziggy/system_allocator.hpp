@@ -47,9 +47,10 @@ private:
 
     friend class UnmanagedMemoryPool;
     /// `do_allocate` for a pool's direct block: the header's cookie is
-    /// `detail::system_pool_cookie`, so `free` refuses it and the pool knows it.
-    [[nodiscard]] void* allocate_for_pool(std::size_t size, std::size_t alignment,
-                                          bool zero_memory) noexcept;
+    /// `cookie`, the pool's `detail::system_pool_cookie`, so `free` refuses
+    /// it and the pool (that one alone) knows it.
+    [[nodiscard]] void* allocate_for_pool(std::size_t size, std::size_t alignment, bool zero_memory,
+                                          std::uint32_t cookie) noexcept;
     /// Frees such a block. Precondition: the pool read its cookie (unpoisoned).
     void free_for_pool(void* pointer) noexcept;
     void* allocate_tagged(std::size_t size, std::size_t alignment, bool zero_memory,

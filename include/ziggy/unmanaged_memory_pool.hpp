@@ -295,7 +295,9 @@ protected:
     void do_deallocate(void* pointer, std::size_t size, std::size_t alignment) noexcept override {
         deallocate_declined(pointer, size, alignment);
     }
-    /// Throws InvalidFreeError for a pointer whose header is not one of ours.
+    /// Throws InvalidFreeError for a pointer whose header is not one of this
+    /// pool's live blocks (another pool's too: each block carries its pool's
+    /// mark), and the block stays whoever's it was.
     void do_free(void* pointer) override;
 
 private:
@@ -321,10 +323,10 @@ private:
             }
             const std::size_t base_alignment = std::max(alignment, detail::pool_header_size);
             detail::PoolHeader* h = detail::pool_header_of(user);
-            detail::unpoison(h, detail::pool_header_size);
+            detail::unpoison_defined(h, detail::pool_header_size);
             const std::uint64_t info = h->info;
-            if (info == detail::pool_info(size, detail::pool_direct_route_of(base_alignment)))
-                [[likely]] {
+            if (info == detail::pool_info(size, detail::pool_direct_route_of(base_alignment)) &&
+                detail::pool_marked(h, owner_mark_)) [[likely]] {
                 release_direct(user, detail::pool_info_bytes(info),
                                detail::pool_direct_alignment(detail::pool_info_route(info)));
                 return;
@@ -333,13 +335,14 @@ private:
         }
         deallocate_slow(user);
     }
-    /// Over a SystemAllocator: when `user` is a direct block (its system
-    /// header carries the pool's cookie), returns it to the base, counts its
-    /// size (the header's) freed and returns true. Otherwise changes nothing.
+    /// Over a SystemAllocator: when `user` is a direct block of this pool
+    /// (its system header carries the pool's cookie), returns it to the
+    /// base, counts its size (the header's) freed and returns true.
+    /// Otherwise changes nothing.
     [[gnu::always_inline]] bool release_if_system_direct(void* user) noexcept {
         auto* h = detail::front_header_of<detail::SystemHeader>(user);
         detail::unpoison_defined(h, detail::front_header_size);
-        if (h->cookie != detail::system_pool_cookie) [[unlikely]] {
+        if (h->cookie != detail::system_pool_cookie(owner_mark_)) [[unlikely]] {
             detail::poison(h, detail::front_header_size);
             return false;
         }
@@ -392,7 +395,8 @@ private:
         if (bytes >= detail::pool_max_request) [[unlikely]]
             return nullptr;
         if (system_base_ != nullptr) [[likely]] {
-            void* user = system_base_->allocate_for_pool(bytes, alignment, zero);
+            void* user = system_base_->allocate_for_pool(bytes, alignment, zero,
+                                                         detail::system_pool_cookie(owner_mark_));
             if (user == nullptr) [[unlikely]]
                 return nullptr;
             count_direct(bytes);
@@ -406,9 +410,10 @@ private:
             return nullptr;
         char* user = raw + gap;
         const auto route = detail::pool_direct_route_of(base_alignment);
-        *detail::pool_header_of(user) =
-            detail::PoolHeader{nullptr, detail::pool_info(bytes, route)};
-        detail::poison(detail::pool_header_of(user), detail::pool_header_size);
+        detail::PoolHeader* h = detail::pool_header_of(user);
+        *h = detail::PoolHeader{nullptr, detail::pool_info(bytes, route)};
+        detail::pool_set_mark(h, owner_mark_);
+        detail::poison(h, detail::pool_header_size);
         count_direct(bytes);
         return user;
     }
@@ -442,7 +447,10 @@ private:
     void spill(detail::PoolHeader* head, detail::PoolHeader* tail, std::size_t n,
                std::size_t list) noexcept;
     std::size_t refill(detail::PoolThreadCache* cache, std::size_t list) noexcept;
-    void drain_cache(detail::PoolThreadCache& cache, bool to_depot) noexcept;
+    /// Takes every block off `cache`'s lists: each list's as a chain, newest
+    /// first, given to `take(list, head, tail, count)`.
+    template <class Take>
+    void drain_cache(detail::PoolThreadCache& cache, Take&& take) noexcept;
     friend struct detail::PoolLink;
 
     Allocator& base_;
@@ -454,6 +462,8 @@ private:
     /// `detail::pool_tls_place(tag_.key)`, for this pool's own fast paths
     /// (Allocator keeps the same place for the inline free).
     detail::PoolTlsPlace tls_place_{};
+    /// What this pool's blocks carry in their headers (`detail::pool_owner_mark`).
+    std::uintptr_t owner_mark_ = 0;
     std::uint32_t cache_limits_[detail::pool_list_count] = {};
     std::shared_ptr<detail::PoolLink> link_;
     std::unique_ptr<Depot[]> depots_;

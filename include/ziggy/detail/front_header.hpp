@@ -32,9 +32,10 @@ template <class Header>
 
 /// SystemAllocator's header. `cookie` says, while the block is live, whose
 /// it is: the SystemAllocator's own (`system_cookie`), or a direct block of an
-/// UnmanagedMemoryPool (or HybridAllocator) over it (`system_pool_cookie`),
-/// which only that pool frees and which carries no pool header: the pool
-/// knows its direct blocks by this cookie. Once freed, the cookie is 0.
+/// UnmanagedMemoryPool (or HybridAllocator) over it (`system_pool_cookie`
+/// of the pool's mark), which only that pool frees and which carries no
+/// pool header: the pool knows its direct blocks by this cookie. Once
+/// freed, the cookie is 0.
 /// A pool's header has its magic byte (the info word's top byte) where
 /// this has the cookie's top byte (0x5A, or 0 once freed: never the
 /// magic), so one look tells the two apart, either way: a pool reading
@@ -46,6 +47,20 @@ struct SystemHeader {
 };
 static_assert(sizeof(SystemHeader) == front_header_size);
 inline constexpr std::uint32_t system_cookie = 0x5A16A11Cu;
-inline constexpr std::uint32_t system_pool_cookie = 0x5A16A11Du;
+/// The cookie of a pool's direct blocks: 0x5A, then the low 24 bits of the
+/// pool's mark (`pool_owner_mark`), so that another pool's free refuses
+/// them. Never `system_cookie` (whose low bits are 4 mod 8: a mark is a
+/// multiple of 8, odd, or at most 33) and never 0. Pools with slots differ
+/// in these bits (their places are less than 2^24 apart), as do a pool
+/// with a slot and one without; pools without slots share them when their
+/// ids differ by a multiple of 2^18.
+[[nodiscard]] constexpr std::uint32_t system_pool_cookie(std::uintptr_t mark) noexcept {
+    return 0x5A000000u | static_cast<std::uint32_t>(mark & 0xFFFFFFu);
+}
+/// Whether `cookie` is some pool's (`system_pool_cookie`).
+[[nodiscard]] constexpr bool is_system_pool_cookie(std::uint32_t cookie) noexcept {
+    return cookie >> 24 == 0x5A && cookie != system_cookie;
+}
+static_assert((system_cookie & 7) == 4);
 
 } // namespace ziggy::detail

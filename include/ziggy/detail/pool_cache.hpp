@@ -17,6 +17,9 @@
 //           goes straight to the base allocator, still with a Header; over
 //           a SystemAllocator, with the system's header alone, marked as
 //           the pool's (detail::SystemHeader, system_pool_cookie).
+//   mark    what a pool's blocks carry in their headers, outside the depot
+//           (pool_owner_mark): every free compares it, so a block freed
+//           through another pool is refused.
 //
 // The fast paths (pool_pop, pool_push_cached) are here rather than in the
 // pool's header because `Allocator`'s byte layer runs them inline for every
@@ -63,6 +66,10 @@
 #include <memory>
 #include <new>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include <ziggy/detail/front_header.hpp>
 #include <ziggy/detail/sanitizer.hpp>
 #include <ziggy/detail/size_classes.hpp>
@@ -90,8 +97,11 @@ extern const int pool_layout_heap_front; // defined by a library built without
 [[gnu::used]] inline const int* const pool_layout_check = &pool_layout_heap_front;
 #endif
 
-/// In front of every block's user pointer. `next` links blocks in the depot; `info`
-/// says how the block was allocated (so `free(void*)` needs no size).
+/// In front of every block's user pointer. `next` links blocks in the depot;
+/// anywhere else (live, or in a thread cache) it holds the owning pool's
+/// mark (`pool_owner_mark`), so that a free through another pool is
+/// refused. `info` says how the block was allocated (so `free(void*)` needs
+/// no size).
 struct PoolHeader {
     PoolHeader* next;
     std::uint64_t info; // pool_magic << 56 | route << 48 | requested size; freed: pool_freed_info
@@ -222,7 +232,7 @@ static_assert(pool_info_magic(pool_freed_info) != pool_magic);
 /// header poisoned again afterwards (ASan builds).
 [[gnu::always_inline]] inline void pool_mark_allocated(void* user, std::uint64_t info) noexcept {
     PoolHeader* h = pool_header_of(user);
-    unpoison(h, pool_header_size);
+    unpoison_defined(h, pool_header_size);
     h->info = info;
     poison(h, pool_header_size);
 }
@@ -538,6 +548,50 @@ struct PoolTlsPlace {
     std::ptrdiff_t at = 0;
 };
 
+/// The mark a pool keeps in its blocks' headers (`PoolHeader::next`, outside
+/// the depot), by which its frees refuse another pool's block. A pool with
+/// a TLS slot marks them with the slot's place, which its fast paths hold in
+/// a register anyway, so that their test of it is one compare; a pool
+/// without a slot (whose frees all take the slow path, which has the pool)
+/// with an odd number from its id, which is never a place (places are
+/// multiples of 8 on x86-64 Linux, and 1 to 33 elsewhere). Pools without a
+/// slot whose ids differ by a multiple of 2^58 share a mark.
+[[nodiscard]] constexpr std::uintptr_t pool_owner_mark(PoolTlsPlace place, std::uint64_t pool_id,
+                                                       bool has_slot) noexcept {
+    return has_slot ? static_cast<std::uintptr_t>(place.at)
+                    : static_cast<std::uintptr_t>(pool_id << 6 | 1);
+}
+/// Whether the block of header `h` (unpoisoned) carries `mark`.
+[[nodiscard, gnu::always_inline]] inline bool pool_marked(const PoolHeader* h,
+                                                          std::uintptr_t mark) noexcept {
+    return reinterpret_cast<std::uintptr_t>(h->next) == mark;
+}
+/// Whether the header `h` (unpoisoned) holds info word `info` and mark
+/// `mark`, for a header its allocation did not write just before (the bulk
+/// free's): with SSE2 one 16-byte load of both words, where two 8-byte loads
+/// made a batch of 1000 bulk frees 14% slower than the info word's alone
+/// (this: within 4%, interleaved runs, Zen 5). Not for a pair's free: a
+/// 16-byte load of a header just written by 8-byte stores waits for them to
+/// reach the cache (no store-to-load forwarding), and the 64 B pairs ran
+/// 6.4 ns instead of 1.1-1.4.
+[[nodiscard, gnu::always_inline]] inline bool pool_settled_header_is(const PoolHeader* h,
+                                                                     std::uint64_t info,
+                                                                     std::uintptr_t mark) noexcept {
+#if defined(__SSE2__)
+    static_assert(offsetof(PoolHeader, next) == 0 && offsetof(PoolHeader, info) == 8);
+    const __m128i got = _mm_loadu_si128(reinterpret_cast<const __m128i*>(h));
+    const __m128i want = _mm_set_epi64x(static_cast<long long>(info), static_cast<long long>(mark));
+    return _mm_movemask_epi8(_mm_cmpeq_epi8(got, want)) == 0xFFFF;
+#else
+    return h->info == info && pool_marked(h, mark);
+#endif
+}
+/// Gives the block of header `h` (unpoisoned) the mark `mark`.
+[[gnu::always_inline]] inline void pool_set_mark(PoolHeader* h, std::uintptr_t mark) noexcept {
+    // NOLINTNEXTLINE(performance-no-int-to-ptr): a mark, never followed
+    h->next = reinterpret_cast<PoolHeader*>(mark);
+}
+
 #if defined(__x86_64__) && defined(__linux__)
 /// The place of the slot named by `key`. g++ and clang fold
 /// `&pool_tls_slots - thread pointer` into one load of a constant (from the
@@ -700,13 +754,18 @@ struct PoolFrontOf {
     [[nodiscard]] PoolThreadCache& cache() const noexcept { return *of; }
 };
 
-/// The header of block `user`, unpoisoned, when its info word is `info`;
-/// else nullptr, the header left as it was.
-[[nodiscard, gnu::always_inline]] inline PoolHeader* pool_header_if(void* user,
-                                                                    std::uint64_t info) noexcept {
+/// The header of block `user`, unpoisoned, when its info word is `info` and
+/// its mark `mark` (`pool_owner_mark`); else nullptr, the header left as it
+/// was.
+[[nodiscard, gnu::always_inline]] inline PoolHeader* pool_header_if(void* user, std::uint64_t info,
+                                                                    std::uintptr_t mark) noexcept {
     PoolHeader* h = pool_header_of(user);
-    unpoison(h, pool_header_size);
-    if (h->info != info) [[unlikely]] {
+    unpoison_defined(h, pool_header_size);
+    // Two compares of memory with a register: the pairs' 64 B frees by
+    // size ran 1.14-1.46 ns against 1.07-1.26 with the info word's alone
+    // (the `Buffer` pair: unchanged), an xor of both words and an or
+    // no faster (docs/performance-history.md, stop 37).
+    if (h->info != info || !pool_marked(h, mark)) [[unlikely]] {
         poison(h, pool_header_size);
         return nullptr;
     }
@@ -806,20 +865,24 @@ template <bool CountInfo, class Front>
 /// calling thread's cache for its list: into the hot slot when it is empty,
 /// else onto the stack.
 /// Returns false, having changed nothing, when the thread has no cache for
-/// the pool in its slot, the block is direct or already freed, or the list
-/// is full: the caller then takes the pool's slow path. Precondition: `user`
+/// the pool in its slot, the block is direct, already freed or another
+/// pool's, or the list is full: the caller then takes the pool's slow path. Precondition: `user`
 /// is non-null and a block of that pool.
 [[gnu::always_inline]] inline bool pool_push_cached(PoolTlsPlace place, void* user) noexcept {
     // The declining cache (no cache in the slot) has no room on any list.
     const PoolFrontAt front{place};
     PoolHeader* h = pool_header_of(user);
-    unpoison(h, pool_header_size);
+    unpoison_defined(h, pool_header_size);
     const std::uint64_t info = h->info;
-    // Direct blocks (route >= 0x80), blocks already freed and words without
-    // the magic are no list (`pool_info_list`): they take the declining
-    // list, which is closed and full in every cache.
+    // Direct blocks (route >= 0x80), blocks already freed, words without
+    // the magic and another pool's blocks (the mark: `pool_owner_mark`) are
+    // no list (`pool_info_list`): they take the declining list, which is
+    // closed and full in every cache.
     const std::uint64_t route_list = pool_info_list(info);
-    const std::size_t list = route_list < pool_list_count ? route_list : pool_declining_list;
+    const std::size_t list =
+        route_list < pool_list_count && pool_marked(h, static_cast<std::uintptr_t>(place.at))
+            ? route_list
+            : pool_declining_list;
     const std::uintptr_t hot = front.hot(list);
     if (hot == pool_hot_empty) [[likely]] {
         pool_fill_hot(front, list, user, h, info);
@@ -840,8 +903,9 @@ template <bool CountInfo, class Front>
 /// comes from the size, not from the header: the header is only compared with
 /// what the allocation wrote, so the push's addresses do not wait for that
 /// load (a pop and a push of one block run about twice as fast). Any mismatch
-/// (a wrong size, a direct block, a block already freed) returns false, and
-/// the pool's `do_deallocate` decides (by the header).
+/// (a wrong size, a direct block, a block already freed, another pool's
+/// block) returns false, and the pool's `do_deallocate` decides (by the
+/// header).
 [[gnu::always_inline]] inline bool pool_push_cached(PoolTlsPlace place, void* user,
                                                     std::size_t size, std::size_t list) noexcept {
     const PoolFrontAt front{place};
@@ -851,7 +915,7 @@ template <bool CountInfo, class Front>
     const std::uint64_t info = pool_info(size, list);
     const std::uintptr_t hot = front.hot(list);
     if (hot == pool_hot_empty) [[likely]] {
-        PoolHeader* h = pool_header_if(user, info);
+        PoolHeader* h = pool_header_if(user, info, static_cast<std::uintptr_t>(place.at));
         if (h == nullptr) [[unlikely]]
             return false;
         pool_fill_hot(front, list, user, h, info);
@@ -861,7 +925,7 @@ template <bool CountInfo, class Front>
     void** top = fl.top.load(std::memory_order_relaxed);
     if (top == fl.end) [[unlikely]] // also for a closed hot slot
         return false;
-    PoolHeader* h = pool_header_if(user, info);
+    PoolHeader* h = pool_header_if(user, info, static_cast<std::uintptr_t>(place.at));
     if (h == nullptr) [[unlikely]]
         return false;
     pool_push_checked(front, fl, list, user, h, hot, top, info);

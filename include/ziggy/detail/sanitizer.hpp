@@ -104,15 +104,25 @@ inline void unpoison_defined(const void* p, std::size_t n) noexcept {
 #endif
 }
 
-/// Sanitized builds: whether `p` looks like the start of a live block whose
-/// `header_size`-byte header the allocator keeps poisoned (header poisoned,
-/// first user byte addressable). An allocator checks it before it unpoisons a
-/// header on free, so a foreign, interior or freed pointer is refused without
-/// touching memory that is not its own. Always true without ASan.
+/// Sanitized builds, and Valgrind builds running under memcheck: whether `p`
+/// looks like the start of a live block whose `header_size`-byte header the
+/// allocator keeps poisoned (header poisoned, first user byte addressable).
+/// An allocator checks it before it unpoisons a header on free, so a
+/// foreign, interior or freed pointer is refused without touching memory
+/// that is not its own. Always true otherwise.
 [[nodiscard]] inline bool looks_like_live_block(const void* p, std::size_t header_size) noexcept {
 #if ZIGGY_ASAN
     const char* c = static_cast<const char*>(p);
     return is_poisoned(c - header_size) && is_poisoned(c - 1) && !is_poisoned(c);
+#elif ZIGGY_HAS_VALGRIND
+    if (RUNNING_ON_VALGRIND == 0) return true;
+    // memcheck answers 3 for memory that is not addressable, and reports nothing.
+    const auto unaddressable = [](const char* c) {
+        unsigned char bits = 0;
+        return VALGRIND_GET_VBITS(c, &bits, 1) == 3;
+    };
+    const char* c = static_cast<const char*>(p);
+    return unaddressable(c - header_size) && unaddressable(c - 1) && !unaddressable(c);
 #else
     (void)p;
     (void)header_size;
