@@ -244,7 +244,8 @@ cmd_valgrind() {
         --num-processes "$(jobs)" --timeout-multiplier 10 --wrapper "$memcheck" "$@"
     # -Dvalgrind=true: the arena and the pools describe their memory to
     # memcheck (client requests), so memcheck checks them as it checks malloc.
-    # Their suites (not the bad-input ones, whose misuse memcheck then reports).
+    # Their suites (not the bad-input ones, whose misuse memcheck then
+    # reports; the command's arguments go to the first run only).
     BUILD_DIR=${BUILD_DIR_VALGRIND:-build-valgrind}
     MESON_ARGS="${MESON_ARGS:-} -Dvalgrind=true -Dsanitized_variant=false -Dbenchmarks=disabled -Dexamples=disabled -Dfuzzing=disabled"
     configure
@@ -252,7 +253,7 @@ cmd_valgrind() {
         export GTEST_FILTER='-*Death*:*DeathTest*'
         release_suites "arena and pool suites under memcheck, with client requests (-Dvalgrind=true)" \
             unmanaged_memory_pool hybrid_allocator scoped_allocator -- \
-            --timeout-multiplier 10 --wrapper "$memcheck" "$@"
+            --timeout-multiplier 10 --wrapper "$memcheck"
     )
 }
 

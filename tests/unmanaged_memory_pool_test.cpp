@@ -680,6 +680,15 @@ TEST(UnmanagedMemoryPoolTest, StatisticsPerClass) {
     EXPECT_EQ(c.retained_bytes, 224u);
     EXPECT_EQ(stats.retained_bytes, 224u);
     EXPECT_EQ(stats.classes.size(), ziggy::detail::pool_list_count);
+    // The 16-byte-aligned classes in order, then the same at 64 bytes.
+    const std::size_t n = ziggy::detail::size_class_count;
+    ASSERT_EQ(stats.classes.size(), 2 * n);
+    for (std::size_t i = 0; i < n; ++i) {
+        EXPECT_EQ(stats.classes[i].block_size, ziggy::detail::class_sizes[i]) << i;
+        EXPECT_EQ(stats.classes[i].alignment, 16u) << i;
+        EXPECT_EQ(stats.classes[n + i].block_size, ziggy::detail::class_sizes[i]) << i;
+        EXPECT_EQ(stats.classes[n + i].alignment, 64u) << i;
+    }
 }
 
 // The pool's own allocate<T> (which computes its list before it tests the
@@ -742,9 +751,23 @@ TEST(UnmanagedMemoryPoolTest, SizeClassEdges) {
             EXPECT_EQ(pool.total_allocated_bytes(), n);
         }
     }
+    // The class of each boundary: a block freed at size s comes back for
+    // s - 1 (the same class), and s + 1 takes another (the next class, or
+    // direct past the last).
+    for (std::size_t s : ziggy::detail::class_sizes) {
+        void* p = pool.allocate_bytes(s);
+        pool.deallocate_bytes(p, s);
+        void* same = pool.allocate_bytes(s - 1);
+        EXPECT_EQ(same, p) << s;
+        pool.deallocate_bytes(same, s - 1);
+        void* next = pool.allocate_bytes(s + 1);
+        EXPECT_NE(next, p) << s;
+        pool.deallocate_bytes(next, s + 1);
+    }
+    EXPECT_EQ(pool.total_allocated_bytes(), 0u);
     auto one = pool.allocate<char>(1);
     auto large = pool.allocate<char>(ziggy::detail::max_class_size + 1);
-    EXPECT_EQ(pool.statistics().direct_allocations, 2u); // max_class_size + 1, twice
+    EXPECT_EQ(pool.statistics().direct_allocations, 3u); // max_class_size + 1, three times
     EXPECT_EQ(pool.total_allocated_bytes(), ziggy::detail::max_class_size + 2);
     large.reset();
     EXPECT_EQ(pool.total_allocated_bytes(), 1u);
@@ -1188,17 +1211,30 @@ TEST(UnmanagedMemoryPoolTest, EveryPoolRefusesTheBlocksOfAnother) {
                 for (const std::size_t other : picks) {
                     if (other == owner) continue;
                     UnmanagedMemoryPool& o = *pools[other];
-                    const std::size_t retained = o.statistics().retained_blocks;
-                    EXPECT_THROW(o.free(p), ziggy::InvalidFreeError) << owner << " " << other;
-                    o.deallocate_bytes(p, size);
-                    std::thread([&] {
-                        EXPECT_THROW(o.free(p), ziggy::InvalidFreeError);
+                    // A block of o's own, held: o's list of the size then
+                    // has this thread's cache and an empty hot slot, so
+                    // the frees below reach the inline pushes' tests.
+                    void* own = o.allocate_bytes(size);
+                    // Refused, counted nowhere in o, and kept out of its lists.
+                    const auto refused_here = [&] {
+                        const std::size_t retained = o.statistics().retained_blocks;
+                        const std::size_t live = o.total_allocated_bytes();
+                        EXPECT_THROW(o.free(p), ziggy::InvalidFreeError) << owner << " " << other;
                         o.deallocate_bytes(p, size);
                         void* one[] = {p};
                         o.deallocate_bulk(one, size);
+                        EXPECT_EQ(o.statistics().retained_blocks, retained)
+                            << owner << " " << other;
+                        EXPECT_EQ(o.total_allocated_bytes(), live) << owner << " " << other;
+                    };
+                    refused_here();
+                    std::thread([&] {
+                        void* theirs = o.allocate_bytes(size);
+                        refused_here();
+                        o.deallocate_bytes(theirs, size);
                     }).join();
+                    o.deallocate_bytes(own, size);
                     EXPECT_EQ(o.total_allocated_bytes(), 0u) << owner << " " << other;
-                    EXPECT_EQ(o.statistics().retained_blocks, retained) << owner << " " << other;
                 }
                 EXPECT_EQ(pools[owner]->total_allocated_bytes(), size) << owner;
                 pools[owner]->free(p);
@@ -1634,7 +1670,11 @@ TEST(UnmanagedMemoryPoolTest, BulkOfBuffersBadInputLeavesThemEmpty) {
     for (const auto& b : bufs) EXPECT_TRUE(b.empty() && !b.valid());
     bufs[250] = ziggy::wrap_existing(view_memory, 2);
     EXPECT_EQ(pool.total_allocated_bytes(), 0u);
-    base.fail_at(200); // after the first chunk of 128 is adopted
+    // An empty span allocates nothing and does not look at the count
+    // (as documented).
+    EXPECT_NO_THROW(pool.allocate_bulk<double>(std::span<ziggy::Buffer<double>>(), SIZE_MAX / 4));
+    EXPECT_EQ(base.allocation_calls(), 1u); // bufs[3]'s block alone
+    base.fail_at(200);                      // after the first chunk of 128 is adopted
     EXPECT_THROW(pool.allocate_bulk<double>(bufs, 8), std::bad_alloc);
     for (const auto& b : bufs) EXPECT_TRUE(b.empty() && !b.valid());
     EXPECT_EQ(pool.total_allocated_bytes(), 0u);

@@ -50,10 +50,11 @@ inline constexpr std::uint32_t system_cookie = 0x5A16A11Cu;
 /// The cookie of a pool's direct blocks: 0x5A, then the low 24 bits of the
 /// pool's mark (`pool_owner_mark`), so that another pool's free refuses
 /// them. Never `system_cookie` (whose low bits are 4 mod 8: a mark is a
-/// multiple of 8, odd, or at most 33) and never 0. Pools with slots differ
-/// in these bits (their places are less than 2^24 apart), as do a pool
-/// with a slot and one without; pools without slots share them when their
-/// ids differ by a multiple of 2^18.
+/// multiple of 8, 7 mod 8, or at most 33) and never 0. Pools with slots
+/// differ in these bits (their places are less than 2^24 apart), as do a
+/// pool with a slot and one without (whose low six bits are all set);
+/// pools without slots share them when their ids differ by a multiple of
+/// 2^18.
 [[nodiscard]] constexpr std::uint32_t system_pool_cookie(std::uintptr_t mark) noexcept {
     return 0x5A000000u | static_cast<std::uint32_t>(mark & 0xFFFFFFu);
 }

@@ -507,6 +507,10 @@ struct PoolTlsSlot {
 #endif
 };
 inline constexpr std::size_t pool_tls_slot_count = 32;
+// A slot's place is then a multiple of 8 on x86-64 (the thread pointer is
+// aligned to at least 64): what `pool_owner_mark` and
+// `system_pool_cookie` rely on.
+static_assert(alignof(PoolTlsSlot) % 8 == 0 && sizeof(PoolTlsSlot) % 8 == 0);
 /// The slot of pools without one (and the default PoolFreeTag's).
 inline constexpr std::size_t pool_no_slot = pool_tls_slot_count;
 // Constant-initialised and trivially destructible: access needs no TLS guard
@@ -553,13 +557,14 @@ struct PoolTlsPlace {
 /// a TLS slot marks them with the slot's place, which its fast paths hold in
 /// a register anyway, so that their test of it is one compare; a pool
 /// without a slot (whose frees all take the slow path, which has the pool)
-/// with an odd number from its id, which is never a place (places are
-/// multiples of 8 on x86-64 Linux, and 1 to 33 elsewhere). Pools without a
-/// slot whose ids differ by a multiple of 2^58 share a mark.
+/// with a number from its id whose low six bits are all set (7 mod 8, and
+/// at least 127), which is never a place (places are multiples of 8 on
+/// x86-64 Linux, and 1 to 33 elsewhere). Pools without a slot whose ids
+/// differ by a multiple of 2^58 share a mark.
 [[nodiscard]] constexpr std::uintptr_t pool_owner_mark(PoolTlsPlace place, std::uint64_t pool_id,
                                                        bool has_slot) noexcept {
     return has_slot ? static_cast<std::uintptr_t>(place.at)
-                    : static_cast<std::uintptr_t>(pool_id << 6 | 1);
+                    : static_cast<std::uintptr_t>(pool_id << 6 | 0x3F);
 }
 /// Whether the block of header `h` (unpoisoned) carries `mark`.
 [[nodiscard, gnu::always_inline]] inline bool pool_marked(const PoolHeader* h,
@@ -761,11 +766,11 @@ struct PoolFrontOf {
                                                                     std::uintptr_t mark) noexcept {
     PoolHeader* h = pool_header_of(user);
     unpoison_defined(h, pool_header_size);
-    // Two compares of memory with a register: the pairs' 64 B frees by
-    // size ran 1.14-1.46 ns against 1.07-1.26 with the info word's alone
-    // (the `Buffer` pair: unchanged), an xor of both words and an or
-    // no faster (docs/performance-history.md, stop 37).
-    if (h->info != info || !pool_marked(h, mark)) [[unlikely]] {
+    // Both words in one test (an xor of each and an or): with two
+    // compares and two branches instead, the hybrid's pairs of 1-byte
+    // elements, measured in turn against the pool's, read 1.40-1.42 times
+    // them (1.03-1.07 with this; docs/performance-history.md, stop 37).
+    if (((h->info ^ info) | (reinterpret_cast<std::uintptr_t>(h->next) ^ mark)) != 0) [[unlikely]] {
         poison(h, pool_header_size);
         return nullptr;
     }
@@ -865,8 +870,8 @@ template <bool CountInfo, class Front>
 /// calling thread's cache for its list: into the hot slot when it is empty,
 /// else onto the stack.
 /// Returns false, having changed nothing, when the thread has no cache for
-/// the pool in its slot, the block is direct, already freed or another
-/// pool's, or the list is full: the caller then takes the pool's slow path. Precondition: `user`
+/// the pool in its slot, the block is direct or already freed, or the list
+/// is full: the caller then takes the pool's slow path. Precondition: `user`
 /// is non-null and a block of that pool.
 [[gnu::always_inline]] inline bool pool_push_cached(PoolTlsPlace place, void* user) noexcept {
     // The declining cache (no cache in the slot) has no room on any list.
@@ -874,15 +879,13 @@ template <bool CountInfo, class Front>
     PoolHeader* h = pool_header_of(user);
     unpoison_defined(h, pool_header_size);
     const std::uint64_t info = h->info;
-    // Direct blocks (route >= 0x80), blocks already freed, words without
-    // the magic and another pool's blocks (the mark: `pool_owner_mark`) are
-    // no list (`pool_info_list`): they take the declining list, which is
-    // closed and full in every cache.
+    // Direct blocks (route >= 0x80), blocks already freed and words without
+    // the magic are no list (`pool_info_list`): they take the declining
+    // list, which is closed and full in every cache. (The mark is not
+    // tested here: the caller, `free`, has, and `deallocate_inline`'s
+    // precondition is a block of its pool.)
     const std::uint64_t route_list = pool_info_list(info);
-    const std::size_t list =
-        route_list < pool_list_count && pool_marked(h, static_cast<std::uintptr_t>(place.at))
-            ? route_list
-            : pool_declining_list;
+    const std::size_t list = route_list < pool_list_count ? route_list : pool_declining_list;
     const std::uintptr_t hot = front.hot(list);
     if (hot == pool_hot_empty) [[likely]] {
         pool_fill_hot(front, list, user, h, info);
