@@ -191,6 +191,18 @@ void write_mark(detail::PoolHeader* h, std::uintptr_t mark) noexcept {
 }
 
 /// The n-th block of a chain (n >= 1 blocks are known to be there).
+// Takes room for up to n blocks of bs bytes in `used`, which `cap` bounds:
+// the number of blocks it took.
+std::size_t reserve_blocks(std::atomic<std::size_t>& used, std::size_t cap, std::size_t n,
+                           std::size_t bs) noexcept {
+    std::size_t k = 0;
+    std::size_t now = used.load(std::memory_order_relaxed);
+    do {
+        k = std::min(n, cap > now ? (cap - now) / bs : 0);
+    } while (k != 0 && !used.compare_exchange_weak(now, now + k * bs, std::memory_order_relaxed));
+    return k;
+}
+
 detail::PoolHeader* nth(detail::PoolHeader* head, std::size_t n) noexcept {
     while (--n != 0) head = read_next(head);
     return head;
@@ -236,6 +248,9 @@ struct UnmanagedMemoryPool::Depot {
     std::mutex mutex;
     detail::PoolHeader* head = nullptr; // guarded by mutex
     std::size_t count = 0;              // guarded by mutex
+    // In the depot of a size class's 16-byte-aligned list: the bytes both of
+    // its lists' depots hold, which `max_retained_bytes_per_class` caps.
+    std::atomic<std::size_t> class_bytes{0};
     // Counters of operations without a cache, and of exited threads.
     std::atomic<std::uint64_t> hits{0};
     std::atomic<std::uint64_t> misses{0};
@@ -481,8 +496,7 @@ void* UnmanagedMemoryPool::allocate_slow(std::size_t bytes, std::size_t alignmen
         if ((h = depot.head) != nullptr) {
             depot.head = read_next(h);
             write_mark(h, owner_mark_);
-            --depot.count;
-            depot_bytes_.fetch_sub(detail::pool_list_block_size(list), std::memory_order_relaxed);
+            taken_from_depot(list, 1);
         }
     }
     void* p = nullptr;
@@ -739,6 +753,17 @@ void UnmanagedMemoryPool::deallocate_slow(void* user) noexcept {
     hot.store(reinterpret_cast<std::uintptr_t>(user), std::memory_order_relaxed);
 }
 
+std::atomic<std::size_t>& UnmanagedMemoryPool::class_depot_bytes(std::size_t list) noexcept {
+    return depots_[list % detail::size_class_count].class_bytes;
+}
+
+void UnmanagedMemoryPool::taken_from_depot(std::size_t list, std::size_t k) noexcept {
+    const std::size_t bytes = k * detail::pool_list_block_size(list);
+    depots_[list].count -= k;
+    depot_bytes_.fetch_sub(bytes, std::memory_order_relaxed);
+    class_depot_bytes(list).fetch_sub(bytes, std::memory_order_relaxed);
+}
+
 void UnmanagedMemoryPool::spill(detail::PoolHeader* head, detail::PoolHeader* tail, std::size_t n,
                                 std::size_t list) noexcept {
     const std::size_t bs = detail::pool_list_block_size(list);
@@ -746,16 +771,15 @@ void UnmanagedMemoryPool::spill(detail::PoolHeader* head, detail::PoolHeader* ta
     detail::PoolHeader* excess = nullptr;
     {
         std::lock_guard lock(depot.mutex);
-        const std::size_t class_room = options_.max_retained_bytes_per_class / bs;
-        std::size_t k = 0;
-        std::size_t total = depot_bytes_.load(std::memory_order_relaxed);
-        do {
-            const std::size_t room = options_.max_retained_bytes > total
-                                         ? (options_.max_retained_bytes - total) / bs
-                                         : 0;
-            k = std::min({n, room, class_room > depot.count ? class_room - depot.count : 0});
-        } while (
-            !depot_bytes_.compare_exchange_weak(total, total + k * bs, std::memory_order_relaxed));
+        // Room in the class (its two lists' depots share the per-class cap),
+        // then in the pool; what the pool has no room for goes back to the
+        // class.
+        std::atomic<std::size_t>& class_bytes = class_depot_bytes(list);
+        const std::size_t in_class =
+            reserve_blocks(class_bytes, options_.max_retained_bytes_per_class, n, bs);
+        const std::size_t k =
+            reserve_blocks(depot_bytes_, options_.max_retained_bytes, in_class, bs);
+        if (k < in_class) class_bytes.fetch_sub((in_class - k) * bs, std::memory_order_relaxed);
         if (k != 0) {
             detail::PoolHeader* last = k == n ? tail : nth(head, k);
             excess = k == n ? nullptr : read_next(last);
@@ -786,8 +810,7 @@ std::size_t UnmanagedMemoryPool::refill(detail::PoolThreadCache* cache, std::siz
         if (k == 0) return 0;
         h = depot.head;
         depot.head = read_next(nth(h, k));
-        depot.count -= k;
-        depot_bytes_.fetch_sub(k * detail::pool_list_block_size(list), std::memory_order_relaxed);
+        taken_from_depot(list, k);
     }
     // Each block gets its mark back as it leaves the chain.
     cache->front->hot[list].store(reinterpret_cast<std::uintptr_t>(h + 1),
@@ -833,9 +856,7 @@ void UnmanagedMemoryPool::clear() noexcept {
         {
             std::lock_guard lock(depot.mutex);
             head = std::exchange(depot.head, nullptr);
-            depot_bytes_.fetch_sub(depot.count * detail::pool_list_block_size(list),
-                                   std::memory_order_relaxed);
-            depot.count = 0;
+            taken_from_depot(list, depot.count);
         }
         release_chain(head, list);
     }

@@ -14,10 +14,12 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <new>
 #include <span>
 #include <stdexcept>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -313,6 +315,80 @@ TEST(HybridAllocatorTest, AllocationsFollowTheirRoute) {
     EXPECT_EQ(backing.live_blocks(), 1u); // the pooled block
 }
 
+// The hybrid's pool takes its blocks from the hybrid's backing and keeps
+// them by the hybrid's PoolOptions: with a total cap of two 64-byte blocks
+// and no thread cache, a third freed block goes back to the backing.
+TEST(HybridAllocatorTest, ThePoolUsesTheBackingAndTheOptions) {
+    TrackingAllocator backing;
+    ziggy::PoolOptions options;
+    options.max_retained_bytes = 128;
+    options.thread_cache_bytes_per_class = 0;
+    HybridAllocator h(backing, {}, options);
+    EXPECT_EQ(h.pool().options().max_retained_bytes, 128u);
+    EXPECT_EQ(h.pool().options().thread_cache_bytes_per_class, 0u);
+    EXPECT_EQ(&h.pool().base(), &backing);
+    {
+        auto a = h.allocate<std::uint8_t>(64);
+        auto b = h.allocate<std::uint8_t>(64);
+        auto c = h.allocate<std::uint8_t>(64);
+        EXPECT_EQ(backing.live_blocks(), 3u);
+        EXPECT_EQ(backing.total_allocated_bytes(), 3u * (64 + 16));
+    }
+    EXPECT_EQ(h.pool().statistics().retained_bytes, 128u);
+    EXPECT_EQ(backing.live_blocks(), 2u);
+    auto again = h.allocate<std::uint8_t>(64);
+    EXPECT_EQ(h.pool().statistics().hits, 1u);
+    EXPECT_EQ(backing.allocation_calls(), 3u);
+    again.reset();
+    h.pool().clear();
+    EXPECT_EQ(backing.live_blocks(), 0u);
+    EXPECT_EQ(backing.mismatches(), 0u);
+}
+
+// Edges of the size rules: an element size of 0 pools nothing; every size
+// above 8 bytes takes `large_struct` before the classes' 32 KiB (3640 for a
+// 12-byte element, whose classes then allow 2730), also when it is set;
+// 64-byte-aligned types are pooled in the 64-byte alignment set, up to the
+// classes' 32 KiB.
+TEST(HybridAllocatorTest, SizeRuleEdges) {
+    HybridAllocator h;
+    EXPECT_EQ(h.max_pooled_count(0), 0u);
+    EXPECT_EQ(h.max_pooled_count(12), 3640u);
+    EXPECT_EQ(h.max_pooled_count(9), 3640u);
+    EXPECT_EQ(h.max_pooled_count(4096), 3640u);
+    EXPECT_EQ(h.pooled_count_limit<Vec3>(), 2730u);
+    EXPECT_EQ(h.pooled_count_limit<Chars<33>>(), 32768u / 33);
+
+    ziggy::HybridThresholds t;
+    t.large_struct = 100;
+    HybridAllocator custom(ziggy::default_allocator(), t);
+    EXPECT_EQ(custom.max_pooled_count(40), 100u);
+    EXPECT_EQ(custom.max_pooled_count(7), 32768u / 7); // below 8 bytes: the budget
+    EXPECT_EQ(custom.pooled_count_limit<Chars<40>>(), 100u);
+    EXPECT_EQ(custom.pooled_count_limit<Chars<1000>>(), 32u); // the classes first
+    for (std::size_t c : {1, 100, 101}) expect_allocations_follow_route<Chars<40>>(custom, c);
+    for (std::size_t c : {1, 32, 33}) expect_allocations_follow_route<Chars<1000>>(custom, c);
+
+    struct alignas(64) Line {
+        char bytes[64];
+    };
+    EXPECT_EQ(h.pooled_count_limit<Line>(), 512u);
+    for (std::size_t c : {1, 512, 513}) expect_allocations_follow_route<Line>(h, c);
+    const std::size_t aligned_list = ziggy::detail::pool_list_index(64, 64);
+    const auto misses = h.pool().statistics().classes[aligned_list].misses;
+    {
+        auto line = h.allocate<Line>(1);
+        EXPECT_EQ(reinterpret_cast<std::uintptr_t>(line.data()) % 64, 0u);
+    }
+    auto line = h.allocate<Line>(1);
+    EXPECT_EQ(reinterpret_cast<std::uintptr_t>(line.data()) % 64, 0u);
+    const auto stats = h.pool().statistics();
+    const auto& c = stats.classes[aligned_list];
+    EXPECT_EQ(c.alignment, 64u);
+    EXPECT_EQ(c.misses, misses); // both reused the block the edges freed
+    EXPECT_GE(c.hits, 2u);
+}
+
 // Over a DebugAllocator, a direct block's record names the caller of the
 // hybrid (typed and byte layer), not a line inside the library: its leak
 // report points at the code that leaked. (Pooled blocks are the pool's,
@@ -533,6 +609,71 @@ TEST(HybridAllocatorTest, ConcurrentUseOnBothRoutes) {
     EXPECT_EQ(h.total_allocated_bytes(), 0u);
     h.pool().clear();
     EXPECT_EQ(backing.total_allocated_bytes(), 0u);
+}
+
+// Four threads each keep a window of buffers on both routes, stamped with
+// the thread and the allocation, and hand every third one to the next
+// thread, which checks and frees it: contents survive other threads' reuse,
+// and the accounting ends at zero.
+TEST(HybridAllocatorTest, ConcurrentWindowsAndHandoffsKeepContents) {
+    TrackingAllocator backing;
+    HybridAllocator h(backing);
+    constexpr int threads = 4;
+    struct Mailbox {
+        std::mutex m;
+        std::vector<std::pair<std::uint32_t, ziggy::Buffer<std::uint32_t>>> items;
+    };
+    std::vector<Mailbox> boxes(threads);
+    std::barrier done(threads);
+    const auto count_of = [](std::uint32_t i, int t) {
+        return 1 + (i * 2654435761u + static_cast<std::uint32_t>(t)) % 12000u; // to 48 KiB
+    };
+    std::vector<std::thread> workers;
+    for (int t = 0; t < threads; ++t) {
+        workers.emplace_back([&, t] {
+            const auto stamp = [t](std::uint32_t i) {
+                return static_cast<std::uint32_t>(t) << 24 | i;
+            };
+            const auto check_mail = [&] {
+                std::vector<std::pair<std::uint32_t, ziggy::Buffer<std::uint32_t>>> mine;
+                {
+                    std::lock_guard lock(boxes[t].m);
+                    mine.swap(boxes[t].items);
+                }
+                for (auto& [s, b] : mine)
+                    for (auto v : b) ASSERT_EQ(v, s);
+            }; // freed here, on another thread than their own
+            std::vector<std::pair<std::uint32_t, ziggy::Buffer<std::uint32_t>>> window;
+            for (std::uint32_t i = 0; i < 1500; ++i) {
+                auto b = h.allocate<std::uint32_t>(count_of(i, t));
+                ASSERT_EQ(b.size(), count_of(i, t));
+                b.fill(stamp(i));
+                window.emplace_back(stamp(i), std::move(b));
+                if (window.size() > 24) {
+                    auto& [s, old] = window.front();
+                    for (auto v : old) ASSERT_EQ(v, s);
+                    if (i % 3 == 0) {
+                        std::lock_guard lock(boxes[(t + 1) % threads].m);
+                        boxes[(t + 1) % threads].items.emplace_back(s, std::move(old));
+                    }
+                    window.erase(window.begin());
+                }
+                if (i % 50 == 0) check_mail();
+            }
+            for (auto& [s, b] : window)
+                for (auto v : b) ASSERT_EQ(v, s);
+            window.clear();
+            done.arrive_and_wait(); // no more mail after this
+            check_mail();
+        });
+    }
+    for (auto& w : workers) w.join();
+    EXPECT_EQ(h.total_allocated_bytes(), 0u);
+    EXPECT_GT(h.pool().statistics().hits, 0u);
+    EXPECT_GT(h.pool().statistics().direct_allocations, 0u);
+    h.pool().clear();
+    EXPECT_EQ(backing.total_allocated_bytes(), 0u);
+    EXPECT_EQ(backing.mismatches(), 0u);
 }
 
 // In ASan builds a pooled block returned through the hybrid is poisoned.

@@ -449,6 +449,206 @@ TEST(UnmanagedMemoryPoolTest, ZeroCapRetainsNothing) {
     EXPECT_EQ(pool.statistics().misses, 10u);
 }
 
+// The total cap bounds the depot across classes, exactly: with no room in
+// the thread caches every free goes to the depot, which takes blocks while
+// the total has room for them and sends the rest to the base; a block taken
+// out of the depot makes room for one of another class.
+TEST(UnmanagedMemoryPoolTest, TotalCapSpansEveryClass) {
+    TrackingAllocator base;
+    PoolOptions options;
+    options.max_retained_bytes = 4096;
+    options.thread_cache_bytes_per_class = 0; // every free to the depot
+    UnmanagedMemoryPool pool(base, options);
+    const auto free_many = [&pool](std::size_t bytes, int n) {
+        std::vector<ziggy::Buffer<char>> bufs;
+        for (int i = 0; i < n; ++i) bufs.push_back(pool.allocate<char>(bytes));
+    };
+    free_many(64, 40);  // 2560 bytes kept
+    free_many(128, 20); // 1536 of 2560: 12 kept, 8 to the base
+    free_many(256, 5);  // no room left
+    auto stats = pool.statistics();
+    EXPECT_EQ(stats.retained_bytes, 4096u);
+    EXPECT_EQ(stats.classes[list_of(64)].retained_blocks, 40u);
+    EXPECT_EQ(stats.classes[list_of(128)].retained_blocks, 12u);
+    EXPECT_EQ(stats.classes[list_of(256)].retained_blocks, 0u);
+    EXPECT_EQ(base.live_blocks(), 52u);
+    {
+        std::vector<ziggy::Buffer<char>> taken;
+        for (int i = 0; i < 4; ++i) taken.push_back(pool.allocate<char>(64)); // 256 bytes out
+        EXPECT_EQ(pool.statistics().classes[list_of(64)].hits, 4u);
+        free_many(256, 3); // room for one
+        stats = pool.statistics();
+        EXPECT_EQ(stats.classes[list_of(256)].retained_blocks, 1u);
+        EXPECT_EQ(stats.retained_bytes, 4096u);
+    } // the four 64-byte blocks find the depot full
+    EXPECT_EQ(pool.statistics().classes[list_of(64)].retained_blocks, 36u);
+    EXPECT_EQ(base.live_blocks(), pool.statistics().retained_blocks);
+    pool.clear();
+    EXPECT_EQ(base.live_blocks(), 0u);
+    EXPECT_EQ(base.mismatches(), 0u);
+}
+
+// A total cap of zero keeps nothing anywhere, the thread caches included
+// (their limits are within the caps), and counts every allocation a miss.
+TEST(UnmanagedMemoryPoolTest, ZeroTotalCapRetainsNothing) {
+    TrackingAllocator base;
+    PoolOptions options;
+    options.max_retained_bytes = 0;
+    UnmanagedMemoryPool pool(base, options);
+    for (std::size_t bytes : {1u, 64u, 1000u, 32768u}) {
+        for (int i = 0; i < 3; ++i) (void)pool.allocate<char>(bytes);
+        void* raw = pool.allocate_bytes(bytes);
+        pool.free(raw);
+        EXPECT_EQ(base.live_blocks(), 0u) << bytes;
+    }
+    std::thread([&] { (void)pool.allocate<int>(5); }).join();
+    const auto stats = pool.statistics();
+    EXPECT_EQ(stats.retained_bytes, 0u);
+    EXPECT_EQ(stats.hits, 0u);
+    EXPECT_EQ(stats.misses, 17u);
+    EXPECT_EQ(base.live_blocks(), 0u);
+    EXPECT_EQ(base.mismatches(), 0u);
+}
+
+// The per-class cap covers a size class's 16- and 64-byte-aligned blocks
+// together: the depot keeps 10 blocks of 64 bytes in all, not 10 of each.
+TEST(UnmanagedMemoryPoolTest, PerClassCapCoversBothAlignmentSets) {
+    struct alignas(64) Line {
+        char bytes[64];
+    };
+    TrackingAllocator base;
+    PoolOptions options;
+    options.max_retained_bytes_per_class = 10 * 64;
+    options.thread_cache_bytes_per_class = 0;
+    UnmanagedMemoryPool pool(base, options);
+    {
+        std::vector<ziggy::Buffer<char>> plain;
+        std::vector<ziggy::Buffer<Line>> lines;
+        for (int i = 0; i < 8; ++i) plain.push_back(pool.allocate<char>(64));
+        for (int i = 0; i < 8; ++i) lines.push_back(pool.allocate<Line>(1));
+        plain.clear(); // 8 kept
+        lines.clear(); // 2 kept
+    }
+    auto stats = pool.statistics();
+    EXPECT_EQ(stats.classes[list_of(64)].retained_blocks, 8u);
+    EXPECT_EQ(stats.classes[list_of(64, 64)].retained_blocks, 2u);
+    EXPECT_EQ(stats.retained_bytes, 640u);
+    EXPECT_EQ(base.live_blocks(), 10u);
+    // Blocks taken from one set make room in the other; other classes have
+    // caps of their own.
+    {
+        auto a = pool.allocate<char>(64);  // 7 left in the class
+        auto b = pool.allocate<char>(64);  // 6
+        auto l1 = pool.allocate<Line>(1);  // 5
+        auto l2 = pool.allocate<Line>(1);  // 4
+        auto l3 = pool.allocate<Line>(1);  // a miss
+        auto c = pool.allocate<char>(100); // the 112-byte class
+        EXPECT_EQ(pool.statistics().hits, 4u);
+        l1.reset();
+        l2.reset();
+        l3.reset(); // 7
+        a.reset();  // 8
+        b.reset();  // to the base
+        c.reset();  // kept: a class of its own
+    }
+    stats = pool.statistics();
+    EXPECT_EQ(stats.classes[list_of(64)].retained_blocks, 7u);
+    EXPECT_EQ(stats.classes[list_of(64, 64)].retained_blocks, 3u);
+    EXPECT_EQ(stats.classes[list_of(100)].retained_blocks, 1u);
+    EXPECT_EQ(base.live_blocks(), stats.retained_blocks);
+    pool.clear();
+    EXPECT_EQ(base.live_blocks(), 0u);
+    EXPECT_EQ(base.mismatches(), 0u);
+}
+
+// A thread's cache keeps at most 2048 blocks of a list whatever the
+// options allow: 2048 frees stay in the cache, the 2049th spills half of
+// it to the depot.
+TEST(UnmanagedMemoryPoolTest, ThreadCacheKeepsAtMost2048Blocks) {
+    for (std::size_t frees : {2048u, 2049u, 5000u}) {
+        TrackingAllocator base;
+        PoolOptions options;
+        options.thread_cache_bytes_per_class = std::size_t(1) << 30;
+        options.max_retained_bytes_per_class = std::size_t(1) << 30;
+        options.max_retained_bytes = std::size_t(1) << 30;
+        UnmanagedMemoryPool pool(base, options);
+        std::mutex m;
+        std::condition_variable cv;
+        int stage = 0;
+        std::thread owner([&] {
+            {
+                std::vector<ziggy::Buffer<char>> bufs;
+                for (std::size_t i = 0; i < frees; ++i) bufs.push_back(pool.allocate<char>(16));
+            }
+            std::unique_lock lock(m);
+            stage = 1;
+            cv.notify_all();
+            cv.wait(lock, [&] { return stage == 2; });
+        });
+        {
+            std::unique_lock lock(m);
+            cv.wait(lock, [&] { return stage == 1; });
+        }
+        EXPECT_EQ(pool.statistics().retained_blocks, frees);
+        pool.clear(); // the depot's blocks
+        const std::size_t cached = base.live_blocks();
+        if (frees == 2048)
+            EXPECT_EQ(cached, 2048u);
+        else
+            EXPECT_TRUE(cached >= 1024 && cached <= 2048) << frees << ": " << cached;
+        {
+            std::lock_guard lock(m);
+            stage = 2;
+        }
+        cv.notify_all();
+        owner.join();
+        EXPECT_EQ(pool.statistics().retained_blocks, cached);
+        pool.clear();
+        EXPECT_EQ(base.live_blocks(), 0u);
+    }
+}
+
+// Blocks that come back out of the depot (a thread's refill, and the
+// no-cache path of a list the caps keep out of the caches) are writable
+// over their whole size and hold what is written; in the sanitized
+// variant they are poisoned while in the depot, and once handed out only
+// the class slack past the requested size is.
+TEST(UnmanagedMemoryPoolTest, DepotBlocksArePoisonedThenWritable) {
+    for (const std::size_t cache_bytes : {std::size_t(64) << 10, std::size_t(0)}) {
+        PoolOptions options;
+        options.thread_cache_bytes_per_class = cache_bytes;
+        UnmanagedMemoryPool pool(ziggy::default_allocator(), options);
+        std::vector<char*> stale;
+        std::thread([&] {
+            std::vector<ziggy::Buffer<char>> bufs;
+            for (int i = 0; i < 20; ++i) {
+                bufs.push_back(pool.allocate<char>(200)); // the 224-byte class
+                bufs.back().fill('x');
+                stale.push_back(bufs.back().data());
+            }
+        }).join(); // freed, then the thread's cache goes to the depot
+        EXPECT_EQ(pool.statistics().retained_blocks, 20u);
+        if (ziggy::detail::asan_enabled) {
+            for (char* p : stale) EXPECT_TRUE(ziggy::detail::is_poisoned(p)) << cache_bytes;
+        }
+        std::vector<ziggy::Buffer<char>> again;
+        for (int i = 0; i < 20; ++i) {
+            again.push_back(pool.allocate<char>(210));
+            char* p = again.back().data();
+            EXPECT_NE(std::find(stale.begin(), stale.end(), p), stale.end()) << cache_bytes;
+            std::memset(p, i, 210);
+            if (ziggy::detail::asan_enabled) {
+                EXPECT_FALSE(ziggy::detail::is_poisoned(p)) << cache_bytes;
+                EXPECT_FALSE(ziggy::detail::is_poisoned(p + 209)) << cache_bytes;
+                EXPECT_TRUE(ziggy::detail::is_poisoned(p + 210)) << cache_bytes;
+            }
+        }
+        EXPECT_EQ(pool.statistics().hits, 20u);
+        for (int i = 0; i < 20; ++i)
+            for (char c : again[static_cast<std::size_t>(i)]) ASSERT_EQ(c, static_cast<char>(i));
+    }
+}
+
 // A buffer allocated on one thread can be freed on another, and its block is
 // reused there.
 TEST(UnmanagedMemoryPoolTest, CrossThreadFree) {
@@ -645,14 +845,26 @@ TEST(UnmanagedMemoryPoolTest, FourThreadStressKeepsContents) {
     for (int t = 0; t < threads; ++t) {
         workers.emplace_back([&, t] {
             std::vector<ziggy::Buffer<std::uint32_t>> live;
+            const auto stamp = [t](std::uint32_t i) {
+                return static_cast<std::uint32_t>(t) << 24 | i;
+            };
+            const auto size = [t](std::uint32_t i) { return 1 + (i * 31 + t) % 700u; };
             for (std::uint32_t i = 0; i < 4000; ++i) {
-                live.push_back(pool.allocate<std::uint32_t>(1 + (i * 31 + t) % 700));
-                live.back().fill(static_cast<std::uint32_t>(t) << 24 | i);
+                live.push_back(pool.allocate<std::uint32_t>(size(i)));
+                live.back().fill(stamp(i));
                 if (live.size() > 32) {
+                    // Allocated 32 iterations ago, by this thread: its own
+                    // size and every word as it was written.
                     const auto& old = live.front();
-                    for (auto v : old) ASSERT_EQ(v >> 24, static_cast<std::uint32_t>(t));
+                    const std::uint32_t j = i - 32;
+                    ASSERT_EQ(old.size(), size(j));
+                    for (auto v : old) ASSERT_EQ(v, stamp(j));
                     live.erase(live.begin());
                 }
+            }
+            for (std::uint32_t k = 0; k < live.size(); ++k) {
+                const std::uint32_t j = 4000 - static_cast<std::uint32_t>(live.size()) + k;
+                for (auto v : live[k]) ASSERT_EQ(v, stamp(j));
             }
             handoff[t] = std::move(live); // freed by the main thread
         });

@@ -58,12 +58,14 @@ namespace ziggy {
 struct PoolOptions {
     /// Bytes the shared depot keeps in total; excess frees go to the base.
     std::size_t max_retained_bytes = std::size_t(32) << 20;
-    /// Bytes the shared depot keeps per size class.
+    /// Bytes the shared depot keeps per size class (its 16- and 64-byte-aligned
+    /// blocks together).
     std::size_t max_retained_bytes_per_class = std::size_t(4) << 20;
-    /// Bytes each thread's cache keeps per size class (at most 2048 blocks,
-    /// and never more than the two caps above allow); a full cache spills half
-    /// of it to the depot. Total retention is therefore at most
-    /// `max_retained_bytes` + (threads using the pool) x (this x classes used).
+    /// Bytes each thread's cache keeps per free list, a size class in one
+    /// alignment set (at most 2048 blocks, and never more than the two caps
+    /// above allow); a full cache spills half of it to the depot. Total
+    /// retention is therefore at most `max_retained_bytes` + (threads using
+    /// the pool) x (this x lists used).
     /// The default holds a burst of 1000 64-byte buffers without a lock.
     std::size_t thread_cache_bytes_per_class = std::size_t(64) << 10;
 };
@@ -444,6 +446,10 @@ private:
     [[gnu::noinline]] detail::PoolThreadCache* find_thread_cache() noexcept;
     /// Puts `cache` (the calling thread's for this pool) in this pool's slot.
     void take_slot(detail::PoolThreadCache* cache) noexcept;
+    /// The bytes the depots of `list`'s size class hold (both alignment sets).
+    std::atomic<std::size_t>& class_depot_bytes(std::size_t list) noexcept;
+    /// Accounts for k blocks taken off `list`'s depot (its mutex held).
+    void taken_from_depot(std::size_t list, std::size_t k) noexcept;
     void spill(detail::PoolHeader* head, detail::PoolHeader* tail, std::size_t n,
                std::size_t list) noexcept;
     std::size_t refill(detail::PoolThreadCache* cache, std::size_t list) noexcept;
