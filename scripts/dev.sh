@@ -245,14 +245,16 @@ cmd_valgrind() {
     # -Dvalgrind=true: the arena and the pools describe their memory to
     # memcheck (client requests), so memcheck checks them as it checks malloc.
     # Their suites (not the bad-input ones, whose misuse memcheck then
-    # reports; the command's arguments go to the first run only).
+    # reports; the command's arguments go to the first run only), and the
+    # -masm=intel suite: the client requests are made out of line, so a
+    # caller compiled with Intel syntax builds against this library too.
     BUILD_DIR=${BUILD_DIR_VALGRIND:-build-valgrind}
     MESON_ARGS="${MESON_ARGS:-} -Dvalgrind=true -Dsanitized_variant=false -Dbenchmarks=disabled -Dexamples=disabled -Dfuzzing=disabled"
     configure
     (
         export GTEST_FILTER='-*Death*:*DeathTest*'
         release_suites "arena and pool suites under memcheck, with client requests (-Dvalgrind=true)" \
-            unmanaged_memory_pool hybrid_allocator scoped_allocator -- \
+            unmanaged_memory_pool hybrid_allocator scoped_allocator intel_syntax -- \
             --timeout-multiplier 10 --wrapper "$memcheck"
     )
 }

@@ -261,6 +261,45 @@ TEST(UnmanagedMemoryPoolTest, BlocksAreReusedNewestFirst) {
 // counts): `limit` frees stay in the cache, and more spill to the depot.
 // clear() on another thread returns only the depot's blocks, so what the
 // base still holds is what the first thread's cache kept.
+// On a thread of its own, `frees` buffers of `bytes` allocated and freed;
+// then, while that thread lives (its cache its own), the pool's depot
+// emptied from this thread, which has no cache: what the base still holds
+// is what the thread's cache kept, returned after the thread has exited
+// (its cache then goes to the depot, which keeps them all).
+std::size_t blocks_a_thread_cache_keeps(UnmanagedMemoryPool& pool, const TrackingAllocator& base,
+                                        std::size_t frees, std::size_t bytes) {
+    std::mutex m;
+    std::condition_variable cv;
+    int stage = 0;
+    std::thread owner([&] {
+        {
+            std::vector<ziggy::Buffer<char>> bufs;
+            for (std::size_t i = 0; i < frees; ++i) bufs.push_back(pool.allocate<char>(bytes));
+        }
+        std::unique_lock lock(m);
+        stage = 1;
+        cv.notify_all();
+        cv.wait(lock, [&] { return stage == 2; });
+    });
+    {
+        std::unique_lock lock(m);
+        cv.wait(lock, [&] { return stage == 1; });
+    }
+    EXPECT_EQ(pool.statistics().retained_blocks, frees);
+    pool.clear();
+    const std::size_t cached = base.live_blocks();
+    EXPECT_EQ(pool.statistics().retained_blocks, cached);
+    {
+        std::lock_guard lock(m);
+        stage = 2;
+    }
+    cv.notify_all();
+    owner.join();
+    EXPECT_EQ(pool.statistics().retained_blocks, cached);
+    EXPECT_EQ(base.mismatches(), 0u);
+    return cached;
+}
+
 TEST(UnmanagedMemoryPoolTest, ThreadCacheKeepsAtMostItsLimit) {
     for (std::size_t limit : {1u, 2u, 3u, 8u}) {
         for (std::size_t frees : {limit, limit + 1, 2 * limit + 3}) {
@@ -268,39 +307,12 @@ TEST(UnmanagedMemoryPoolTest, ThreadCacheKeepsAtMostItsLimit) {
             PoolOptions options;
             options.thread_cache_bytes_per_class = limit * 64;
             UnmanagedMemoryPool pool(base, options);
-            std::mutex m;
-            std::condition_variable cv;
-            int stage = 0;
-            std::thread owner([&] {
-                std::vector<ziggy::Buffer<char>> bufs;
-                for (std::size_t i = 0; i < frees; ++i) bufs.push_back(pool.allocate<char>(64));
-                bufs.clear();
-                std::unique_lock lock(m);
-                stage = 1;
-                cv.notify_all();
-                cv.wait(lock, [&] { return stage == 2; });
-            });
-            {
-                std::unique_lock lock(m);
-                cv.wait(lock, [&] { return stage == 1; });
-            }
-            EXPECT_EQ(pool.statistics().retained_blocks, frees);
-            pool.clear(); // the depot's blocks; this thread has no cache
-            const std::size_t cached = base.live_blocks();
+            const std::size_t cached = blocks_a_thread_cache_keeps(pool, base, frees, 64);
             if (frees <= limit)
                 EXPECT_EQ(cached, frees) << "limit " << limit;
             else
                 EXPECT_TRUE(cached >= 1 && cached <= limit)
                     << "limit " << limit << ", frees " << frees << ": " << cached;
-            EXPECT_EQ(pool.statistics().retained_blocks, cached);
-            {
-                std::lock_guard lock(m);
-                stage = 2;
-            }
-            cv.notify_all();
-            owner.join(); // its cache goes to the depot
-            EXPECT_EQ(pool.statistics().retained_blocks, cached);
-            EXPECT_EQ(base.mismatches(), 0u);
         }
     }
 }
@@ -572,37 +584,11 @@ TEST(UnmanagedMemoryPoolTest, ThreadCacheKeepsAtMost2048Blocks) {
         options.max_retained_bytes_per_class = std::size_t(1) << 30;
         options.max_retained_bytes = std::size_t(1) << 30;
         UnmanagedMemoryPool pool(base, options);
-        std::mutex m;
-        std::condition_variable cv;
-        int stage = 0;
-        std::thread owner([&] {
-            {
-                std::vector<ziggy::Buffer<char>> bufs;
-                for (std::size_t i = 0; i < frees; ++i) bufs.push_back(pool.allocate<char>(16));
-            }
-            std::unique_lock lock(m);
-            stage = 1;
-            cv.notify_all();
-            cv.wait(lock, [&] { return stage == 2; });
-        });
-        {
-            std::unique_lock lock(m);
-            cv.wait(lock, [&] { return stage == 1; });
-        }
-        EXPECT_EQ(pool.statistics().retained_blocks, frees);
-        pool.clear(); // the depot's blocks
-        const std::size_t cached = base.live_blocks();
+        const std::size_t cached = blocks_a_thread_cache_keeps(pool, base, frees, 16);
         if (frees == 2048)
             EXPECT_EQ(cached, 2048u);
         else
             EXPECT_TRUE(cached >= 1024 && cached <= 2048) << frees << ": " << cached;
-        {
-            std::lock_guard lock(m);
-            stage = 2;
-        }
-        cv.notify_all();
-        owner.join();
-        EXPECT_EQ(pool.statistics().retained_blocks, cached);
         pool.clear();
         EXPECT_EQ(base.live_blocks(), 0u);
     }

@@ -43,13 +43,31 @@
 #endif
 
 #if defined(ZIGGY_VALGRIND) && ZIGGY_VALGRIND && __has_include(<valgrind/memcheck.h>)
-#include <valgrind/memcheck.h>
 #define ZIGGY_HAS_VALGRIND 1
 #else
 #define ZIGGY_HAS_VALGRIND 0
 #endif
 
 namespace ziggy::detail {
+
+#if ZIGGY_HAS_VALGRIND
+/// Valgrind's client requests, made out of line by the library
+/// (src/valgrind_requests.cpp, built with -Dvalgrind=true): their macros are
+/// inline asm in AT&T syntax, which a caller compiled with -masm=intel could
+/// not assemble.
+namespace valgrind {
+void make_noaccess(const void* p, std::size_t n) noexcept;
+void make_undefined(const void* p, std::size_t n) noexcept;
+void make_defined(const void* p, std::size_t n) noexcept;
+/// Under memcheck: whether byte `p` is unaddressable. False when not under Valgrind.
+[[nodiscard]] bool unaddressable(const void* p) noexcept;
+[[nodiscard]] bool running() noexcept;
+void create_mempool(const void* pool) noexcept;
+void destroy_mempool(const void* pool) noexcept;
+void mempool_alloc(const void* pool, const void* p, std::size_t n) noexcept;
+void mempool_free(const void* pool, const void* p) noexcept;
+} // namespace valgrind
+#endif
 
 /// True when this translation unit is built with AddressSanitizer.
 inline constexpr bool asan_enabled = ZIGGY_ASAN != 0;
@@ -63,7 +81,7 @@ inline void poison(const void* p, std::size_t n) noexcept {
     ASAN_POISON_MEMORY_REGION(p, n);
 #endif
 #if ZIGGY_HAS_VALGRIND
-    VALGRIND_MAKE_MEM_NOACCESS(p, n);
+    valgrind::make_noaccess(p, n);
 #endif
     (void)p;
     (void)n;
@@ -75,7 +93,7 @@ inline void unpoison(const void* p, std::size_t n) noexcept {
     ASAN_UNPOISON_MEMORY_REGION(p, n);
 #endif
 #if ZIGGY_HAS_VALGRIND
-    VALGRIND_MAKE_MEM_UNDEFINED(p, n);
+    valgrind::make_undefined(p, n);
 #endif
     (void)p;
     (void)n;
@@ -88,7 +106,7 @@ inline void unpoison_defined(const void* p, std::size_t n) noexcept {
     ASAN_UNPOISON_MEMORY_REGION(p, n);
 #endif
 #if ZIGGY_HAS_VALGRIND
-    VALGRIND_MAKE_MEM_DEFINED(p, n);
+    valgrind::make_defined(p, n);
 #endif
     (void)p;
     (void)n;
@@ -115,14 +133,10 @@ inline void unpoison_defined(const void* p, std::size_t n) noexcept {
     const char* c = static_cast<const char*>(p);
     return is_poisoned(c - header_size) && is_poisoned(c - 1) && !is_poisoned(c);
 #elif ZIGGY_HAS_VALGRIND
-    if (RUNNING_ON_VALGRIND == 0) return true;
-    // memcheck answers 3 for memory that is not addressable, and reports nothing.
-    const auto unaddressable = [](const char* c) {
-        unsigned char bits = 0;
-        return VALGRIND_GET_VBITS(c, &bits, 1) == 3;
-    };
+    if (!valgrind::running()) return true;
     const char* c = static_cast<const char*>(p);
-    return unaddressable(c - header_size) && unaddressable(c - 1) && !unaddressable(c);
+    return valgrind::unaddressable(c - header_size) && valgrind::unaddressable(c - 1) &&
+           !valgrind::unaddressable(c);
 #else
     (void)p;
     (void)header_size;
@@ -134,19 +148,19 @@ inline void unpoison_defined(const void* p, std::size_t n) noexcept {
 // memcheck reports use of memory the pool has not handed out.
 inline void mempool_create(const void* pool) noexcept {
 #if ZIGGY_HAS_VALGRIND
-    VALGRIND_CREATE_MEMPOOL(pool, 0, 0);
+    valgrind::create_mempool(pool);
 #endif
     (void)pool;
 }
 inline void mempool_destroy(const void* pool) noexcept {
 #if ZIGGY_HAS_VALGRIND
-    VALGRIND_DESTROY_MEMPOOL(pool);
+    valgrind::destroy_mempool(pool);
 #endif
     (void)pool;
 }
 inline void mempool_alloc(const void* pool, const void* p, std::size_t n) noexcept {
 #if ZIGGY_HAS_VALGRIND
-    VALGRIND_MEMPOOL_ALLOC(pool, p, n);
+    valgrind::mempool_alloc(pool, p, n);
 #endif
     (void)pool;
     (void)p;
@@ -154,7 +168,7 @@ inline void mempool_alloc(const void* pool, const void* p, std::size_t n) noexce
 }
 inline void mempool_free(const void* pool, const void* p) noexcept {
 #if ZIGGY_HAS_VALGRIND
-    VALGRIND_MEMPOOL_FREE(pool, p);
+    valgrind::mempool_free(pool, p);
 #endif
     (void)pool;
     (void)p;
@@ -168,8 +182,8 @@ inline constexpr bool memory_checker_enabled = ZIGGY_ASAN != 0 || ZIGGY_HAS_VALG
 /// keeping the pool itself.
 inline void mempool_forget_all(const void* pool) noexcept {
 #if ZIGGY_HAS_VALGRIND
-    VALGRIND_DESTROY_MEMPOOL(pool);
-    VALGRIND_CREATE_MEMPOOL(pool, 0, 0);
+    valgrind::destroy_mempool(pool);
+    valgrind::create_mempool(pool);
 #endif
     (void)pool;
 }
