@@ -183,13 +183,6 @@ void write_next(detail::PoolHeader* h, detail::PoolHeader* next) noexcept {
     detail::poison(h, detail::pool_header_size);
 }
 
-/// Gives a block leaving the depot its pool's mark back (`next` held a link there).
-void write_mark(detail::PoolHeader* h, std::uintptr_t mark) noexcept {
-    detail::unpoison_defined(h, detail::pool_header_size);
-    detail::pool_set_mark(h, mark);
-    detail::poison(h, detail::pool_header_size);
-}
-
 /// The n-th block of a chain (n >= 1 blocks are known to be there).
 // Takes room for up to n blocks of bs bytes in `used`, which `cap` bounds:
 // the number of blocks it took.
@@ -476,7 +469,7 @@ void* UnmanagedMemoryPool::allocate_slow(std::size_t bytes, std::size_t alignmen
         // The cache may just have been found (by id, for a pool without a slot).
         if (cache->count(list) != 0 || refill(cache, list) != 0) {
             void* p = detail::pool_pop<false>(detail::PoolFrontOf{cache}, list, bytes,
-                                              detail::pool_info(bytes, list));
+                                              detail::pool_info(bytes, list), owner_mark_);
             if (zero) std::memset(p, 0, bytes);
             return p;
         }
@@ -495,7 +488,6 @@ void* UnmanagedMemoryPool::allocate_slow(std::size_t bytes, std::size_t alignmen
         std::lock_guard lock(depot.mutex);
         if ((h = depot.head) != nullptr) {
             depot.head = read_next(h);
-            write_mark(h, owner_mark_);
             taken_from_depot(list, 1);
         }
     }
@@ -503,6 +495,7 @@ void* UnmanagedMemoryPool::allocate_slow(std::size_t bytes, std::size_t alignmen
     if (h != nullptr) {
         detail::unpoison_defined(h, detail::pool_header_size);
         h->info = detail::pool_info(bytes, list);
+        detail::pool_set_mark(h, owner_mark_); // live (it held a link)
         detail::poison(h, detail::pool_header_size);
         p = h + 1;
         detail::unpoison(p, bytes);
@@ -546,7 +539,7 @@ std::size_t UnmanagedMemoryPool::take_cached(detail::PoolThreadCache& cache, std
     // not wait on one another (nor on the pointer loads above).
     const std::uint64_t info = detail::pool_info(bytes, list);
     for (std::size_t i = 0; i < k; ++i) {
-        detail::pool_mark_allocated(out[i], info);
+        detail::pool_mark_allocated(out[i], info, owner_mark_);
         detail::unpoison(out[i], bytes);
         if (zero) std::memset(out[i], 0, bytes);
     }
@@ -812,15 +805,14 @@ std::size_t UnmanagedMemoryPool::refill(detail::PoolThreadCache* cache, std::siz
         depot.head = read_next(nth(h, k));
         taken_from_depot(list, k);
     }
-    // Each block gets its mark back as it leaves the chain.
+    // The blocks keep their links (never a live word) until a pop makes
+    // them live.
     cache->front->hot[list].store(reinterpret_cast<std::uintptr_t>(h + 1),
                                   std::memory_order_relaxed);
     void** top = fl.top.load(std::memory_order_relaxed);
-    for (std::size_t i = 0; i < k; ++i) {
-        detail::PoolHeader* const next = i + 1 < k ? read_next(h) : nullptr;
-        write_mark(h, owner_mark_);
-        if (i != 0) *top++ = h + 1;
-        h = next;
+    for (std::size_t i = 1; i < k; ++i) {
+        h = read_next(h);
+        *top++ = h + 1;
     }
     fl.top.store(top, std::memory_order_relaxed);
     return k;

@@ -17,9 +17,10 @@
 //           goes straight to the base allocator, still with a Header; over
 //           a SystemAllocator, with the system's header alone, marked as
 //           the pool's (detail::SystemHeader, system_pool_cookie).
-//   mark    what a pool's blocks carry in their headers, outside the depot
-//           (pool_owner_mark): every free compares it, so a block freed
-//           through another pool is refused.
+//   mark    who a live block belongs to (pool_owner_mark): its header's
+//           `next` holds the mark and its info word in one (pool_live_word),
+//           and every free compares it, so a block freed through another
+//           pool is refused.
 //
 // The fast paths (pool_pop, pool_push_cached) are here rather than in the
 // pool's header because `Allocator`'s byte layer runs them inline for every
@@ -97,17 +98,32 @@ extern const int pool_layout_heap_front; // defined by a library built without
 [[gnu::used]] inline const int* const pool_layout_check = &pool_layout_heap_front;
 #endif
 
-/// In front of every block's user pointer. `next` links blocks in the depot;
-/// anywhere else (live, or in a thread cache) it holds the owning pool's
-/// mark (`pool_owner_mark`), so that a free through another pool is
-/// refused. `info` says how the block was allocated (so `free(void*)` needs
-/// no size).
+/// In front of every block's user pointer. `info` says how the block was
+/// allocated (so `free(void*)` needs no size). `next` links blocks in the
+/// depot; while the block is live it holds `pool_live_word` of the owning
+/// pool's mark (`pool_owner_mark`) and `info`, so that one compare of it
+/// tests both the size and the pool, and a free through another pool is
+/// refused; a freed block's is null or a link, never a live word.
 struct PoolHeader {
     PoolHeader* next;
     std::uint64_t info; // pool_magic << 56 | route << 48 | requested size; freed: pool_freed_info
 };
 inline constexpr std::size_t pool_header_size = front_header_size;
 static_assert(sizeof(PoolHeader) == pool_header_size);
+
+/// What a live block's `next` holds: its pool's `mark` shifted clear of a
+/// pooled block's size (bits 0-15) and list (bits 48-55), xor the block's
+/// info word. For marks that differ only below bit 32 (every mark of a pool
+/// with a TLS slot) two such words are equal only for the same mark and the
+/// same info, so the sized free's one load and compare tests both. (Until
+/// stop 38 `next` held the mark alone and the free compared both words: on
+/// an Intel Xeon its second load made the 64 B `Buffer` pair 2.3 times
+/// slower, 5.5-6.5 ns against 2.3-2.4; docs/performance-history.md.) The
+/// word's top bits are neither those of a user-space pointer (a link) nor 0.
+[[nodiscard, gnu::always_inline]] constexpr std::uintptr_t pool_live_word(
+    std::uintptr_t mark, std::uint64_t info) noexcept {
+    return mark << 16 ^ static_cast<std::uintptr_t>(info);
+}
 
 inline constexpr std::uint64_t pool_magic = 0xA5;
 /// Route byte of a direct block: this bit | log2(alignment).
@@ -227,19 +243,24 @@ static_assert(pool_info_magic(pool_freed_info) != pool_magic);
 [[nodiscard]] inline PoolHeader* pool_header_of(void* user) noexcept {
     return front_header_of<PoolHeader>(user);
 }
-/// Marks pooled block `user` allocated: its header's info word becomes
-/// `info` (`pool_info` of the request's size and the block's list), the
-/// header poisoned again afterwards (ASan builds).
-[[gnu::always_inline]] inline void pool_mark_allocated(void* user, std::uint64_t info) noexcept {
+/// Marks pooled block `user` of the pool of mark `mark` allocated: its
+/// header's info word becomes `info` (`pool_info` of the request's size and
+/// the block's list) and its `next` the live word of both, the header
+/// poisoned again afterwards (ASan builds).
+[[gnu::always_inline]] inline void pool_mark_allocated(void* user, std::uint64_t info,
+                                                       std::uintptr_t mark) noexcept {
     PoolHeader* h = pool_header_of(user);
     unpoison_defined(h, pool_header_size);
     h->info = info;
+    // NOLINTNEXTLINE(performance-no-int-to-ptr): a live word, never followed
+    h->next = reinterpret_cast<PoolHeader*>(pool_live_word(mark, info));
     poison(h, pool_header_size);
 }
 /// Marks the block of header `h` (unpoisoned), of `list`, freed: a second
-/// free of it then fails the header test. Poisons the header and the block
-/// (ASan builds).
+/// free of it then fails the header test (the sized free's of `next`, the
+/// others' of `info`). Poisons the header and the block (ASan builds).
 [[gnu::always_inline]] inline void pool_mark_freed(PoolHeader* h, std::size_t list) noexcept {
+    h->next = nullptr;
     h->info = pool_freed_info;
     poison(h, pool_header_size + pool_list_block_size(list));
 }
@@ -560,16 +581,17 @@ struct PoolTlsPlace {
 /// with a number from its id whose low six bits are all set (7 mod 8, and
 /// at least 127), which is never a place (places are multiples of 8 on
 /// x86-64 Linux, and 1 to 33 elsewhere). Pools without a slot whose ids
-/// differ by a multiple of 2^58 share a mark.
+/// differ by a multiple of 2^42 share a live word (`pool_live_word`).
 [[nodiscard]] constexpr std::uintptr_t pool_owner_mark(PoolTlsPlace place, std::uint64_t pool_id,
                                                        bool has_slot) noexcept {
     return has_slot ? static_cast<std::uintptr_t>(place.at)
                     : static_cast<std::uintptr_t>(pool_id << 6 | 0x3F);
 }
-/// Whether the block of header `h` (unpoisoned) carries `mark`.
+/// Whether the block of header `h` (unpoisoned) is live and carries `mark`,
+/// whatever its info word.
 [[nodiscard, gnu::always_inline]] inline bool pool_marked(const PoolHeader* h,
                                                           std::uintptr_t mark) noexcept {
-    return reinterpret_cast<std::uintptr_t>(h->next) == mark;
+    return reinterpret_cast<std::uintptr_t>(h->next) == pool_live_word(mark, h->info);
 }
 /// Whether the header `h` (unpoisoned) holds info word `info` and mark
 /// `mark`, for a header its allocation did not write just before (the bulk
@@ -585,16 +607,18 @@ struct PoolTlsPlace {
 #if defined(__SSE2__)
     static_assert(offsetof(PoolHeader, next) == 0 && offsetof(PoolHeader, info) == 8);
     const __m128i got = _mm_loadu_si128(reinterpret_cast<const __m128i*>(h));
-    const __m128i want = _mm_set_epi64x(static_cast<long long>(info), static_cast<long long>(mark));
+    const __m128i want = _mm_set_epi64x(static_cast<long long>(info),
+                                        static_cast<long long>(pool_live_word(mark, info)));
     return _mm_movemask_epi8(_mm_cmpeq_epi8(got, want)) == 0xFFFF;
 #else
     return h->info == info && pool_marked(h, mark);
 #endif
 }
-/// Gives the block of header `h` (unpoisoned) the mark `mark`.
+/// Makes the block of header `h` (unpoisoned, its info word written) live
+/// in the pool of mark `mark`.
 [[gnu::always_inline]] inline void pool_set_mark(PoolHeader* h, std::uintptr_t mark) noexcept {
-    // NOLINTNEXTLINE(performance-no-int-to-ptr): a mark, never followed
-    h->next = reinterpret_cast<PoolHeader*>(mark);
+    // NOLINTNEXTLINE(performance-no-int-to-ptr): a live word, never followed
+    h->next = reinterpret_cast<PoolHeader*>(pool_live_word(mark, h->info));
 }
 
 #if defined(__x86_64__) && defined(__linux__)
@@ -766,11 +790,9 @@ struct PoolFrontOf {
                                                                     std::uintptr_t mark) noexcept {
     PoolHeader* h = pool_header_of(user);
     unpoison_defined(h, pool_header_size);
-    // Both words in one test (an xor of each and an or): with two
-    // compares and two branches instead, the hybrid's pairs of 1-byte
-    // elements, measured in turn against the pool's, read 1.40-1.42 times
-    // them (1.03-1.07 with this; docs/performance-history.md, stop 37).
-    if (((h->info ^ info) | (reinterpret_cast<std::uintptr_t>(h->next) ^ mark)) != 0) [[unlikely]] {
+    // One word, the live word of the pool's mark and the info word, tests
+    // both (`pool_live_word`).
+    if (reinterpret_cast<std::uintptr_t>(h->next) != pool_live_word(mark, info)) [[unlikely]] {
         poison(h, pool_header_size);
         return nullptr;
     }
@@ -820,7 +842,7 @@ template <class Front>
 /// layer, whose loops keep the size anyway).
 template <bool CountInfo, class Front>
 [[gnu::always_inline]] inline void* pool_pop(Front front, std::size_t list, std::size_t bytes,
-                                             std::uint64_t info) noexcept {
+                                             std::uint64_t info, std::uintptr_t mark) noexcept {
     void* user = nullptr;
     // The hot slot's block is the likely case (an allocate-free pair),
     // and g++ lays it out as the fall-through, as it does the free's
@@ -840,7 +862,7 @@ template <bool CountInfo, class Front>
             return nullptr;
         fl.top.store(top - 1, std::memory_order_relaxed);
     }
-    pool_mark_allocated(user, info);
+    pool_mark_allocated(user, info, mark);
     front.count_hit(list);
     // The typed paths count the info word as the block's bytes: its low 48
     // bits are the request's size, and the counters' difference is taken
@@ -856,14 +878,16 @@ template <bool CountInfo, class Front>
 /// The byte layer's (`allocate_bytes`).
 [[gnu::always_inline]] inline void* pool_pop(PoolTlsPlace place, std::size_t list,
                                              std::size_t bytes) noexcept {
-    return pool_pop<false>(PoolFrontAt{place}, list, bytes, pool_info_made(bytes, list));
+    return pool_pop<false>(PoolFrontAt{place}, list, bytes, pool_info_made(bytes, list),
+                           static_cast<std::uintptr_t>(place.at));
 }
 /// The typed paths' (`allocate<T>` of the pool and the hybrid), given the
 /// info word (`pool_info(bytes, list)`), computed with the list before the
 /// caller's branches so that a loop over one count computes it once.
 [[gnu::always_inline]] inline void* pool_pop_typed(PoolTlsPlace place, std::size_t list,
                                                    std::size_t bytes, std::uint64_t info) noexcept {
-    return pool_pop<true>(PoolFrontAt{place}, list, bytes, info);
+    return pool_pop<true>(PoolFrontAt{place}, list, bytes, info,
+                          static_cast<std::uintptr_t>(place.at));
 }
 
 /// Pushes `user`, a block of the pool whose TLS slot is at `place`, onto the
