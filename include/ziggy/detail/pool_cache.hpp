@@ -573,8 +573,9 @@ struct PoolTlsPlace {
     std::ptrdiff_t at = 0;
 };
 
-/// The mark a pool keeps in its blocks' headers (`PoolHeader::next`, outside
-/// the depot), by which its frees refuse another pool's block. A pool with
+/// The mark a pool keeps in its live blocks' headers (`PoolHeader::next`,
+/// with the info word: `pool_live_word`), by which its frees refuse another
+/// pool's block. A pool with
 /// a TLS slot marks them with the slot's place, which its fast paths hold in
 /// a register anyway, so that their test of it is one compare; a pool
 /// without a slot (whose frees all take the slow path, which has the pool)
