@@ -183,7 +183,6 @@ void write_next(detail::PoolHeader* h, detail::PoolHeader* next) noexcept {
     detail::poison(h, detail::pool_header_size);
 }
 
-/// The n-th block of a chain (n >= 1 blocks are known to be there).
 // Takes room for up to n blocks of bs bytes in `used`, which `cap` bounds:
 // the number of blocks it took.
 std::size_t reserve_blocks(std::atomic<std::size_t>& used, std::size_t cap, std::size_t n,
@@ -196,6 +195,7 @@ std::size_t reserve_blocks(std::atomic<std::size_t>& used, std::size_t cap, std:
     return k;
 }
 
+/// The n-th block of a chain (n >= 1 blocks are known to be there).
 detail::PoolHeader* nth(detail::PoolHeader* head, std::size_t n) noexcept {
     while (--n != 0) head = read_next(head);
     return head;

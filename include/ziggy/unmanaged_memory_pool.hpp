@@ -62,8 +62,10 @@ struct PoolOptions {
     /// blocks together).
     std::size_t max_retained_bytes_per_class = std::size_t(4) << 20;
     /// Bytes each thread's cache keeps per free list, a size class in one
-    /// alignment set (at most 2048 blocks, and never more than the two caps
-    /// above allow); a full cache spills half of it to the depot. Total
+    /// alignment set (at most 2048 blocks, and no more than either cap above
+    /// for one list: a thread may cache a class's 16- and 64-byte-aligned
+    /// blocks up to the per-class cap each); a full cache spills half of it
+    /// to the depot. Total
     /// retention is therefore at most `max_retained_bytes` + (threads using
     /// the pool) x (this x lists used).
     /// The default holds a burst of 1000 64-byte buffers without a lock.

@@ -111,15 +111,19 @@ struct PoolHeader {
 inline constexpr std::size_t pool_header_size = front_header_size;
 static_assert(sizeof(PoolHeader) == pool_header_size);
 
-/// What a live block's `next` holds: its pool's `mark` shifted clear of a
-/// pooled block's size (bits 0-15) and list (bits 48-55), xor the block's
-/// info word. For marks that differ only below bit 32 (every mark of a pool
-/// with a TLS slot) two such words are equal only for the same mark and the
-/// same info, so the sized free's one load and compare tests both. (Until
-/// stop 38 `next` held the mark alone and the free compared both words: on
-/// an Intel Xeon its second load made the 64 B `Buffer` pair 2.3 times
-/// slower, 5.5-6.5 ns against 2.3-2.4; docs/performance-history.md.) The
-/// word's top bits are neither those of a user-space pointer (a link) nor 0.
+/// What a live block's `next` holds: its pool's `mark` shifted left 16
+/// bits, xor the block's info word. The marks of pools with a TLS slot
+/// differ from one another only in bits 3-31 (on x86-64 Linux they are
+/// negative TLS offsets, whose shifted top bits, 1s, are the same for all),
+/// which the shift moves to bits 19-47, clear of a pooled info word's
+/// varying bits (the size in 0-15, the list in 48-55): for a pooled info
+/// word, two such words are equal only for the same mark and the same info,
+/// so the sized free's one load and compare tests both. (Direct blocks'
+/// sizes reach those bits; their frees also compare the info word.) Until
+/// stop 38 `next` held the mark alone and the sized free loaded both words:
+/// on an Intel Xeon that second load made the 64 B `Buffer` pair 5.3-6.5 ns
+/// against 2.3-2.5 (docs/performance-history.md). A live word's top byte
+/// (0x5A or 0xA5) is that of neither a user-space pointer (a link) nor 0.
 [[nodiscard, gnu::always_inline]] constexpr std::uintptr_t pool_live_word(
     std::uintptr_t mark, std::uint64_t info) noexcept {
     return mark << 16 ^ static_cast<std::uintptr_t>(info);
