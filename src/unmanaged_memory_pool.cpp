@@ -617,12 +617,8 @@ void UnmanagedMemoryPool::deallocate_bulk(std::span<void* const> blocks, std::si
         // allocates (or says freed). Freed at once, so that the same pointer
         // later in `blocks` fails the test, as a second free of it would.
         const auto push = [&](void* p) {
-            detail::PoolHeader* h = detail::pool_header_of(p);
-            detail::unpoison_defined(h, detail::pool_header_size);
-            if (!detail::pool_settled_header_is(h, info, mark)) {
-                detail::poison(h, detail::pool_header_size);
-                return false;
-            }
+            detail::PoolHeader* h = detail::pool_header_if(p, info, mark);
+            if (h == nullptr) return false;
             hot = reinterpret_cast<std::uintptr_t>(p);
             detail::pool_mark_freed(h, list);
             ++pushed;

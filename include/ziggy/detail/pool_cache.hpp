@@ -67,10 +67,6 @@
 #include <memory>
 #include <new>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
-
 #include <ziggy/detail/front_header.hpp>
 #include <ziggy/detail/sanitizer.hpp>
 #include <ziggy/detail/size_classes.hpp>
@@ -597,27 +593,6 @@ struct PoolTlsPlace {
 [[nodiscard, gnu::always_inline]] inline bool pool_marked(const PoolHeader* h,
                                                           std::uintptr_t mark) noexcept {
     return reinterpret_cast<std::uintptr_t>(h->next) == pool_live_word(mark, h->info);
-}
-/// Whether the header `h` (unpoisoned) holds info word `info` and mark
-/// `mark`, for a header its allocation did not write just before (the bulk
-/// free's): with SSE2 one 16-byte load of both words, where two 8-byte loads
-/// made a batch of 1000 bulk frees 14% slower than the info word's alone
-/// (this: within 4%, interleaved runs, Zen 5). Not for a pair's free: a
-/// 16-byte load of a header just written by 8-byte stores waits for them to
-/// reach the cache (no store-to-load forwarding), and the 64 B pairs ran
-/// 6.4 ns instead of 1.1-1.4.
-[[nodiscard, gnu::always_inline]] inline bool pool_settled_header_is(const PoolHeader* h,
-                                                                     std::uint64_t info,
-                                                                     std::uintptr_t mark) noexcept {
-#if defined(__SSE2__)
-    static_assert(offsetof(PoolHeader, next) == 0 && offsetof(PoolHeader, info) == 8);
-    const __m128i got = _mm_loadu_si128(reinterpret_cast<const __m128i*>(h));
-    const __m128i want = _mm_set_epi64x(static_cast<long long>(info),
-                                        static_cast<long long>(pool_live_word(mark, info)));
-    return _mm_movemask_epi8(_mm_cmpeq_epi8(got, want)) == 0xFFFF;
-#else
-    return h->info == info && pool_marked(h, mark);
-#endif
 }
 /// Makes the block of header `h` (unpoisoned, its info word written) live
 /// in the pool of mark `mark`.
