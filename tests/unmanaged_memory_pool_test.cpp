@@ -183,6 +183,22 @@ TEST(PoolHeaderTest, LiveWordsTellPoolsAndSizesApart) {
     EXPECT_EQ(count, marks.size() * pool_list_count * 2);
 }
 
+// The fast paths write a header's two words with one store
+// (`pool_store_header`): each word lands whole, in its place.
+TEST(PoolHeaderTest, StoreHeaderWritesBothWords) {
+    using namespace ziggy::detail;
+    alignas(16) PoolHeader h{};
+    const std::uint64_t info = pool_info(60, pool_list_index(60, 16));
+    const auto mark = static_cast<std::uintptr_t>(pool_tls_place(pool_tls_key(3)).at);
+    const std::uintptr_t live = pool_live_word(mark, info);
+    pool_store_header(&h, live, info);
+    EXPECT_EQ(reinterpret_cast<std::uintptr_t>(h.next), live);
+    EXPECT_EQ(h.info, info);
+    pool_store_header(&h, 0, pool_freed_info);
+    EXPECT_EQ(h.next, nullptr);
+    EXPECT_EQ(h.info, pool_freed_info);
+}
+
 // A freed block is handed out again for a request of the same class.
 TEST(UnmanagedMemoryPoolTest, ReuseGivesBackTheSameBlock) {
     TrackingAllocator base;
