@@ -539,7 +539,7 @@ std::size_t UnmanagedMemoryPool::take_cached(detail::PoolThreadCache& cache, std
     // not wait on one another (nor on the pointer loads above).
     const std::uint64_t info = detail::pool_info(bytes, list);
     for (std::size_t i = 0; i < k; ++i) {
-        detail::pool_mark_allocated(out[i], info, owner_mark_);
+        detail::pool_mark_allocated<false>(out[i], info, owner_mark_);
         detail::unpoison(out[i], bytes);
         if (zero) std::memset(out[i], 0, bytes);
     }
@@ -620,7 +620,7 @@ void UnmanagedMemoryPool::deallocate_bulk(std::span<void* const> blocks, std::si
             detail::PoolHeader* h = detail::pool_header_if(p, info, mark);
             if (h == nullptr) return false;
             hot = reinterpret_cast<std::uintptr_t>(p);
-            detail::pool_mark_freed(h, list);
+            detail::pool_mark_freed<false>(h, list);
             ++pushed;
             return true;
         };
