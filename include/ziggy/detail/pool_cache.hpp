@@ -313,7 +313,9 @@ template <bool OneStore = true>
 /// Buffers 5.12 against 5.42 us. An Intel core with memory renaming (family
 /// 6, model 167) forwards the `lea` form's stored value to the next load of
 /// the counter without waiting, and there that form made the sized batch
-/// 27% faster (3.71-3.84 -> 2.70-2.80 us; pairs unchanged).
+/// 27% faster (3.71-3.84 -> 2.70-2.80 us; pairs unchanged). The fast
+/// paths' byte counters, since stop 39, take the `lea` form on x86-64
+/// (PoolFrontAt::add_at, which says why); the slow paths keep this one.
 /// ThreadSanitizer builds and other targets keep the atomic operations.
 template <class T>
 [[gnu::always_inline]] inline void bump(std::atomic<T>& counter, T delta) noexcept {
@@ -703,7 +705,8 @@ struct PoolTlsPlace {
 
 /// The front of the calling thread's cache in the slot at `place`, as the
 /// fast paths reach it: on x86-64 Linux (with the front in TLS) each access
-/// is one instruction addressed %fs-relative off the place. The asm names
+/// is addressed %fs-relative off the place (one instruction; a byte
+/// counter's three: see add_at). The asm names
 /// no memory, so the compiler does not know it touches a front: what else
 /// touches one in a function that runs these is an out-of-line call (the
 /// slow paths) or `bump` through the cache's pointer (a direct block's
