@@ -197,6 +197,20 @@ TEST(PoolHeaderTest, StoreHeaderWritesBothWords) {
     pool_store_header(&h, 0, pool_freed_info);
     EXPECT_EQ(h.next, nullptr);
     EXPECT_EQ(h.info, pool_freed_info);
+    // The bulk calls' two stores.
+    pool_store_header<false>(&h, live, info);
+    EXPECT_EQ(reinterpret_cast<std::uintptr_t>(h.next), live);
+    EXPECT_EQ(h.info, info);
+#if defined(__x86_64__) && defined(__SSE2__)
+    // Any header, 16-byte aligned or not (a base may align less than asked).
+    alignas(16) unsigned char bytes[sizeof(PoolHeader) + 8] = {};
+    auto* odd = reinterpret_cast<PoolHeader*>(bytes + 8);
+    pool_store_header(odd, live, info);
+    PoolHeader copy{};
+    std::memcpy(&copy, odd, sizeof copy);
+    EXPECT_EQ(reinterpret_cast<std::uintptr_t>(copy.next), live);
+    EXPECT_EQ(copy.info, info);
+#endif
 }
 
 // A freed block is handed out again for a request of the same class.

@@ -256,7 +256,10 @@ static_assert(pool_info_magic(pool_freed_info) != pool_magic);
 /// docs/performance-history.md, stop 39. `OneStore = false` keeps two
 /// 8-byte stores, for the bulk calls' loops over many blocks, where the
 /// 16-byte store made the bulk batch of 1000 slower (2.53-2.59 us against
-/// 2.37-2.46 with two stores, interleaved rounds on the same core).
+/// 2.42-2.46 for stop 38's build in the same rounds; with two stores
+/// 2.37-2.42 against 2.38-2.43). An unaligned store (`movups`), as fast as
+/// the aligned one on an aligned address, so that a base allocator that
+/// aligns less than it is asked cannot make it fault.
 template <bool OneStore = true>
 [[gnu::always_inline]] inline void pool_store_header(PoolHeader* h, std::uintptr_t next,
                                                      std::uint64_t info) noexcept {
@@ -267,8 +270,8 @@ template <bool OneStore = true>
         h->info = info;
         return;
     }
-    _mm_store_si128(reinterpret_cast<__m128i*>(h),
-                    _mm_set_epi64x(static_cast<long long>(info), static_cast<long long>(next)));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(h),
+                     _mm_set_epi64x(static_cast<long long>(info), static_cast<long long>(next)));
 #else
     // NOLINTNEXTLINE(performance-no-int-to-ptr): a live word or null, never followed
     h->next = reinterpret_cast<PoolHeader*>(next);
@@ -314,8 +317,10 @@ template <bool OneStore = true>
 /// 6, model 167) forwards the `lea` form's stored value to the next load of
 /// the counter without waiting, and there that form made the sized batch
 /// 27% faster (3.71-3.84 -> 2.70-2.80 us; pairs unchanged). The fast
-/// paths' byte counters, since stop 39, take the `lea` form on x86-64
-/// (PoolFrontAt::add_at, which says why); the slow paths keep this one.
+/// paths' byte counters, since stop 39, take the `lea` form where they are
+/// asm (ZIGGY_POOL_FRONT_ASM: x86-64 Linux, the front in TLS, no TSan;
+/// PoolFrontAt::add_at says why); the slow paths and other builds keep
+/// this one.
 /// ThreadSanitizer builds and other targets keep the atomic operations.
 template <class T>
 [[gnu::always_inline]] inline void bump(std::atomic<T>& counter, T delta) noexcept {
@@ -705,8 +710,9 @@ struct PoolTlsPlace {
 
 /// The front of the calling thread's cache in the slot at `place`, as the
 /// fast paths reach it: on x86-64 Linux (with the front in TLS) each access
-/// is addressed %fs-relative off the place (one instruction; a byte
-/// counter's three: see add_at). The asm names
+/// is addressed %fs-relative, off the place (the byte counters: three
+/// instructions, see add_at) or off the place plus the list's stride (a
+/// list's hot slot and hit count: see list_base). The asm names
 /// no memory, so the compiler does not know it touches a front: what else
 /// touches one in a function that runs these is an out-of-line call (the
 /// slow paths) or `bump` through the cache's pointer (a direct block's
@@ -737,6 +743,8 @@ struct PoolFrontAt {
     /// count's `add` to memory, one per pop, through a chain of 2.06 ns
     /// an `add` indexed against 0.28 with a base alone
     /// (docs/performance-history.md, stop 39).
+    static_assert(sizeof(PoolFront::hot[0]) == sizeof(std::uint64_t) &&
+                  sizeof(PoolFront::pops[0]) == sizeof(std::uint64_t));
     [[nodiscard, gnu::always_inline]] std::ptrdiff_t list_base(std::size_t list) const noexcept {
         return place.at + static_cast<std::ptrdiff_t>(list * sizeof(std::uint64_t));
     }
