@@ -154,7 +154,7 @@ cmd_test() {
     meson compile -C "$BUILD_DIR" -j "$(jobs)"
     local status=0 passed=0 failed=0 out
     out=$(mktemp)
-    log "unit tests (suites: release, sanitized)"
+    log "unit tests (suites: release, sanitized, link, fuzz)"
     meson test -C "$BUILD_DIR" --print-errorlogs --num-processes "$(jobs)" 2>&1 | tee "$out" || status=1
     passed=$((passed + $(count Ok "$out") + 0))
     failed=$((failed + $(count Fail "$out") + $(count Timeout "$out") + 0))
@@ -257,6 +257,12 @@ cmd_valgrind() {
             unmanaged_memory_pool hybrid_allocator scoped_allocator intel_syntax -- \
             --timeout-multiplier 10 --wrapper "$memcheck"
     )
+    # Its users must compile with ZIGGY_VALGRIND too (or fail to link, see
+    # ZIGGY_POOL_ABI_SYMBOL): the define reaches them through pkg-config and
+    # the CMake package.
+    log "installed library, -Dvalgrind=true (pkg-config, CMake find_package, dlopen)"
+    install_check memcheck GLIBC_TUNABLES=glibc.rtld.optional_static_tls=65536 -Dvalgrind=true
+    [ "$install_fail" -eq 0 ]
 }
 
 cmd_tidy() {

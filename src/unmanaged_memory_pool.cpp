@@ -19,12 +19,8 @@ namespace detail {
 [[gnu::tls_model("initial-exec")]] constinit thread_local PoolTlsSlot
     pool_tls_slots[pool_tls_slot_count + 1] = {};
 
-// See ZIGGY_POOL_TLS_FRONT: users compiled for the other layout fail to link.
-#if ZIGGY_POOL_TLS_FRONT
-extern const int pool_layout_tls_front = 1;
-#else
-extern const int pool_layout_heap_front = 0;
-#endif
+// See ZIGGY_POOL_ABI_SYMBOL: users compiled for another library fail to link.
+extern const int ZIGGY_POOL_ABI_SYMBOL = ZIGGY_POOL_TLS_FRONT;
 
 /// Shared by a pool and its threads' caches, so that a thread exiting while the
 /// pool is destroyed finds out safely. Lock order: link mutex, then a depot

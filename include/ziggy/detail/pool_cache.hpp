@@ -81,22 +81,36 @@
 /// `-Dpool_tls_front=false`, which passes it to every user of the library):
 /// the front is in the heap cache, 264 bytes of TLS, a library dlopen() can
 /// load, and pool pairs about 20% slower. Library and users must agree: the
-/// layout check below turns a mismatch into a link error.
+/// check below turns a mismatch into a link error.
 #ifndef ZIGGY_POOL_TLS_FRONT
 #define ZIGGY_POOL_TLS_FRONT 1
 #endif
 
+/// What this header's inline paths and the library's slow paths must agree
+/// on, in the name of one symbol that the library defines and every user of
+/// this header references: the version of the formats both read and write
+/// (the block header's words, the TLS slots and fronts), where the fronts
+/// are (ZIGGY_POOL_TLS_FRONT), and whether pools describe their memory to
+/// Valgrind's memcheck (ZIGGY_VALGRIND with Valgrind's header: the inline
+/// paths mark the blocks they pop and push, or memcheck misjudges them).
+/// Code compiled for another library fails to link, `pool_abi_1_tls_front`
+/// (say) undefined, instead of misreading blocks. The version goes up with
+/// any change to what the inline code and the library share.
+#if ZIGGY_POOL_TLS_FRONT && ZIGGY_HAS_VALGRIND
+#define ZIGGY_POOL_ABI_SYMBOL pool_abi_1_tls_front_memcheck
+#elif ZIGGY_POOL_TLS_FRONT
+#define ZIGGY_POOL_ABI_SYMBOL pool_abi_1_tls_front
+#elif ZIGGY_HAS_VALGRIND
+#define ZIGGY_POOL_ABI_SYMBOL pool_abi_1_heap_front_memcheck
+#else
+#define ZIGGY_POOL_ABI_SYMBOL pool_abi_1_heap_front
+#endif
+
 namespace ziggy::detail {
 
-#if ZIGGY_POOL_TLS_FRONT
-extern const int pool_layout_tls_front; // defined by a library built with the front in TLS
+extern const int ZIGGY_POOL_ABI_SYMBOL; // defined by the library (src/unmanaged_memory_pool.cpp)
 // NOLINTNEXTLINE(cppcoreguidelines-interfaces-global-init): an address, constant-initialised
-[[gnu::used]] inline const int* const pool_layout_check = &pool_layout_tls_front;
-#else
-extern const int pool_layout_heap_front; // defined by a library built without
-// NOLINTNEXTLINE(cppcoreguidelines-interfaces-global-init): an address, constant-initialised
-[[gnu::used]] inline const int* const pool_layout_check = &pool_layout_heap_front;
-#endif
+[[gnu::used]] inline const int* const pool_abi_check = &ZIGGY_POOL_ABI_SYMBOL;
 
 /// In front of every block's user pointer. `info` says how the block was
 /// allocated (so `free(void*)` needs no size). `next` links blocks in the

@@ -1,0 +1,11 @@
+// Linked by abi_link_check.sh against the library: once with the library's
+// own defines (it must link), once with the other pool_tls_front layout (it
+// must not: ZIGGY_POOL_ABI_SYMBOL is undefined).
+#include <ziggy/unmanaged_memory_pool.hpp>
+
+int main() {
+    ziggy::UnmanagedMemoryPool pool;
+    auto b = pool.allocate<int>(4);
+    b[0] = 1;
+    return b[0] == 1 ? 0 : 1;
+}
