@@ -11,9 +11,11 @@
 #   scripts/dev.sh bench [filter] run the benchmarks and print ratios against peers
 #   scripts/dev.sh docs           API reference with Doxygen (build/docs/html/index.html)
 #   scripts/dev.sh tsan           ThreadSanitizer build (build-tsan) running the test suites
-#   scripts/dev.sh heap-front     a -Dpool_tls_front=false build (build-heap-front): pool suites, installed consumers, dlopen
+#   scripts/dev.sh heap-front     a -Dpool_tls_front=false build (build-heap-front): pool suites, ABI link check,
+#                                 installed consumers, dlopen
 #   scripts/dev.sh valgrind       the release test suites under Valgrind memcheck, and the
-#                                 arena's and pools' with -Dvalgrind=true
+#                                 arena's and pools' with -Dvalgrind=true (build-valgrind), its
+#                                 ABI link check, installed consumers and dlopen
 #   scripts/dev.sh tidy           clang-tidy over src/ with the checked-in .clang-tidy
 #   scripts/dev.sh format-check   fail if a file differs from .clang-format
 #   scripts/dev.sh ensure PKG...  install the Debian packages that are missing
@@ -216,6 +218,13 @@ release_suites() {
         --suite release "${tests[@]}" "$@"
 }
 
+# The test of suite `link` in $BUILD_DIR (not wrapped: it runs the compiler):
+# code compiled for another pool ABI than this build's fails to link.
+abi_link_check() {
+    log "ABI link check (suite link)"
+    meson test -C "$BUILD_DIR" --print-errorlogs --suite link
+}
+
 # A build with -Dpool_tls_front=false (the pools' per-thread state in the
 # heap, a library dlopen() loads late): the pool suites, then the installed
 # library's consumers (the option's define must reach them, or they fail to
@@ -228,6 +237,7 @@ cmd_heap_front() {
     release_suites "pool suites with the fronts in the heap" contract stress unmanaged_memory_pool \
         pool_out_of_memory \
         hybrid_allocator allocator std_allocator memory_resource -- "$@"
+    abi_link_check
     log "installed library (pkg-config, CMake find_package, dlopen)"
     install_check heap-front "" -Dpool_tls_front=false
     [ "$install_fail" -eq 0 ]
@@ -260,6 +270,7 @@ cmd_valgrind() {
     # Its users must compile with ZIGGY_VALGRIND too (or fail to link, see
     # ZIGGY_POOL_ABI_SYMBOL): the define reaches them through pkg-config and
     # the CMake package.
+    abi_link_check
     log "installed library, -Dvalgrind=true (pkg-config, CMake find_package, dlopen)"
     install_check memcheck GLIBC_TUNABLES=glibc.rtld.optional_static_tls=65536 -Dvalgrind=true
     [ "$install_fail" -eq 0 ]

@@ -1,9 +1,13 @@
 // valgrind_requests.cpp — Valgrind's client requests, out of line (see
 // detail/sanitizer.hpp): compiled in every build, with a body only where
-// the library is built with -Dvalgrind=true and Valgrind's headers.
+// the library is built with -Dvalgrind=true, which needs Valgrind's headers
+// (its users do not).
 #include <ziggy/detail/sanitizer.hpp>
 
 #if ZIGGY_HAS_VALGRIND
+#if !__has_include(<valgrind/memcheck.h>)
+#error "ZIGGY_VALGRIND: the library's build needs Valgrind's headers (Debian: apt-get install valgrind)"
+#endif
 #include <valgrind/memcheck.h>
 
 namespace ziggy::detail::valgrind {

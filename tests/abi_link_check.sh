@@ -1,39 +1,70 @@
 #!/usr/bin/env bash
-# Usage: abi_link_check.sh SOURCE INCLUDE_DIR LIBRARY WRONG_SYMBOL
-#                          RIGHT_DEFINES... -- WRONG_DEFINES... -- COMPILER...
-# A program compiled with the library's own defines links against it; one
-# compiled with other defines fails to, and the linker names the pool ABI
-# symbol those defines ask for (see ZIGGY_POOL_ABI_SYMBOL). Exit 0 when both hold.
+# Usage: abi_link_check.sh SOURCE INCLUDE_DIR LIBRARY -- COMPILER... -- RIGHT_FLAGS...
+#                          [-- SYMBOL_REGEX WRONG_FLAGS...]...
+# SOURCE compiled with the library's own flags links against LIBRARY; compiled
+# with each set of WRONG_FLAGS it compiles but fails to link, and the linker
+# names an undefined symbol matching SYMBOL_REGEX: the pool ABI symbol those
+# flags ask for (see ZIGGY_POOL_ABI_SYMBOL). Exit 0 when all of that holds.
 set -u
-src=$1 inc=$2 lib=$3 wrong_symbol=$4
-shift 4
-right=() wrong=()
-while [ $# -gt 0 ] && [ "$1" != "--" ]; do right+=("$1"); shift; done
-shift
-while [ $# -gt 0 ] && [ "$1" != "--" ]; do wrong+=("$1"); shift; done
-shift
-compiler=("$@")
+src=$1 inc=$2 lib=$3
+shift 3
+groups=() # each group's words, joined by \x1f
+group=""
+for arg in "$@"; do
+    if [ "$arg" = "--" ]; then
+        groups+=("$group")
+        group=""
+    else
+        group+="$arg"$'\x1f'
+    fi
+done
+groups+=("$group")
+words() { # the words of group $1 into the array `w`
+    w=()
+    local IFS=$'\x1f'
+    [ -n "${groups[$1]}" ] && read -r -a w <<<"${groups[$1]%$'\x1f'}"
+    return 0
+}
+[ "${#groups[@]}" -ge 3 ] || { echo "usage: see the script's head" >&2; exit 2; }
+words 1
+compiler=("${w[@]}")
+
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
+trap 'exit 1' TERM INT HUP
 
-link() { # defines... ; output in $dir/log
-    "${compiler[@]}" -std=c++20 -I"$inc" "$@" "$src" "$lib" -pthread -o "$dir/a.out" >"$dir/log" 2>&1
+# build FLAGS...: compiles (which must succeed), then links; status of the link,
+# its output in $dir/log.
+build() {
+    if ! "${compiler[@]}" -I"$inc" "$@" -c "$src" -o "$dir/a.o" >"$dir/log" 2>&1; then
+        cat "$dir/log"
+        echo "FAIL: does not compile with: $*"
+        exit 1
+    fi
+    "${compiler[@]}" "$@" "$dir/a.o" "$lib" -pthread -o "$dir/a.out" >"$dir/log" 2>&1
 }
 
-if ! link "${right[@]}"; then
+words 2
+if ! build "${w[@]}"; then
     cat "$dir/log"
-    echo "FAIL: with the library's defines (${right[*]:-none}) the program does not link"
+    echo "FAIL: with the library's flags (${w[*]}) the program does not link"
     exit 1
 fi
-echo "ok: links with the library's defines (${right[*]:-none})"
-if link "${wrong[@]}"; then
-    echo "FAIL: with other defines (${wrong[*]}) the program links against the library"
-    exit 1
-fi
-if ! grep -q "$wrong_symbol" "$dir/log"; then
-    cat "$dir/log"
-    echo "FAIL: the link failed, but the linker did not name $wrong_symbol"
-    exit 1
-fi
-echo "ok: with ${wrong[*]} the link fails on $wrong_symbol:"
-grep -m1 "$wrong_symbol" "$dir/log"
+echo "ok: links with the library's flags (${w[*]})"
+
+for ((g = 3; g < ${#groups[@]}; ++g)); do
+    words "$g"
+    symbol=${w[0]}
+    wrong=("${w[@]:1}")
+    if build "${wrong[@]}"; then
+        echo "FAIL: with other flags (${wrong[*]}) the program links against the library"
+        exit 1
+    fi
+    if ! grep "undefined" "$dir/log" | grep -q "$symbol"; then
+        cat "$dir/log"
+        echo "FAIL: the link with ${wrong[*]} failed, but not on an undefined $symbol"
+        exit 1
+    fi
+    echo "ok: with ${wrong[*]} the link fails:"
+    grep "undefined" "$dir/log" | grep -m1 "$symbol"
+done
