@@ -6,7 +6,7 @@
 
 #if ZIGGY_HAS_VALGRIND
 #if !__has_include(<valgrind/memcheck.h>)
-#error "ZIGGY_VALGRIND: the library's build needs Valgrind's headers (Debian: apt-get install valgrind)"
+#error "-Dvalgrind=true needs Valgrind's headers (Debian: apt-get install valgrind)"
 #endif
 #include <valgrind/memcheck.h>
 
