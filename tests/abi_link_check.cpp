@@ -1,6 +1,6 @@
-// Linked by abi_link_check.sh against the library: once with the library's
-// own defines (it must link), once with the other pool_tls_front layout (it
-// must not: ZIGGY_POOL_ABI_SYMBOL is undefined).
+// Linked by abi_link_check.sh against the library: with the library's own
+// defines (it must link), and with the other pool_tls_front layout or the
+// other Valgrind setting (it must not: ZIGGY_POOL_ABI_SYMBOL is undefined).
 #include <ziggy/unmanaged_memory_pool.hpp>
 
 int main() {

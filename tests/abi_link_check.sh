@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Usage: abi_link_check.sh SOURCE INCLUDE_DIR LIBRARY -- COMPILER... -- RIGHT_FLAGS...
-#                          [-- SYMBOL_REGEX WRONG_FLAGS...]...
+# Usage: abi_link_check.sh SOURCE INCLUDE_DIR LIBRARY -- COMPILER... -- LINK_FLAGS...
+#                          -- RIGHT_FLAGS... [-- SYMBOL_REGEX WRONG_FLAGS...]...
 # SOURCE compiled with the library's own flags links against LIBRARY; compiled
 # with each set of WRONG_FLAGS it compiles but fails to link, and the linker
-# names an undefined symbol matching SYMBOL_REGEX: the pool ABI symbol those
-# flags ask for (see ZIGGY_POOL_ABI_SYMBOL). Exit 0 when all of that holds.
+# names an undefined symbol matching SYMBOL_REGEX (grep BRE): the pool ABI
+# symbol those flags ask for (see ZIGGY_POOL_ABI_SYMBOL). Exit 0 when all of
+# that holds. In RIGHT_FLAGS and WRONG_FLAGS, -Wl,* and -fuse-ld=* go to the
+# link, the others to the compile; LINK_FLAGS go to every link.
 set -u
+export LC_ALL=C # the linker's messages in English: the checks grep them
 src=$1 inc=$2 lib=$3
 shift 3
 groups=() # each group's words, joined by \x1f
@@ -19,32 +22,42 @@ for arg in "$@"; do
     fi
 done
 groups+=("$group")
+[ "${#groups[@]}" -ge 4 ] || { echo "usage: see the script's head" >&2; exit 2; }
 words() { # the words of group $1 into the array `w`
     w=()
     local IFS=$'\x1f'
     [ -n "${groups[$1]}" ] && read -r -a w <<<"${groups[$1]%$'\x1f'}"
     return 0
 }
-[ "${#groups[@]}" -ge 3 ] || { echo "usage: see the script's head" >&2; exit 2; }
 words 1
 compiler=("${w[@]}")
+words 2
+link_flags=("${w[@]}")
 
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 trap 'exit 1' TERM INT HUP
 
-# build FLAGS...: compiles (which must succeed), then links; status of the link,
-# its output in $dir/log.
+# build FLAGS...: compiles (which must succeed), then links; the status of the
+# link, its output in $dir/log.
 build() {
-    if ! "${compiler[@]}" -I"$inc" "$@" -c "$src" -o "$dir/a.o" >"$dir/log" 2>&1; then
+    local cflags=() lflags=()
+    for f in "$@"; do
+        case $f in
+            -Wl,* | -fuse-ld=*) lflags+=("$f") ;;
+            *) cflags+=("$f") ;;
+        esac
+    done
+    if ! "${compiler[@]}" -I"$inc" "${cflags[@]}" -c "$src" -o "$dir/a.o" >"$dir/log" 2>&1; then
         cat "$dir/log"
         echo "FAIL: does not compile with: $*"
         exit 1
     fi
-    "${compiler[@]}" "$@" "$dir/a.o" "$lib" -pthread -o "$dir/a.out" >"$dir/log" 2>&1
+    "${compiler[@]}" "$dir/a.o" "$lib" -pthread "${link_flags[@]}" "${lflags[@]}" -o "$dir/a.out" \
+        >"$dir/log" 2>&1
 }
 
-words 2
+words 3
 if ! build "${w[@]}"; then
     cat "$dir/log"
     echo "FAIL: with the library's flags (${w[*]}) the program does not link"
@@ -52,7 +65,7 @@ if ! build "${w[@]}"; then
 fi
 echo "ok: links with the library's flags (${w[*]})"
 
-for ((g = 3; g < ${#groups[@]}; ++g)); do
+for ((g = 4; g < ${#groups[@]}; ++g)); do
     words "$g"
     symbol=${w[0]}
     wrong=("${w[@]:1}")

@@ -91,11 +91,12 @@
 /// this header references: the version of the formats both read and write
 /// (the block header's words, the TLS slots and fronts), where the fronts
 /// are (ZIGGY_POOL_TLS_FRONT), and whether pools describe their memory to
-/// Valgrind's memcheck (ZIGGY_VALGRIND with Valgrind's header: the inline
-/// paths mark the blocks they pop and push, or memcheck misjudges them).
-/// Code compiled for another library fails to link, `pool_abi_1_tls_front`
-/// (say) undefined, instead of misreading blocks. The version goes up with
-/// any change to what the inline code and the library share.
+/// Valgrind's memcheck (ZIGGY_VALGRIND: the inline paths mark the blocks
+/// they pop and push, or memcheck misjudges them). Code compiled for another
+/// library fails to link (with --gc-sections too), `pool_abi_1_tls_front`
+/// (say) undefined, instead of misreading blocks. The version must go up
+/// with any change to what the inline code and the library share; nothing
+/// checks that it did.
 #if ZIGGY_POOL_TLS_FRONT && ZIGGY_HAS_VALGRIND
 #define ZIGGY_POOL_ABI_SYMBOL pool_abi_1_tls_front_memcheck
 #elif ZIGGY_POOL_TLS_FRONT
