@@ -262,11 +262,10 @@ static_assert(pool_info_magic(pool_freed_info) != pool_magic);
 [[nodiscard]] inline PoolHeader* pool_header_of(void* user) noexcept {
     return front_header_of<PoolHeader>(user);
 }
-/// Writes both words of header `h` (unpoisoned; 16-byte aligned, as every
-/// header is: user pointers are) with one 16-byte store on x86-64. Why: an
-/// Intel core (family 6, model 167) ran a model loop of the pair, whose pop
-/// and free each write both words, in 2.20 ns with two 8-byte stores a side
-/// and 1.43 with one 16-byte store a side (also 2.15-2.25 with three
+/// Writes both words of header `h` (unpoisoned) with one 16-byte store on
+/// x86-64. Why: an Intel core (family 6, model 167) ran a model loop of the
+/// pair, whose pop and free each write both words, in 2.20 ns with two
+/// 8-byte stores a side and 1.43 with one 16-byte store a side (also 2.15-2.25 with three
 /// 8-byte stores to the header a pair, and 1.40 with two):
 /// docs/performance-history.md, stop 39. `OneStore = false` keeps two
 /// 8-byte stores, for the bulk calls' loops over many blocks, where the
@@ -279,19 +278,16 @@ template <bool OneStore = true>
 [[gnu::always_inline]] inline void pool_store_header(PoolHeader* h, std::uintptr_t next,
                                                      std::uint64_t info) noexcept {
 #if defined(__x86_64__) && defined(__SSE2__)
-    if constexpr (!OneStore) {
-        // NOLINTNEXTLINE(performance-no-int-to-ptr): a live word or null, never followed
-        h->next = reinterpret_cast<PoolHeader*>(next);
-        h->info = info;
+    if constexpr (OneStore) {
+        _mm_storeu_si128(
+            reinterpret_cast<__m128i*>(h),
+            _mm_set_epi64x(static_cast<long long>(info), static_cast<long long>(next)));
         return;
     }
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(h),
-                     _mm_set_epi64x(static_cast<long long>(info), static_cast<long long>(next)));
-#else
+#endif
     // NOLINTNEXTLINE(performance-no-int-to-ptr): a live word or null, never followed
     h->next = reinterpret_cast<PoolHeader*>(next);
     h->info = info;
-#endif
 }
 /// Marks pooled block `user` of the pool of mark `mark` allocated: its
 /// header's info word becomes `info` (`pool_info` of the request's size and
