@@ -2,6 +2,7 @@
 #include <ziggy/errors.hpp>
 #include <ziggy/failing_allocator.hpp>
 #include <ziggy/hybrid_allocator.hpp>
+#include <ziggy/scoped_allocator.hpp>
 
 #include <ziggy/detail/sanitizer.hpp>
 
@@ -553,6 +554,26 @@ TEST(HybridAllocatorTest, DirectBlocksWithinTheClassesFreeBySize) {
     EXPECT_EQ(h.pool().retained_bytes(), 0u);
     EXPECT_EQ(backing.live_blocks(), 0u);
     EXPECT_EQ(backing.mismatches(), 0u);
+}
+
+// A second free of a direct block over a backing that leaves freed bytes in
+// place (an arena) is refused: the first marked the block's header freed.
+TEST(HybridAllocatorTest, SecondFreeOfADirectBlockOverAnArenaIsRefused) {
+    ziggy::ScopedAllocator arena;
+    HybridAllocator h(arena);
+    const std::size_t n = h.pooled_count_limit<double>() + 1;
+    ASSERT_EQ(h.route_for<double>(n), Route::direct);
+    auto keep = h.allocate<double>(n);
+    double* p = h.allocate<double>(n).release();
+    h.free(p);
+    const std::size_t arena_after = arena.total_allocated_bytes();
+    EXPECT_THROW(h.free(p), ziggy::InvalidFreeError);
+    h.deallocate_bytes(p, n * sizeof(double), alignof(double));
+    EXPECT_EQ(h.total_allocated_bytes(), n * sizeof(double)); // `keep` alone
+    EXPECT_EQ(arena.total_allocated_bytes(), arena_after);
+    keep.reset();
+    EXPECT_EQ(h.total_allocated_bytes(), 0u);
+    EXPECT_EQ(arena.total_allocated_bytes(), 0u);
 }
 
 // Over a SystemAllocator (the default backing), the direct route costs the

@@ -336,8 +336,9 @@ public:
     /// Always true.
     [[nodiscard]] bool supports_individual_deallocation() const noexcept override { return true; }
     /// User bytes of live allocations on both routes, as the pool's
-    /// `total_allocated_bytes()` (exact when no operation is in flight, never
-    /// below the bytes live when the call starts).
+    /// `total_allocated_bytes()` (exact when no operation is in flight; while
+    /// other threads work, never below the bytes live when the call starts
+    /// less those freed during it).
     [[nodiscard]] std::size_t total_allocated_bytes() const noexcept override {
         return pool_.total_allocated_bytes();
     }

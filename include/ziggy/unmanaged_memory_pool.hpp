@@ -256,9 +256,10 @@ public:
     /// User bytes of live buffers, from per-thread counters (no shared atomic
     /// on the fast paths). Exact when no allocation or free is in flight.
     /// While other threads allocate and free, the result is never less than
-    /// the bytes live when the call starts, nor more than those plus the
-    /// bytes allocated during the call (it reads every free before every
-    /// allocation, so a free is never counted without its allocation).
+    /// the bytes live when the call starts less those freed during the call,
+    /// nor more than those plus the bytes allocated during it (it reads
+    /// every free before every allocation, so a free is never counted
+    /// without its allocation).
     [[nodiscard]] std::size_t total_allocated_bytes() const noexcept override;
 
     /// The pool's allocation, inline: `do_allocate` (the pool's and the
@@ -362,13 +363,18 @@ private:
             shared_freed_bytes_.fetch_add(size, std::memory_order_release);
     }
     /// Returns direct block `user` (`size` user bytes, allocated with
-    /// `base_alignment`) to the base and counts it freed.
+    /// `base_alignment`) to the base and counts it freed. Its header is
+    /// marked freed first, as a pooled block's is: a base that leaves the
+    /// bytes in place (an arena, most blocks of a free list) would otherwise
+    /// hand a second free a header that still reads live, and the pool would
+    /// count the block freed twice and give it to the base twice.
     [[gnu::always_inline]] void release_direct(void* user, std::size_t size,
                                                std::size_t base_alignment) noexcept {
         count_freed(size);
         const std::size_t gap = detail::front_gap(base_alignment);
         char* raw = static_cast<char*>(user) - gap;
         detail::unpoison(raw, gap + size);
+        detail::pool_store_header<false>(detail::pool_header_of(user), 0, detail::pool_freed_info);
         deallocate_to(base_, raw, gap + size, base_alignment);
     }
 

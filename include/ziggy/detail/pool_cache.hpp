@@ -372,11 +372,12 @@ template <class T>
 /// Every `freed` is read before any `allocated`. A free happens after its
 /// block's allocation, and the writers' stores are release and these loads
 /// acquire, so every free counted here has its allocation counted too: the
-/// result is never below the bytes live when the call starts, and never
-/// above them plus the bytes allocated during it. (A difference per pair,
-/// or the allocations read first, can count a block's free without its
-/// allocation and come out below.) The counters may hold info words
-/// (`pool_counted_bytes`): the result is their difference modulo 2^48.
+/// result is never below the bytes live when the call starts less the
+/// bytes freed during it, and never above them plus the bytes allocated
+/// during it. (A difference per pair, or the allocations read first, can
+/// count a block's free without its allocation and come out below that.)
+/// The counters may hold info words (`pool_counted_bytes`): the result is
+/// their difference modulo 2^48.
 template <class ForEachPair>
 [[nodiscard]] std::uint64_t live_bytes_of(ForEachPair for_each_pair) {
     std::uint64_t freed = 0;
