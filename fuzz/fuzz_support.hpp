@@ -144,6 +144,7 @@ class CheckedBacking final : public ziggy::Allocator {
 public:
     explicit CheckedBacking(const char* name) : name_(name) { live_.reserve(256); }
     ~CheckedBacking() override {
+        release_held();
         ZIGGY_FUZZ_CHECK(live_.empty(), "%s: %zu blocks never returned to the backing allocator",
                          name_, live_.size());
     }
@@ -156,6 +157,20 @@ public:
     [[nodiscard]] std::size_t allocations() const noexcept { return allocations_; }
     /// Makes the next `n` allocation requests fail (return nullptr).
     void fail_next(std::size_t n) noexcept { failures_ = n; }
+    /// Until release_held(), a block given back is no longer live here but
+    /// stays allocated in the system, its bytes as the allocator above left
+    /// them: a second free of it through that allocator then reads what a
+    /// base that does not reuse freed bytes at once (an arena) would show it,
+    /// not freed memory, and a block given back twice stops the harness.
+    void hold_frees() {
+        held_.reserve(held_.size() + 256);
+        holding_ = true;
+    }
+    void release_held() noexcept {
+        holding_ = false;
+        for (const Block& b : held_) system_.deallocate_bytes(b.pointer, b.size, b.alignment);
+        held_.clear();
+    }
 
 private:
     struct Block {
@@ -196,6 +211,11 @@ private:
         ZIGGY_FUZZ_CHECK(it->size == size && it->alignment == alignment,
                          "%s: deallocate(%p, %zu, %zu) but the block was (%zu, %zu)", name_,
                          pointer, size, alignment, it->size, it->alignment);
+        if (holding_) {
+            held_.push_back(*it);
+            live_.erase(it);
+            return;
+        }
         live_.erase(it);
         system_.deallocate_bytes(pointer, size, alignment);
     }
@@ -203,6 +223,11 @@ private:
         auto it = find(pointer);
         ZIGGY_FUZZ_CHECK(it != live_.end(), "%s: free of %p, which it never handed out", name_,
                          pointer);
+        if (holding_) {
+            held_.push_back(*it);
+            live_.erase(it);
+            return;
+        }
         live_.erase(it);
         system_.free(pointer);
     }
@@ -210,6 +235,8 @@ private:
     const char* name_;
     ziggy::SystemAllocator system_;
     std::vector<Block> live_;
+    std::vector<Block> held_; // given back while holding_
+    bool holding_ = false;
     std::size_t allocations_ = 0;
     std::size_t failures_ = 0;
 };

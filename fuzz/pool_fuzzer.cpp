@@ -11,7 +11,9 @@
 // own operations clear the pool (after which the base must hold exactly the
 // blocks of live buffers and nothing may be retained) and check the statistics
 // (per-class figures add up to the totals, retained bytes are whole blocks
-// within the caps, counters never go back) and the hybrid's routing.
+// within the caps, counters never go back) and the hybrid's routing; their
+// bulk rounds may free every block a second time, which must be refused
+// (bulk_round in targets.hpp).
 #include "ops_engine.hpp"
 
 namespace {

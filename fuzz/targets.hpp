@@ -12,6 +12,7 @@
 
 #include "ops_model.hpp"
 
+#include <ziggy/errors.hpp>
 #include <ziggy/system_allocator.hpp>
 
 #if __has_include(<ziggy/scoped_allocator.hpp>)
@@ -224,7 +225,9 @@ private:
 /// the input says so), each block filled with a pattern of its own and read back (blocks that
 /// overlap each other, or a live buffer, show), then deallocate_bulk in the input's order with a
 /// null pointer among them. A failed bulk must leave only nullptr and the byte count as it was; a
-/// bulk free must bring the count back.
+/// bulk free must bring the count back. Over a checked backing, when the input says so, every block
+/// is then freed again (deallocate_bulk, and free(void*) of one): each second free must be refused,
+/// with the count unchanged and nothing given to the backing twice.
 template <class A>
 void bulk_round(A& a, const char* name, CheckedBacking* backing, Reader& in) {
     const std::uint8_t how = in.u8();
@@ -270,10 +273,38 @@ void bulk_round(A& a, const char* name, CheckedBacking* backing, Reader& in) {
     if ((how & 0x40) != 0) std::reverse(blocks.begin(), blocks.end());
     blocks.insert(blocks.begin() + static_cast<std::ptrdiff_t>(in.pick(blocks.size() + 1)),
                   nullptr);
+    // With bit 0x80, every block is freed a second time (bad input) over a
+    // checked backing that holds what it is given back meanwhile, so the
+    // bytes of blocks the first free gave it stay as that free left them.
+    const bool twice = backing != nullptr && (how & 0x80) != 0;
+    if (twice) backing->hold_frees();
     a.deallocate_bulk(blocks, size, alignment);
     ZIGGY_FUZZ_CHECK(a.total_allocated_bytes() == before,
                      "%s: deallocate_bulk left the byte count at %zu, not %zu", name,
                      a.total_allocated_bytes(), before);
+    if (!twice) return;
+    // Refused: nothing counted, nothing given to the backing again (which
+    // stops the harness); free(void*) throws.
+    a.deallocate_bulk(blocks, size, alignment);
+    ZIGGY_FUZZ_CHECK(a.total_allocated_bytes() == before,
+                     "%s: a second deallocate_bulk of %zu-byte blocks moved the byte count from "
+                     "%zu to %zu",
+                     name, size, before, a.total_allocated_bytes());
+    for (void* p : blocks) {
+        if (p == nullptr) continue;
+        bool refused = false;
+        try {
+            a.free(p);
+        } catch (const ziggy::InvalidFreeError&) {
+            refused = true;
+        }
+        ZIGGY_FUZZ_CHECK(
+            refused && a.total_allocated_bytes() == before,
+            "%s: a second free of a %zu-byte block was %s, the byte count %zu, not %zu", name, size,
+            refused ? "refused" : "taken", a.total_allocated_bytes(), before);
+        break; // one: each throw costs more than the rest of the round
+    }
+    backing->release_held();
 }
 
 /// UnmanagedMemoryPool over a checked backing (or a SystemAllocator, see
