@@ -1287,26 +1287,25 @@ TEST(UnmanagedMemoryPoolTest, SizedFreeOfDirectBlockWithWrongSizeOrAlignment) {
 TEST(UnmanagedMemoryPoolTest, SecondFreeOfADirectBlockOverAnArenaIsRefused) {
     ziggy::ScopedAllocator arena;
     UnmanagedMemoryPool pool(arena);
-    constexpr std::size_t big = ziggy::detail::max_class_size + 1;
-    struct Case {
-        std::size_t size, alignment;
-    };
-    for (const Case c : {Case{big, 16}, Case{100, 128}, Case{3 * big, 256}}) {
-        void* a = pool.allocate_bytes(c.size, c.alignment); // freed twice below
-        void* b = pool.allocate_bytes(c.size, c.alignment); // stays live, the arena's newest
+    const std::size_t above = ziggy::detail::max_class_size + 1;
+    using SizeAndAlignment = std::pair<std::size_t, std::size_t>;
+    for (const auto& [size, alignment] : {SizeAndAlignment{above, 16}, SizeAndAlignment{100, 128},
+                                          SizeAndAlignment{3 * above, 256}}) {
+        void* a = pool.allocate_bytes(size, alignment); // freed twice below
+        void* b = pool.allocate_bytes(size, alignment); // stays live, the arena's newest
         const std::size_t arena_live = arena.total_allocated_bytes();
         pool.free(a);
-        ASSERT_EQ(pool.total_allocated_bytes(), c.size) << c.size;
+        ASSERT_EQ(pool.total_allocated_bytes(), size) << size;
         const std::size_t arena_after = arena.total_allocated_bytes();
-        ASSERT_LT(arena_after, arena_live) << c.size; // the arena got `a` back once
-        EXPECT_THROW(pool.free(a), ziggy::InvalidFreeError) << c.size;
-        pool.deallocate_bytes(a, c.size, c.alignment);
+        ASSERT_LT(arena_after, arena_live) << size; // the arena got `a` back once
+        EXPECT_THROW(pool.free(a), ziggy::InvalidFreeError) << size;
+        pool.deallocate_bytes(a, size, alignment);
         void* again[] = {a};
-        pool.deallocate_bulk(again, c.size, c.alignment);
-        EXPECT_EQ(pool.total_allocated_bytes(), c.size) << c.size; // `b` alone
-        EXPECT_EQ(arena.total_allocated_bytes(), arena_after) << c.size;
+        pool.deallocate_bulk(again, size, alignment);
+        EXPECT_EQ(pool.total_allocated_bytes(), size) << size; // `b` alone
+        EXPECT_EQ(arena.total_allocated_bytes(), arena_after) << size;
         pool.free(b);
-        EXPECT_EQ(pool.total_allocated_bytes(), 0u) << c.size;
+        EXPECT_EQ(pool.total_allocated_bytes(), 0u) << size;
     }
     EXPECT_EQ(arena.total_allocated_bytes(), 0u);
 }
