@@ -530,6 +530,21 @@ TEST(HybridAllocatorTest, CallsThroughAnAllocatorReferenceKeepTheByteRoute) {
     da.deallocate_bytes(u, 64);
     EXPECT_EQ(d.pool().statistics().direct_allocations, 2u);
     EXPECT_EQ(d.pool().statistics().hits + d.pool().statistics().misses, 0u);
+
+    // A lowered per-type threshold binds calls on the hybrid only: through
+    // the reference the same request routes by its bytes, here pooled.
+    ziggy::HybridThresholds typed;
+    typed.one_byte = 1024;
+    HybridAllocator e(backing, typed);
+    ziggy::Allocator& ea = e;
+    ASSERT_EQ(e.route_for<std::uint8_t>(4096), Route::direct);
+    ASSERT_EQ(e.route_for_bytes(4096), Route::pooled);
+    { auto direct = e.allocate<std::uint8_t>(4096); }
+    EXPECT_EQ(e.pool().statistics().direct_allocations, 1u);
+    { auto pooled = ea.allocate<std::uint8_t>(4096); }
+    EXPECT_EQ(e.pool().statistics().direct_allocations, 1u);
+    EXPECT_EQ(e.pool().statistics().misses, 1u);
+    EXPECT_EQ(e.total_allocated_bytes(), 0u);
 }
 
 // With thresholds below the pool's largest class, direct blocks of class

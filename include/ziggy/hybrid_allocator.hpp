@@ -145,8 +145,10 @@ public:
         }
     }
 
-    /// The route `allocate<T>(count)` takes (`count == 0` allocates nothing and
-    /// reports pooled).
+    /// The route `allocate<T>(count)` called on the hybrid takes (`count == 0`
+    /// allocates nothing and reports pooled). Through an `Allocator&`, which
+    /// cannot see `T`'s threshold, `allocate<T>` routes by its bytes, as
+    /// `route_for_bytes` says.
     template <Unmanaged T>
     [[nodiscard]] Route route_for(std::size_t count) const noexcept {
         return count <= pooled_count_limit<T>() ? Route::pooled : Route::direct;
