@@ -166,10 +166,25 @@ ThreadRegistry::~ThreadRegistry() {
     forget_slots(nullptr);
 }
 
+// Under memcheck (-Dvalgrind=true) a chained block's link word stays
+// addressable and defined: memcheck's leak check follows only such words, and
+// with the whole header no-access every block past a depot's first read as
+// definitely lost while a pool still held them (a pool on main's stack at
+// std::exit; ValgrindLeakCheckFollowsTheDepot). (ASan builds poison it:
+// LeakSanitizer reads poisoned memory.)
+void keep_link_visible(detail::PoolHeader* h) noexcept {
+#if ZIGGY_HAS_VALGRIND
+    detail::valgrind::make_defined(&h->next, sizeof h->next);
+#else
+    (void)h;
+#endif
+}
+
 detail::PoolHeader* read_next(detail::PoolHeader* h) noexcept {
     detail::unpoison_defined(h, detail::pool_header_size);
     detail::PoolHeader* next = h->next;
     detail::poison(h, detail::pool_header_size);
+    keep_link_visible(h);
     return next;
 }
 
@@ -177,6 +192,7 @@ void write_next(detail::PoolHeader* h, detail::PoolHeader* next) noexcept {
     detail::unpoison_defined(h, detail::pool_header_size);
     h->next = next;
     detail::poison(h, detail::pool_header_size);
+    keep_link_visible(h);
 }
 
 // Takes room for up to n blocks of bs bytes in `used`, which `cap` bounds:

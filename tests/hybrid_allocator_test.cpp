@@ -572,14 +572,15 @@ TEST(HybridAllocatorTest, DirectBlocksWithinTheClassesFreeBySize) {
 }
 
 // A second free of a direct block over a backing that leaves freed bytes in
-// place (an arena) is refused: the first marked the block's header freed.
+// place (an arena, for any block but its newest) is refused: the first
+// marked the block's header freed.
 TEST(HybridAllocatorTest, SecondFreeOfADirectBlockOverAnArenaIsRefused) {
     ziggy::ScopedAllocator arena;
     HybridAllocator h(arena);
     const std::size_t n = h.pooled_count_limit<double>() + 1;
     ASSERT_EQ(h.route_for<double>(n), Route::direct);
-    auto keep = h.allocate<double>(n);
     double* p = h.allocate<double>(n).release();
+    auto keep = h.allocate<double>(n); // the arena's newest: `p`'s bytes stay
     h.free(p);
     const std::size_t arena_after = arena.total_allocated_bytes();
     EXPECT_THROW(h.free(p), ziggy::InvalidFreeError);
