@@ -227,7 +227,7 @@ bool install_slots(detail::PoolThreadCache& cache, std::size_t list,
     slots[0] = nullptr;
     cache.bases[list].store(slots + 1, std::memory_order_relaxed);
     fl.end = slots + 1 + capacity;
-    fl.top.store(slots + 1, std::memory_order_release); // publishes the base to count()
+    fl.top.store(slots + 1, std::memory_order_release); // see PoolThreadCache::count
     return true;
 }
 

@@ -520,16 +520,19 @@ struct alignas(64) PoolThreadCache { // own cache lines: no false sharing betwee
                 ::operator delete[](base - 1, std::align_val_t{pool_slots_alignment});
     }
 
-    /// Blocks held by `list`, its hot slot's and its stack's. Any thread (a
-    /// stack's slots are published before `top` moves onto them).
+    /// Blocks held by `list`, its hot slot's and its stack's. Any thread: a
+    /// stack's base is set once, before the release store that moves `top`
+    /// onto its slots, but the owner's later stores of `top` are relaxed and
+    /// do not carry it, so on a weakly ordered CPU another thread may see a
+    /// new `top` and no base yet; such a stack counts as empty (never
+    /// `top - nullptr`).
     [[nodiscard]] std::size_t count(std::size_t list) const noexcept {
         const std::size_t hot =
             pool_hot_holds(front->hot[list].load(std::memory_order_relaxed)) ? 1 : 0;
         void** t = lists[list].top.load(std::memory_order_acquire);
-        return hot +
-               (t == pool_empty_stack + 1
-                    ? 0
-                    : static_cast<std::size_t>(t - bases[list].load(std::memory_order_relaxed)));
+        void** base = bases[list].load(std::memory_order_relaxed);
+        if (t == pool_empty_stack + 1 || base == nullptr) return hot;
+        return hot + static_cast<std::size_t>(t - base);
     }
 
     PoolFront* front = &own_front;
