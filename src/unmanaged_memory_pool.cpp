@@ -680,9 +680,11 @@ void* UnmanagedMemoryPool::allocate_new_block(std::size_t list, std::size_t byte
     detail::PoolHeader* h = detail::pool_header_of(user);
     *h = detail::PoolHeader{nullptr, detail::pool_info(bytes, list)};
     detail::pool_set_mark(h, owner_mark_);
-    // Header and the class's slack past the request stay poisoned while live.
+    // The gap in front of the header (48 bytes in a 64-aligned list's block),
+    // the header and the class's slack past the request stay poisoned while
+    // the block is the pool's; release_chain unpoisons all of it for the base.
     // The base zeroed the block when asked: memcheck (Valgrind builds) is told so.
-    detail::poison(h, detail::pool_header_size + block);
+    detail::poison(raw, gap + block);
     if (zero)
         detail::unpoison_defined(user, bytes);
     else

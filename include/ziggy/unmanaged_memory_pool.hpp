@@ -423,7 +423,7 @@ private:
         detail::PoolHeader* h = detail::pool_header_of(user);
         *h = detail::PoolHeader{nullptr, detail::pool_info(bytes, route)};
         detail::pool_set_mark(h, owner_mark_);
-        detail::poison(h, detail::pool_header_size);
+        detail::poison(raw, gap); // the header and any gap in front (release_direct unpoisons)
         count_direct(bytes);
         return user;
     }
