@@ -1676,7 +1676,9 @@ TEST(UnmanagedMemoryPoolTest, UnderrunIntoTheGapOfAnOverAlignedBlockIsReported) 
                 EXPECT_TRUE(ziggy::detail::is_poisoned(pooled - back)) << round << " " << back;
             for (std::size_t back = 1; back <= 256; ++back)
                 EXPECT_TRUE(ziggy::detail::is_poisoned(direct - back)) << round << " " << back;
-            if (round == 1) EXPECT_DEATH({ pooled[-40] = 1; }, "use-after-poison");
+            if (round == 1) {
+                EXPECT_DEATH({ pooled[-40] = 1; }, "use-after-poison");
+            }
             pool.deallocate_bytes(pooled, 100, 64);
             pool.deallocate_bytes(direct, 100, 256);
         }
