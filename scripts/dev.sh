@@ -91,11 +91,20 @@ consumer_test() {
 
 # Installs the library into a temporary prefix and consumes it the two other
 # ways users do: pkg-config on a compiler command line, and CMake's
-# find_package; then loads it with dlopen(), as a plugin host would. Args: a
-# name, the environment dlopen() needs, then meson options. Adds to
-# install_ok and install_fail.
+# find_package, each for the release library and, where it is installed, the
+# sanitized variant; checks that a program built with ASan does not link the
+# release library (the pool's ABI symbol); then loads the release library
+# with dlopen(), as a plugin host would. Args: a name, the environment
+# dlopen() needs, then meson options. Adds to install_ok and install_fail.
 install_ok=0
 install_fail=0
+install_result() { # install_result NAME WHAT STATUS
+    if [ "$3" -eq 0 ]; then
+        echo "install ($1): $2 OK"; install_ok=$((install_ok + 1))
+    else
+        echo "install ($1): $2 FAIL"; install_fail=$((install_fail + 1))
+    fi
+}
 install_check() {
     local name=$1 dlopen_env=$2
     shift 2
@@ -103,36 +112,64 @@ install_check() {
     rm -rf "$dir/prefix" "$dir/cmake"
     if [ ! -f "$dir/build/build.ninja" ]; then
         meson setup "$dir/build" --prefix="$dir/prefix" --wrap-mode=nodownload -Dtests=disabled \
-            -Dbenchmarks=disabled -Dexamples=disabled -Dfuzzing=disabled \
-            -Dsanitized_variant=false "$@" >/dev/null
+            -Dbenchmarks=disabled -Dexamples=disabled -Dfuzzing=disabled "$@" >/dev/null
     fi
     meson install -C "$dir/build" --quiet >/dev/null
     local libdir
     libdir=$(dirname "$(find "$dir/prefix" -name ziggyalloc.pc | head -n1)")/..
-    local cxx=${CXX:-c++}
+    local cxx=${CXX:-c++} pc=("env" "PKG_CONFIG_PATH=$libdir/pkgconfig" "pkg-config")
+    local sanitized=0 st
+    [ -f "$libdir/pkgconfig/ziggyalloc-sanitized.pc" ] && sanitized=1
     # shellcheck disable=SC2046
-    if PKG_CONFIG_PATH="$libdir/pkgconfig" $cxx examples/consumer/main.cpp -o "$dir/pkgconfig-consumer" \
-            $(PKG_CONFIG_PATH="$libdir/pkgconfig" pkg-config --cflags --libs ziggyalloc) \
-            -Wl,-rpath,"$libdir" && "$dir/pkgconfig-consumer"; then
-        echo "install ($name): pkg-config consumer OK"; install_ok=$((install_ok + 1))
+    if $cxx examples/consumer/main.cpp -o "$dir/pkgconfig-consumer" \
+        $("${pc[@]}" --cflags --libs ziggyalloc) -Wl,-rpath,"$libdir" &&
+        "$dir/pkgconfig-consumer" | tee "$dir/out" && grep -q "(release)" "$dir/out"; then st=0; else st=1; fi
+    install_result "$name" "pkg-config consumer" "$st"
+    if [ "$sanitized" -eq 1 ]; then
+        # shellcheck disable=SC2046
+        if $cxx examples/consumer/main.cpp -o "$dir/pkgconfig-consumer-sanitized" \
+            $("${pc[@]}" --cflags --libs ziggyalloc-sanitized) &&
+            "$dir/pkgconfig-consumer-sanitized" | tee "$dir/out" && grep -q "(sanitized)" "$dir/out"; then st=0; else st=1; fi
+        install_result "$name" "pkg-config consumer, ziggyalloc-sanitized" "$st"
     else
-        echo "install ($name): pkg-config consumer FAIL"; install_fail=$((install_fail + 1))
+        echo "install ($name): no ziggyalloc-sanitized installed (-Dsanitized_variant=false)"
+    fi
+    # With ASan, the release library: the link must fail on the pool's ABI
+    # symbol (the library would hand out blocks the program's frees poisoned).
+    if echo 'int main() {}' | $cxx -x c++ - -fsanitize=address -o /dev/null 2>/dev/null; then
+        # shellcheck disable=SC2046
+        if $cxx examples/consumer/main.cpp -fsanitize=address -o "$dir/mixed-consumer" \
+                $("${pc[@]}" --cflags --libs ziggyalloc) >"$dir/mixed.log" 2>&1; then
+            echo "an ASan-built program linked the release library"
+            st=1
+        else
+            if grep "undefined" "$dir/mixed.log" | grep -m1 "pool_abi_[0-9]*_[a-z_]*_asan"; then
+                st=0
+            else
+                cat "$dir/mixed.log"
+                st=1
+            fi
+        fi
+        install_result "$name" "ASan-built program refused by the release library" "$st"
     fi
     if cmake -S examples/cmake_consumer -B "$dir/cmake" -DCMAKE_PREFIX_PATH="$dir/prefix" \
-            -DCMAKE_CXX_COMPILER="$cxx" >"$dir/cmake.log" 2>&1 &&
-        cmake --build "$dir/cmake" >>"$dir/cmake.log" 2>&1 && "$dir/cmake/cmake_consumer"; then
-        echo "install ($name): CMake find_package consumer OK"; install_ok=$((install_ok + 1))
+        -DCMAKE_CXX_COMPILER="$cxx" >"$dir/cmake.log" 2>&1 &&
+        cmake --build "$dir/cmake" >>"$dir/cmake.log" 2>&1 &&
+        "$dir/cmake/cmake_consumer" | tee "$dir/out" && grep -q "(release)" "$dir/out"; then
+        st=0
     else
         cat "$dir/cmake.log"
-        echo "install ($name): CMake find_package consumer FAIL"; install_fail=$((install_fail + 1))
+        st=1
+    fi
+    install_result "$name" "CMake find_package consumer" "$st"
+    if [ "$sanitized" -eq 1 ]; then
+        if "$dir/cmake/cmake_consumer_sanitized" | tee "$dir/out" && grep -q "(sanitized)" "$dir/out"; then st=0; else st=1; fi
+        install_result "$name" "CMake find_package consumer, ziggyalloc::ziggyalloc-sanitized" "$st"
     fi
     # shellcheck disable=SC2086
     if $cxx examples/dlopen_check.cpp -o "$dir/dlopen-check" -ldl &&
-        env $dlopen_env "$dir/dlopen-check" "$libdir/libziggyalloc.so"; then
-        echo "install ($name): dlopen() OK"; install_ok=$((install_ok + 1))
-    else
-        echo "install ($name): dlopen() FAIL"; install_fail=$((install_fail + 1))
-    fi
+        env $dlopen_env "$dir/dlopen-check" "$libdir/libziggyalloc.so"; then st=0; else st=1; fi
+    install_result "$name" "dlopen()" "$st"
 }
 
 # The default build: its 42 KiB of initial-exec TLS loads late only with
@@ -239,7 +276,7 @@ cmd_heap_front() {
         hybrid_allocator allocator std_allocator memory_resource -- "$@"
     abi_link_check
     log "installed library (pkg-config, CMake find_package, dlopen)"
-    install_check heap-front "" -Dpool_tls_front=false
+    install_check heap-front "" -Dpool_tls_front=false -Dsanitized_variant=false
     [ "$install_fail" -eq 0 ]
 }
 
@@ -272,7 +309,7 @@ cmd_valgrind() {
     # the CMake package.
     abi_link_check
     log "installed library, -Dvalgrind=true (pkg-config, CMake find_package, dlopen)"
-    install_check memcheck GLIBC_TUNABLES=glibc.rtld.optional_static_tls=65536 -Dvalgrind=true
+    install_check memcheck GLIBC_TUNABLES=glibc.rtld.optional_static_tls=65536 -Dvalgrind=true -Dsanitized_variant=false
     [ "$install_fail" -eq 0 ]
 }
 

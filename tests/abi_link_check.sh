@@ -6,7 +6,8 @@
 # names an undefined symbol matching SYMBOL_REGEX (grep BRE): the pool ABI
 # symbol those flags ask for (see ZIGGY_POOL_ABI_SYMBOL). Exit 0 when all of
 # that holds. In RIGHT_FLAGS and WRONG_FLAGS, -Wl,* and -fuse-ld=* go to the
-# link, the others to the compile; LINK_FLAGS go to every link.
+# link, -fsanitize=* to the compile and the link (the sanitizer's runtime),
+# the others to the compile; LINK_FLAGS go to every link.
 set -u
 export LC_ALL=C # the linker's messages in English: the checks grep them
 src=$1 inc=$2 lib=$3
@@ -45,6 +46,7 @@ build() {
     for f in "$@"; do
         case $f in
             -Wl,* | -fuse-ld=*) lflags+=("$f") ;;
+            -fsanitize=*) cflags+=("$f") lflags+=("$f") ;;
             *) cflags+=("$f") ;;
         esac
     done

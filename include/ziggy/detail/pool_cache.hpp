@@ -90,22 +90,40 @@
 /// on, in the name of one symbol that the library defines and every user of
 /// this header references: the version of the formats both read and write
 /// (the block header's words, the TLS slots and fronts), where the fronts
-/// are (ZIGGY_POOL_TLS_FRONT), and whether pools describe their memory to
+/// are (ZIGGY_POOL_TLS_FRONT), whether pools describe their memory to
 /// Valgrind's memcheck (ZIGGY_VALGRIND: the inline paths mark the blocks
-/// they pop and push, or memcheck misjudges them). Code compiled for another
-/// library fails to link (with --gc-sections too), `pool_abi_1_tls_front`
-/// (say) undefined, instead of misreading blocks. The version must go up
-/// with any change to what the inline code and the library share; nothing
-/// checks that it did.
-#if ZIGGY_POOL_TLS_FRONT && ZIGGY_HAS_VALGRIND
-#define ZIGGY_POOL_ABI_SYMBOL pool_abi_1_tls_front_memcheck
-#elif ZIGGY_POOL_TLS_FRONT
-#define ZIGGY_POOL_ABI_SYMBOL pool_abi_1_tls_front
-#elif ZIGGY_HAS_VALGRIND
-#define ZIGGY_POOL_ABI_SYMBOL pool_abi_1_heap_front_memcheck
+/// they pop and push, or memcheck misjudges them), and whether the code is
+/// built with AddressSanitizer or ThreadSanitizer. An ASan-built program's
+/// inline frees poison the blocks they push, and a library built without
+/// ASan hands them out again still poisoned (a false `use-after-poison`);
+/// a ThreadSanitizer build sees none of the uninstrumented side's
+/// synchronisation. Code compiled for another library fails to link (with
+/// --gc-sections too), `pool_abi_1_tls_front_asan` (say) undefined, instead
+/// of misreading blocks: an ASan-built program links
+/// `ziggyalloc-sanitized`. The version must go up with any change to what
+/// the inline code and the library share; nothing checks that it did.
+#if ZIGGY_POOL_TLS_FRONT
+#define ZIGGY_POOL_ABI_FRONT _tls_front
 #else
-#define ZIGGY_POOL_ABI_SYMBOL pool_abi_1_heap_front
+#define ZIGGY_POOL_ABI_FRONT _heap_front
 #endif
+#if ZIGGY_HAS_VALGRIND
+#define ZIGGY_POOL_ABI_MEMCHECK _memcheck
+#else
+#define ZIGGY_POOL_ABI_MEMCHECK
+#endif
+#if ZIGGY_ASAN
+#define ZIGGY_POOL_ABI_SANITIZER _asan
+#elif ZIGGY_TSAN
+#define ZIGGY_POOL_ABI_SANITIZER _tsan
+#else
+#define ZIGGY_POOL_ABI_SANITIZER
+#endif
+#define ZIGGY_POOL_ABI_PASTE(a, b, c, d) a##b##c##d
+#define ZIGGY_POOL_ABI_NAME(a, b, c, d) ZIGGY_POOL_ABI_PASTE(a, b, c, d)
+#define ZIGGY_POOL_ABI_SYMBOL                                                                      \
+    ZIGGY_POOL_ABI_NAME(pool_abi_1, ZIGGY_POOL_ABI_FRONT, ZIGGY_POOL_ABI_MEMCHECK,                 \
+                        ZIGGY_POOL_ABI_SANITIZER)
 
 namespace ziggy::detail {
 
