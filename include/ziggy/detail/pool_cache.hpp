@@ -121,8 +121,8 @@
 #endif
 #define ZIGGY_POOL_ABI_PASTE(a, b, c, d) a##b##c##d
 #define ZIGGY_POOL_ABI_NAME(a, b, c, d) ZIGGY_POOL_ABI_PASTE(a, b, c, d)
-#define ZIGGY_POOL_ABI_SYMBOL                                                                      \
-    ZIGGY_POOL_ABI_NAME(pool_abi_1, ZIGGY_POOL_ABI_FRONT, ZIGGY_POOL_ABI_MEMCHECK,                 \
+#define ZIGGY_POOL_ABI_SYMBOL                                                      \
+    ZIGGY_POOL_ABI_NAME(pool_abi_1, ZIGGY_POOL_ABI_FRONT, ZIGGY_POOL_ABI_MEMCHECK, \
                         ZIGGY_POOL_ABI_SANITIZER)
 
 namespace ziggy::detail {
