@@ -110,6 +110,12 @@ install_check() {
     shift 2
     local dir="$ROOT/$BUILD_DIR/install-check/$name"
     rm -rf "$dir/prefix" "$dir/cmake"
+    # A build configured with other options (an older script's) starts anew.
+    if [ "$(cat "$dir/options" 2>/dev/null)" != "$*" ]; then
+        rm -rf "$dir/build"
+        mkdir -p "$dir"
+        echo "$*" >"$dir/options"
+    fi
     if [ ! -f "$dir/build/build.ninja" ]; then
         meson setup "$dir/build" --prefix="$dir/prefix" --wrap-mode=nodownload -Dtests=disabled \
             -Dbenchmarks=disabled -Dexamples=disabled -Dfuzzing=disabled "$@" >/dev/null

@@ -6,6 +6,8 @@
 
 #include <ziggy/errors.hpp>
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <bit>
 #include <cstdlib>
@@ -49,22 +51,65 @@ std::atomic<std::uint64_t> next_pool_id{1};
 // A thread's list never holds more blocks than this, whatever the options say.
 constexpr std::size_t max_cached_blocks = 2048;
 
-/// Every cache this thread created; its destructor runs at thread exit.
+/// Every cache this thread created. Retired when the thread exits, by the
+/// destructor of a pthread key (see thread_registry); never destroyed.
 struct ThreadRegistry {
     std::vector<detail::PoolThreadCache*> caches;
     bool slots_registered = false; // this thread's slots are in slot_table().threads
-    ThreadRegistry() = default;
-    ThreadRegistry(const ThreadRegistry&) = delete;
-    ThreadRegistry& operator=(const ThreadRegistry&) = delete;
-    ThreadRegistry(ThreadRegistry&&) = delete;
-    ThreadRegistry& operator=(ThreadRegistry&&) = delete;
-    ~ThreadRegistry();
+    /// Gives back every cache of the thread (their blocks to the pools'
+    /// depots), frees the registry's memory and leaves the slot table.
+    /// Sets registry_gone.
+    void retire() noexcept;
 };
 
-// Set when this thread's registry is destroyed: later pool calls from other
-// thread_local destructors bypass the caches and use the depot.
+// Set when this thread's registry is retired: later pool calls from other
+// pthread key destructors bypass the caches and use the depot.
 [[gnu::tls_model("initial-exec")]] thread_local bool registry_gone = false;
-thread_local ThreadRegistry registry;
+// The thread's registry, built in `registry_storage` on its first pool call.
+// Trivially destructible TLS: no thread_local destructor is registered.
+// glibc runs those before the pthread keys' destructors, and one registered
+// from a key's destructor (a thread whose first pool call is made there)
+// never runs, leaving the thread's caches linked to their pools with fronts
+// in its freed TLS (and glibc's record of it leaked). A key's destructor
+// runs in either case: one set during the keys' destructor rounds gets
+// another round (glibc makes 4).
+thread_local ThreadRegistry* registry = nullptr;
+alignas(ThreadRegistry) thread_local unsigned char registry_storage[sizeof(ThreadRegistry)];
+
+void retire_at_thread_exit(void* reg) noexcept {
+    if (!registry_gone) static_cast<ThreadRegistry*>(reg)->retire();
+}
+struct RegistryExitKey {
+    pthread_key_t key{};
+    bool made = pthread_key_create(&key, retire_at_thread_exit) == 0;
+    RegistryExitKey() = default;
+    RegistryExitKey(const RegistryExitKey&) = delete;
+    RegistryExitKey& operator=(const RegistryExitKey&) = delete;
+    RegistryExitKey(RegistryExitKey&&) = delete;
+    RegistryExitKey& operator=(RegistryExitKey&&) = delete;
+    // At exit, or when the library is unloaded: no thread's exit calls into
+    // it afterwards.
+    ~RegistryExitKey() {
+        if (made) pthread_key_delete(key);
+    }
+};
+
+/// This thread's registry, built (and its exit key set) on the first call;
+/// nullptr when it cannot be (no key, out of memory): the caller then
+/// takes the depot, as after retirement.
+ThreadRegistry* thread_registry() noexcept {
+    if (registry != nullptr) [[likely]]
+        return registry;
+    static const RegistryExitKey exit_key;
+    if (!exit_key.made) return nullptr;
+    auto* reg = ::new (static_cast<void*>(registry_storage)) ThreadRegistry();
+    if (pthread_setspecific(exit_key.key, reg) != 0) {
+        reg->~ThreadRegistry();
+        return nullptr;
+    }
+    registry = reg;
+    return reg;
+}
 
 /// Who holds which TLS slot (detail::PoolTlsSlot), and the slot arrays of
 /// the threads that have written one: a pool's destructor resets its slot in
@@ -138,7 +183,7 @@ void forget_slots(const detail::PoolThreadCache* cache) noexcept {
         }
 }
 
-ThreadRegistry::~ThreadRegistry() {
+void ThreadRegistry::retire() noexcept {
     registry_gone = true;
     // From here every slot names the declining cache, so the slow paths find
     // no cache (they take the depot), while each cache's front stays open
@@ -155,7 +200,8 @@ ThreadRegistry::~ThreadRegistry() {
             detail::pool_close_front(*cache->front);
         delete cache;
     }
-    caches.clear();
+    // Emptied and its memory freed (the registry is never destroyed).
+    std::vector<detail::PoolThreadCache*>().swap(caches);
     // Out of the slot table last: a pool destroyed meanwhile reset this
     // thread's slot for it too (this thread's TLS lives until it is gone).
     if (slots_registered) {
@@ -374,7 +420,9 @@ detail::PoolThreadCache* UnmanagedMemoryPool::find_thread_cache() noexcept {
     // its open hot slots would take frees that no cache holds.
     detail::PoolFront* opened = nullptr;
     try {
-        ThreadRegistry& reg = registry;
+        ThreadRegistry* const made = thread_registry();
+        if (made == nullptr) return nullptr;
+        ThreadRegistry& reg = *made;
         if (!reg.slots_registered) { // before this thread writes any slot
             SlotTable& t = slot_table();
             std::lock_guard lock(t.mutex);
@@ -441,9 +489,11 @@ void* UnmanagedMemoryPool::do_allocate(std::size_t size, std::size_t alignment, 
 }
 
 void UnmanagedMemoryPool::do_free(void* pointer) {
-    // Sanitized builds: refuse before touching the shadow of memory that may
-    // belong to someone else.
-    if (!detail::looks_like_live_block(pointer, detail::pool_header_size)) [[unlikely]]
+    // A misaligned pointer is no block (every block is at least 16-aligned;
+    // its header is not read). Sanitized builds: refuse before touching the
+    // shadow of memory that may belong to someone else.
+    if (reinterpret_cast<std::uintptr_t>(pointer) % alignof(detail::PoolHeader) != 0 ||
+        !detail::looks_like_live_block(pointer, detail::pool_header_size)) [[unlikely]]
         throw InvalidFreeError(
             "UnmanagedMemoryPool::free: the pointer was not allocated by this pool "
             "(or was already freed)");
@@ -698,6 +748,11 @@ void* UnmanagedMemoryPool::allocate_new_block(std::size_t list, std::size_t byte
 // cache for this pool, or when its list's hot slot is full and its stack
 // full or not allocated yet. Goes by the header alone.
 void UnmanagedMemoryPool::deallocate_slow(void* user) noexcept {
+    // Sanitized builds: a pointer whose header is not poisoned (or whose
+    // first byte is) is no live block; ignored as a foreign block is below,
+    // without touching its shadow (the caller's memory stays as it was).
+    if (!detail::looks_like_live_block(user, detail::pool_header_size)) [[unlikely]]
+        return;
     if (system_base_ != nullptr && release_if_system_direct(user)) return;
     detail::PoolHeader* h = detail::pool_header_of(user);
     detail::unpoison_defined(h, detail::pool_header_size);
@@ -844,8 +899,8 @@ void UnmanagedMemoryPool::release_chain(detail::PoolHeader* head, std::size_t li
 void UnmanagedMemoryPool::clear() noexcept {
     if (!registry_gone) {
         detail::PoolThreadCache* mine = detail::pool_tls_lookup(tls_place_);
-        if (mine == nullptr)
-            for (detail::PoolThreadCache* cache : registry.caches)
+        if (mine == nullptr && registry != nullptr)
+            for (detail::PoolThreadCache* cache : registry->caches)
                 if (cache->pool_id == tag_.pool_id) mine = cache;
         if (mine != nullptr)
             drain_cache(*mine,

@@ -7,7 +7,10 @@
 # symbol those flags ask for (see ZIGGY_POOL_ABI_SYMBOL). Exit 0 when all of
 # that holds. In RIGHT_FLAGS and WRONG_FLAGS, -Wl,* and -fuse-ld=* go to the
 # link, -fsanitize=* to the compile and the link (the sanitizer's runtime),
-# the others to the compile; LINK_FLAGS go to every link.
+# the others to the compile; LINK_FLAGS go to every link. Every link puts
+# first an object of another source compiled with RIGHT_FLAGS, whose own
+# reference to the library's symbol must not hide SOURCE's (the linker keeps
+# one copy of an inline variable, the first object's).
 set -u
 export LC_ALL=C # the linker's messages in English: the checks grep them
 src=$1 inc=$2 lib=$3
@@ -39,10 +42,9 @@ dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 trap 'exit 1' TERM INT HUP
 
-# build FLAGS...: compiles (which must succeed), then links; the status of the
-# link, its output in $dir/log.
-build() {
-    local cflags=() lflags=()
+# split FLAGS...: cflags and lflags of FLAGS, as the usage says.
+split() {
+    cflags=() lflags=()
     for f in "$@"; do
         case $f in
             -Wl,* | -fuse-ld=*) lflags+=("$f") ;;
@@ -50,16 +52,30 @@ build() {
             *) cflags+=("$f") ;;
         esac
     done
+}
+
+# build FLAGS...: compiles (which must succeed), then links after first.o;
+# the status of the link, its output in $dir/log.
+build() {
+    split "$@"
     if ! "${compiler[@]}" -I"$inc" "${cflags[@]}" -c "$src" -o "$dir/a.o" >"$dir/log" 2>&1; then
         cat "$dir/log"
         echo "FAIL: does not compile with: $*"
         exit 1
     fi
-    "${compiler[@]}" "$dir/a.o" "$lib" -pthread "${link_flags[@]}" "${lflags[@]}" -o "$dir/a.out" \
-        >"$dir/log" 2>&1
+    "${compiler[@]}" "$dir/first.o" "$dir/a.o" "$lib" -pthread "${link_flags[@]}" "${lflags[@]}" \
+        -o "$dir/a.out" >"$dir/log" 2>&1
 }
 
 words 3
+split "${w[@]}"
+printf '#include <ziggy/system_allocator.hpp>\nint abi_link_check_first() { return 1; }\n' \
+    >"$dir/first.cpp"
+if ! "${compiler[@]}" -I"$inc" "${cflags[@]}" -c "$dir/first.cpp" -o "$dir/first.o" >"$dir/log" 2>&1; then
+    cat "$dir/log"
+    echo "FAIL: the first object does not compile with: ${w[*]}"
+    exit 1
+fi
 if ! build "${w[@]}"; then
     cat "$dir/log"
     echo "FAIL: with the library's flags (${w[*]}) the program does not link"

@@ -735,6 +735,33 @@ TEST(HybridAllocatorTest, FreeTwiceThrows) {
     EXPECT_THROW(hybrid.free(p), ziggy::InvalidFreeError);
 }
 
+// Pointers that are no block of the hybrid, on both routes: `free` refuses
+// an interior or misaligned one, a sized or bulk free ignores it; nothing is
+// counted, the block stays live, and in sanitized builds the bytes in front
+// of the pointer are not poisoned by the refusal.
+TEST(HybridAllocatorTest, FreesOfAPointerThatIsNoBlockChangeNothing) {
+    ziggy::HybridAllocator hybrid;
+    for (std::size_t size : {std::size_t{64}, std::size_t{100000}}) {
+        SCOPED_TRACE(size);
+        auto* p = static_cast<unsigned char*>(hybrid.allocate_bytes(size));
+        std::memset(p, 0, size);
+        for (std::size_t offset : {std::size_t{1}, std::size_t{8}, std::size_t{32}})
+            EXPECT_THROW(hybrid.free(p + offset), ziggy::InvalidFreeError) << offset;
+        alignas(64) unsigned char stack[128] = {};
+        for (unsigned char* q : {p + 32, stack + 64}) {
+            hybrid.deallocate_bytes(q, size - 32);
+            void* one[] = {q};
+            hybrid.deallocate_bulk(one, size - 32);
+            for (int i = -16; i < 0; ++i) EXPECT_FALSE(ziggy::detail::is_poisoned(q + i)) << i;
+            std::memset(q - 16, 2, 16);
+        }
+        EXPECT_EQ(hybrid.total_allocated_bytes(), size);
+        std::memset(p, 1, size);
+        hybrid.free(p);
+        EXPECT_EQ(hybrid.total_allocated_bytes(), 0u);
+    }
+}
+
 // ---- bulk calls ------------------------------------------------------------
 
 bool aligned_to(const void* p, std::size_t alignment) {
@@ -912,6 +939,20 @@ TEST(HybridAllocatorTest, BulkOfBuffersOnBothRoutes) {
     h.allocate_bulk<float>(bufs, 0); // count 0: every element empty
     for (const auto& b : bufs) EXPECT_TRUE(b.empty());
     EXPECT_THROW(h.allocate_bulk<float>(bufs, SIZE_MAX / 2), std::bad_array_new_length);
+    // A count whose bytes overflow changes nothing: the buffers keep their memory.
+    bufs[0] = h.allocate<float>(4);
+    bufs[1] = h.allocate<float>(5000);
+    bufs[1][4999] = 1.5F;
+    EXPECT_THROW(h.allocate_bulk<float>(bufs, SIZE_MAX / 2), std::bad_array_new_length);
+    ASSERT_TRUE(bufs[0].valid() && bufs[1].valid());
+    EXPECT_EQ(bufs[1][4999], 1.5F);
+    // So does a size no allocator of the pool's grants (2^47 bytes and up).
+    EXPECT_THROW(h.allocate_bulk<float>(bufs, std::size_t{1} << 45), std::bad_alloc);
+    ASSERT_TRUE(bufs[0].valid() && bufs[1].valid());
+    EXPECT_EQ(bufs[1][4999], 1.5F);
+    EXPECT_EQ(h.total_allocated_bytes(), 4u * 4 + 5000u * 4);
+    h.deallocate_bulk<float>(bufs);
+    EXPECT_EQ(h.total_allocated_bytes(), 0u);
     std::vector<ziggy::Buffer<const float>> read_only(4); // const elements, both routes
     h.allocate_bulk<const float>(read_only, 8);
     EXPECT_EQ(h.total_allocated_bytes(), 4u * 32);

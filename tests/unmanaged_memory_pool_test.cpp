@@ -9,6 +9,7 @@
 #include "tracking_allocator.hpp"
 
 #include <gtest/gtest.h>
+#include <pthread.h>
 #if ZIGGY_HAS_VALGRIND
 #include <valgrind/memcheck.h>
 #endif
@@ -822,6 +823,40 @@ TEST(UnmanagedMemoryPoolTest, ExitingThreadGivesBackItsCache) {
     EXPECT_EQ(pool.statistics().misses, 20u);
 }
 
+// glibc runs a thread's thread_local destructors before its pthread keys'
+// destructors. A thread whose first pool call is a free in a key's
+// destructor still gives its cache back: the block reaches the depot, clear()
+// leaves the base with nothing, and a later thread (which may reuse the dead
+// thread's TLS) keeps exact statistics and a pool destruction that does not
+// touch the dead thread's memory.
+UnmanagedMemoryPool* key_destructor_pool = nullptr;
+TEST(UnmanagedMemoryPoolTest, ThreadWhoseFirstPoolCallIsInAKeyDestructorGivesItsCacheBack) {
+    TrackingAllocator base;
+    {
+        UnmanagedMemoryPool pool(base);
+        key_destructor_pool = &pool;
+        pthread_key_t key{};
+        ASSERT_EQ(
+            pthread_key_create(&key, [](void* p) { key_destructor_pool->deallocate_bytes(p, 64); }),
+            0);
+        void* block = pool.allocate_bytes(64);
+        std::thread([&] { pthread_setspecific(key, block); }).join();
+        pthread_key_delete(key);
+        EXPECT_EQ(pool.total_allocated_bytes(), 0u);
+        EXPECT_EQ(pool.statistics().retained_blocks, 1u);
+        pool.clear();
+        EXPECT_EQ(base.live_blocks(), 0u);
+        std::thread([&] {
+            for (int i = 0; i < 9; ++i) pool.deallocate_bytes(pool.allocate_bytes(64), 64);
+        }).join();
+        const auto stats = pool.statistics();
+        EXPECT_EQ(stats.hits + stats.misses, 10u); // every pooled allocation, once
+        EXPECT_EQ(stats.retained_blocks, base.live_blocks());
+        key_destructor_pool = nullptr;
+    }
+    EXPECT_EQ(base.live_blocks(), 0u);
+}
+
 // Under memcheck, with the library's client requests (-Dvalgrind=true, the
 // pool suite under `scripts/dev.sh valgrind`): blocks a live pool keeps in its
 // depot are not reported lost, since memcheck's leak check can follow the
@@ -1163,6 +1198,71 @@ TEST(UnmanagedMemoryPoolTest, FreeOfForeignPointerThrows) {
     EXPECT_FALSE(ziggy::detail::is_poisoned(storage + 16));
     storage[20] = 1;
     EXPECT_EQ(storage[20], 1);
+}
+
+// Pointers that are no block: inside a live block, misaligned, or malloc's.
+// `free` refuses each (before reading a misaligned header) and changes
+// nothing; the blocks stay live, counted and writable.
+TEST(UnmanagedMemoryPoolTest, FreeOfInteriorMisalignedOrMallocPointerThrows) {
+    ziggy::ScopedAllocator arena;
+    for (int base_kind = 0; base_kind < 2; ++base_kind) {
+        SCOPED_TRACE(base_kind == 0 ? "over the system" : "over an arena");
+        UnmanagedMemoryPool pool =
+            base_kind == 0 ? UnmanagedMemoryPool() : UnmanagedMemoryPool(arena);
+        for (std::size_t size : {std::size_t{64}, ziggy::detail::max_class_size + 64}) {
+            SCOPED_TRACE(size);
+            auto* p = static_cast<unsigned char*>(pool.allocate_bytes(size));
+            std::memset(p, 0, size);
+            for (std::size_t offset :
+                 {std::size_t{1}, std::size_t{8}, std::size_t{16}, std::size_t{32}}) {
+                SCOPED_TRACE(offset);
+                EXPECT_THROW(pool.free(p + offset), ziggy::InvalidFreeError);
+                EXPECT_EQ(pool.total_allocated_bytes(), size);
+            }
+            std::memset(p, 1, size); // still live and writable, in every build
+            pool.free(p);
+            EXPECT_EQ(pool.total_allocated_bytes(), 0u);
+        }
+        void* m = std::malloc(64);
+        ASSERT_NE(m, nullptr);
+        EXPECT_THROW(pool.free(m), ziggy::InvalidFreeError);
+        std::memset(m, 1, 64);
+        std::free(m);
+    }
+}
+
+// A sized or bulk free (which cannot throw) of a pointer that is no block
+// of the pool, inside a live block or on the stack, is ignored: nothing is
+// counted, the block stays live, and in sanitized builds the bytes in front
+// of the pointer keep their shadow (they were the caller's, unpoisoned, and
+// stay writable). Pooled and direct sizes, over the system and an arena.
+TEST(UnmanagedMemoryPoolTest, SizedFreeOfAPointerThatIsNoBlockChangesNothing) {
+    ziggy::ScopedAllocator arena;
+    for (int base_kind = 0; base_kind < 2; ++base_kind) {
+        SCOPED_TRACE(base_kind == 0 ? "over the system" : "over an arena");
+        UnmanagedMemoryPool pool =
+            base_kind == 0 ? UnmanagedMemoryPool() : UnmanagedMemoryPool(arena);
+        for (std::size_t size : {std::size_t{64}, ziggy::detail::max_class_size + 64}) {
+            SCOPED_TRACE(size);
+            auto* p = static_cast<unsigned char*>(pool.allocate_bytes(size));
+            std::memset(p, 0, size);
+            alignas(64) unsigned char stack[128] = {};
+            for (unsigned char* q : {p + 32, stack + 64}) {
+                const std::size_t rest = size - 32;
+                pool.deallocate_bytes(q, rest, 16);
+                void* one[] = {q};
+                pool.deallocate_bulk(one, rest, 16);
+                EXPECT_EQ(pool.total_allocated_bytes(), size);
+                for (int i = -16; i < 0; ++i) EXPECT_FALSE(ziggy::detail::is_poisoned(q + i)) << i;
+                std::memset(q - 16, 2, 16); // in sanitized builds, a report if poisoned
+            }
+            std::memset(p, 1, size);
+            pool.free(p);
+            EXPECT_EQ(pool.total_allocated_bytes(), 0u);
+            EXPECT_EQ(pool.statistics().retained_blocks, size == 64 ? 1u : 0u);
+            pool.clear();
+        }
+    }
 }
 
 // A second free of the same pointer is refused, and the block is not handed
@@ -2046,17 +2146,32 @@ TEST(UnmanagedMemoryPoolTest, BulkOfBuffersBadInputLeavesThemEmpty) {
     UnmanagedMemoryPool pool(base);
     std::vector<ziggy::Buffer<double>> bufs(300);
     bufs[3] = pool.allocate<double>(4);
+    bufs[3][3] = 2.5;
     double view_memory[2] = {};
     bufs[250] = ziggy::wrap_existing(view_memory, 2);
+    // A count whose bytes overflow is refused before anything changes: the
+    // buffers already in the span keep their memory and contents.
     EXPECT_THROW(pool.allocate_bulk<double>(bufs, SIZE_MAX / 4), std::bad_array_new_length);
-    for (const auto& b : bufs) EXPECT_TRUE(b.empty() && !b.valid());
-    bufs[250] = ziggy::wrap_existing(view_memory, 2);
-    EXPECT_EQ(pool.total_allocated_bytes(), 0u);
+    ASSERT_TRUE(bufs[3].valid());
+    EXPECT_EQ(bufs[3].size(), 4u);
+    EXPECT_EQ(bufs[3][3], 2.5);
+    EXPECT_EQ(bufs[250].data(), view_memory);
+    EXPECT_EQ(pool.total_allocated_bytes(), 32u);
+    EXPECT_THROW(pool.allocate_bulk<double>(bufs, std::size_t{1} << 44), std::bad_alloc);
+    ASSERT_TRUE(bufs[3].valid());
+    EXPECT_EQ(bufs[3][3], 2.5);
+    EXPECT_EQ(pool.total_allocated_bytes(), 32u);
+    for (std::size_t i = 0; i < bufs.size(); ++i) {
+        if (i != 3 && i != 250) {
+            EXPECT_TRUE(bufs[i].empty() && !bufs[i].valid()) << i;
+        }
+    }
     // An empty span allocates nothing and does not look at the count
     // (as documented).
     EXPECT_NO_THROW(pool.allocate_bulk<double>(std::span<ziggy::Buffer<double>>(), SIZE_MAX / 4));
     EXPECT_EQ(base.allocation_calls(), 1u); // bufs[3]'s block alone
     base.fail_at(200);                      // after the first chunk of 128 is adopted
+    // Any other failure empties every element, as documented.
     EXPECT_THROW(pool.allocate_bulk<double>(bufs, 8), std::bad_alloc);
     for (const auto& b : bufs) EXPECT_TRUE(b.empty() && !b.valid());
     EXPECT_EQ(pool.total_allocated_bytes(), 0u);

@@ -196,7 +196,10 @@ public:
     [[nodiscard]] virtual bool supports_individual_deallocation() const noexcept = 0;
 
     /// Bytes currently handed out to users by live allocations: the sum of the
-    /// requested sizes, exact, also while other threads allocate.
+    /// requested sizes. Exact when no allocation or free is in flight; each
+    /// allocator documents what a call made while other threads allocate and
+    /// free returns (SystemAllocator: exact at every instant; the pool and the
+    /// hybrid: within bounds their headers state).
     [[nodiscard]] virtual std::size_t total_allocated_bytes() const noexcept = 0;
 
 protected:
@@ -244,16 +247,22 @@ protected:
     /// blocks of `count * sizeof(T)` bytes or throws having kept none. A
     /// count of 0, or an empty `out`, allocates nothing and throws nothing;
     /// otherwise a count whose bytes overflow throws
-    /// std::bad_array_new_length. After a throw every element is
-    /// empty: the buffers already made go back through `free_blocks(blocks,
-    /// bytes)` (as for deallocate_buffers_in_bulk).
+    /// std::bad_array_new_length, and one of `pool_max_request` (2^47) bytes
+    /// or more, which neither allocator ever grants, std::bad_alloc, both
+    /// before anything changes (`out` keeps its buffers). After any other
+    /// throw every element is empty: the buffers already made go back
+    /// through `free_blocks(blocks, bytes)` (as for
+    /// deallocate_buffers_in_bulk).
     template <Unmanaged T, class AllocateBlocks, class FreeBlocks>
     void allocate_buffers_in_bulk(std::span<Buffer<T>> out, std::size_t count,
                                   AllocateBlocks&& allocate_blocks, FreeBlocks&& free_blocks) {
+        if (count != 0 && !out.empty()) {
+            if (detail::zero_or_too_many<T>(count)) detail::throw_bad_array_new_length();
+            if (count * sizeof(T) >= detail::pool_max_request) detail::throw_bad_alloc();
+        }
         for (Buffer<T>& b : out)
             if (b.valid()) b.reset(); // owning or a view; one without memory: no stores
         if (count == 0 || out.empty()) return;
-        if (detail::zero_or_too_many<T>(count)) detail::throw_bad_array_new_length();
         void* blocks[bulk_chunk];
         std::size_t done = 0;
         try {

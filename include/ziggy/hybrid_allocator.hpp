@@ -298,8 +298,11 @@ public:
     /// (pooled: through the pool's bulk call; direct: a block of the backing
     /// each). Buffers already in `out` are freed first; a count of 0 leaves
     /// every element empty, and an empty `out` allocates nothing (without
-    /// checking the count). Otherwise throws as `allocate<T>` does; after a
-    /// throw every element is empty and no block stays allocated.
+    /// checking the count). Otherwise throws as `allocate<T>` does: a count
+    /// whose bytes overflow throws std::bad_array_new_length, and one of 2^47
+    /// bytes or more std::bad_alloc, before anything changes (`out` keeps its
+    /// buffers); after any other throw (the backing out of memory) every
+    /// element is empty and no block stays allocated.
     template <Unmanaged T>
     void allocate_bulk(std::span<Buffer<T>> out, std::size_t count, bool zero_memory = false,
                        CallSite site = CallSite::here()) {

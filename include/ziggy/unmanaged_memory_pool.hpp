@@ -206,10 +206,11 @@ public:
     /// zero_memory)` calls would hand out, in the same order, through the
     /// bulk call above. Buffers already in `out` are freed first. A count of
     /// 0 leaves every element empty; an empty `out` allocates nothing
-    /// (without checking the count). Otherwise throws as `allocate<T>` does
-    /// (std::bad_array_new_length when `count * sizeof(T)` overflows,
-    /// std::bad_alloc); after a throw every element is empty and no block
-    /// stays allocated.
+    /// (without checking the count). Otherwise throws as `allocate<T>` does:
+    /// std::bad_array_new_length when `count * sizeof(T)` overflows, and
+    /// std::bad_alloc for 2^47 bytes or more, before anything changes (`out`
+    /// keeps its buffers); std::bad_alloc when the base fails, after which
+    /// every element is empty and no block stays allocated.
     template <Unmanaged T>
     void allocate_bulk(std::span<Buffer<T>> out, std::size_t count, bool zero_memory = false) {
         allocate_buffers_in_bulk(
@@ -328,23 +329,30 @@ private:
             }
             const std::size_t base_alignment = std::max(alignment, detail::pool_header_size);
             detail::PoolHeader* h = detail::pool_header_of(user);
-            detail::unpoison_defined(h, detail::pool_header_size);
-            const std::uint64_t info = h->info;
-            if (info == detail::pool_info(size, detail::pool_direct_route_of(base_alignment)) &&
-                detail::pool_marked(h, owner_mark_)) [[likely]] {
-                release_direct(user, detail::pool_info_bytes(info),
-                               detail::pool_direct_alignment(detail::pool_info_route(info)));
-                return;
+            // Sanitized builds: a pointer that is no live block leaves
+            // through deallocate_slow, which declines it, shadow untouched.
+            if (detail::looks_like_live_block(user, detail::pool_header_size)) [[likely]] {
+                detail::unpoison_defined(h, detail::pool_header_size);
+                const std::uint64_t info = h->info;
+                if (info == detail::pool_info(size, detail::pool_direct_route_of(base_alignment)) &&
+                    detail::pool_marked(h, owner_mark_)) [[likely]] {
+                    release_direct(user, detail::pool_info_bytes(info),
+                                   detail::pool_direct_alignment(detail::pool_info_route(info)));
+                    return;
+                }
+                detail::poison(h, detail::pool_header_size);
             }
-            detail::poison(h, detail::pool_header_size);
         }
         deallocate_slow(user);
     }
     /// Over a SystemAllocator: when `user` is a direct block of this pool
     /// (its system header carries the pool's cookie), returns it to the
     /// base, counts its size (the header's) freed and returns true.
-    /// Otherwise changes nothing.
+    /// Otherwise changes nothing (in sanitized builds, not even the shadow of
+    /// a pointer that is no live block).
     [[gnu::always_inline]] bool release_if_system_direct(void* user) noexcept {
+        if (!detail::looks_like_live_block(user, detail::front_header_size)) [[unlikely]]
+            return false;
         auto* h = detail::front_header_of<detail::SystemHeader>(user);
         detail::unpoison_defined(h, detail::front_header_size);
         if (h->cookie != detail::system_pool_cookie(owner_mark_)) [[unlikely]] {
@@ -444,8 +452,9 @@ private:
     /// The calling thread's cache for this pool, created on first use; nullptr
     /// while the thread exits (or without memory for a cache). The pool's
     /// slot names this thread's cache for it, or the declining cache (see
-    /// detail::PoolTlsSlot); the registry's destructor points every slot at
-    /// the declining cache before it retires the caches.
+    /// detail::PoolTlsSlot); the registry's retirement at thread exit (a
+    /// pthread key's destructor) points every slot at the declining cache
+    /// before it retires the caches.
     detail::PoolThreadCache* thread_cache() noexcept {
         if (detail::PoolThreadCache* cache = detail::pool_tls_lookup(tls_place_)) [[likely]]
             return cache;

@@ -128,8 +128,14 @@
 namespace ziggy::detail {
 
 extern const int ZIGGY_POOL_ABI_SYMBOL; // defined by the library (src/unmanaged_memory_pool.cpp)
+// One reference in every translation unit that includes this header (every
+// user of ziggyalloc: allocator.hpp includes it, and the arena's inline
+// paths depend on ASan as the pool's do). Internal linkage, not `inline`:
+// the linker keeps one copy of an inline variable, the first object's, so a
+// program whose first object was compiled for the library would get the
+// others' references past the check. `retain`: kept by --gc-sections too.
 // NOLINTNEXTLINE(cppcoreguidelines-interfaces-global-init): an address, constant-initialised
-[[gnu::used]] inline const int* const pool_abi_check = &ZIGGY_POOL_ABI_SYMBOL;
+[[gnu::used, gnu::retain]] static const int* const pool_abi_check = &ZIGGY_POOL_ABI_SYMBOL;
 
 /// In front of every block's user pointer. `info` says how the block was
 /// allocated (so `free(void*)` needs no size). `next` links blocks in the
@@ -866,9 +872,14 @@ struct PoolFrontOf {
 
 /// The header of block `user`, unpoisoned, when its info word is `info` and
 /// its mark `mark` (`pool_owner_mark`); else nullptr, the header left as it
-/// was.
+/// was. In sanitized builds a pointer whose 16 bytes in front are not
+/// poisoned (or whose first byte is) is no live block of any pool (their
+/// headers are poisoned): nullptr at once, its shadow untouched, so that a
+/// sized free of a foreign pointer does not poison the caller's memory.
 [[nodiscard, gnu::always_inline]] inline PoolHeader* pool_header_if(void* user, std::uint64_t info,
                                                                     std::uintptr_t mark) noexcept {
+    if (!looks_like_live_block(user, pool_header_size)) [[unlikely]]
+        return nullptr;
     PoolHeader* h = pool_header_of(user);
     unpoison_defined(h, pool_header_size);
     // One word, the live word of the pool's mark and the info word, tests

@@ -131,14 +131,17 @@ inline void unpoison_defined(const void* p, std::size_t n) noexcept {
 /// foreign, interior or freed pointer is refused without touching memory
 /// that is not its own. Always true otherwise.
 [[nodiscard]] inline bool looks_like_live_block(const void* p, std::size_t header_size) noexcept {
+    // Integer arithmetic: `p` may be any object's address (a local freed by
+    // mistake), whose bytes in front are no part of it.
+    [[maybe_unused]] const auto at = [p](std::size_t back) {
+        return reinterpret_cast<const void*>(reinterpret_cast<std::uintptr_t>(p) - back);
+    };
 #if ZIGGY_ASAN
-    const char* c = static_cast<const char*>(p);
-    return is_poisoned(c - header_size) && is_poisoned(c - 1) && !is_poisoned(c);
+    return is_poisoned(at(header_size)) && is_poisoned(at(1)) && !is_poisoned(p);
 #elif ZIGGY_HAS_VALGRIND
     if (!valgrind::running()) return true;
-    const char* c = static_cast<const char*>(p);
-    return valgrind::unaddressable(c - header_size) && valgrind::unaddressable(c - 1) &&
-           !valgrind::unaddressable(c);
+    return valgrind::unaddressable(at(header_size)) && valgrind::unaddressable(at(1)) &&
+           !valgrind::unaddressable(p);
 #else
     (void)p;
     (void)header_size;
