@@ -2,6 +2,7 @@
 // the user gets for it. Rows about memory bugs say what the DebugAllocator
 // reports in the release variant and what ASan reports in the sanitized one.
 #include <ziggy/ziggy.hpp>
+#include <ziggy/detail/sanitizer.hpp>
 
 #include <gtest/gtest.h>
 
@@ -277,6 +278,26 @@ TEST(BadInputTest, InteriorPointer) {
         EXPECT_DEATH(ziggy::default_allocator().free(
                          static_cast<char*>(ziggy::default_allocator().allocate_bytes(32)) + 8),
                      "did not hand out");
+    }
+}
+
+// A pool and a hybrid: `free` of an interior or misaligned pointer throws,
+// a sized free ignores it; the block stays live and counted (and, sanitized,
+// the bytes in front of the pointer are not poisoned by the refusal).
+TEST(BadInputTest, InteriorOrMisalignedPointerToAPoolOrHybrid) {
+    ziggy::UnmanagedMemoryPool pool;
+    ziggy::HybridAllocator hybrid;
+    for (ziggy::Allocator* a : {static_cast<ziggy::Allocator*>(&pool),
+                                static_cast<ziggy::Allocator*>(&hybrid)}) {
+        auto* p = static_cast<char*>(a->allocate_bytes(64));
+        for (std::size_t off : {1, 8, 16}) {
+            EXPECT_THROW(a->free(p + off), ziggy::InvalidFreeError) << off;
+            a->deallocate_bytes(p + off, 64 - off);
+            EXPECT_EQ(a->total_allocated_bytes(), 64u) << off;
+            EXPECT_FALSE(ziggy::detail::is_poisoned(p + off - 1)) << off;
+        }
+        a->free(p);
+        EXPECT_EQ(a->total_allocated_bytes(), 0u);
     }
 }
 
