@@ -2,7 +2,11 @@
 // inline in the header.
 #include <ziggy/hybrid_allocator.hpp>
 
+#include <ziggy/errors.hpp>
+
 #include <algorithm>
+#include <string>
+#include <string_view>
 
 namespace ziggy {
 
@@ -21,7 +25,18 @@ void HybridAllocator::do_deallocate(void* pointer, std::size_t size,
     pool_.deallocate_declined(pointer, size, alignment);
 }
 
-void HybridAllocator::do_free(void* pointer) { pool_.free(pointer); }
+void HybridAllocator::do_free(void* pointer) {
+    // The pool's refusal, named after the allocator the caller used.
+    try {
+        pool_.free(pointer);
+    } catch (const InvalidFreeError& e) {
+        constexpr std::string_view pool_name = "UnmanagedMemoryPool::free";
+        const std::string_view what = e.what();
+        if (!what.starts_with(pool_name)) throw;
+        throw InvalidFreeError("HybridAllocator::free" +
+                               std::string(what.substr(pool_name.size())));
+    }
+}
 
 void HybridAllocator::allocate_bulk(std::span<void*> out, std::size_t size, std::size_t alignment,
                                     bool zero_memory, CallSite site) {

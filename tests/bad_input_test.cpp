@@ -287,8 +287,8 @@ TEST(BadInputTest, InteriorPointer) {
 TEST(BadInputTest, InteriorOrMisalignedPointerToAPoolOrHybrid) {
     ziggy::UnmanagedMemoryPool pool;
     ziggy::HybridAllocator hybrid;
-    for (ziggy::Allocator* a : {static_cast<ziggy::Allocator*>(&pool),
-                                static_cast<ziggy::Allocator*>(&hybrid)}) {
+    for (ziggy::Allocator* a :
+         {static_cast<ziggy::Allocator*>(&pool), static_cast<ziggy::Allocator*>(&hybrid)}) {
         auto* p = static_cast<char*>(a->allocate_bytes(64));
         for (std::size_t off : {1, 8, 16}) {
             EXPECT_THROW(a->free(p + off), ziggy::InvalidFreeError) << off;

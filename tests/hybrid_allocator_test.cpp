@@ -19,6 +19,7 @@
 #include <new>
 #include <span>
 #include <stdexcept>
+#include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -733,6 +734,13 @@ TEST(HybridAllocatorTest, FreeTwiceThrows) {
     int* p = b.release();
     hybrid.free(p);
     EXPECT_THROW(hybrid.free(p), ziggy::InvalidFreeError);
+    // The message names the allocator the caller used.
+    try {
+        hybrid.free(p);
+        ADD_FAILURE() << "no throw";
+    } catch (const ziggy::InvalidFreeError& e) {
+        EXPECT_EQ(std::string_view(e.what()).substr(0, 22), "HybridAllocator::free:") << e.what();
+    }
 }
 
 // Pointers that are no block of the hybrid, on both routes: `free` refuses
