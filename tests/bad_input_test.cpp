@@ -289,7 +289,7 @@ TEST(BadInputTest, InteriorOrMisalignedPointerToAPoolOrHybrid) {
     ziggy::HybridAllocator hybrid;
     for (ziggy::Allocator* a :
          {static_cast<ziggy::Allocator*>(&pool), static_cast<ziggy::Allocator*>(&hybrid)}) {
-        auto* p = static_cast<char*>(a->allocate_bytes(64));
+        auto* p = static_cast<char*>(a->allocate_bytes(64, 16, /*zero_memory=*/true));
         for (std::size_t off : {1, 8, 16}) {
             EXPECT_THROW(a->free(p + off), ziggy::InvalidFreeError) << off;
             a->deallocate_bytes(p + off, 64 - off);

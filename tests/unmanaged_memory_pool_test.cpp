@@ -1200,7 +1200,7 @@ TEST(UnmanagedMemoryPoolTest, FreeOfForeignPointerThrows) {
     EXPECT_EQ(storage[20], 1);
 }
 
-// Pointers that are no block: inside a live block, misaligned, or malloc's.
+// Pointers that are no block: inside a live block, misaligned, or into malloc's memory.
 // `free` refuses each (before reading a misaligned header) and changes
 // nothing; the blocks stay live, counted and writable.
 TEST(UnmanagedMemoryPoolTest, FreeOfInteriorMisalignedOrMallocPointerThrows) {
@@ -1223,16 +1223,15 @@ TEST(UnmanagedMemoryPoolTest, FreeOfInteriorMisalignedOrMallocPointerThrows) {
             pool.free(p);
             EXPECT_EQ(pool.total_allocated_bytes(), 0u);
         }
-        // malloc's block: the check reads the 16 bytes in front of it, which
-        // ThreadSanitizer's allocator may have given to another, freed block
-        // (a read it reports). ASan builds decline it before reading.
-        if (!ZIGGY_TSAN) {
-            void* m = std::malloc(64);
-            ASSERT_NE(m, nullptr);
-            EXPECT_THROW(pool.free(m), ziggy::InvalidFreeError);
-            std::memset(m, 1, 64);
-            std::free(m);
-        }
+        // Memory from malloc (a pointer inside it, so that the 16 bytes the
+        // check reads are the caller's own, defined ones: in front of
+        // malloc's own pointer they are its allocator's, which
+        // ThreadSanitizer and memcheck report reading).
+        auto* m = static_cast<unsigned char*>(std::calloc(1, 128));
+        ASSERT_NE(m, nullptr);
+        EXPECT_THROW(pool.free(m + 64), ziggy::InvalidFreeError);
+        std::memset(m, 1, 128);
+        std::free(m);
     }
 }
 

@@ -134,8 +134,8 @@ inline void unpoison_defined(const void* p, std::size_t n) noexcept {
     // Integer arithmetic: `p` may be any object's address (a local freed by
     // mistake), whose bytes in front are no part of it.
     [[maybe_unused]] const auto at = [p](std::size_t back) {
-        // NOLINTNEXTLINE(performance-no-int-to-ptr): an address to ask the shadow about, never
-        // dereferenced
+        // Only asked about, never dereferenced:
+        // NOLINTNEXTLINE(performance-no-int-to-ptr)
         return reinterpret_cast<const void*>(reinterpret_cast<std::uintptr_t>(p) - back);
     };
 #if ZIGGY_ASAN
