@@ -63,34 +63,44 @@ struct ThreadRegistry {
 };
 
 // Set when this thread's registry is retired: later pool calls from other
-// pthread key destructors bypass the caches and use the depot.
+// destructors bypass the caches and use the depot.
 [[gnu::tls_model("initial-exec")]] thread_local bool registry_gone = false;
 // The thread's registry, built in `registry_storage` on its first pool call.
 // Trivially destructible TLS: no thread_local destructor is registered.
 // glibc runs those before the pthread keys' destructors, and one registered
 // from a key's destructor (a thread whose first pool call is made there)
 // never runs, leaving the thread's caches linked to their pools with fronts
-// in its freed TLS (and glibc's record of it leaked). A key's destructor
-// runs in either case: one set during the keys' destructor rounds gets
-// another round (glibc makes 4).
+// in its freed TLS (and glibc's record of it leaked). A thread's exit is
+// seen by a pthread key's destructor instead, which runs in either case: a
+// key set during the keys' destructor rounds gets another round, if there
+// is one (glibc makes 4: a first pool call in the last is not supported).
+// The thread that calls exit(), which runs no key destructors, is retired
+// by a static destructor (ExitRetirement).
 thread_local ThreadRegistry* registry = nullptr;
 alignas(ThreadRegistry) thread_local unsigned char registry_storage[sizeof(ThreadRegistry)];
 
 void retire_at_thread_exit(void* reg) noexcept {
     if (!registry_gone) static_cast<ThreadRegistry*>(reg)->retire();
 }
+/// The key, made on the process's first pool call and never deleted:
+/// threads that exit during static destruction (joined by a static
+/// object's destructor) must still be retired. (The library is linked
+/// with -z nodelete: dlclose() never unmaps the key's destructor.)
 struct RegistryExitKey {
     pthread_key_t key{};
     bool made = pthread_key_create(&key, retire_at_thread_exit) == 0;
-    RegistryExitKey() = default;
-    RegistryExitKey(const RegistryExitKey&) = delete;
-    RegistryExitKey& operator=(const RegistryExitKey&) = delete;
-    RegistryExitKey(RegistryExitKey&&) = delete;
-    RegistryExitKey& operator=(RegistryExitKey&&) = delete;
-    // At exit, or when the library is unloaded: no thread's exit calls into
-    // it afterwards.
-    ~RegistryExitKey() {
-        if (made) pthread_key_delete(key);
+};
+/// Retires the registry of the thread that calls exit() (made on the
+/// process's first pool call, so destroyed before the static pools made
+/// earlier, after those made later, whose destructors take their caches).
+struct ExitRetirement {
+    ExitRetirement() = default;
+    ExitRetirement(const ExitRetirement&) = delete;
+    ExitRetirement& operator=(const ExitRetirement&) = delete;
+    ExitRetirement(ExitRetirement&&) = delete;
+    ExitRetirement& operator=(ExitRetirement&&) = delete;
+    ~ExitRetirement() {
+        if (registry != nullptr && !registry_gone) registry->retire();
     }
 };
 
@@ -100,10 +110,13 @@ struct RegistryExitKey {
 ThreadRegistry* thread_registry() noexcept {
     if (registry != nullptr) [[likely]]
         return registry;
-    static const RegistryExitKey exit_key;
-    if (!exit_key.made) return nullptr;
+    alignas(RegistryExitKey) static unsigned char key_storage[sizeof(RegistryExitKey)];
+    static const RegistryExitKey* const exit_key =
+        ::new (static_cast<void*>(key_storage)) RegistryExitKey();
+    static const ExitRetirement exit_retirement;
+    if (!exit_key->made) return nullptr;
     auto* reg = ::new (static_cast<void*>(registry_storage)) ThreadRegistry();
-    if (pthread_setspecific(exit_key.key, reg) != 0) {
+    if (pthread_setspecific(exit_key->key, reg) != 0) {
         reg->~ThreadRegistry();
         return nullptr;
     }
@@ -748,10 +761,10 @@ void* UnmanagedMemoryPool::allocate_new_block(std::size_t list, std::size_t byte
 // cache for this pool, or when its list's hot slot is full and its stack
 // full or not allocated yet. Goes by the header alone.
 void UnmanagedMemoryPool::deallocate_slow(void* user) noexcept {
-    // Sanitized builds: a pointer whose header is not poisoned (or whose
-    // first byte is) is no live block; ignored as a foreign block is below,
-    // without touching its shadow (the caller's memory stays as it was).
-    if (!detail::looks_like_live_block(user, detail::pool_header_size)) [[unlikely]]
+    // Sanitized builds: a pointer whose header is not poisoned is no block;
+    // ignored as a foreign block is below, without touching its shadow (the
+    // caller's memory stays as it was).
+    if (!detail::header_looks_poisoned(user, detail::pool_header_size)) [[unlikely]]
         return;
     if (system_base_ != nullptr && release_if_system_direct(user)) return;
     detail::PoolHeader* h = detail::pool_header_of(user);

@@ -857,6 +857,63 @@ TEST(UnmanagedMemoryPoolTest, ThreadWhoseFirstPoolCallIsInAKeyDestructorGivesIts
     EXPECT_EQ(base.live_blocks(), 0u);
 }
 
+// Threads that exit during static destruction (a static object's destructor
+// joins them) are still retired, even when the process's first pool call
+// was made after that object was built (so the library's own statics, made
+// on the first call, are destroyed first): their blocks reach the depot, and
+// clear() leaves the base with nothing. Run in a child process, which exits.
+void exit_with_workers_joined_in_static_destruction() {
+    static TrackingAllocator base;
+    static UnmanagedMemoryPool pool(base);
+    static std::atomic<bool> go{false};
+    static std::atomic<bool> stop{false};
+    static std::atomic<int> ready{0};
+    struct Workers {
+        std::vector<std::thread> threads;
+        Workers() = default;
+        Workers(const Workers&) = delete;
+        Workers& operator=(const Workers&) = delete;
+        ~Workers() {
+            stop.store(true);
+            for (auto& t : threads) t.join();
+            pool.clear();
+            if (base.live_blocks() != 0) std::_Exit(3); // a worker's cache was not given back
+        }
+    };
+    static Workers workers; // built before any pool call
+    for (int i = 0; i < 4; ++i)
+        workers.threads.emplace_back([] {
+            while (!go.load()) std::this_thread::yield();
+            pool.deallocate_bytes(pool.allocate_bytes(64), 64); // cached in this thread
+            ready.fetch_add(1);
+            while (!stop.load()) std::this_thread::yield();
+        });
+    go.store(true);
+    while (ready.load() != 4) std::this_thread::yield();
+    std::exit(0);
+}
+TEST(UnmanagedMemoryPoolTest, ThreadsJoinedInStaticDestructionAreRetired) {
+    EXPECT_EXIT(exit_with_workers_joined_in_static_destruction(), ::testing::ExitedWithCode(0), "");
+}
+
+// A block whose first bytes the user poisoned (ASan's manual poisoning, legal
+// for any memory the user owns) is freed by a sized or bulk free all the same.
+TEST(UnmanagedMemoryPoolTest, SizedFreeOfABlockWhoseStartTheUserPoisonedFreesIt) {
+    UnmanagedMemoryPool pool;
+    for (std::size_t size : {std::size_t{64}, ziggy::detail::max_class_size + 64}) {
+        SCOPED_TRACE(size);
+        void* p = pool.allocate_bytes(size);
+        ziggy::detail::poison(p, 32);
+        pool.deallocate_bytes(p, size);
+        EXPECT_EQ(pool.total_allocated_bytes(), 0u);
+        void* q = pool.allocate_bytes(size);
+        ziggy::detail::poison(q, 32);
+        void* one[] = {q};
+        pool.deallocate_bulk(one, size);
+        EXPECT_EQ(pool.total_allocated_bytes(), 0u);
+    }
+}
+
 // Under memcheck, with the library's client requests (-Dvalgrind=true, the
 // pool suite under `scripts/dev.sh valgrind`): blocks a live pool keeps in its
 // depot are not reported lost, since memcheck's leak check can follow the

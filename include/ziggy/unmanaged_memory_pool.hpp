@@ -331,7 +331,7 @@ private:
             detail::PoolHeader* h = detail::pool_header_of(user);
             // Sanitized builds: a pointer that is no live block leaves
             // through deallocate_slow, which declines it, shadow untouched.
-            if (detail::looks_like_live_block(user, detail::pool_header_size)) [[likely]] {
+            if (detail::header_looks_poisoned(user, detail::pool_header_size)) [[likely]] {
                 detail::unpoison_defined(h, detail::pool_header_size);
                 const std::uint64_t info = h->info;
                 if (info == detail::pool_info(size, detail::pool_direct_route_of(base_alignment)) &&
@@ -351,7 +351,7 @@ private:
     /// Otherwise changes nothing (in sanitized builds, not even the shadow of
     /// a pointer that is no live block).
     [[gnu::always_inline]] bool release_if_system_direct(void* user) noexcept {
-        if (!detail::looks_like_live_block(user, detail::front_header_size)) [[unlikely]]
+        if (!detail::header_looks_poisoned(user, detail::front_header_size)) [[unlikely]]
             return false;
         auto* h = detail::front_header_of<detail::SystemHeader>(user);
         detail::unpoison_defined(h, detail::front_header_size);

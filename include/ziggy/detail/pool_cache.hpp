@@ -873,12 +873,12 @@ struct PoolFrontOf {
 /// The header of block `user`, unpoisoned, when its info word is `info` and
 /// its mark `mark` (`pool_owner_mark`); else nullptr, the header left as it
 /// was. In sanitized builds a pointer whose 16 bytes in front are not
-/// poisoned (or whose first byte is) is no live block of any pool (their
-/// headers are poisoned): nullptr at once, its shadow untouched, so that a
-/// sized free of a foreign pointer does not poison the caller's memory.
+/// poisoned is no block of any pool (their headers are poisoned): nullptr at
+/// once, its shadow untouched, so that a sized free of a foreign pointer does
+/// not poison the caller's memory.
 [[nodiscard, gnu::always_inline]] inline PoolHeader* pool_header_if(void* user, std::uint64_t info,
                                                                     std::uintptr_t mark) noexcept {
-    if (!looks_like_live_block(user, pool_header_size)) [[unlikely]]
+    if (!header_looks_poisoned(user, pool_header_size)) [[unlikely]]
         return nullptr;
     PoolHeader* h = pool_header_of(user);
     unpoison_defined(h, pool_header_size);

@@ -124,13 +124,14 @@ inline void unpoison_defined(const void* p, std::size_t n) noexcept {
 #endif
 }
 
-/// Sanitized builds, and Valgrind builds running under memcheck: whether `p`
-/// looks like the start of a live block whose `header_size`-byte header the
-/// allocator keeps poisoned (header poisoned, first user byte addressable).
-/// An allocator checks it before it unpoisons a header on free, so a
-/// foreign, interior or freed pointer is refused without touching memory
-/// that is not its own. Always true otherwise.
-[[nodiscard]] inline bool looks_like_live_block(const void* p, std::size_t header_size) noexcept {
+/// Sanitized builds, and Valgrind builds running under memcheck: whether the
+/// `header_size` bytes in front of `p` are poisoned (unaddressable), as the
+/// header of every block an allocator that checks it hands out stays while
+/// the block is live or freed. A sized free, which cannot throw, checks it
+/// before it unpoisons a header, so that a pointer into the caller's own
+/// memory (interior, on the stack) is ignored without its shadow changed.
+/// Always true otherwise.
+[[nodiscard]] inline bool header_looks_poisoned(const void* p, std::size_t header_size) noexcept {
     // Integer arithmetic: `p` may be any object's address (a local freed by
     // mistake), whose bytes in front are no part of it.
     [[maybe_unused]] const auto at = [p](std::size_t back) {
@@ -139,11 +140,28 @@ inline void unpoison_defined(const void* p, std::size_t n) noexcept {
         return reinterpret_cast<const void*>(reinterpret_cast<std::uintptr_t>(p) - back);
     };
 #if ZIGGY_ASAN
-    return is_poisoned(at(header_size)) && is_poisoned(at(1)) && !is_poisoned(p);
+    return is_poisoned(at(header_size)) && is_poisoned(at(1));
 #elif ZIGGY_HAS_VALGRIND
     if (!valgrind::running()) return true;
-    return valgrind::unaddressable(at(header_size)) && valgrind::unaddressable(at(1)) &&
-           !valgrind::unaddressable(p);
+    return valgrind::unaddressable(at(header_size)) && valgrind::unaddressable(at(1));
+#else
+    (void)at;
+    (void)header_size;
+    return true;
+#endif
+}
+
+/// As header_looks_poisoned, and the first user byte addressable: `p` looks
+/// like the start of a live block. An allocator's `free(void*)`, which can
+/// refuse, checks it first, so a foreign, interior or freed pointer is
+/// refused without touching memory that is not its own. (A block whose
+/// first bytes the user poisoned is refused too; its sized free frees it.)
+[[nodiscard]] inline bool looks_like_live_block(const void* p, std::size_t header_size) noexcept {
+#if ZIGGY_ASAN
+    return header_looks_poisoned(p, header_size) && !is_poisoned(p);
+#elif ZIGGY_HAS_VALGRIND
+    return header_looks_poisoned(p, header_size) &&
+           (!valgrind::running() || !valgrind::unaddressable(p));
 #else
     (void)p;
     (void)header_size;
