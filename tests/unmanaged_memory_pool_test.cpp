@@ -1257,10 +1257,11 @@ TEST(UnmanagedMemoryPoolTest, FreeOfForeignPointerThrows) {
     EXPECT_EQ(storage[20], 1);
 }
 
-// Pointers that are no block: inside a live block, misaligned, or into malloc's memory.
-// `free` refuses each (before reading a misaligned header) and changes
-// nothing; the blocks stay live, counted and writable.
-TEST(UnmanagedMemoryPoolTest, FreeOfInteriorMisalignedOrMallocPointerThrows) {
+// Runs `check(pool, p, size)` on a zeroed live block `p` of a pooled and of a
+// direct size, of a pool over the system and of one over an arena; then the
+// block must still be writable and free, leaving the pool's count at 0.
+template <class Check>
+void with_live_blocks(Check&& check) {
     ziggy::ScopedAllocator arena;
     for (int base_kind = 0; base_kind < 2; ++base_kind) {
         SCOPED_TRACE(base_kind == 0 ? "over the system" : "over an arena");
@@ -1270,15 +1271,25 @@ TEST(UnmanagedMemoryPoolTest, FreeOfInteriorMisalignedOrMallocPointerThrows) {
             SCOPED_TRACE(size);
             auto* p = static_cast<unsigned char*>(pool.allocate_bytes(size));
             std::memset(p, 0, size);
-            for (std::size_t offset :
-                 {std::size_t{1}, std::size_t{8}, std::size_t{16}, std::size_t{32}}) {
-                SCOPED_TRACE(offset);
-                EXPECT_THROW(pool.free(p + offset), ziggy::InvalidFreeError);
-                EXPECT_EQ(pool.total_allocated_bytes(), size);
-            }
+            check(pool, p, size);
             std::memset(p, 1, size); // still live and writable, in every build
             pool.free(p);
             EXPECT_EQ(pool.total_allocated_bytes(), 0u);
+            pool.clear();
+        }
+    }
+}
+
+// Pointers that are no block: inside a live block, misaligned, or into
+// malloc's memory. `free` refuses each (before reading a misaligned header)
+// and changes nothing; the blocks stay live, counted and writable.
+TEST(UnmanagedMemoryPoolTest, FreeOfInteriorMisalignedOrMallocPointerThrows) {
+    with_live_blocks([](UnmanagedMemoryPool& pool, unsigned char* p, std::size_t size) {
+        for (std::size_t offset :
+             {std::size_t{1}, std::size_t{8}, std::size_t{16}, std::size_t{32}}) {
+            SCOPED_TRACE(offset);
+            EXPECT_THROW(pool.free(p + offset), ziggy::InvalidFreeError);
+            EXPECT_EQ(pool.total_allocated_bytes(), size);
         }
         // Memory from malloc (a pointer inside it, so that the 16 bytes the
         // check reads are the caller's own, defined ones: in front of
@@ -1289,7 +1300,7 @@ TEST(UnmanagedMemoryPoolTest, FreeOfInteriorMisalignedOrMallocPointerThrows) {
         EXPECT_THROW(pool.free(m + 64), ziggy::InvalidFreeError);
         std::memset(m, 1, 128);
         std::free(m);
-    }
+    });
 }
 
 // A sized or bulk free (which cannot throw) of a pointer that is no block
@@ -1298,32 +1309,18 @@ TEST(UnmanagedMemoryPoolTest, FreeOfInteriorMisalignedOrMallocPointerThrows) {
 // of the pointer keep their shadow (they were the caller's, unpoisoned, and
 // stay writable). Pooled and direct sizes, over the system and an arena.
 TEST(UnmanagedMemoryPoolTest, SizedFreeOfAPointerThatIsNoBlockChangesNothing) {
-    ziggy::ScopedAllocator arena;
-    for (int base_kind = 0; base_kind < 2; ++base_kind) {
-        SCOPED_TRACE(base_kind == 0 ? "over the system" : "over an arena");
-        UnmanagedMemoryPool pool =
-            base_kind == 0 ? UnmanagedMemoryPool() : UnmanagedMemoryPool(arena);
-        for (std::size_t size : {std::size_t{64}, ziggy::detail::max_class_size + 64}) {
-            SCOPED_TRACE(size);
-            auto* p = static_cast<unsigned char*>(pool.allocate_bytes(size));
-            std::memset(p, 0, size);
-            alignas(64) unsigned char stack[128] = {};
-            for (unsigned char* q : {p + 32, stack + 64}) {
-                const std::size_t rest = size - 32;
-                pool.deallocate_bytes(q, rest, 16);
-                void* one[] = {q};
-                pool.deallocate_bulk(one, rest, 16);
-                EXPECT_EQ(pool.total_allocated_bytes(), size);
-                for (int i = -16; i < 0; ++i) EXPECT_FALSE(ziggy::detail::is_poisoned(q + i)) << i;
-                std::memset(q - 16, 2, 16); // in sanitized builds, a report if poisoned
-            }
-            std::memset(p, 1, size);
-            pool.free(p);
-            EXPECT_EQ(pool.total_allocated_bytes(), 0u);
-            EXPECT_EQ(pool.statistics().retained_blocks, size == 64 ? 1u : 0u);
-            pool.clear();
+    with_live_blocks([](UnmanagedMemoryPool& pool, unsigned char* p, std::size_t size) {
+        alignas(64) unsigned char stack[128] = {};
+        for (unsigned char* q : {p + 32, stack + 64}) {
+            const std::size_t rest = size - 32;
+            pool.deallocate_bytes(q, rest, 16);
+            void* one[] = {q};
+            pool.deallocate_bulk(one, rest, 16);
+            EXPECT_EQ(pool.total_allocated_bytes(), size);
+            for (int i = -16; i < 0; ++i) EXPECT_FALSE(ziggy::detail::is_poisoned(q + i)) << i;
+            std::memset(q - 16, 2, 16); // in sanitized builds, a report if poisoned
         }
-    }
+    });
 }
 
 // A second free of the same pointer is refused, and the block is not handed
