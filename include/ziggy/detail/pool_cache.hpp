@@ -79,7 +79,7 @@
 /// thread's static TLS, 42 KiB a thread, and the library cannot be loaded
 /// with dlopen() after the program has started. 0 (Meson option
 /// `-Dpool_tls_front=false`, which passes it to every user of the library):
-/// the front is in the heap cache, 264 bytes of TLS, a library dlopen() can
+/// the front is in the heap cache, 329 bytes of TLS in all, a library dlopen() can
 /// load, and pool pairs about 20% slower. Library and users must agree: the
 /// check below turns a mismatch into a link error.
 #ifndef ZIGGY_POOL_TLS_FRONT
