@@ -94,7 +94,8 @@ namespace {
 
 void SystemAllocator::do_free(void* pointer) {
     if (!detail::looks_like_live_block(pointer, header_size)) [[unlikely]] {
-        // A block freed before is all poisoned: let ASan's double-free report speak.
+        // A block freed before is all poisoned (ASan's freed memory): the
+        // cookie test below refuses it, since release() zeroed its cookie.
         if (!detail::is_poisoned(pointer)) report_foreign_free(pointer);
     }
     detail::unpoison_defined(header_of(pointer), header_size);

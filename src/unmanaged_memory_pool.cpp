@@ -502,9 +502,10 @@ void* UnmanagedMemoryPool::do_allocate(std::size_t size, std::size_t alignment, 
 }
 
 void UnmanagedMemoryPool::do_free(void* pointer) {
-    // A misaligned pointer is no block (every block is at least 16-aligned;
-    // its header is not read). Sanitized builds: refuse before touching the
-    // shadow of memory that may belong to someone else.
+    // A pointer that is not aligned as a header is no block (the header in
+    // front of every block is; a block over a base that aligns less than 16
+    // may be 8 mod 16), and its header is not read. Sanitized builds: refuse
+    // before touching the shadow of memory that may belong to someone else.
     if (reinterpret_cast<std::uintptr_t>(pointer) % alignof(detail::PoolHeader) != 0 ||
         !detail::looks_like_live_block(pointer, detail::pool_header_size)) [[unlikely]]
         throw InvalidFreeError(

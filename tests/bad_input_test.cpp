@@ -7,6 +7,10 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
 #include <limits>
 #include <memory>
 #include <new>
@@ -35,12 +39,26 @@ std::string message_of(F&& f) {
     return "(no exception)";
 }
 
-// Size overflow: count * sizeof(T) does not fit.
+// Size overflow: count * sizeof(T) does not fit, or fits but exceeds
+// PTRDIFF_MAX (no array of that size exists), on the system, a pool and a
+// hybrid.
 TEST(BadInputTest, SizeOverflow) {
     ziggy::SystemAllocator sys;
-    EXPECT_THROW((void)sys.allocate<double>(std::numeric_limits<std::size_t>::max() / 4),
-                 std::bad_array_new_length);
-    EXPECT_EQ(sys.total_allocated_bytes(), 0u);
+    ziggy::UnmanagedMemoryPool pool;
+    ziggy::HybridAllocator hybrid;
+    constexpr auto past_ptrdiff =
+        static_cast<std::size_t>(std::numeric_limits<std::ptrdiff_t>::max()) + 1;
+    for (ziggy::Allocator* a :
+         {static_cast<ziggy::Allocator*>(&sys), static_cast<ziggy::Allocator*>(&pool),
+          static_cast<ziggy::Allocator*>(&hybrid)}) {
+        EXPECT_THROW((void)a->allocate<double>(std::numeric_limits<std::size_t>::max() / 4),
+                     std::bad_array_new_length);
+        EXPECT_THROW((void)a->allocate<char>(past_ptrdiff), std::bad_array_new_length);
+        EXPECT_THROW((void)a->allocate<std::uint32_t>(past_ptrdiff / 4), std::bad_array_new_length);
+        EXPECT_EQ(a->total_allocated_bytes(), 0u);
+    }
+    EXPECT_THROW((void)hybrid.allocate<char>(past_ptrdiff), std::bad_array_new_length);
+    EXPECT_THROW((void)pool.allocate<char>(past_ptrdiff), std::bad_array_new_length);
 }
 
 // Huge size: more than the system can give.
@@ -298,6 +316,17 @@ TEST(BadInputTest, InteriorOrMisalignedPointerToAPoolOrHybrid) {
         }
         a->free(p);
         EXPECT_EQ(a->total_allocated_bytes(), 0u);
+        // A pointer into malloc's memory (inside it: the 16 bytes the check
+        // reads are then the caller's own, defined ones; in front of
+        // malloc's own pointer they are malloc's, which ThreadSanitizer and
+        // memcheck report reading).
+        auto* m = static_cast<char*>(std::calloc(1, 128));
+        ASSERT_NE(m, nullptr);
+        EXPECT_THROW(a->free(m + 64), ziggy::InvalidFreeError);
+        a->deallocate_bytes(m + 64, 64);
+        EXPECT_EQ(a->total_allocated_bytes(), 0u);
+        std::memset(m, 1, 128); // in sanitized builds, a report if poisoned
+        std::free(m);
     }
 }
 

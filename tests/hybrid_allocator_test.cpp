@@ -347,6 +347,40 @@ TEST(HybridAllocatorTest, ThePoolUsesTheBackingAndTheOptions) {
     EXPECT_EQ(backing.mismatches(), 0u);
 }
 
+// Allocators layered over one of their own type: `HybridAllocator
+// outer(inner)` (and the same for a pool, an arena and a failing allocator)
+// takes `inner` as its backing; without the constructor template it named
+// the deleted copy constructor and did not compile. The outer allocator's
+// blocks come from the inner one, and go back to it.
+TEST(HybridAllocatorTest, AllocatorsOfOneTypeLayer) {
+    TrackingAllocator tracking;
+    {
+        HybridAllocator inner(tracking);
+        {
+            HybridAllocator outer(inner);
+            EXPECT_EQ(&outer.pool().base(), &inner);
+            auto small = outer.allocate<std::uint8_t>(64); // pooled: a block of inner's
+            auto large = outer.allocate<std::uint8_t>(ziggy::detail::max_class_size + 1);
+            EXPECT_EQ(inner.total_allocated_bytes(),
+                      (64 + 16) + (ziggy::detail::max_class_size + 1 + 16));
+        }
+        EXPECT_EQ(inner.total_allocated_bytes(), 0u);
+        ziggy::UnmanagedMemoryPool pool_inner(tracking);
+        ziggy::UnmanagedMemoryPool pool_outer(pool_inner);
+        EXPECT_EQ(&pool_outer.base(), &pool_inner);
+        ziggy::ScopedAllocator arena_inner(tracking);
+        ziggy::ScopedAllocator arena_outer(arena_inner);
+        EXPECT_EQ(&arena_outer.backing(), &arena_inner);
+        ziggy::FailingAllocator failing_inner(tracking);
+        ziggy::FailingAllocator failing_outer(failing_inner);
+        failing_inner.fail_at(0);
+        EXPECT_THROW((void)failing_outer.allocate<int>(4), std::bad_alloc);
+        EXPECT_TRUE(failing_outer.allocate<int>(4).valid());
+    }
+    EXPECT_EQ(tracking.live_blocks(), 0u);
+    EXPECT_EQ(tracking.mismatches(), 0u);
+}
+
 // Edges of the size rules: an element size of 0 pools nothing; every size
 // above 8 bytes takes `large_struct` before the classes' 32 KiB (3640 for a
 // 12-byte element, whose classes then allow 2730), also when it is set;

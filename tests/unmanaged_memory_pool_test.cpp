@@ -1768,7 +1768,7 @@ TEST(UnmanagedMemoryPoolTest, APoolOverAPoolIsDestroyedByAThreadWithoutABaseCach
     {
         UnmanagedMemoryPool base(tracking);
         {
-            UnmanagedMemoryPool pool(static_cast<ziggy::Allocator&>(base));
+            UnmanagedMemoryPool pool(base); // the base, not a (deleted) copy
             std::vector<ziggy::Buffer<std::uint64_t>> buffers;
             std::thread([&] {
                 for (int i = 0; i < 4; ++i) buffers.push_back(pool.allocate<std::uint64_t>(8));

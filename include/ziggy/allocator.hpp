@@ -27,6 +27,7 @@
 #pragma once
 
 #include <algorithm>
+#include <concepts>
 #include <cstddef>
 #include <cstring>
 #include <new>
@@ -386,6 +387,15 @@ private:
         return p;
     }
 };
+
+/// A type that can back another allocator: a non-const allocator. The
+/// allocators built over a backing (`UnmanagedMemoryPool`, `HybridAllocator`,
+/// `ScopedAllocator`, `FailingAllocator`) take one through a constructor
+/// template too, so that `HybridAllocator outer(inner)` over another
+/// `HybridAllocator` names `inner` as its backing: without it, overload
+/// resolution picks the (deleted) copy constructor, an exact match.
+template <class A>
+concept BackingAllocator = std::derived_from<A, Allocator> && !std::is_const_v<A>;
 
 } // namespace ziggy
 

@@ -37,6 +37,9 @@ public:
     /// Forwards to `backing`; fails nothing until told to.
     explicit FailingAllocator(Allocator& backing = default_allocator()) noexcept
         : backing_(&backing) {}
+    /// The same over any allocator type, this one's too (`BackingAllocator`).
+    template <BackingAllocator A>
+    explicit FailingAllocator(A& backing) noexcept : backing_(&backing) {}
 
     /// Fails allocation call number `index`, counted from 0 at construction
     /// (see `allocation_count()`), and no other.

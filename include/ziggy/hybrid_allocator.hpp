@@ -22,9 +22,8 @@
 // cheaper than native memory, a trade-off that does not exist here.
 // bench/pool_bench.cpp measures the hybrid against each route at and past
 // each threshold: the pooled route is faster than the direct one at every
-// size up to 32 KiB with every malloc tried (on Zen 4 5-9x with glibc, the
-// default backing's malloc, and 2.2-3x with tcmalloc; on an Intel Xeon
-// 17-24x and 6-7x), so the seed's limits made the
+// size up to 32 KiB with every malloc tried (the README's hybrid section
+// gives the factors by machine and malloc), so the seed's limits made the
 // hybrid several times slower than the better route just past them.
 // Retention stays bounded by PoolOptions; set smaller thresholds to keep
 // mid-sized blocks out of the pool. Requests the pool cannot serve (above its
@@ -124,6 +123,11 @@ public:
         // of their sizes direct (then the byte layer has no inline pop).
         enable_inline_pool(pool_.tag_, thresholds_.untyped_bytes >= detail::max_class_size);
     }
+    /// The same over any allocator type, this one's too (`BackingAllocator`).
+    template <BackingAllocator A>
+    explicit HybridAllocator(A& backing, HybridThresholds thresholds = {},
+                             PoolOptions pool_options = {})
+        : HybridAllocator(static_cast<Allocator&>(backing), thresholds, pool_options) {}
 
     /// The threshold for elements of `element_size` bytes, before the
     /// classes' 32 KiB: `pooled_count_limit<T>()` is the count `allocate<T>`
@@ -167,7 +171,9 @@ public:
     }
 
     /// The route of the byte layer: pooled for `size <= untyped_bytes` (and
-    /// within the pool's classes and alignments).
+    /// within the pool's classes and alignments). `alignment` is a power of
+    /// two, as `allocate_bytes` requires: for another it throws
+    /// `std::invalid_argument` whatever this says.
     [[nodiscard]] Route route_for_bytes(
         std::size_t size, std::size_t alignment = detail::malloc_alignment) const noexcept {
         return size <= thresholds_.untyped_bytes && size <= detail::max_class_size &&

@@ -71,6 +71,10 @@ public:
     /// `options.max_block_size < options.initial_block_size`. `backing` must
     /// outlive the arena.
     explicit ScopedAllocator(Allocator& backing = default_allocator(), Options options = {});
+    /// The same over any allocator type, an arena too (`BackingAllocator`).
+    template <BackingAllocator A>
+    explicit ScopedAllocator(A& backing, Options options = {})
+        : ScopedAllocator(static_cast<Allocator&>(backing), options) {}
 
     /// Returns every block to the backing allocator. Buffers made by the arena
     /// must be gone (or never used again) by then.

@@ -18,8 +18,10 @@
 //     pool.clear();                                    // pooled blocks -> base
 //
 // Requests above `detail::max_class_size` (32 KiB) or aligned beyond 64 bytes
-// go straight to the base. Every block carries a 16-byte header (size and
-// class), so `free(void*)` works on a pointer from `Buffer::release()`. In ASan
+// go straight to the base. Every block carries a 16-byte header in front
+// (size, class and the pool's mark; a direct block over a SystemAllocator,
+// that allocator's own header, marked as the pool's), so `free(void*)` works
+// on a pointer from `Buffer::release()`. In ASan
 // builds pooled blocks are poisoned: touching a buffer after it went back to
 // the pool is reported as use-after-poison.
 //
@@ -109,6 +111,10 @@ class UnmanagedMemoryPool final : public Allocator {
 public:
     /// A pool over `base`, which must outlive it. Thread-safe.
     explicit UnmanagedMemoryPool(Allocator& base = default_allocator(), PoolOptions options = {});
+    /// The same over any allocator type, a pool too (`BackingAllocator`).
+    template <BackingAllocator A>
+    explicit UnmanagedMemoryPool(A& base, PoolOptions options = {})
+        : UnmanagedMemoryPool(static_cast<Allocator&>(base), options) {}
     /// Returns every pooled block (depot and all threads' caches) to the base.
     /// Precondition: no buffer from this pool is live and no other thread is
     /// using the pool; blocks of live buffers are lost to the base.
