@@ -124,8 +124,28 @@ inline void unpoison_defined(const void* p, std::size_t n) noexcept {
 #endif
 }
 
+#if ZIGGY_ASAN
+/// ASan's shadow value for memory poisoned through
+/// `ASAN_POISON_MEMORY_REGION` (`kAsanUserPoisonedMemoryMagic`): every
+/// allocator here poisons its headers so. malloc's red zones (0xfa), freed
+/// memory (0xfd) and the stack's red zones (0xf1-0xf5) have other values.
+inline constexpr unsigned char asan_user_poisoned_magic = 0xf7;
+/// Whether the granule of byte `p` is poisoned by a user of ASan's
+/// interface (not a red zone of malloc, the stack or a global, nor freed
+/// memory). Reads the shadow byte, which instrumented code may not load.
+[[nodiscard, gnu::no_sanitize_address]] inline bool user_poisoned(std::uintptr_t p) noexcept {
+    std::size_t scale = 0;
+    std::size_t offset = 0;
+    __asan_get_shadow_mapping(&scale, &offset);
+    // NOLINTNEXTLINE(performance-no-int-to-ptr): ASan's shadow byte of `p`
+    return *reinterpret_cast<const volatile unsigned char*>((p >> scale) + offset) ==
+           asan_user_poisoned_magic;
+}
+#endif
+
 /// Sanitized builds, and Valgrind builds running under memcheck: whether the
-/// `header_size` bytes in front of `p` are poisoned (unaddressable), as the
+/// `header_size` bytes in front of `p` are poisoned (unaddressable; under
+/// ASan, through its interface, `user_poisoned`), as the
 /// header of every block an allocator that checks it hands out stays while
 /// the block is live or freed. A sized free, which cannot throw, checks it
 /// before it unpoisons a header, so that a pointer into the caller's own
@@ -140,7 +160,12 @@ inline void unpoison_defined(const void* p, std::size_t n) noexcept {
         return reinterpret_cast<const void*>(reinterpret_cast<std::uintptr_t>(p) - back);
     };
 #if ZIGGY_ASAN
-    return is_poisoned(at(header_size)) && is_poisoned(at(1));
+    // Poisoned by an allocator (ASan's user-poisoned value), not a red zone
+    // or freed memory of malloc: `free` of a pointer from malloc is refused
+    // without rewriting its red zone's shadow (a later underrun there is
+    // still a heap-buffer-overflow).
+    const auto q = reinterpret_cast<std::uintptr_t>(p);
+    return q > header_size && user_poisoned(q - header_size) && user_poisoned(q - 1);
 #elif ZIGGY_HAS_VALGRIND
     if (!valgrind::running()) return true;
     return valgrind::unaddressable(at(header_size)) && valgrind::unaddressable(at(1));
