@@ -51,8 +51,10 @@ inline void* SystemAllocator::allocate_tagged(std::size_t size, std::size_t alig
         block = std::aligned_alloc(gap, rounded);
         if (block != nullptr) {
             if (zero_memory) std::memset(static_cast<char*>(block) + gap, 0, size);
-            // ASan: the rounding slack after the user's bytes is a red zone too.
+            // ASan: the rounding slack after the user's bytes is a red zone
+            // too, and so is the gap in front of the header.
             detail::poison(static_cast<char*>(block) + total, rounded - total);
+            detail::poison(block, gap - header_size);
         }
     }
     if (block == nullptr) [[unlikely]]

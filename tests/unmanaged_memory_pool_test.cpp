@@ -10,6 +10,9 @@
 
 #include <gtest/gtest.h>
 #include <pthread.h>
+#if ZIGGY_ASAN
+#include <sanitizer/lsan_interface.h>
+#endif
 #if ZIGGY_HAS_VALGRIND
 #include <valgrind/memcheck.h>
 #endif
@@ -942,6 +945,38 @@ TEST(UnmanagedMemoryPoolTest, ValgrindLeakCheckFollowsTheDepot) {
 #endif
 }
 
+// The same for LeakSanitizer (sanitized builds), which skips poisoned words
+// by default: a leak check while a pool holds a chain of blocks in its depot
+// (as libFuzzer makes after each input, or at exit for a pool still alive)
+// finds them reachable. A second free of a chained block is still refused.
+TEST(UnmanagedMemoryPoolTest, LeakSanitizerFollowsTheDepot) {
+#if ZIGGY_ASAN
+    UnmanagedMemoryPool pool;
+    void* first = nullptr;
+    void* last = nullptr;
+    std::thread([&] {
+        std::vector<void*> blocks(100);
+        for (auto& p : blocks) p = pool.allocate_bytes(40);
+        for (void* p : blocks) pool.deallocate_bytes(p, 40);
+        first = blocks.front();
+        last = blocks.back();
+        std::fill(blocks.begin(), blocks.end(), nullptr); // the chain alone holds them
+    }).join(); // its cache went to the depot: a chain of 100 blocks
+    ASSERT_EQ(pool.statistics().retained_blocks, 100u);
+    EXPECT_EQ(__lsan_do_recoverable_leak_check(), 0);
+    for (void* p : {first, last}) {
+        EXPECT_THROW(pool.free(p), ziggy::InvalidFreeError);
+        pool.deallocate_bytes(p, 40);
+    }
+    EXPECT_EQ(pool.statistics().retained_blocks, 100u);
+    EXPECT_EQ(pool.total_allocated_bytes(), 0u);
+    EXPECT_DEATH({ static_cast<volatile char*>(first)[0] = 1; }, "use-after-poison");
+    EXPECT_DEATH({ static_cast<volatile char*>(first)[-8] = 1; }, "use-after-poison");
+#else
+    GTEST_SKIP() << "needs an ASan build";
+#endif
+}
+
 // A thread may outlive the pool it used: the pool takes its blocks back on
 // destruction and the thread's exit later finds the pool gone.
 TEST(UnmanagedMemoryPoolTest, PoolDestroyedBeforeThreadExits) {
@@ -1823,8 +1858,11 @@ TEST(UnmanagedMemoryPoolTest, OverrunIntoClassSlackIsReported) {
 TEST(UnmanagedMemoryPoolTest, UnderrunIntoTheGapOfAnOverAlignedBlockIsReported) {
     if (!ziggy::detail::asan_enabled) GTEST_SKIP() << "release variant: no ASan";
     TrackingAllocator base;
-    {
-        UnmanagedMemoryPool pool(base);
+    // Over a SystemAllocator the direct block is the system's own, whose gap
+    // it poisons; over other bases the pool poisons it.
+    for (ziggy::Allocator* b : {static_cast<ziggy::Allocator*>(&base),
+                                static_cast<ziggy::Allocator*>(&ziggy::default_allocator())}) {
+        UnmanagedMemoryPool pool(*b);
         for (int round = 0; round < 2; ++round) { // new, then the pooled block again
             auto* pooled = static_cast<char*>(pool.allocate_bytes(100, 64));
             auto* direct = static_cast<char*>(pool.allocate_bytes(100, 256));
@@ -1836,6 +1874,7 @@ TEST(UnmanagedMemoryPoolTest, UnderrunIntoTheGapOfAnOverAlignedBlockIsReported) 
                 EXPECT_TRUE(ziggy::detail::is_poisoned(direct - back)) << round << " " << back;
             if (round == 1) {
                 EXPECT_DEATH({ pooled[-40] = 1; }, "use-after-poison");
+                EXPECT_DEATH({ direct[-17] = 1; }, "use-after-poison");
             }
             pool.deallocate_bytes(pooled, 100, 64);
             pool.deallocate_bytes(direct, 100, 256);
