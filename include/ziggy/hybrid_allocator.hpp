@@ -266,7 +266,7 @@ public:
                 else
                     p = pool_.allocate_slow(bytes, alignof(T), zero_memory);
             } else if (zero_memory) {
-                std::memset(p, 0, bytes);
+                detail::zero_fill(p, bytes);
             }
         }
         if (p == nullptr && owner != nullptr) [[unlikely]]
