@@ -500,8 +500,8 @@ void UnmanagedMemoryPool::take_slot(detail::PoolThreadCache* cache) noexcept {
 }
 
 void* UnmanagedMemoryPool::do_allocate(std::size_t size, std::size_t alignment, bool zero_memory,
-                                       const CallSite&) noexcept {
-    return allocate_inline(size, alignment, zero_memory);
+                                       const CallSite& site) noexcept {
+    return allocate_inline(size, alignment, zero_memory, &site);
 }
 
 void UnmanagedMemoryPool::do_free(void* pointer) {
@@ -536,12 +536,17 @@ void UnmanagedMemoryPool::do_free(void* pointer) {
 // this pool yet, or its list is empty.
 void* UnmanagedMemoryPool::allocate_slow(std::size_t bytes, std::size_t alignment,
                                          bool zero) noexcept {
+    return allocate_slow_at(bytes, alignment, zero, CallSite::here());
+}
+
+void* UnmanagedMemoryPool::allocate_slow_at(std::size_t bytes, std::size_t alignment, bool zero,
+                                            const CallSite& site) noexcept {
     // 0 bytes would index the declining list, which has no depot and no
     // cache limit (the fast paths return before reaching here for 0).
     if (bytes == 0) [[unlikely]]
         return nullptr;
     if (bytes > detail::max_class_size || alignment > detail::max_pooled_alignment)
-        return allocate_direct(bytes, alignment, zero, CallSite::here());
+        return allocate_direct(bytes, alignment, zero, site);
     const std::size_t list = detail::pool_list_index(bytes, alignment);
     detail::PoolThreadCache* cache = cache_limits_[list] != 0 ? thread_cache() : nullptr;
     if (cache != nullptr) [[likely]] {
@@ -645,7 +650,7 @@ bool UnmanagedMemoryPool::admit_bulk_request(std::span<void*> out, std::size_t s
 }
 
 void UnmanagedMemoryPool::allocate_bulk(std::span<void*> out, std::size_t size,
-                                        std::size_t alignment, bool zero_memory) {
+                                        std::size_t alignment, bool zero_memory, CallSite site) {
     const auto fail = [&](std::size_t allocated) {
         deallocate_bulk(out.first(allocated), size, alignment);
         std::fill(out.begin(), out.end(), nullptr);
@@ -662,7 +667,7 @@ void UnmanagedMemoryPool::allocate_bulk(std::span<void*> out, std::size_t size,
         // The list is empty (or declines): one block through the slow path,
         // which refills the cache from the depot, or allocates a new block
         // (or a direct one), and counts it.
-        void* p = allocate_slow(size, alignment, zero_memory);
+        void* p = allocate_slow_at(size, alignment, zero_memory, site);
         if (p == nullptr) [[unlikely]] {
             fail(k);
             detail::throw_bad_alloc();

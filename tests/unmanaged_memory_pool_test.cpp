@@ -1,4 +1,5 @@
 #include <ziggy/unmanaged_memory_pool.hpp>
+#include <ziggy/debug_allocator.hpp>
 
 #include <ziggy/detail/sanitizer.hpp>
 #include <ziggy/detail/size_classes.hpp>
@@ -1816,6 +1817,43 @@ TEST(UnmanagedMemoryPoolTest, APoolOverAPoolIsDestroyedByAThreadWithoutABaseCach
     }
     EXPECT_EQ(tracking.live_blocks(), 0u);
     EXPECT_EQ(tracking.mismatches(), 0u);
+}
+
+// A direct block (above the classes, or aligned beyond them) is the base's:
+// a DebugAllocator base records the caller's site for it, from every entry
+// point (typed, raw, through an Allocator&, bulk), as under the hybrid.
+// Pooled blocks are the pool's own, kept after their buffers go.
+TEST(UnmanagedMemoryPoolTest, DirectBlocksCarryTheCallersSiteToTheBase) {
+    ziggy::DebugAllocator debug("base", ziggy::default_allocator(),
+                                ziggy::LeakReportingMode::ignore);
+    {
+        UnmanagedMemoryPool pool(debug);
+        ziggy::Allocator& through = pool;
+        auto typed = pool.allocate<double>(4097);
+        const int typed_line = __LINE__ - 1; // the line above
+        void* raw = pool.allocate_bytes(50000);
+        const int raw_line = __LINE__ - 1;
+        auto aligned = through.allocate_bytes(64, 128);
+        const int aligned_line = __LINE__ - 1;
+        std::vector<void*> bulk(2);
+        pool.allocate_bulk(bulk, 40000);
+        const int bulk_line = __LINE__ - 1;
+        const auto leaks = debug.leaks();
+        ASSERT_EQ(leaks.size(), 5u);
+        const int lines[] = {typed_line, raw_line, aligned_line, bulk_line, bulk_line};
+        for (std::size_t i = 0; i < leaks.size(); ++i) {
+            SCOPED_TRACE(i);
+            EXPECT_STREQ(leaks[i].site.file, __FILE__);
+            EXPECT_EQ(leaks[i].site.line, lines[i]);
+            EXPECT_STREQ(leaks[i].site.function, __builtin_FUNCTION());
+        }
+        pool.deallocate_bulk(bulk, 40000);
+        through.deallocate_bytes(aligned, 64, 128);
+        pool.deallocate_bytes(raw, 50000);
+        typed.reset();
+        EXPECT_TRUE(debug.leaks().empty());
+    }
+    EXPECT_EQ(debug.total_allocated_bytes(), 0u);
 }
 
 // A failing base makes allocate throw bad_alloc and leaves the pool usable.

@@ -166,14 +166,15 @@ public:
                 if (count != 0) detail::throw_bad_array_new_length();
                 owner = nullptr;
             } else {
-                p = allocate_slow(bytes, alignof(T), zero_memory);
+                // The caller's site reaches the base for a direct block.
+                p = allocate_slow_at(bytes, alignof(T), zero_memory,
+                                     CallSite{file, line, function});
                 if (p == nullptr) [[unlikely]]
                     detail::throw_bad_alloc();
             }
         } else if (zero_memory) {
             std::memset(p, 0, bytes);
         }
-        (void)file, (void)line, (void)function;
         return make_buffer(static_cast<T*>(p), taken, owner);
     }
 
@@ -191,8 +192,11 @@ public:
     /// power of two, std::bad_alloc when memory runs out or the request is
     /// impossible; after a throw no block stays allocated and every element
     /// of `out` is nullptr. Thread-safe.
+    /// Direct blocks (above the classes or their alignments) are the
+    /// base's, which receives `site` (a DebugAllocator records it).
     void allocate_bulk(std::span<void*> out, std::size_t size,
-                       std::size_t alignment = detail::malloc_alignment, bool zero_memory = false);
+                       std::size_t alignment = detail::malloc_alignment, bool zero_memory = false,
+                       CallSite site = CallSite::here());
 
     /// Bulk free: frees each non-null pointer of `blocks`, in order, as
     /// `deallocate_bytes(p, size, alignment)` would (the same checks of the
@@ -275,10 +279,11 @@ public:
     /// `try_allocate_bytes`, and where Allocator::inline_pool_allocation is
     /// false). Returns
     /// nullptr on failure. Preconditions: `0 < bytes <= max_object_size`,
-    /// `alignment` a power of two.
-    [[nodiscard, gnu::always_inline]] void* allocate_inline(std::size_t bytes,
-                                                            std::size_t alignment,
-                                                            bool zero) noexcept {
+    /// `alignment` a power of two. `site`, when given, is the caller's, for
+    /// a direct block's base.
+    [[nodiscard, gnu::always_inline]] void* allocate_inline(
+        std::size_t bytes, std::size_t alignment, bool zero,
+        const CallSite* site = nullptr) noexcept {
         // One branch: requests beyond the classes index the declining list,
         // and a thread without a cache for this pool finds the declining
         // cache in the pool's slot; both find no block.
@@ -287,7 +292,8 @@ public:
             if (zero) std::memset(p, 0, bytes);
             return p;
         }
-        return allocate_slow(bytes, alignment, zero);
+        return site != nullptr ? allocate_slow_at(bytes, alignment, zero, *site)
+                               : allocate_slow(bytes, alignment, zero);
     }
 
     /// The inline fast path behind every free: any block of this pool, sized or
@@ -408,6 +414,10 @@ private:
     /// 0, as for failure) from a refill, a new block or the direct route.
     [[gnu::noinline]] void* allocate_slow(std::size_t bytes, std::size_t alignment,
                                           bool zero) noexcept;
+    /// The same with the caller's site, which a direct block's base receives
+    /// (allocate_slow passes the pool's own).
+    [[gnu::noinline]] void* allocate_slow_at(std::size_t bytes, std::size_t alignment, bool zero,
+                                             const CallSite& site) noexcept;
     [[gnu::noinline]] void deallocate_slow(void* user) noexcept;
     /// A block above the classes (or their alignments): the base's memory
     /// with a header in front, or over a SystemAllocator the system's block
