@@ -33,8 +33,11 @@ void HybridAllocator::do_free(void* pointer) {
         constexpr std::string_view pool_name = "UnmanagedMemoryPool::free";
         const std::string_view what = e.what();
         if (!what.starts_with(pool_name)) throw;
-        throw InvalidFreeError("HybridAllocator::free" +
-                               std::string(what.substr(pool_name.size())));
+        std::string message = "HybridAllocator::free" + std::string(what.substr(pool_name.size()));
+        constexpr std::string_view by_pool = "this pool";
+        if (const auto at = message.find(by_pool); at != std::string::npos)
+            message.replace(at, by_pool.size(), "this HybridAllocator");
+        throw InvalidFreeError(message);
     }
 }
 

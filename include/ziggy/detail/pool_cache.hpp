@@ -92,8 +92,9 @@
 /// (the block header's words, the TLS slots and fronts), where the fronts
 /// are (ZIGGY_POOL_TLS_FRONT), whether pools describe their memory to
 /// Valgrind's memcheck (ZIGGY_VALGRIND: the inline paths mark the blocks
-/// they pop and push, or memcheck misjudges them), and whether the code is
-/// built with AddressSanitizer or ThreadSanitizer. An ASan-built program's
+/// they pop and push, or memcheck misjudges them), whether the code is
+/// built with AddressSanitizer or ThreadSanitizer, and whether with
+/// libstdc++'s debug mode (`_GLIBCXX_DEBUG`, below). An ASan-built program's
 /// inline frees poison the blocks they push, and a library built without
 /// ASan hands them out again still poisoned (a false `use-after-poison`);
 /// a ThreadSanitizer build sees none of the uninstrumented side's
@@ -119,11 +120,20 @@
 #else
 #define ZIGGY_POOL_ABI_SANITIZER
 #endif
-#define ZIGGY_POOL_ABI_PASTE(a, b, c, d) a##b##c##d
-#define ZIGGY_POOL_ABI_NAME(a, b, c, d) ZIGGY_POOL_ABI_PASTE(a, b, c, d)
+// libstdc++'s debug mode changes the layout of std::vector, which crosses the
+// library's boundary in PoolStatistics (and DebugAllocator's reports): a
+// program built with _GLIBCXX_DEBUG against a library built without it
+// crashed destroying `statistics()`'s result.
+#if defined(_GLIBCXX_DEBUG)
+#define ZIGGY_POOL_ABI_STDLIB _glibcxx_debug
+#else
+#define ZIGGY_POOL_ABI_STDLIB
+#endif
+#define ZIGGY_POOL_ABI_PASTE(a, b, c, d, e) a##b##c##d##e
+#define ZIGGY_POOL_ABI_NAME(a, b, c, d, e) ZIGGY_POOL_ABI_PASTE(a, b, c, d, e)
 #define ZIGGY_POOL_ABI_SYMBOL                                                      \
     ZIGGY_POOL_ABI_NAME(pool_abi_1, ZIGGY_POOL_ABI_FRONT, ZIGGY_POOL_ABI_MEMCHECK, \
-                        ZIGGY_POOL_ABI_SANITIZER)
+                        ZIGGY_POOL_ABI_SANITIZER, ZIGGY_POOL_ABI_STDLIB)
 
 namespace ziggy::detail {
 
