@@ -14,6 +14,7 @@
 #include <limits>
 #include <memory>
 #include <new>
+#include <span>
 #include <stdexcept>
 #include <string>
 
@@ -59,6 +60,44 @@ TEST(BadInputTest, SizeOverflow) {
     }
     EXPECT_THROW((void)hybrid.allocate<char>(past_ptrdiff), std::bad_array_new_length);
     EXPECT_THROW((void)pool.allocate<char>(past_ptrdiff), std::bad_array_new_length);
+}
+
+// `true` where the byte layer takes the alignment (the typed calls take
+// `zero_memory` second) would be alignment 1 and memory not zeroed: it does
+// not compile, on any allocator; the alignment as a number does.
+template <class A>
+concept TakesBoolAlignment = requires(A& a, std::span<void*> out) {
+    a.allocate_bytes(64, true);
+}
+|| requires(A& a) { a.try_allocate_bytes(64, true); };
+template <class A>
+concept BulkTakesBoolAlignment = requires(A& a, std::span<void*> out) {
+    a.allocate_bulk(out, 64, true);
+};
+template <class A>
+concept TakesAlignment = requires(A& a, std::span<void*> out) {
+    a.allocate_bytes(64, 16, true);
+    a.try_allocate_bytes(64, 16, true);
+};
+static_assert(!TakesBoolAlignment<ziggy::Allocator>);
+static_assert(!TakesBoolAlignment<ziggy::UnmanagedMemoryPool>);
+static_assert(!TakesBoolAlignment<ziggy::HybridAllocator>);
+static_assert(!BulkTakesBoolAlignment<ziggy::UnmanagedMemoryPool>);
+static_assert(!BulkTakesBoolAlignment<ziggy::HybridAllocator>);
+static_assert(TakesAlignment<ziggy::UnmanagedMemoryPool>);
+static_assert(requires(ziggy::HybridAllocator & h, std::span<void*> out) {
+    h.allocate_bulk(out, 64, 16, true);
+});
+
+TEST(BadInputTest, ZeroMemoryIsTheThirdArgumentOfTheByteLayer) {
+    ziggy::UnmanagedMemoryPool pool;
+    void* dirty = pool.allocate_bytes(64);
+    std::memset(dirty, 0xAB, 64);
+    pool.deallocate_bytes(dirty, 64);
+    auto* p = static_cast<unsigned char*>(pool.allocate_bytes(64, 16, true)); // the same block
+    EXPECT_EQ(p, dirty);
+    for (int i = 0; i < 64; ++i) EXPECT_EQ(p[i], 0) << i;
+    pool.deallocate_bytes(p, 64);
 }
 
 // Huge size: more than the system can give.

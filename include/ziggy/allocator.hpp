@@ -151,6 +151,14 @@ public:
         return p;
     }
 
+    /// `allocate_bytes(64, true)` would ask for alignment 1, not zeroed memory
+    /// (the typed calls take `zero_memory` second): a compile error. So for
+    /// `try_allocate_bytes` and the pool's and hybrid's `allocate_bulk`.
+    template <std::same_as<bool> B, class... Rest>
+    void* allocate_bytes(std::size_t, B, Rest&&...) = delete;
+    template <std::same_as<bool> B, class... Rest>
+    void* try_allocate_bytes(std::size_t, B, Rest&&...) = delete;
+
     /// As `allocate_bytes`, but returns nullptr instead of throwing (also for a
     /// bad alignment and for `size == 0`). The call composing allocators make
     /// to their backing: it keeps no inline pool pop (with one in it,

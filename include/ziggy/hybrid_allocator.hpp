@@ -288,6 +288,9 @@ public:
     void allocate_bulk(std::span<void*> out, std::size_t size,
                        std::size_t alignment = detail::malloc_alignment, bool zero_memory = false,
                        CallSite site = CallSite::here());
+    /// `allocate_bulk(out, 64, true)` would be alignment 1: a compile error.
+    template <std::same_as<bool> B, class... Rest>
+    void allocate_bulk(std::span<void*>, std::size_t, B, Rest&&...) = delete;
 
     /// Bulk free of blocks of `size` bytes at `alignment` from either route:
     /// as many `deallocate_bytes(p, size, alignment)` calls (nulls skipped),
