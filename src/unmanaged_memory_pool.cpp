@@ -239,7 +239,7 @@ void ThreadRegistry::retire() noexcept {
 // header (16 to 9 bytes in front of a freed pointer) is not reported; the
 // header's second word and the block itself stay poisoned.
 void keep_link_visible(detail::PoolHeader* h) noexcept {
-    detail::unpoison_defined(&h->next, sizeof h->next);
+    detail::unpoison_defined(&h->next, sizeof(detail::PoolHeader*));
 }
 
 detail::PoolHeader* read_next(detail::PoolHeader* h) noexcept {
