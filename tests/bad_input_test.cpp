@@ -82,6 +82,11 @@ concept TakesAlignment = requires(A& a, std::span<void*> out) {
 static_assert(!TakesBoolAlignment<ziggy::Allocator>);
 static_assert(!TakesBoolAlignment<ziggy::UnmanagedMemoryPool>);
 static_assert(!TakesBoolAlignment<ziggy::HybridAllocator>);
+static_assert(!TakesBoolAlignment<ziggy::ScopedAllocator>);
+static_assert(!TakesBoolAlignment<ziggy::SystemAllocator>);
+static_assert(!TakesBoolAlignment<ziggy::DebugAllocator>);
+static_assert(!TakesBoolAlignment<ziggy::FailingAllocator>);
+static_assert(TakesAlignment<ziggy::ScopedAllocator>);
 static_assert(!BulkTakesBoolAlignment<ziggy::UnmanagedMemoryPool>);
 static_assert(!BulkTakesBoolAlignment<ziggy::HybridAllocator>);
 static_assert(TakesAlignment<ziggy::UnmanagedMemoryPool>);

@@ -1359,6 +1359,31 @@ TEST(UnmanagedMemoryPoolTest, SizedFreeOfAPointerThatIsNoBlockChangesNothing) {
     });
 }
 
+// A sized or bulk free of a misaligned pointer inside a block that went
+// back to the pool is ignored, and in sanitized builds leaves the block
+// poisoned (the header's granules were checked around a pointer off them,
+// and the refusal unpoisoned the block's first bytes: a use after free there
+// went unreported). The block is handed out once.
+TEST(UnmanagedMemoryPoolTest, MisalignedFreeInsideAFreedBlockKeepsItPoisoned) {
+    UnmanagedMemoryPool pool;
+    auto* p = static_cast<unsigned char*>(pool.allocate_bytes(64));
+    std::memset(p, 1, 64); // defined bytes where a misaligned header would be read
+    pool.deallocate_bytes(p, 64);
+    pool.deallocate_bytes(p + 19, 8);
+    void* one[] = {p + 19};
+    pool.deallocate_bulk(one, 8);
+    EXPECT_EQ(pool.total_allocated_bytes(), 0u);
+    if (ziggy::detail::asan_enabled) {
+        for (int i = -16; i < 64; ++i) EXPECT_TRUE(ziggy::detail::is_poisoned(p + i)) << i;
+    }
+    void* again = pool.allocate_bytes(64);
+    void* other = pool.allocate_bytes(64);
+    EXPECT_EQ(again, p);
+    EXPECT_NE(other, p);
+    pool.deallocate_bytes(again, 64);
+    pool.deallocate_bytes(other, 64);
+}
+
 // A second free of the same pointer is refused, and the block is not handed
 // out twice.
 TEST(UnmanagedMemoryPoolTest, FreeTwiceThrows) {

@@ -101,6 +101,11 @@ public:
         return adopt_buffer(static_cast<T*>(bump<true>(bytes, alignof(T), zero_memory)), count);
     }
 
+    /// A `bool` where the alignment goes does not compile, as on Allocator
+    /// (whose deleted overload this class's own `allocate_bytes` hides).
+    template <std::same_as<bool> B, class... Rest>
+    void* allocate_bytes(std::size_t, B, Rest&&...) = delete;
+
     /// Allocator::allocate_bytes as an inline bump: `size` bytes aligned to
     /// `alignment` (a power of two, else std::invalid_argument); nullptr for
     /// `size == 0`; std::bad_alloc when the backing allocator is exhausted.

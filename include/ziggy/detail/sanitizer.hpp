@@ -164,11 +164,17 @@ inline constexpr unsigned char asan_user_poisoned_magic = 0xf7;
     // or freed memory of malloc: `free` of a pointer from malloc is refused
     // without rewriting its red zone's shadow (a later underrun there is
     // still a heap-buffer-overflow).
+    // A pointer off the granules is no block (every header is 8-aligned);
+    // checking its neighbours' granules would pass for one inside a freed
+    // block, whose header range the caller would then unpoison and poison
+    // again rounded to granules, unpoisoning the block's first bytes.
     const auto q = reinterpret_cast<std::uintptr_t>(p);
-    return q > header_size && user_poisoned(q - header_size) && user_poisoned(q - 1);
+    return q % asan_granularity == 0 && q > header_size && user_poisoned(q - header_size) &&
+           user_poisoned(q - 1);
 #elif ZIGGY_HAS_VALGRIND
     if (!valgrind::running()) return true;
-    return valgrind::unaddressable(at(header_size)) && valgrind::unaddressable(at(1));
+    return reinterpret_cast<std::uintptr_t>(p) % alignof(std::uint64_t) == 0 &&
+           valgrind::unaddressable(at(header_size)) && valgrind::unaddressable(at(1));
 #else
     (void)at;
     (void)header_size;
