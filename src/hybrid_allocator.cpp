@@ -2,11 +2,7 @@
 // inline in the header.
 #include <ziggy/hybrid_allocator.hpp>
 
-#include <ziggy/errors.hpp>
-
 #include <algorithm>
-#include <string>
-#include <string_view>
 
 namespace ziggy {
 
@@ -26,19 +22,8 @@ void HybridAllocator::do_deallocate(void* pointer, std::size_t size,
 }
 
 void HybridAllocator::do_free(void* pointer) {
-    // The pool's refusal, named after the allocator the caller used.
-    try {
-        pool_.free(pointer);
-    } catch (const InvalidFreeError& e) {
-        constexpr std::string_view pool_name = "UnmanagedMemoryPool::free";
-        const std::string_view what = e.what();
-        if (!what.starts_with(pool_name)) throw;
-        std::string message = "HybridAllocator::free" + std::string(what.substr(pool_name.size()));
-        constexpr std::string_view by_pool = "this pool";
-        if (const auto at = message.find(by_pool); at != std::string::npos)
-            message.replace(at, by_pool.size(), "this HybridAllocator");
-        throw InvalidFreeError(message);
-    }
+    // The pool's free, its refusal named after the allocator the caller used.
+    pool_.free_for(pointer, "HybridAllocator", "HybridAllocator");
 }
 
 void HybridAllocator::allocate_bulk(std::span<void*> out, std::size_t size, std::size_t alignment,

@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <mutex>
 #include <new>
+#include <string>
 
 namespace ziggy {
 
@@ -505,15 +506,24 @@ void* UnmanagedMemoryPool::do_allocate(std::size_t size, std::size_t alignment, 
 }
 
 void UnmanagedMemoryPool::do_free(void* pointer) {
+    free_for(pointer, "UnmanagedMemoryPool", "pool");
+}
+
+namespace {
+[[noreturn, gnu::cold]] void throw_not_ours(const char* who, const char* what) {
+    throw InvalidFreeError(std::string(who) + "::free: the pointer was not allocated by this " +
+                           what + " (or was already freed)");
+}
+} // namespace
+
+void UnmanagedMemoryPool::free_for(void* pointer, const char* who, const char* what) {
     // A pointer that is not aligned as a header is no block (the header in
     // front of every block is; a block over a base that aligns less than 16
     // may be 8 mod 16), and its header is not read. Sanitized builds: refuse
     // before touching the shadow of memory that may belong to someone else.
     if (reinterpret_cast<std::uintptr_t>(pointer) % alignof(detail::PoolHeader) != 0 ||
         !detail::looks_like_live_block(pointer, detail::pool_header_size)) [[unlikely]]
-        throw InvalidFreeError(
-            "UnmanagedMemoryPool::free: the pointer was not allocated by this pool "
-            "(or was already freed)");
+        throw_not_ours(who, what);
     if (system_base_ != nullptr && release_if_system_direct(pointer)) return;
     detail::PoolHeader* h = detail::pool_header_of(pointer);
     detail::unpoison_defined(h, detail::pool_header_size);
@@ -523,9 +533,7 @@ void UnmanagedMemoryPool::do_free(void* pointer) {
     const std::uint64_t route = detail::pool_info_route(info);
     if (detail::pool_info_magic(info) != detail::pool_magic || !ours ||
         (route >= detail::pool_list_count && (route & detail::pool_direct_route) == 0)) [[unlikely]]
-        throw InvalidFreeError(
-            "UnmanagedMemoryPool::free: the pointer was not allocated by this pool "
-            "(or was already freed)");
+        throw_not_ours(who, what);
     deallocate_inline(pointer);
 }
 

@@ -29,6 +29,7 @@
 #include <new>
 #include <span>
 #include <stdexcept>
+#include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -1391,6 +1392,14 @@ TEST(UnmanagedMemoryPoolTest, FreeTwiceThrows) {
     void* p = pool.allocate_bytes(32);
     pool.free(p);
     EXPECT_THROW(pool.free(p), ziggy::InvalidFreeError);
+    try {
+        pool.free(p);
+        ADD_FAILURE() << "no throw";
+    } catch (const ziggy::InvalidFreeError& e) {
+        EXPECT_EQ(std::string_view(e.what()),
+                  "UnmanagedMemoryPool::free: the pointer was not allocated by this pool "
+                  "(or was already freed)");
+    }
     void* x = pool.allocate_bytes(32);
     void* y = pool.allocate_bytes(32);
     EXPECT_NE(x, y);

@@ -325,6 +325,11 @@ private:
     friend class HybridAllocator;
     struct Depot;
 
+    /// `do_free`, whose InvalidFreeError names `who` ("UnmanagedMemoryPool"
+    /// or "HybridAllocator") and says the pointer was not allocated by
+    /// "this `what`" ("pool", or the hybrid's name).
+    void free_for(void* pointer, const char* who, const char* what);
+
     /// A sized free the inline push declined. Above the classes (or their
     /// alignments) the block can only be direct: when its header is what
     /// `allocate_direct` wrote for this size and alignment, the block goes
