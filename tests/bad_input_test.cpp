@@ -4,6 +4,8 @@
 #include <ziggy/ziggy.hpp>
 #include <ziggy/detail/sanitizer.hpp>
 
+#include "exception_message.hpp"
+
 #include <gtest/gtest.h>
 
 #include <array>
@@ -30,15 +32,7 @@ ziggy::DebugAllocator throwing_debug(const char* name) {
                                  std::move(options));
 }
 
-template <class E, class F>
-std::string message_of(F&& f) {
-    try {
-        f();
-    } catch (const E& e) {
-        return e.what();
-    }
-    return "(no exception)";
-}
+using ziggy_test::message_of;
 
 // Size overflow: count * sizeof(T) does not fit, or fits but exceeds
 // PTRDIFF_MAX (no array of that size exists), on the system, a pool and a
