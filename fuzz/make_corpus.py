@@ -206,7 +206,8 @@ def ops_seeds():
     p = OpsProgram(ALL_TARGETS)
     p.allocate("pool", "u8", 64).allocate("pool", "u8", 64).entry_op("reset", 0).special("pool", 0)
     p.allocate("pool", "u8", 64).special("pool", 1).allocate("hybrid", "u32", 512)
-    p.allocate("hybrid", "u32", 513).special("hybrid", 1, u8(2) + u16(513)).special("hybrid", 0)
+    p.allocate("hybrid", "u32", 513).special("hybrid", 1, route_args("u32", 513, 4))
+    p.special("hybrid", 0)
     seeds["pool-hybrid"] = p.b
     p = OpsProgram(ALL_TARGETS)
     p.defer("open").defer_push(0).defer_push(1).defer_push(2).defer_push(3)
@@ -217,10 +218,43 @@ def ops_seeds():
     return seeds
 
 
+def route_args(type_, count=None, align_log2=4, near_limit=None):
+    """The hybrid's route check (its special 1): a typed allocation of `count`
+    elements (below 4096), or with `near_limit` -1/0/+1 one below, at or one
+    above its pooled limit; then a raw one of those bytes at 2^align_log2."""
+    how = (count << 2) | 3 if near_limit is None else near_limit + 1
+    return u8(TYPES.index(type_)) + u16(how) + u8(align_log2)
+
+
+def reuse_args(class_index, edge, typed=False, align_log2=4, unsized=False):
+    """A reuse round (the pool's special 3, the hybrid's 4): a block of the
+    class's size `edge` -1/0/+1, typed as bytes or raw at 2^align_log2 and
+    freed sized or (raw only) by free(void*)."""
+    kind = {-1: 0, 1: 1, 0: 2}[edge]
+    for how in range(256):
+        if (how % 3 == kind and bool(how & 4) == typed and bool(how & 0x40) == unsized
+                and (typed or (how >> 3) % 7 == align_log2)):
+            return u8(how) + u8(class_index)
+    raise ValueError("no reuse round byte")
+
+
+def buffer_bulk_args(type_, n, count, prefill=(), zero=False, fail=False, bad=False, null_at=0):
+    """A Buffer bulk round (the bulk special with an even flag byte): `n`
+    buffers of `count` elements, those in `prefill` already holding one;
+    `bad` a count whose bytes overflow (or reach 2^47 for 1-byte types)."""
+    how = int(bad) | (int(zero) << 1) | (int(fail) << 2)
+    b = u8(0) + u8(TYPES.index(type_)) + u8(how) + u8(n) + (b"" if bad and n else u16(count))
+    b += b"".join(u8(0 if i in prefill else 1) for i in range(n))
+    return b + u8(null_at)
+
+
 def pool_seeds():
     # The configuration's top bit picks the pool (clear) or the hybrid (set);
     # bit 0x40 a SystemAllocator base (set) or a checked one (clear); the low
-    # bits the retention caps. The target byte is still read (one target).
+    # bits the pool's retention caps, or the hybrid's thresholds (default,
+    # small, none, unbounded). The target byte is still read (one target).
+    # Specials: the pool's 0 clear, 1 statistics, 2 bulk, 3 reuse; the
+    # hybrid's 0 clear, 1 route, 2 statistics, 3 bulk, 4 reuse.
     seeds = {}
     for cfg, base, suffix in [(c, b, s) for c in range(4)
                               for b, s in ((0, ""), (0x40, "-system"))]:
@@ -232,13 +266,24 @@ def pool_seeds():
                     p.allocate_bytes(target, size_args, 4)
             for e in range(0, 20, 3):
                 p.entry_op("raw_free", e, u8(e % 2))
+            reuse = 3 if target == "pool" else 4
+            for index, edge, typed, align, unsized in ((3, 0, False, 4, False),
+                                                       (8, -1, True, 0, False),
+                                                       (20, 1, False, 6, True),
+                                                       (39, 0, False, 0, False),
+                                                       (39, 1, True, 0, False)):
+                p.special(target, reuse, reuse_args(index, edge, typed, align, unsized))
             if target == "pool":
                 p.special("pool", 0).special("pool", 1)
             else:
-                p.special("hybrid", 1, u8(0) + u16(1024)).special("hybrid", 1, u8(0) + u16(1025))
+                p.special("hybrid", 1, route_args("u8", 1024)).special("hybrid", 1, route_args("u8", 1025))
+                for type_ in TYPES:
+                    for near in (-1, 0, 1):
+                        p.special("hybrid", 1, route_args(type_, near_limit=near, align_log2=near + 6))
                 p.special("hybrid", 0).special("hybrid", 2)
             seeds[f"class-edges-{target}-{cfg}{suffix}"] = p.b
-    # Bulk rounds (the pool's special 2, the hybrid's special 3): `how` bit 0
+    # Bulk rounds (the pool's special 2, the hybrid's special 3; an odd flag
+    # byte first for the raw one): `how` bit 0
     # a size past the classes (else 1 + u16 % 4096), bits 1-3 log2 of the
     # alignment, 0x10 the base's next request fails, 0x20 zeroed, 0x40 freed
     # in reverse; then the count and where the null pointer goes among the
@@ -252,12 +297,22 @@ def pool_seeds():
         for cfg, base, suffix in configs:
             p = OpsProgram([target], POOL_OPS, config=cfg | base)
             p.allocate_bytes(target, u8(3) + u8(8), 4).allocate_bytes(target, u8(3) + u8(8), 4)
-            p.special(target, bulk, u8(0x08) + u16(63) + u8(40) + u8(7))    # 64 B, 16-aligned
-            p.special(target, bulk, u8(0x68) + u16(63) + u8(79) + u8(0))    # again: reused, zeroed
-            p.special(target, bulk, u8(0x0C) + u16(99) + u8(20) + u8(20))   # 100 B, 64-aligned
-            p.special(target, bulk, u8(0x0E) + u16(99) + u8(9) + u8(3))     # 128-aligned: direct
-            p.special(target, bulk, u8(0x41) + u8(5) + u8(12) + u8(6))      # past the classes
-            p.special(target, bulk, u8(0x18) + u16(299) + u8(70) + u8(1))   # 300 B: the base fails
+            raw = u8(1)
+            p.special(target, bulk, raw + u8(0x08) + u16(63) + u8(40) + u8(7))   # 64 B, 16-aligned
+            p.special(target, bulk, raw + u8(0x68) + u16(63) + u8(79) + u8(0))   # reused, zeroed
+            p.special(target, bulk, raw + u8(0x0C) + u16(99) + u8(20) + u8(20))  # 100 B, 64-aligned
+            p.special(target, bulk, raw + u8(0x0E) + u16(99) + u8(9) + u8(3))    # 128-aligned: direct
+            p.special(target, bulk, raw + u8(0x41) + u8(5) + u8(12) + u8(6))     # past the classes
+            p.special(target, bulk, raw + u8(0x18) + u16(299) + u8(70) + u8(1))  # 300 B: base fails
+            # Buffer bulk rounds: buffers already held, zeroed, past the
+            # classes, a failing base, overflowing counts, count 0.
+            p.special(target, bulk, buffer_bulk_args("u32", 40, 16, prefill=(0, 5, 39)))
+            p.special(target, bulk, buffer_bulk_args("line", 12, 3, zero=True, null_at=12))
+            p.special(target, bulk, buffer_bulk_args("u64", 5, 4097, prefill=(1,)))
+            p.special(target, bulk, buffer_bulk_args("odd", 30, 77, prefill=(2,), fail=True))
+            p.special(target, bulk, buffer_bulk_args("u16", 7, 0, prefill=(3, 4), bad=True))
+            p.special(target, bulk, buffer_bulk_args("u8", 3, 0, prefill=(0,), bad=True))
+            p.special(target, bulk, buffer_bulk_args("u8", 9, 0, prefill=(8,)))
             p.special(target, ends[0]).special(target, ends[1])
             seeds[f"bulk-{target}{suffix}"] = p.b
     return seeds

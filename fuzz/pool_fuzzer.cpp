@@ -9,11 +9,15 @@
 // on the size-class edges (a class size, one below, one above; the largest
 // class and past it, where requests go straight to the base). The targets'
 // own operations clear the pool (after which the base must hold exactly the
-// blocks of live buffers and nothing may be retained) and check the statistics
-// (per-class figures add up to the totals, retained bytes are whole blocks
-// within the caps, counters never go back) and the hybrid's routing; their
-// bulk rounds may free every block a second time, which must be refused
-// (bulk_round in targets.hpp).
+// blocks of live buffers and nothing may be retained), check the statistics
+// against the base (it holds exactly the retained blocks and one per live
+// buffer; retention within the caps; counters never go back), check the
+// hybrid's typed and byte routing at and around its limits, and run rounds:
+// a reuse round follows one block through allocate, free and allocate
+// again (each allocation exactly one hit, miss or direct block, a miss one
+// block from the base, a free the caps have room for retained and then
+// handed back by a hit; reuse_round in targets.hpp), and a bulk round may
+// free every block a second time, which must be refused (bulk_round).
 #include "ops_engine.hpp"
 
 namespace {

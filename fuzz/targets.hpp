@@ -37,6 +37,7 @@
 #include <cstring>
 #include <memory>
 #include <new>
+#include <span>
 #include <vector>
 
 namespace ziggy_fuzz {
@@ -121,42 +122,35 @@ private:
 #endif
 
 #ifdef ZIGGY_FUZZ_HAS_POOL
-/// Checks what a pool's statistics promise: the per-class figures add up to
-/// the totals, retained bytes are whole blocks within the caps, counters never
-/// go back, and after `clear()` nothing is retained.
+/// Checks what a pool's statistics promise against what its base saw: over a
+/// checked backing, the base holds exactly the pool's retained blocks and one
+/// block per live buffer (a block lost, or counted retained while handed out,
+/// shows); retention stays within the caps (the depot's, plus each list's
+/// thread cache); counters never go back; after `clear()` nothing is
+/// retained.
 class PoolChecker {
 public:
-    /// One statistics snapshot; `cleared`: right after clear(), so nothing
-    /// may be retained.
-    void check(const char* name, const ziggy::UnmanagedMemoryPool& pool, bool cleared = false) {
+    /// One statistics snapshot. `backing`: the checked base (nullptr over a
+    /// SystemAllocator); `live_entries`: the model's live buffers of the
+    /// pool (or of the hybrid around it); `cleared`: right after clear().
+    void check(const char* name, const ziggy::UnmanagedMemoryPool& pool,
+               const CheckedBacking* backing, std::size_t live_entries, bool cleared = false) {
         const ziggy::PoolStatistics s = pool.statistics();
-        std::size_t blocks = 0, bytes = 0;
         std::uint64_t events = s.direct_allocations;
-        for (const auto& c : s.classes) {
-            ZIGGY_FUZZ_CHECK(c.retained_bytes == c.retained_blocks * c.block_size,
-                             "%s: class %zu retains %zu bytes in %zu blocks", name, c.block_size,
-                             c.retained_bytes, c.retained_blocks);
-            blocks += c.retained_blocks;
-            bytes += c.retained_bytes;
-            events += c.hits + c.misses;
-        }
-        ZIGGY_FUZZ_CHECK(blocks == s.retained_blocks && bytes == s.retained_bytes,
-                         "%s: classes retain %zu blocks / %zu bytes, totals say %zu / %zu", name,
-                         blocks, bytes, s.retained_blocks, s.retained_bytes);
-        // retained_bytes() takes a snapshot of its own, as costly as statistics():
-        // right after clear() the snapshot above already shows zero.
-        if (!cleared)
-            ZIGGY_FUZZ_CHECK(pool.retained_bytes() == bytes,
-                             "%s: retained_bytes() is %zu, the classes retain %zu", name,
-                             pool.retained_bytes(), bytes);
+        for (const auto& c : s.classes) events += c.hits + c.misses;
+        if (backing != nullptr)
+            ZIGGY_FUZZ_CHECK(backing->live_blocks() == s.retained_blocks + live_entries,
+                             "%s: the base holds %zu blocks, the pool retains %zu and %zu buffers "
+                             "are live",
+                             name, backing->live_blocks(), s.retained_blocks, live_entries);
         const ziggy::PoolOptions& o = pool.options();
         const std::size_t cap =
-            o.max_retained_bytes + ziggy::detail::size_class_count * o.thread_cache_bytes_per_class;
-        ZIGGY_FUZZ_CHECK(bytes <= cap, "%s: retains %zu bytes, above the caps' %zu", name, bytes,
-                         cap);
+            o.max_retained_bytes + ziggy::detail::pool_list_count * o.thread_cache_bytes_per_class;
+        ZIGGY_FUZZ_CHECK(s.retained_bytes <= cap, "%s: retains %zu bytes, above the caps' %zu",
+                         name, s.retained_bytes, cap);
         ZIGGY_FUZZ_CHECK(events >= events_, "%s: hit/miss/direct counters went back", name);
-        ZIGGY_FUZZ_CHECK(!cleared || bytes == 0, "%s: clear() left %zu bytes retained", name,
-                         bytes);
+        ZIGGY_FUZZ_CHECK(!cleared || s.retained_blocks == 0, "%s: clear() left %zu blocks retained",
+                         name, s.retained_blocks);
         events_ = events;
     }
 
@@ -307,6 +301,275 @@ void bulk_round(A& a, const char* name, CheckedBacking* backing, Reader& in) {
     backing->release_held();
 }
 
+/// The pool behind a pool or hybrid target, and the route its allocations
+/// of raw bytes and of `count` elements of a type take: pooled within the
+/// classes and their alignments, and for a hybrid where its thresholds say.
+inline ziggy::UnmanagedMemoryPool& pool_of(ziggy::UnmanagedMemoryPool& pool) noexcept {
+    return pool;
+}
+inline bool bytes_pooled(const ziggy::UnmanagedMemoryPool&, std::size_t size,
+                         std::size_t alignment) noexcept {
+    return size <= ziggy::detail::max_class_size &&
+           alignment <= ziggy::detail::max_pooled_alignment;
+}
+template <class T>
+bool typed_pooled(const ziggy::UnmanagedMemoryPool&, std::size_t count) noexcept {
+    return count <= ziggy::detail::max_class_size / sizeof(T) &&
+           alignof(T) <= ziggy::detail::max_pooled_alignment;
+}
+#ifdef ZIGGY_FUZZ_HAS_HYBRID
+inline ziggy::UnmanagedMemoryPool& pool_of(ziggy::HybridAllocator& hybrid) noexcept {
+    return hybrid.pool();
+}
+inline bool bytes_pooled(const ziggy::HybridAllocator& hybrid, std::size_t size,
+                         std::size_t alignment) noexcept {
+    return hybrid.route_for_bytes(size, alignment) == ziggy::Route::pooled;
+}
+template <class T>
+bool typed_pooled(const ziggy::HybridAllocator& hybrid, std::size_t count) noexcept {
+    return hybrid.route_for<T>(count) == ziggy::Route::pooled;
+}
+#endif
+
+/// The figures of one free list (and of its pool) that a reuse round follows.
+struct ListFigures {
+    std::uint64_t hits = 0;
+    std::uint64_t misses = 0;
+    std::uint64_t direct = 0;             // the pool's direct allocations
+    std::size_t retained = 0;             // blocks the list retains
+    std::size_t block_size = 0;           // the list's class size
+    std::size_t class_retained_bytes = 0; // its class's, both alignment sets
+    std::size_t retained_bytes = 0;       // the pool's
+    std::size_t base_allocations = 0;     // the checked base's (0 without one)
+
+    ListFigures(const ziggy::UnmanagedMemoryPool& pool, std::size_t list,
+                const CheckedBacking* backing) {
+        const ziggy::PoolStatistics s = pool.statistics();
+        direct = s.direct_allocations;
+        retained_bytes = s.retained_bytes;
+        if (list < s.classes.size()) { // else the request is direct
+            const ziggy::PoolClassStatistics& c = s.classes[list];
+            hits = c.hits;
+            misses = c.misses;
+            retained = c.retained_blocks;
+            block_size = c.block_size;
+            for (const ziggy::PoolClassStatistics& other : s.classes)
+                if (other.block_size == c.block_size) class_retained_bytes += other.retained_bytes;
+        }
+        base_allocations = backing != nullptr ? backing->allocations() : 0;
+    }
+};
+
+/// A reuse round on `a` (a pool, or a hybrid and the pool inside it): one
+/// block of a size on a class edge (or just past the classes), as a
+/// `Buffer<std::uint8_t>` or as raw bytes at an alignment up to 64, is
+/// allocated, written, freed (sized, or raw by `free`) and allocated again.
+/// An allocation its route sends to the pool is exactly one hit or one miss
+/// of its list: a hit takes one of the blocks the list retained and none from
+/// the base, a miss exactly one new block from the checked base. A direct one
+/// is one direct allocation and one block from the base. A free of a pooled
+/// block that the caps have room for (its class and the pool retaining less
+/// than their caps less the block) must be retained, and then the next
+/// allocation of that size must be a hit that hands back the same block.
+template <class A>
+void reuse_round(A& a, const char* name, CheckedBacking* backing, Reader& in) {
+    ziggy::UnmanagedMemoryPool& pool = pool_of(a);
+    const std::uint8_t how = in.u8();
+    const std::size_t edge = ziggy::detail::class_size(in.pick(ziggy::detail::size_class_count));
+    const std::size_t size = how % 3 == 0 ? edge - 1 : how % 3 == 1 ? edge + 1 : edge;
+    const bool typed = (how & 4) != 0;
+    const std::size_t alignment = typed ? 1 : std::size_t{1} << ((how >> 3) % 7);
+    const bool unsized_free = !typed && (how & 0x40) != 0;
+    const bool pooled =
+        typed ? typed_pooled<std::uint8_t>(a, size) : bytes_pooled(a, size, alignment);
+    const std::size_t list = ziggy::detail::pool_list_index(size, alignment);
+
+    ziggy::Buffer<std::uint8_t> buffer;
+    const auto allocate_one = [&]() -> std::uint8_t* {
+        if (typed) {
+            buffer = a.template allocate<std::uint8_t>(size);
+            return buffer.data();
+        }
+        return static_cast<std::uint8_t*>(a.allocate_bytes(size, alignment));
+    };
+    const auto free_one = [&](std::uint8_t* p) {
+        if (typed)
+            buffer.reset();
+        else if (unsized_free)
+            a.free(p);
+        else
+            a.deallocate_bytes(p, size, alignment);
+    };
+    // Checks one allocation's figures; returns whether it was a hit.
+    const auto counted = [&](const ListFigures& before, const ListFigures& after) {
+        const std::uint64_t hits = after.hits - before.hits;
+        const std::uint64_t misses = after.misses - before.misses;
+        const std::uint64_t direct = after.direct - before.direct;
+        const std::size_t from_base = after.base_allocations - before.base_allocations;
+        ZIGGY_FUZZ_CHECK(
+            pooled ? hits + misses == 1 && direct == 0 : hits + misses == 0 && direct == 1,
+            "%s: a %zu-byte %s allocation (alignment %zu, %s) counted %llu hits, "
+            "%llu misses, %llu direct",
+            name, size, typed ? "typed" : "raw", alignment, pooled ? "pooled" : "direct",
+            static_cast<unsigned long long>(hits), static_cast<unsigned long long>(misses),
+            static_cast<unsigned long long>(direct));
+        ZIGGY_FUZZ_CHECK(after.retained + hits == before.retained,
+                         "%s: a %zu-byte allocation with %llu hits took the list from %zu to %zu "
+                         "retained blocks",
+                         name, size, static_cast<unsigned long long>(hits), before.retained,
+                         after.retained);
+        ZIGGY_FUZZ_CHECK(backing == nullptr || from_base == misses + direct,
+                         "%s: a %zu-byte allocation (%llu misses, %llu direct) took %zu blocks "
+                         "from the base",
+                         name, size, static_cast<unsigned long long>(misses),
+                         static_cast<unsigned long long>(direct), from_base);
+        return hits == 1;
+    };
+
+    const ListFigures f0(pool, list, backing);
+    std::uint8_t* p = allocate_one();
+    const ListFigures f1(pool, list, backing);
+    counted(f0, f1);
+    ZIGGY_FUZZ_CHECK(reinterpret_cast<std::uintptr_t>(p) % alignment == 0,
+                     "%s: a %zu-byte block misaligned for %zu", name, size, alignment);
+    std::memset(p, 0xA5, size);
+    free_one(p);
+    if (!pooled) return;
+    const ListFigures f2(pool, list, backing);
+    const ziggy::PoolOptions& o = pool.options();
+    const bool room = f1.class_retained_bytes + f1.block_size <= o.max_retained_bytes_per_class &&
+                      f1.retained_bytes + f1.block_size <= o.max_retained_bytes;
+    ZIGGY_FUZZ_CHECK(!room || f2.retained == f1.retained + 1,
+                     "%s: a free of a %zu-byte block with room under the caps left the list at "
+                     "%zu retained blocks, from %zu",
+                     name, size, f2.retained, f1.retained);
+    if (f2.retained != f1.retained + 1) return;
+    std::uint8_t* q = allocate_one();
+    const ListFigures f3(pool, list, backing);
+    ZIGGY_FUZZ_CHECK(counted(f2, f3) && q == p,
+                     "%s: a %zu-byte allocation after its block was retained was not a hit "
+                     "handing it back (%p, then %p)",
+                     name, size, static_cast<void*>(p), static_cast<void*>(q));
+    free_one(q);
+}
+
+/// A bulk round through the Buffer API on `a` (a pool or a hybrid): up to 40
+/// buffers, some already holding a buffer of `a` (freed first), filled by
+/// `allocate_bulk<T>` with `count` elements each (zeroed when asked), then
+/// emptied by `deallocate_bulk<T>` with a SystemAllocator's buffer among them
+/// (reset on its own). Each buffer is `a`'s, aligned, apart from the others;
+/// the byte count follows exactly; a hybrid's buffers all take the route
+/// `route_for<T>(count)` names, a pool's the pooled one within the classes.
+/// Bad input: a count whose bytes overflow (std::bad_array_new_length) or
+/// reach 2^47 (std::bad_alloc) changes nothing, `out` keeps its buffers. A
+/// base that fails its next request (when the bulk needs one) leaves every
+/// buffer empty and only the freed buffers' bytes gone from the count.
+template <class A>
+void buffer_bulk_round(A& a, const char* name, CheckedBacking* backing, Reader& in) {
+    const auto type = static_cast<ElementType>(in.u8() % element_type_count);
+    const std::uint8_t how = in.u8();
+    with_type(type, [&](auto v) {
+        using T = typename decltype(v)::type;
+        constexpr std::size_t past_classes = 2 * ziggy::detail::max_class_size / sizeof(T) + 2;
+        std::vector<ziggy::Buffer<T>> out(in.u8() % 41);
+        const bool bad = (how & 1) != 0 && !out.empty();
+        const std::size_t count = !bad            ? in.u16() % past_classes
+                                  : sizeof(T) > 1 ? static_cast<std::size_t>(-1) / sizeof(T) + 1
+                                                  : std::size_t{1} << 47;
+        std::size_t held = 0; // bytes of the buffers already in `out`
+        for (std::size_t i = 0; i < out.size(); ++i) {
+            if ((in.u8() & 3) != 0) continue;
+            out[i] = a.template allocate<T>(1 + i % 7);
+            held += out[i].size_bytes();
+        }
+        const bool zero = (how & 2) != 0;
+        const bool fail = backing != nullptr && (how & 4) != 0;
+        const std::size_t before = a.total_allocated_bytes();
+        const std::uint64_t direct_before = pool_of(a).statistics().direct_allocations;
+        if (fail) backing->fail_next(1);
+        bool threw = false;
+        try {
+            a.template allocate_bulk<T>(std::span<ziggy::Buffer<T>>(out), count, zero);
+        } catch (const std::bad_array_new_length&) {
+            ZIGGY_FUZZ_CHECK(bad && sizeof(T) > 1,
+                             "%s: allocate_bulk<%zu-byte T>(%zu) threw "
+                             "bad_array_new_length",
+                             name, sizeof(T), count);
+            threw = true;
+        } catch (const std::bad_alloc&) {
+            ZIGGY_FUZZ_CHECK((bad && sizeof(T) == 1) || fail,
+                             "%s: allocate_bulk<%zu-byte T>(%zu) threw bad_alloc", name, sizeof(T),
+                             count);
+            threw = true;
+        }
+        if (fail) backing->fail_next(0);
+        ZIGGY_FUZZ_CHECK(!bad || threw, "%s: allocate_bulk<%zu-byte T>(%zu) did not throw", name,
+                         sizeof(T), count);
+        if (bad) { // nothing changed
+            std::size_t kept = 0;
+            for (const auto& b : out) kept += b.size_bytes();
+            ZIGGY_FUZZ_CHECK(kept == held && a.total_allocated_bytes() == before,
+                             "%s: a refused allocate_bulk kept %zu of %zu bytes in `out`, the "
+                             "count went from %zu to %zu",
+                             name, kept, held, before, a.total_allocated_bytes());
+            a.template deallocate_bulk<T>(std::span<ziggy::Buffer<T>>(out));
+            return;
+        }
+        const std::size_t each = count * sizeof(T);
+        if (threw) {
+            for (const auto& b : out)
+                ZIGGY_FUZZ_CHECK(b.empty() && b.data() == nullptr,
+                                 "%s: a failed allocate_bulk left a buffer", name);
+            ZIGGY_FUZZ_CHECK(a.total_allocated_bytes() == before - held,
+                             "%s: a failed allocate_bulk left the count at %zu, not %zu", name,
+                             a.total_allocated_bytes(), before - held);
+            return;
+        }
+        ZIGGY_FUZZ_CHECK(a.total_allocated_bytes() == before - held + out.size() * each,
+                         "%s: allocate_bulk of %zu x %zu bytes counted %zu bytes, from %zu", name,
+                         out.size(), each, a.total_allocated_bytes(), before - held);
+        const std::uint64_t direct = pool_of(a).statistics().direct_allocations - direct_before;
+        const bool pooled = typed_pooled<T>(a, count);
+        ZIGGY_FUZZ_CHECK(direct == (pooled || count == 0 ? 0 : out.size()),
+                         "%s: allocate_bulk of %zu buffers of %zu %zu-byte elements (%s) made %llu "
+                         "direct allocations",
+                         name, out.size(), count, sizeof(T), pooled ? "pooled" : "direct",
+                         static_cast<unsigned long long>(direct));
+        for (std::size_t i = 0; i < out.size(); ++i) {
+            const ziggy::Buffer<T>& b = out[i];
+            ZIGGY_FUZZ_CHECK(b.size() == count && (count == 0) == (b.data() == nullptr) &&
+                                 (count == 0 || b.allocator() == &a),
+                             "%s: allocate_bulk buffer %zu holds %zu elements, not %zu", name, i,
+                             b.size(), count);
+            if (count == 0) continue;
+            auto* bytes = reinterpret_cast<std::uint8_t*>(b.data());
+            ZIGGY_FUZZ_CHECK(reinterpret_cast<std::uintptr_t>(bytes) % alignof(T) == 0,
+                             "%s: allocate_bulk buffer %zu misaligned", name, i);
+            ZIGGY_FUZZ_CHECK(!zero || (bytes[0] == 0 && bytes[each - 1] == 0),
+                             "%s: allocate_bulk did not zero buffer %zu", name, i);
+            std::memset(bytes, static_cast<int>(i + 1), each);
+        }
+        for (std::size_t i = 0; i < out.size() && count != 0; ++i) {
+            const auto* bytes = reinterpret_cast<const std::uint8_t*>(out[i].data());
+            const auto mark = static_cast<std::uint8_t>(i + 1);
+            ZIGGY_FUZZ_CHECK(bytes[0] == mark && bytes[each - 1] == mark,
+                             "%s: allocate_bulk buffer %zu overlaps another", name, i);
+        }
+        ziggy::SystemAllocator other;
+        out.insert(out.begin() + static_cast<std::ptrdiff_t>(in.pick(out.size() + 1)),
+                   other.template allocate<T>(3));
+        a.template deallocate_bulk<T>(std::span<ziggy::Buffer<T>>(out));
+        for (const auto& b : out)
+            ZIGGY_FUZZ_CHECK(b.empty() && b.data() == nullptr, "%s: deallocate_bulk left a buffer",
+                             name);
+        ZIGGY_FUZZ_CHECK(
+            a.total_allocated_bytes() == before - held && other.total_allocated_bytes() == 0,
+            "%s: deallocate_bulk left the count at %zu, not %zu (the other "
+            "allocator's at %zu)",
+            name, a.total_allocated_bytes(), before - held, other.total_allocated_bytes());
+    });
+}
+
 /// UnmanagedMemoryPool over a checked backing (or a SystemAllocator, see
 /// PoolBase): exact live bytes; `clear()` gives every pooled block back, so
 /// the backing then holds exactly the blocks of live buffers.
@@ -318,15 +581,21 @@ public:
     CheckedBacking* backing() noexcept override { return base_.checked(); }
 
     void special(std::uint8_t what, Reader& in, Model& model) override {
-        switch (what % 3) {
+        switch (what % 4) {
             case 0:
                 clear(model);
                 break;
             case 1:
-                checker_.check(name(), pool_);
+                checker_.check(name(), pool_, base_.checked(), model.entry_count_of(*this));
+                break;
+            case 2:
+                if (in.flag())
+                    bulk_round(pool_, name(), base_.checked(), in);
+                else
+                    buffer_bulk_round(pool_, name(), base_.checked(), in);
                 break;
             default:
-                bulk_round(pool_, name(), base_.checked(), in);
+                reuse_round(pool_, name(), base_.checked(), in);
                 break;
         }
     }
@@ -339,7 +608,8 @@ private:
 
     void clear(Model& model) {
         pool_.clear();
-        checker_.check(name(), pool_, /*cleared=*/true);
+        checker_.check(name(), pool_, base_.checked(), model.entry_count_of(*this),
+                       /*cleared=*/true);
         base_.check_cleared(name(), model.entry_count_of(*this));
     }
 };
@@ -360,32 +630,54 @@ public:
     CheckedBacking* backing() noexcept override { return base_.checked(); }
 
     void special(std::uint8_t what, Reader& in, Model& model) override {
-        switch (what % 4) {
+        switch (what % 5) {
             case 0:
                 hybrid_.pool().clear();
-                checker_.check(name(), hybrid_.pool(), /*cleared=*/true);
+                checker_.check(name(), hybrid_.pool(), base_.checked(), model.entry_count_of(*this),
+                               /*cleared=*/true);
                 base_.check_cleared(name(), model.entry_count_of(*this));
                 break;
             case 1: {
                 const auto type = static_cast<ElementType>(in.u8() % element_type_count);
-                check_route(type, in.u16() % 4096);
+                const std::uint16_t how = in.u16();
+                check_route(type, how, in);
                 break;
             }
             case 3: // either route, by the size and the thresholds
-                bulk_round(hybrid_, name(), base_.checked(), in);
+                if (in.flag())
+                    bulk_round(hybrid_, name(), base_.checked(), in);
+                else
+                    buffer_bulk_round(hybrid_, name(), base_.checked(), in);
+                break;
+            case 4:
+                reuse_round(hybrid_, name(), base_.checked(), in);
                 break;
             default:
-                checker_.check(name(), hybrid_.pool());
+                checker_.check(name(), hybrid_.pool(), base_.checked(),
+                               model.entry_count_of(*this));
                 break;
         }
     }
-    void finish(Model&) override { checker_.check(name(), hybrid_.pool()); }
+    void finish(Model& model) override {
+        checker_.check(name(), hybrid_.pool(), base_.checked(), model.entry_count_of(*this));
+    }
 
 private:
+    // The configuration's low two bits: the default thresholds, small ones,
+    // none (every request direct) or unbounded ones (the pool's classes
+    // alone decide).
     static ziggy::HybridThresholds thresholds(std::uint8_t config) {
-        ziggy::HybridThresholds t;
-        if (config & 1) t = {16, 8, 4, 2, 64, 64};
-        return t;
+        constexpr std::size_t all = static_cast<std::size_t>(-1);
+        switch (config % 4) {
+            case 1:
+                return {16, 8, 4, 2, 64, 64};
+            case 2:
+                return {0, 0, 0, 0, 0, 0};
+            case 3:
+                return {all, all, all, all, all, all};
+            default:
+                return {};
+        }
     }
     // The documented thresholds, restated: pooled up to the per-size count
     // (and within the pool's classes and alignments).
@@ -402,10 +694,19 @@ private:
                 return element_size > 8 ? t.large_struct : t.byte_budget / element_size;
         }
     }
-    void check_route(ElementType type, std::size_t count) {
-        if (count == 0) return;
+    // A typed allocation of `type`, at a count near its pooled limit (one
+    // below, at, one above) or anywhere below 4096, goes where
+    // `route_for<T>` says and the restated thresholds promise; then a raw
+    // allocation of that many bytes at an alignment up to 128 goes where
+    // `route_for_bytes` says.
+    void check_route(ElementType type, std::uint16_t how, Reader& in) {
         with_type(type, [&](auto v) {
             using T = typename decltype(v)::type;
+            const std::size_t limit = hybrid_.template pooled_count_limit<T>();
+            const std::size_t count = (how & 3) == 3
+                                          ? (how >> 2) % 4096
+                                          : limit + (how & 3) - std::min<std::size_t>(limit, 1);
+            if (count == 0) return;
             const bool pooled = count <= documented_max(sizeof(T)) && alignof(T) <= 64 &&
                                 count * sizeof(T) <= ziggy::detail::max_class_size;
             ZIGGY_FUZZ_CHECK(
@@ -419,6 +720,22 @@ private:
                              "hybrid: allocate<%zu-byte T>(%zu) went %s, route_for says %s",
                              sizeof(T), count, after == before ? "pooled" : "direct",
                              pooled ? "pooled" : "direct");
+            const std::size_t bytes = count * sizeof(T);
+            const std::size_t alignment = std::size_t{1} << in.pick(8);
+            const bool bytes_pooled =
+                hybrid_.route_for_bytes(bytes, alignment) == ziggy::Route::pooled;
+            ZIGGY_FUZZ_CHECK(bytes_pooled == (bytes <= hybrid_.thresholds().untyped_bytes &&
+                                              bytes <= ziggy::detail::max_class_size &&
+                                              alignment <= ziggy::detail::max_pooled_alignment),
+                             "hybrid: route_for_bytes(%zu, %zu) disagrees with the thresholds",
+                             bytes, alignment);
+            void* p = hybrid_.allocate_bytes(bytes, alignment);
+            const auto direct = hybrid_.pool().statistics().direct_allocations;
+            hybrid_.deallocate_bytes(p, bytes, alignment);
+            ZIGGY_FUZZ_CHECK((direct == after) == bytes_pooled,
+                             "hybrid: allocate_bytes(%zu, %zu) went %s, route_for_bytes says %s",
+                             bytes, alignment, direct == after ? "pooled" : "direct",
+                             bytes_pooled ? "pooled" : "direct");
         });
     }
 
