@@ -238,14 +238,26 @@ def reuse_args(class_index, edge, typed=False, align_log2=4, unsized=False):
     raise ValueError("no reuse round byte")
 
 
-def buffer_bulk_args(type_, n, count, prefill=(), zero=False, fail=False, bad=False, null_at=0):
+def buffer_bulk_args(type_, n, count, prefill=(), zero=False, fail=False, bad=False, past=False,
+                     null_at=0):
     """A Buffer bulk round (the bulk special with an even flag byte): `n`
-    buffers of `count` elements, those in `prefill` already holding one;
-    `bad` a count whose bytes overflow (or reach 2^47 for 1-byte types)."""
-    how = int(bad) | (int(zero) << 1) | (int(fail) << 2)
-    b = u8(0) + u8(TYPES.index(type_)) + u8(how) + u8(n) + (b"" if bad and n else u16(count))
+    buffers of `count` elements (below 4 KiB; with `past`, count is the
+    number of elements past the classes' 32 KiB, 1 to 4, and n at most 8),
+    those in `prefill` already holding one; `bad` a count whose bytes
+    overflow (or reach 2^47 for 1-byte types)."""
+    how = int(bad) | (int(zero) << 1) | (int(fail) << 2) | (int(past) << 3)
+    size = b"" if bad and n else u8(count - 1) if past else u16(count)
+    b = u8(0) + u8(TYPES.index(type_)) + u8(how) + u8(n) + size
     b += b"".join(u8(0 if i in prefill else 1) for i in range(n))
     return b + u8(null_at)
+
+
+def bad_free_args(class_index, kind, past=False, align_log2=4, at=3):
+    """A bad-free round (the pool's special 4, the hybrid's 5): a block of the
+    class's size (past the classes: 32 KiB + 1 + that size) at 2^align_log2,
+    and a free of a pointer `kind` 0 16-aligned inside it, 1 misaligned
+    inside it, 2 malloc's (`at` picks the offset or malloc's size)."""
+    return u8(int(past) | (align_log2 << 1) | (kind << 4)) + u8(class_index) + u8(at)
 
 
 def pool_seeds():
@@ -253,8 +265,9 @@ def pool_seeds():
     # bit 0x40 a SystemAllocator base (set) or a checked one (clear); the low
     # bits the pool's retention caps, or the hybrid's thresholds (default,
     # small, none, unbounded). The target byte is still read (one target).
-    # Specials: the pool's 0 clear, 1 statistics, 2 bulk, 3 reuse; the
-    # hybrid's 0 clear, 1 route, 2 statistics, 3 bulk, 4 reuse.
+    # Specials: the pool's 0 clear, 1 statistics, 2 bulk, 3 reuse, 4 bad
+    # free; the hybrid's 0 clear, 1 route, 2 statistics, 3 bulk, 4 reuse,
+    # 5 bad free.
     seeds = {}
     for cfg, base, suffix in [(c, b, s) for c in range(4)
                               for b, s in ((0, ""), (0x40, "-system"))]:
@@ -273,6 +286,9 @@ def pool_seeds():
                                                        (39, 0, False, 0, False),
                                                        (39, 1, True, 0, False)):
                 p.special(target, reuse, reuse_args(index, edge, typed, align, unsized))
+            for index, kind, past, align in ((0, 1, False, 4), (5, 0, False, 6), (9, 2, False, 0),
+                                             (30, 0, True, 4), (2, 1, True, 7), (0, 0, False, 3)):
+                p.special(target, reuse + 1, bad_free_args(index, kind, past, align))
             if target == "pool":
                 p.special("pool", 0).special("pool", 1)
             else:
@@ -308,7 +324,8 @@ def pool_seeds():
             # classes, a failing base, overflowing counts, count 0.
             p.special(target, bulk, buffer_bulk_args("u32", 40, 16, prefill=(0, 5, 39)))
             p.special(target, bulk, buffer_bulk_args("line", 12, 3, zero=True, null_at=12))
-            p.special(target, bulk, buffer_bulk_args("u64", 5, 4097, prefill=(1,)))
+            p.special(target, bulk, buffer_bulk_args("u64", 5, 1, prefill=(1,), past=True))
+            p.special(target, bulk, buffer_bulk_args("u8", 20, 4097, prefill=(7,)))
             p.special(target, bulk, buffer_bulk_args("odd", 30, 77, prefill=(2,), fail=True))
             p.special(target, bulk, buffer_bulk_args("u16", 7, 0, prefill=(3, 4), bad=True))
             p.special(target, bulk, buffer_bulk_args("u8", 3, 0, prefill=(0,), bad=True))

@@ -34,6 +34,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <new>
@@ -455,7 +456,8 @@ void reuse_round(A& a, const char* name, CheckedBacking* backing, Reader& in) {
 
 /// A bulk round through the Buffer API on `a` (a pool or a hybrid): up to 40
 /// buffers, some already holding a buffer of `a` (freed first), filled by
-/// `allocate_bulk<T>` with `count` elements each (zeroed when asked), then
+/// `allocate_bulk<T>` with `count` elements each (up to 4 KiB, or past the
+/// classes for up to 8 buffers; zeroed when asked), then
 /// emptied by `deallocate_bulk<T>` with a SystemAllocator's buffer among them
 /// (reset on its own). Each buffer is `a`'s, aligned, apart from the others;
 /// the byte count follows exactly; a hybrid's buffers all take the route
@@ -470,12 +472,17 @@ void buffer_bulk_round(A& a, const char* name, CheckedBacking* backing, Reader& 
     const std::uint8_t how = in.u8();
     with_type(type, [&](auto v) {
         using T = typename decltype(v)::type;
-        constexpr std::size_t past_classes = 2 * ziggy::detail::max_class_size / sizeof(T) + 2;
-        std::vector<ziggy::Buffer<T>> out(in.u8() % 41);
+        // Counts up to 4 KiB of elements, or (how bit 3) just past the
+        // classes for at most 8 buffers: large buffers cost the harness
+        // more (ASan poisons and unpoisons every byte) than they find.
+        const bool past = (how & 8) != 0;
+        std::vector<ziggy::Buffer<T>> out(in.u8() % (past ? 9 : 41));
         const bool bad = (how & 1) != 0 && !out.empty();
-        const std::size_t count = !bad            ? in.u16() % past_classes
-                                  : sizeof(T) > 1 ? static_cast<std::size_t>(-1) / sizeof(T) + 1
-                                                  : std::size_t{1} << 47;
+        const std::size_t count =
+            bad    ? (sizeof(T) > 1 ? static_cast<std::size_t>(-1) / sizeof(T) + 1
+                                    : std::size_t{1} << 47)
+            : past ? ziggy::detail::max_class_size / sizeof(T) + 1 + in.u8() % 4
+                   : in.u16() % (4096 / sizeof(T) + 2);
         std::size_t held = 0; // bytes of the buffers already in `out`
         for (std::size_t i = 0; i < out.size(); ++i) {
             if ((in.u8() & 3) != 0) continue;
@@ -570,6 +577,54 @@ void buffer_bulk_round(A& a, const char* name, CheckedBacking* backing, Reader& 
     });
 }
 
+/// A bad-free round on `a` (a pool or a hybrid): a live block of a size on a
+/// class edge (or past the classes), filled, and a pointer that is no block
+/// of `a`: inside the block (a multiple of 16 bytes in, or misaligned) or
+/// malloc's. `free` throws InvalidFreeError and a sized free ignores it;
+/// the byte count, the block and its bytes stay as they were, and the block
+/// then frees normally.
+template <class A>
+void bad_free_round(A& a, const char* name, Reader& in) {
+    const std::uint8_t how = in.u8();
+    const std::size_t edge = ziggy::detail::class_size(in.pick(ziggy::detail::size_class_count));
+    const std::size_t size = (how & 1) != 0 ? ziggy::detail::max_class_size + 1 + edge : edge;
+    const std::size_t alignment = std::size_t{1} << ((how >> 1) % 8);
+    auto* block = static_cast<std::uint8_t*>(a.allocate_bytes(size, alignment));
+    std::memset(block, 0x5A, size);
+    const std::size_t before = a.total_allocated_bytes();
+    void* bad = nullptr;
+    void* foreign = nullptr;
+    const std::size_t kind = (how >> 4) % 3;
+    if (kind == 0 && size >= 32) { // 16-aligned, inside the block
+        bad = block + 16 * (1 + in.pick(size / 16 - 1));
+    } else if (kind <= 1) { // misaligned, inside the block
+        bad = block + 1 + in.pick(std::min<std::size_t>(size - 1, 255));
+    } else {
+        foreign = std::malloc(16 * (1 + in.pick(8)));
+        bad = foreign;
+    }
+    const long long offset = foreign != nullptr ? -1 : static_cast<std::uint8_t*>(bad) - block;
+    bool refused = false;
+    try {
+        a.free(bad);
+    } catch (const ziggy::InvalidFreeError&) {
+        refused = true;
+    }
+    a.deallocate_bytes(bad, size, alignment);
+    ZIGGY_FUZZ_CHECK(refused && a.total_allocated_bytes() == before,
+                     "%s: a free of a pointer %lld bytes into a %zu-byte block (-1: malloc's) "
+                     "was %s, the count %zu, not %zu",
+                     name, offset, size, refused ? "refused" : "taken", a.total_allocated_bytes(),
+                     before);
+    ZIGGY_FUZZ_CHECK(block[0] == 0x5A && block[size - 1] == 0x5A,
+                     "%s: a refused free changed a live %zu-byte block", name, size);
+    std::free(foreign);
+    a.free(block);
+    ZIGGY_FUZZ_CHECK(a.total_allocated_bytes() == before - size,
+                     "%s: the block's free after the refusals left the count at %zu, not %zu", name,
+                     a.total_allocated_bytes(), before - size);
+}
+
 /// UnmanagedMemoryPool over a checked backing (or a SystemAllocator, see
 /// PoolBase): exact live bytes; `clear()` gives every pooled block back, so
 /// the backing then holds exactly the blocks of live buffers.
@@ -581,7 +636,7 @@ public:
     CheckedBacking* backing() noexcept override { return base_.checked(); }
 
     void special(std::uint8_t what, Reader& in, Model& model) override {
-        switch (what % 4) {
+        switch (what % 5) {
             case 0:
                 clear(model);
                 break;
@@ -594,8 +649,11 @@ public:
                 else
                     buffer_bulk_round(pool_, name(), base_.checked(), in);
                 break;
-            default:
+            case 3:
                 reuse_round(pool_, name(), base_.checked(), in);
+                break;
+            default:
+                bad_free_round(pool_, name(), in);
                 break;
         }
     }
@@ -630,7 +688,7 @@ public:
     CheckedBacking* backing() noexcept override { return base_.checked(); }
 
     void special(std::uint8_t what, Reader& in, Model& model) override {
-        switch (what % 5) {
+        switch (what % 6) {
             case 0:
                 hybrid_.pool().clear();
                 checker_.check(name(), hybrid_.pool(), base_.checked(), model.entry_count_of(*this),
@@ -651,6 +709,9 @@ public:
                 break;
             case 4:
                 reuse_round(hybrid_, name(), base_.checked(), in);
+                break;
+            case 5:
+                bad_free_round(hybrid_, name(), in);
                 break;
             default:
                 checker_.check(name(), hybrid_.pool(), base_.checked(),
