@@ -260,18 +260,33 @@ def bad_free_args(class_index, kind, past=False, align_log2=4, at=3):
     return u8(int(past) | (align_log2 << 1) | (kind << 4)) + u8(class_index) + u8(at)
 
 
+def thread_args(hows, sizes):
+    """A thread round (the pool's special 5, the hybrid's 6): one byte per
+    live buffer, newest first (bit 2: the worker frees it; bit 0 through
+    its Buffer, else bit 1 unsized), then the worker's own block sizes
+    (below 4096, or 32 KiB + 1 + n past the classes)."""
+    b = b"".join(u8(h) for h in hows) + u8(len(sizes))
+    for size in sizes:
+        b += u16(((size - 32769) << 1) | 1) if size > 32768 else u16((size - 1) << 1)
+    return b
+
+
 def pool_seeds():
     # The configuration's top bit picks the pool (clear) or the hybrid (set);
     # bit 0x40 a SystemAllocator base (set) or a checked one (clear); the low
-    # bits the pool's retention caps, or the hybrid's thresholds (default,
-    # small, none, unbounded). The target byte is still read (one target).
+    # two bits the pool's retention caps, or the hybrid's thresholds (default,
+    # small, none, unbounded; bits 2-3 its pool's retention caps). The target
+    # byte is still read (one target).
     # Specials: the pool's 0 clear, 1 statistics, 2 bulk, 3 reuse, 4 bad
-    # free; the hybrid's 0 clear, 1 route, 2 statistics, 3 bulk, 4 reuse,
-    # 5 bad free.
+    # free, 5 thread; the hybrid's 0 clear, 1 route, 2 statistics, 3 bulk,
+    # 4 reuse, 5 bad free, 6 thread. Each seed stays within the harness's
+    # max_len (256): libFuzzer cuts longer inputs when it loads them.
     seeds = {}
     for cfg, base, suffix in [(c, b, s) for c in range(4)
                               for b, s in ((0, ""), (0x40, "-system"))]:
         for target, top in (("pool", 0), ("hybrid", 0x80)):
+            reuse = 3 if target == "pool" else 4
+            ends = (0, 1) if target == "pool" else (0, 2)
             p = OpsProgram([target], POOL_OPS, config=cfg | base | top)
             for i, index in enumerate([0, 7, 8, 9, 20, 39]):
                 for how in range(4):
@@ -279,31 +294,41 @@ def pool_seeds():
                     p.allocate_bytes(target, size_args, 4)
             for e in range(0, 20, 3):
                 p.entry_op("raw_free", e, u8(e % 2))
-            reuse = 3 if target == "pool" else 4
+            p.special(target, ends[0]).special(target, ends[1])
+            seeds[f"class-edges-{target}-{cfg}{suffix}"] = p.b
+            # Rounds: a worker thread frees three of five live buffers and
+            # allocates blocks of its own; reuse rounds; bad frees.
+            p = OpsProgram([target], POOL_OPS, config=cfg | base | top)
+            for index in (0, 9, 39):
+                p.allocate_bytes(target, u8(3) + u8(index), 4)
+            p.allocate(target, "u32", 100).allocate(target, "line", 3)
+            p.special(target, reuse + 2, thread_args([5, 0, 6, 4, 3],
+                                                     [64, 100, 4096, 32770, 16, 32800]))
             for index, edge, typed, align, unsized in ((3, 0, False, 4, False),
                                                        (8, -1, True, 0, False),
                                                        (20, 1, False, 6, True),
                                                        (39, 0, False, 0, False),
                                                        (39, 1, True, 0, False)):
                 p.special(target, reuse, reuse_args(index, edge, typed, align, unsized))
-            for index, kind, past, align in ((0, 1, False, 4), (5, 0, False, 6), (9, 2, False, 0),
-                                             (30, 0, True, 4), (2, 1, True, 7), (0, 0, False, 3)):
+            for index, kind, past, align in ((1, 0, False, 4), (0, 1, False, 4), (5, 0, False, 6),
+                                             (9, 2, False, 0), (30, 0, True, 4), (2, 1, True, 7)):
                 p.special(target, reuse + 1, bad_free_args(index, kind, past, align))
-            if target == "pool":
-                p.special("pool", 0).special("pool", 1)
-            else:
-                p.special("hybrid", 1, route_args("u8", 1024)).special("hybrid", 1, route_args("u8", 1025))
-                for type_ in TYPES:
-                    for near in (-1, 0, 1):
-                        p.special("hybrid", 1, route_args(type_, near_limit=near, align_log2=near + 6))
-                p.special("hybrid", 0).special("hybrid", 2)
-            seeds[f"class-edges-{target}-{cfg}{suffix}"] = p.b
+            p.special(target, ends[0]).special(target, ends[1])
+            seeds[f"rounds-{target}-{cfg}{suffix}"] = p.b
+        # The hybrid's routes: typed and raw at and around each type's limit.
+        p = OpsProgram(["hybrid"], POOL_OPS, config=cfg | base | 0x80)
+        p.special("hybrid", 1, route_args("u8", 1024)).special("hybrid", 1, route_args("u8", 1025))
+        for t, type_ in enumerate(TYPES):
+            for near in (-1, 0, 1):
+                p.special("hybrid", 1, route_args(type_, near_limit=near, align_log2=(t + near) % 8))
+        p.special("hybrid", 0).special("hybrid", 2)
+        seeds[f"routes-hybrid-{cfg}{suffix}"] = p.b
     # Bulk rounds (the pool's special 2, the hybrid's special 3; an odd flag
     # byte first for the raw one): `how` bit 0
     # a size past the classes (else 1 + u16 % 4096), bits 1-3 log2 of the
     # alignment, 0x10 the base's next request fails, 0x20 zeroed, 0x40 freed
     # in reverse; then the count and where the null pointer goes among the
-    # frees. The hybrid's configuration bit 0 sets its small thresholds
+    # frees. The hybrid's configuration's low bits 1 set its small thresholds
     # (bytes up to 64 pooled), so 100 and 300 bytes go direct there though
     # within the classes.
     for target, bulk, ends, configs in (
@@ -320,8 +345,13 @@ def pool_seeds():
             p.special(target, bulk, raw + u8(0x0E) + u16(99) + u8(9) + u8(3))    # 128-aligned: direct
             p.special(target, bulk, raw + u8(0x41) + u8(5) + u8(12) + u8(6))     # past the classes
             p.special(target, bulk, raw + u8(0x18) + u16(299) + u8(70) + u8(1))  # 300 B: base fails
+            p.special(target, bulk, raw + u8(0x08) + u16(47) + u8(3) + u8(1))    # decoded after it
+            p.special(target, ends[0]).special(target, ends[1])
+            seeds[f"bulk-{target}{suffix}"] = p.b
             # Buffer bulk rounds: buffers already held, zeroed, past the
             # classes, a failing base, overflowing counts, count 0.
+            p = OpsProgram([target], POOL_OPS, config=cfg | base)
+            p.allocate_bytes(target, u8(3) + u8(8), 4)
             p.special(target, bulk, buffer_bulk_args("u32", 40, 16, prefill=(0, 5, 39)))
             p.special(target, bulk, buffer_bulk_args("line", 12, 3, zero=True, null_at=12))
             p.special(target, bulk, buffer_bulk_args("u64", 5, 1, prefill=(1,), past=True))
@@ -331,7 +361,7 @@ def pool_seeds():
             p.special(target, bulk, buffer_bulk_args("u8", 3, 0, prefill=(0,), bad=True))
             p.special(target, bulk, buffer_bulk_args("u8", 9, 0, prefill=(8,)))
             p.special(target, ends[0]).special(target, ends[1])
-            seeds[f"bulk-{target}{suffix}"] = p.b
+            seeds[f"bulk-buffers-{target}{suffix}"] = p.b
     return seeds
 
 
@@ -417,7 +447,16 @@ def main():
             if f.startswith("seed-"):
                 os.remove(os.path.join(directory, f))
         seeds = make()
+        options = os.path.join(HERE, harness + ".options")
+        max_len = None
+        if os.path.exists(options):
+            for line in open(options):
+                if line.replace(" ", "").startswith("max_len="):
+                    max_len = int(line.split("=")[1])
         for name, data in seeds.items():
+            if max_len is not None and len(data) > max_len:
+                sys.exit(f"{harness}: seed-{name} is {len(data)} bytes, above max_len {max_len} "
+                         "(libFuzzer would cut it)")
             with open(os.path.join(directory, "seed-" + name), "wb") as out:
                 out.write(data)
         print(f"{harness}: {len(seeds)} seeds")

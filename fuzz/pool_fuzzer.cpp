@@ -16,8 +16,12 @@
 // a reuse round follows one block through allocate, free and allocate
 // again (each allocation exactly one hit, miss or direct block, a miss one
 // block from the base, a free the caps have room for retained and then
-// handed back by a hit; reuse_round in targets.hpp), and a bulk round may
-// free every block a second time, which must be refused (bulk_round).
+// handed back by a hit; reuse_round in targets.hpp), a bulk round may free
+// every block a second time, which must be refused (bulk_round; its Buffer
+// form, buffer_bulk_round, checks bad counts and a failing base), a
+// bad-free round refuses pointers that are no block (bad_free_round), and a
+// thread round frees buffers on a worker thread that then exits
+// (thread_round).
 #include "ops_engine.hpp"
 
 namespace {

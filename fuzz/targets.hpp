@@ -39,6 +39,7 @@
 #include <memory>
 #include <new>
 #include <span>
+#include <thread>
 #include <vector>
 
 namespace ziggy_fuzz {
@@ -230,6 +231,9 @@ void bulk_round(A& a, const char* name, CheckedBacking* backing, Reader& in) {
                                             : 1 + std::size_t{in.u16()} % 4096;
     const std::size_t alignment = std::size_t{1} << ((how >> 1) % 8);
     std::vector<void*> blocks(in.u8() % 80, &a);
+    // Every byte the round owns is read before it may return early, so the
+    // rest of the input decodes the same whatever this round's outcome.
+    const std::size_t null_at = in.pick(blocks.size() + 1);
     const std::size_t before = a.total_allocated_bytes();
     if (backing != nullptr && (how & 0x10) != 0) backing->fail_next(1);
     bool threw = false;
@@ -266,8 +270,7 @@ void bulk_round(A& a, const char* name, CheckedBacking* backing, Reader& in) {
                          "%s: allocate_bulk block %zu overlaps another", name, i);
     }
     if ((how & 0x40) != 0) std::reverse(blocks.begin(), blocks.end());
-    blocks.insert(blocks.begin() + static_cast<std::ptrdiff_t>(in.pick(blocks.size() + 1)),
-                  nullptr);
+    blocks.insert(blocks.begin() + static_cast<std::ptrdiff_t>(null_at), nullptr);
     // With bit 0x80, every block is freed a second time (bad input) over a
     // checked backing that holds what it is given back meanwhile, so the
     // bytes of blocks the first free gave it stay as that free left them.
@@ -489,6 +492,8 @@ void buffer_bulk_round(A& a, const char* name, CheckedBacking* backing, Reader& 
             out[i] = a.template allocate<T>(1 + i % 7);
             held += out[i].size_bytes();
         }
+        // Read before the round may return early (see bulk_round).
+        const std::size_t other_at = in.pick(out.size() + 1);
         const bool zero = (how & 2) != 0;
         const bool fail = backing != nullptr && (how & 4) != 0;
         const std::size_t before = a.total_allocated_bytes();
@@ -563,7 +568,7 @@ void buffer_bulk_round(A& a, const char* name, CheckedBacking* backing, Reader& 
                              "%s: allocate_bulk buffer %zu overlaps another", name, i);
         }
         ziggy::SystemAllocator other;
-        out.insert(out.begin() + static_cast<std::ptrdiff_t>(in.pick(out.size() + 1)),
+        out.insert(out.begin() + static_cast<std::ptrdiff_t>(other_at),
                    other.template allocate<T>(3));
         a.template deallocate_bulk<T>(std::span<ziggy::Buffer<T>>(out));
         for (const auto& b : out)
@@ -577,12 +582,12 @@ void buffer_bulk_round(A& a, const char* name, CheckedBacking* backing, Reader& 
     });
 }
 
-/// A bad-free round on `a` (a pool or a hybrid): a live block of a size on a
-/// class edge (or past the classes), filled, and a pointer that is no block
-/// of `a`: inside the block (a multiple of 16 bytes in, or misaligned) or
-/// malloc's. `free` throws InvalidFreeError and a sized free ignores it;
-/// the byte count, the block and its bytes stay as they were, and the block
-/// then frees normally.
+/// A bad-free round on `a` (a pool or a hybrid): a live block of a class's
+/// size (or that plus 32 KiB + 1, past the classes), filled, and a pointer
+/// that is no block of `a`: inside the block (a multiple of 16 bytes in, or
+/// 1 to 255 bytes in, mostly misaligned) or malloc's. `free` throws InvalidFreeError and a sized
+/// free ignores it; the byte count, the block and its bytes stay as they were, and the block then
+/// frees normally.
 template <class A>
 void bad_free_round(A& a, const char* name, Reader& in) {
     const std::uint8_t how = in.u8();
@@ -597,7 +602,7 @@ void bad_free_round(A& a, const char* name, Reader& in) {
     const std::size_t kind = (how >> 4) % 3;
     if (kind == 0 && size >= 32) { // 16-aligned, inside the block
         bad = block + 16 * (1 + in.pick(size / 16 - 1));
-    } else if (kind <= 1) { // misaligned, inside the block
+    } else if (kind <= 1) { // 1 to 255 bytes in (mostly misaligned)
         bad = block + 1 + in.pick(std::min<std::size_t>(size - 1, 255));
     } else {
         foreign = std::malloc(16 * (1 + in.pick(8)));
@@ -625,6 +630,64 @@ void bad_free_round(A& a, const char* name, Reader& in) {
                      a.total_allocated_bytes(), before - size);
 }
 
+/// A thread round on target `t`, whose allocator is `a` (a pool or a hybrid):
+/// a worker thread frees some of the target's live buffers (through the
+/// `Buffer`, sized or unsized: blocks another thread allocated), allocates
+/// blocks of its own (sizes in and past the classes) and frees half of them,
+/// then exits, which hands its cache to the pool's depot (or to the base,
+/// past the caps); the main thread joins it and frees the other half. The
+/// input is read on the main thread before the worker starts, and the main
+/// thread waits while the worker runs, so the model and the checked base
+/// are used by one thread at a time. Afterwards the byte count is exact and
+/// the base holds exactly the retained blocks and one per live buffer.
+template <class A>
+void thread_round(A& a, Target& t, Model& model, PoolChecker& checker, CheckedBacking* backing,
+                  Reader& in) {
+    struct Free {
+        Entry* entry;
+        std::uint8_t how; // bit 0: through the Buffer (or the pmr resource); else bit 1: unsized
+    };
+    std::vector<Free> frees;
+    for (Entry* e : model.entries_at(t, 0)) {
+        const std::uint8_t how = in.u8();
+        if (e->deferred || (how & 4) == 0) continue; // a DeferScope frees a deferred one
+        frees.push_back(Free{e, how});
+        if (frees.size() == 16) break;
+    }
+    std::vector<std::size_t> sizes(in.u8() % 17);
+    for (std::size_t& size : sizes) {
+        const std::uint16_t v = in.u16();
+        size =
+            (v & 1) != 0 ? ziggy::detail::max_class_size + 1 + (v >> 1) % 64 : 1 + (v >> 1) % 4096;
+    }
+    std::vector<void*> own(sizes.size());
+    std::thread worker([&] {
+        for (const Free& f : frees) {
+            if (((f.how & 1) != 0 && f.entry->has_buffer()) || f.entry->from_pmr)
+                model.destroy(*f.entry, true);
+            else
+                model.raw_free(*f.entry, (f.how & 2) != 0);
+        }
+        for (std::size_t i = 0; i < sizes.size(); ++i) {
+            own[i] = a.allocate_bytes(sizes[i]);
+            std::memset(own[i], static_cast<int>(i), sizes[i]);
+        }
+        for (std::size_t i = 0; i < sizes.size(); i += 2) a.deallocate_bytes(own[i], sizes[i]);
+    });
+    worker.join();
+    for (std::size_t i = 1; i < sizes.size(); i += 2) {
+        const auto* b = static_cast<const std::uint8_t*>(own[i]);
+        ZIGGY_FUZZ_CHECK(
+            b[0] == static_cast<std::uint8_t>(i) && b[sizes[i] - 1] == static_cast<std::uint8_t>(i),
+            "%s: a block the worker allocated changed after it exited", t.name());
+        a.free(own[i]);
+    }
+    ZIGGY_FUZZ_CHECK(a.total_allocated_bytes() == t.live_bytes,
+                     "%s: after a thread round total_allocated_bytes() is %zu, the model says %zu",
+                     t.name(), a.total_allocated_bytes(), t.live_bytes);
+    checker.check(t.name(), pool_of(a), backing, model.entry_count_of(t));
+}
+
 /// UnmanagedMemoryPool over a checked backing (or a SystemAllocator, see
 /// PoolBase): exact live bytes; `clear()` gives every pooled block back, so
 /// the backing then holds exactly the blocks of live buffers.
@@ -636,7 +699,7 @@ public:
     CheckedBacking* backing() noexcept override { return base_.checked(); }
 
     void special(std::uint8_t what, Reader& in, Model& model) override {
-        switch (what % 5) {
+        switch (what % 6) {
             case 0:
                 clear(model);
                 break;
@@ -652,8 +715,11 @@ public:
             case 3:
                 reuse_round(pool_, name(), base_.checked(), in);
                 break;
-            default:
+            case 4:
                 bad_free_round(pool_, name(), in);
+                break;
+            default:
+                thread_round(pool_, *this, model, checker_, base_.checked(), in);
                 break;
         }
     }
@@ -688,7 +754,7 @@ public:
     CheckedBacking* backing() noexcept override { return base_.checked(); }
 
     void special(std::uint8_t what, Reader& in, Model& model) override {
-        switch (what % 6) {
+        switch (what % 7) {
             case 0:
                 hybrid_.pool().clear();
                 checker_.check(name(), hybrid_.pool(), base_.checked(), model.entry_count_of(*this),
@@ -712,6 +778,9 @@ public:
                 break;
             case 5:
                 bad_free_round(hybrid_, name(), in);
+                break;
+            case 6:
+                thread_round(hybrid_, *this, model, checker_, base_.checked(), in);
                 break;
             default:
                 checker_.check(name(), hybrid_.pool(), base_.checked(),
@@ -767,6 +836,7 @@ private:
             const std::size_t count = (how & 3) == 3
                                           ? (how >> 2) % 4096
                                           : limit + (how & 3) - std::min<std::size_t>(limit, 1);
+            const std::size_t alignment = std::size_t{1} << in.pick(8); // before any return
             if (count == 0) return;
             const bool pooled = count <= documented_max(sizeof(T)) && alignof(T) <= 64 &&
                                 count * sizeof(T) <= ziggy::detail::max_class_size;
@@ -782,7 +852,6 @@ private:
                              sizeof(T), count, after == before ? "pooled" : "direct",
                              pooled ? "pooled" : "direct");
             const std::size_t bytes = count * sizeof(T);
-            const std::size_t alignment = std::size_t{1} << in.pick(8);
             const bool bytes_pooled =
                 hybrid_.route_for_bytes(bytes, alignment) == ziggy::Route::pooled;
             ZIGGY_FUZZ_CHECK(bytes_pooled == (bytes <= hybrid_.thresholds().untyped_bytes &&
