@@ -688,6 +688,31 @@ void thread_round(A& a, Target& t, Model& model, PoolChecker& checker, CheckedBa
     checker.check(t.name(), pool_of(a), backing, model.entry_count_of(t));
 }
 
+/// The rounds a pool and a hybrid target share, by number: 0 a bulk round
+/// (raw or, by the next byte, through `Buffer`s), 1 reuse, 2 bad frees, 3 a
+/// thread round.
+template <class A>
+void pool_round(int round, A& a, Target& t, Model& model, PoolChecker& checker,
+                CheckedBacking* backing, Reader& in) {
+    switch (round) {
+        case 0:
+            if (in.flag())
+                bulk_round(a, t.name(), backing, in);
+            else
+                buffer_bulk_round(a, t.name(), backing, in);
+            break;
+        case 1:
+            reuse_round(a, t.name(), backing, in);
+            break;
+        case 2:
+            bad_free_round(a, t.name(), in);
+            break;
+        default:
+            thread_round(a, t, model, checker, backing, in);
+            break;
+    }
+}
+
 /// UnmanagedMemoryPool over a checked backing (or a SystemAllocator, see
 /// PoolBase): exact live bytes; `clear()` gives every pooled block back, so
 /// the backing then holds exactly the blocks of live buffers.
@@ -706,20 +731,8 @@ public:
             case 1:
                 checker_.check(name(), pool_, base_.checked(), model.entry_count_of(*this));
                 break;
-            case 2:
-                if (in.flag())
-                    bulk_round(pool_, name(), base_.checked(), in);
-                else
-                    buffer_bulk_round(pool_, name(), base_.checked(), in);
-                break;
-            case 3:
-                reuse_round(pool_, name(), base_.checked(), in);
-                break;
-            case 4:
-                bad_free_round(pool_, name(), in);
-                break;
-            default:
-                thread_round(pool_, *this, model, checker_, base_.checked(), in);
+            default: // 2 bulk, 3 reuse, 4 bad frees, 5 thread
+                pool_round(what % 6 - 2, pool_, *this, model, checker_, base_.checked(), in);
                 break;
         }
     }
@@ -767,20 +780,11 @@ public:
                 check_route(type, how, in);
                 break;
             }
-            case 3: // either route, by the size and the thresholds
-                if (in.flag())
-                    bulk_round(hybrid_, name(), base_.checked(), in);
-                else
-                    buffer_bulk_round(hybrid_, name(), base_.checked(), in);
-                break;
-            case 4:
-                reuse_round(hybrid_, name(), base_.checked(), in);
-                break;
-            case 5:
-                bad_free_round(hybrid_, name(), in);
-                break;
-            case 6:
-                thread_round(hybrid_, *this, model, checker_, base_.checked(), in);
+            case 3: // 3 bulk (either route, by the size and the thresholds),
+            case 4: // 4 reuse,
+            case 5: // 5 bad frees,
+            case 6: // 6 thread
+                pool_round(what % 7 - 3, hybrid_, *this, model, checker_, base_.checked(), in);
                 break;
             default:
                 checker_.check(name(), hybrid_.pool(), base_.checked(),
