@@ -648,11 +648,10 @@ void thread_round(A& a, Target& t, Model& model, PoolChecker& checker, CheckedBa
         std::uint8_t how; // bit 0: through the Buffer (or the pmr resource); else bit 1: unsized
     };
     std::vector<Free> frees;
-    for (Entry* e : model.entries_at(t, 0)) {
+    for (Entry* e : model.entries_at(t, 0)) { // one byte each, whatever the outcome
         const std::uint8_t how = in.u8();
-        if (e->deferred || (how & 4) == 0) continue; // a DeferScope frees a deferred one
-        frees.push_back(Free{e, how});
-        if (frees.size() == 16) break;
+        // A DeferScope frees a deferred one; at most 16 go to the worker.
+        if (!e->deferred && (how & 4) != 0 && frees.size() < 16) frees.push_back(Free{e, how});
     }
     std::vector<std::size_t> sizes(in.u8() % 17);
     for (std::size_t& size : sizes) {
