@@ -20,7 +20,6 @@
 #include <new>
 #include <span>
 #include <stdexcept>
-#include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
