@@ -282,8 +282,13 @@ def pool_seeds():
     # 4 reuse, 5 bad free, 6 thread. Each seed stays within the harness's
     # max_len (256): libFuzzer cuts longer inputs when it loads them.
     seeds = {}
-    for cfg, base, suffix in [(c, b, s) for c in range(4)
-                              for b, s in ((0, ""), (0x40, "-system"))]:
+    # Bit 0x20 makes the pool while other pools hold every TLS slot (no slot
+    # of its own: the slow paths by pool id); bit 0x10 (without 0x40) puts a
+    # DebugAllocator between the pool and its checked backing.
+    bases = [(c, b, s) for c in range(4) for b, s in ((0, ""), (0x40, "-system"))]
+    bases += [(0, 0x10, "-debug-base"), (2, 0x10, "-debug-base"), (0, 0x20, "-slotless"),
+              (1, 0x60, "-system-slotless"), (3, 0x30, "-debug-base-slotless")]
+    for cfg, base, suffix in bases:
         for target, top in (("pool", 0), ("hybrid", 0x80)):
             reuse = 3 if target == "pool" else 4
             ends = (0, 1) if target == "pool" else (0, 2)
@@ -332,9 +337,11 @@ def pool_seeds():
     # (bytes up to 64 pooled), so 100 and 300 bytes go direct there though
     # within the classes.
     for target, bulk, ends, configs in (
-            ("pool", 2, (1, 0), ((0, 0, ""), (2, 0, "-small-caps"), (0, 0x40, "-system"))),
+            ("pool", 2, (1, 0), ((0, 0, ""), (2, 0, "-small-caps"), (0, 0x40, "-system"),
+                                 (0, 0x10, "-debug-base"), (0, 0x20, "-slotless"))),
             ("hybrid", 3, (2, 0),
-             ((0x80, 0, ""), (0x81, 0, "-small-thresholds"), (0x80, 0x40, "-system")))):
+             ((0x80, 0, ""), (0x81, 0, "-small-thresholds"), (0x80, 0x40, "-system"),
+              (0x80, 0x10, "-debug-base"), (0x81, 0x20, "-slotless")))):
         for cfg, base, suffix in configs:
             p = OpsProgram([target], POOL_OPS, config=cfg | base)
             p.allocate_bytes(target, u8(3) + u8(8), 4).allocate_bytes(target, u8(3) + u8(8), 4)

@@ -3,9 +3,12 @@
 // The ops program (see ops_fuzzer.cpp) aimed at the pool: the configuration
 // byte picks a pool with the retention caps the input picks (default; none at
 // all; small caps with a small thread cache; the depot only) or a hybrid
-// allocator (top bit set), over a checked base, or with bit 0x40 over a
-// SystemAllocator (whose blocks the pool takes as its direct blocks with no
-// header of its own). Raw sizes sit
+// allocator (top bit set), over a checked base, with bit 0x10 over a
+// DebugAllocator over that base (its guards catch a write outside a block),
+// or with bit 0x40 over a SystemAllocator (whose blocks the pool takes as its
+// direct blocks with no header of its own); with bit 0x20 the pool is made
+// while other pools hold every TLS slot, so every operation takes the slow
+// paths that find a thread's cache by pool id. Raw sizes sit
 // on the size-class edges (a class size, one below, one above; the largest
 // class and past it, where requests go straight to the base). The targets'
 // own operations clear the pool (after which the base must hold exactly the

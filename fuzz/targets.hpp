@@ -38,6 +38,7 @@
 #include <cstring>
 #include <memory>
 #include <new>
+#include <optional>
 #include <span>
 #include <thread>
 #include <vector>
@@ -183,20 +184,44 @@ inline ziggy::PoolOptions pool_options(std::uint8_t config) {
 /// blocks the pool takes as its direct blocks, with no header of its own
 /// (so the backing's failure injection is not available there).
 inline constexpr std::uint8_t over_system_bit = 0x40;
+/// Bit 0x20: the pool is made while other pools hold every TLS slot, so it
+/// has none of its own: its inline paths decline and every operation finds
+/// the thread's cache by pool id (the slow paths a program with more than
+/// 32 live pools runs).
+inline constexpr std::uint8_t slotless_bit = 0x20;
+/// Bit 0x10 (without 0x40): a DebugAllocator (guards, no quarantine, the
+/// abort reaction) between the pool and its checked backing: a byte the pool
+/// writes outside a block it got, a block it gives back twice or never,
+/// stops the harness; the backing still counts exactly the pool's blocks.
+inline constexpr std::uint8_t debug_base_bit = 0x10;
 
-/// The base of a pool or hybrid target: a checked backing, or (bit 0x40)
-/// a SystemAllocator. After `clear()`, each checks what it can: the checked
-/// backing holds exactly the blocks of live buffers; a system allocator with
-/// no live buffer holds no byte.
+/// The base of a pool or hybrid target: a checked backing, that backing
+/// under a DebugAllocator, or a SystemAllocator (see the bits above). Built
+/// before the pool, so that pools made to hold every slot exist before it and
+/// outlive it. After `clear()`, each checks what it can: the checked backing
+/// holds exactly the blocks of live buffers (and the debug base finds its
+/// guards whole); a system allocator with no live buffer holds no byte.
 class PoolBase {
 public:
     explicit PoolBase(const char* name, std::uint8_t config)
-        : backing_(name), over_system_((config & over_system_bit) != 0) {}
+        : backing_(name), over_system_((config & over_system_bit) != 0) {
+        if (!over_system_ && (config & debug_base_bit) != 0) {
+            ziggy::DebugOptions o;
+            o.quarantine_count = 0; // each free reaches the backing at once
+            debug_.emplace(name, backing_, ziggy::LeakReportingMode::abort, std::move(o));
+        }
+        if ((config & slotless_bit) != 0) {
+            while (ziggy::detail::pool_free_slot_count() != 0)
+                slot_holders_.push_back(std::make_unique<ziggy::UnmanagedMemoryPool>());
+        }
+    }
     ziggy::Allocator& base() noexcept {
-        return over_system_ ? static_cast<ziggy::Allocator&>(system_) : backing_;
+        if (over_system_) return system_;
+        if (debug_) return *debug_;
+        return backing_;
     }
     CheckedBacking* checked() noexcept { return over_system_ ? nullptr : &backing_; }
-    void check_cleared(const char* name, std::size_t live_entries) const {
+    void check_cleared(const char* name, std::size_t live_entries) {
         if (over_system_) {
             ZIGGY_FUZZ_CHECK(live_entries != 0 || system_.total_allocated_bytes() == 0,
                              "%s: after clear() with no live buffer the system base holds %zu "
@@ -207,11 +232,21 @@ public:
                              "%s: after clear() the base holds %zu blocks for %zu live buffers",
                              name, backing_.live_blocks(), live_entries);
         }
+        if (debug_) {
+            ZIGGY_FUZZ_CHECK(debug_->tracked_allocation_count() == live_entries,
+                             "%s: after clear() the debug base tracks %zu blocks for %zu live "
+                             "buffers",
+                             name, debug_->tracked_allocation_count(), live_entries);
+            ZIGGY_FUZZ_CHECK(debug_->check_guards() == 0,
+                             "%s: the debug base found a guard damaged", name);
+        }
     }
 
 private:
     CheckedBacking backing_;
     ziggy::SystemAllocator system_;
+    std::optional<ziggy::DebugAllocator> debug_; // (the pool comes after the DebugAllocator)
+    std::vector<std::unique_ptr<ziggy::UnmanagedMemoryPool>> slot_holders_;
     bool over_system_;
 };
 
