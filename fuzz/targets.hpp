@@ -197,8 +197,8 @@ inline constexpr std::uint8_t debug_base_bit = 0x10;
 
 /// The base of a pool or hybrid target: a checked backing, that backing
 /// under a DebugAllocator, or a SystemAllocator (see the bits above). Built
-/// before the pool, so that pools made to hold every slot exist before it and
-/// outlive it. After `clear()`, each checks what it can: the checked backing
+/// before the pool, so that the pools that hold every slot exist before it
+/// (and stay after it). After `clear()`, each checks what it can: the checked backing
 /// holds exactly the blocks of live buffers (and the debug base finds its
 /// guards whole); a system allocator with no live buffer holds no byte.
 class PoolBase {
@@ -210,10 +210,12 @@ public:
             o.quarantine_count = 0; // each free reaches the backing at once
             debug_.emplace(name, backing_, ziggy::LeakReportingMode::abort, std::move(o));
         }
-        if ((config & slotless_bit) != 0) {
-            while (ziggy::detail::pool_free_slot_count() != 0)
-                slot_holders_.push_back(std::make_unique<ziggy::UnmanagedMemoryPool>());
-        }
+        // A pool that takes a slot is made with every slot free, so that it
+        // gets the slot it would get in a process of its own.
+        if ((config & slotless_bit) != 0)
+            hold_every_slot();
+        else
+            slot_holders().clear();
     }
     ziggy::Allocator& base() noexcept {
         if (over_system_) return system_;
@@ -243,10 +245,23 @@ public:
     }
 
 private:
+    // The pools that hold every slot no other pool holds, while an input's
+    // pools must have none. Kept from one input to the next (making and
+    // destroying them for each such input cost the harness a quarter of its
+    // rate) and never destroyed: a leaked static, not torn down while the
+    // process exits.
+    static std::vector<std::unique_ptr<ziggy::UnmanagedMemoryPool>>& slot_holders() {
+        static auto* const holders = new std::vector<std::unique_ptr<ziggy::UnmanagedMemoryPool>>;
+        return *holders;
+    }
+    static void hold_every_slot() {
+        while (ziggy::detail::pool_free_slot_count() != 0)
+            slot_holders().push_back(std::make_unique<ziggy::UnmanagedMemoryPool>());
+    }
+
     CheckedBacking backing_;
     ziggy::SystemAllocator system_;
     std::optional<ziggy::DebugAllocator> debug_; // (the pool comes after the DebugAllocator)
-    std::vector<std::unique_ptr<ziggy::UnmanagedMemoryPool>> slot_holders_;
     bool over_system_;
 };
 
