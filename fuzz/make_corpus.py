@@ -283,11 +283,13 @@ def pool_seeds():
     # max_len (256): libFuzzer cuts longer inputs when it loads them.
     seeds = {}
     # Bit 0x20 makes the pool while other pools hold every TLS slot (no slot
-    # of its own: the slow paths by pool id); bit 0x10 (without 0x40) puts a
-    # DebugAllocator between the pool and its checked backing.
+    # of its own: the slow paths by pool id); bit 0x10 alone puts a
+    # DebugAllocator between the pool and its checked backing, 0x50 another
+    # pool (its caps by bits 2-3: 0x08 small ones).
     bases = [(c, b, s) for c in range(4) for b, s in ((0, ""), (0x40, "-system"))]
     bases += [(0, 0x10, "-debug-base"), (2, 0x10, "-debug-base"), (0, 0x20, "-slotless"),
-              (1, 0x60, "-system-slotless"), (3, 0x30, "-debug-base-slotless")]
+              (1, 0x60, "-system-slotless"), (3, 0x30, "-debug-base-slotless"),
+              (0, 0x50, "-pool-base"), (0x09, 0x50, "-pool-base"), (2, 0x70, "-pool-base-slotless")]
     for cfg, base, suffix in bases:
         for target, top in (("pool", 0), ("hybrid", 0x80)):
             reuse = 3 if target == "pool" else 4
@@ -338,10 +340,12 @@ def pool_seeds():
     # within the classes.
     for target, bulk, ends, configs in (
             ("pool", 2, (1, 0), ((0, 0, ""), (2, 0, "-small-caps"), (0, 0x40, "-system"),
-                                 (0, 0x10, "-debug-base"), (0, 0x20, "-slotless"))),
+                                 (0, 0x10, "-debug-base"), (0, 0x20, "-slotless"),
+                                 (0, 0x50, "-pool-base"))),
             ("hybrid", 3, (2, 0),
              ((0x80, 0, ""), (0x81, 0, "-small-thresholds"), (0x80, 0x40, "-system"),
-              (0x80, 0x10, "-debug-base"), (0x81, 0x20, "-slotless")))):
+              (0x80, 0x10, "-debug-base"), (0x81, 0x20, "-slotless"),
+              (0x80, 0x50, "-pool-base")))):
         for cfg, base, suffix in configs:
             p = OpsProgram([target], POOL_OPS, config=cfg | base)
             p.allocate_bytes(target, u8(3) + u8(8), 4).allocate_bytes(target, u8(3) + u8(8), 4)

@@ -5,7 +5,8 @@
 // all; small caps with a small thread cache; the depot only) or a hybrid
 // allocator (top bit set), over a checked base, with bit 0x10 over a
 // DebugAllocator over that base (its guards catch a write outside a block),
-// or with bit 0x40 over a SystemAllocator (whose blocks the pool takes as its
+// with both bits 0x10 and 0x40 over another pool over that base, or with
+// bit 0x40 alone over a SystemAllocator (whose blocks the pool takes as its
 // direct blocks with no header of its own); with bit 0x20 the pool is made
 // while other pools hold every TLS slot, so every operation takes the slow
 // paths that find a thread's cache by pool id. Raw sizes sit

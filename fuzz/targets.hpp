@@ -179,62 +179,104 @@ inline ziggy::PoolOptions pool_options(std::uint8_t config) {
     return o;
 }
 
-/// Bit 0x40 of a pool or hybrid target's configuration puts it over a
-/// SystemAllocator of its own instead of a checked backing: the base whose
-/// blocks the pool takes as its direct blocks, with no header of its own
-/// (so the backing's failure injection is not available there).
+/// Bits 0x40 and 0x10 of a pool or hybrid target's configuration pick its
+/// base:
+/// - neither: a checked backing;
+/// - 0x10: a DebugAllocator (guards, no quarantine, the abort reaction)
+///   over the checked backing: a byte the pool writes outside a block it
+///   got, a block it gives back twice or never, stops the harness, and the
+///   blocks it gives back come back to the backing filled with the debug
+///   allocator's freed pattern; the backing still counts exactly the pool's
+///   blocks;
+/// - 0x40: a SystemAllocator of its own, whose blocks the pool takes as its
+///   direct blocks with no header of its own (no failure injection there);
+/// - both: another UnmanagedMemoryPool (retention caps by bits 2-3) over the
+///   checked backing, so the pool's blocks, pooled and direct, are blocks of
+///   that pool. The backing then holds exactly the blocks both pools retain
+///   and one per live buffer (PoolBase::check_held); the rounds see no
+///   checked backing there (no failure injection, no second frees, whose
+///   header reads would land in the inner pool's poisoned free blocks).
+inline constexpr std::uint8_t debug_base_bit = 0x10;
 inline constexpr std::uint8_t over_system_bit = 0x40;
 /// Bit 0x20: the pool is made while other pools hold every TLS slot, so it
 /// has none of its own: its inline paths decline and every operation finds
 /// the thread's cache by pool id (the slow paths a program with more than
 /// 32 live pools runs).
 inline constexpr std::uint8_t slotless_bit = 0x20;
-/// Bit 0x10 (without 0x40): a DebugAllocator (guards, no quarantine, the
-/// abort reaction) between the pool and its checked backing: a byte the pool
-/// writes outside a block it got, a block it gives back twice or never,
-/// stops the harness; the backing still counts exactly the pool's blocks.
-inline constexpr std::uint8_t debug_base_bit = 0x10;
 
-/// The base of a pool or hybrid target: a checked backing, that backing
-/// under a DebugAllocator, or a SystemAllocator (see the bits above). Built
-/// before the pool, so that the pools that hold every slot exist before it
-/// (and stay after it). After `clear()`, each checks what it can: the checked backing
-/// holds exactly the blocks of live buffers (and the debug base finds its
-/// guards whole); a system allocator with no live buffer holds no byte.
+/// The base of a pool or hybrid target (see the bits above). Built before
+/// the pool, so that the pools that hold every slot exist before it (and
+/// stay after it), and an inner pool outlives it. After `clear()`, each
+/// checks what it can: the checked backing holds exactly the blocks of live
+/// buffers (the debug base finds its guards whole; the inner pool is cleared
+/// too); a system allocator with no live buffer holds no byte.
 class PoolBase {
 public:
+    enum class Kind { checked, debug, system, pool };
+
     explicit PoolBase(const char* name, std::uint8_t config)
-        : backing_(name), over_system_((config & over_system_bit) != 0) {
-        if (!over_system_ && (config & debug_base_bit) != 0) {
-            ziggy::DebugOptions o;
-            o.quarantine_count = 0; // each free reaches the backing at once
-            debug_.emplace(name, backing_, ziggy::LeakReportingMode::abort, std::move(o));
-        }
+        : backing_(name), kind_(kind_of(config)) {
         // A pool that takes a slot is made with every slot free, so that it
         // gets the slot it would get in a process of its own.
         if ((config & slotless_bit) != 0)
             hold_every_slot();
         else
             slot_holders().clear();
+        if (kind_ == Kind::debug) {
+            ziggy::DebugOptions o;
+            o.quarantine_count = 0; // each free reaches the backing at once
+            debug_.emplace(name, backing_, ziggy::LeakReportingMode::abort, std::move(o));
+        } else if (kind_ == Kind::pool) {
+            inner_.emplace(backing_, pool_options(config >> 2));
+        }
     }
     ziggy::Allocator& base() noexcept {
-        if (over_system_) return system_;
-        if (debug_) return *debug_;
-        return backing_;
+        switch (kind_) {
+            case Kind::system:
+                return system_;
+            case Kind::debug:
+                return *debug_;
+            case Kind::pool:
+                return *inner_;
+            default:
+                return backing_;
+        }
     }
-    CheckedBacking* checked() noexcept { return over_system_ ? nullptr : &backing_; }
+    /// The checked backing when it counts the pool's blocks alone (the
+    /// rounds' and PoolChecker's checks), else nullptr.
+    CheckedBacking* checked() noexcept {
+        return kind_ == Kind::checked || kind_ == Kind::debug ? &backing_ : nullptr;
+    }
+    /// Over an inner pool: the backing holds exactly the blocks both pools
+    /// retain and one per live buffer (each of `pool`'s blocks, retained or
+    /// handed out, is one live block of the inner pool).
+    void check_held(const char* name, const ziggy::UnmanagedMemoryPool& pool,
+                    std::size_t live_entries) const {
+        if (kind_ != Kind::pool) return;
+        const std::size_t outer = pool.statistics().retained_blocks;
+        const std::size_t inner = inner_->statistics().retained_blocks;
+        ZIGGY_FUZZ_CHECK(backing_.live_blocks() == inner + outer + live_entries,
+                         "%s: the backing holds %zu blocks, the inner pool retains %zu, the pool "
+                         "%zu, and %zu buffers are live",
+                         name, backing_.live_blocks(), inner, outer, live_entries);
+    }
     void check_cleared(const char* name, std::size_t live_entries) {
-        if (over_system_) {
+        if (kind_ == Kind::system) {
             ZIGGY_FUZZ_CHECK(live_entries != 0 || system_.total_allocated_bytes() == 0,
                              "%s: after clear() with no live buffer the system base holds %zu "
                              "bytes",
                              name, system_.total_allocated_bytes());
-        } else {
-            ZIGGY_FUZZ_CHECK(backing_.live_blocks() == live_entries,
-                             "%s: after clear() the base holds %zu blocks for %zu live buffers",
-                             name, backing_.live_blocks(), live_entries);
+            return;
         }
-        if (debug_) {
+        if (kind_ == Kind::pool) {
+            inner_->clear();
+            ZIGGY_FUZZ_CHECK(inner_->statistics().retained_blocks == 0,
+                             "%s: the inner pool's clear() left blocks retained", name);
+        }
+        ZIGGY_FUZZ_CHECK(backing_.live_blocks() == live_entries,
+                         "%s: after clear() the base holds %zu blocks for %zu live buffers", name,
+                         backing_.live_blocks(), live_entries);
+        if (kind_ == Kind::debug) {
             ZIGGY_FUZZ_CHECK(debug_->tracked_allocation_count() == live_entries,
                              "%s: after clear() the debug base tracks %zu blocks for %zu live "
                              "buffers",
@@ -245,6 +287,14 @@ public:
     }
 
 private:
+    static Kind kind_of(std::uint8_t config) noexcept {
+        const bool system = (config & over_system_bit) != 0;
+        const bool debug = (config & debug_base_bit) != 0;
+        return system && debug ? Kind::pool
+               : system        ? Kind::system
+               : debug         ? Kind::debug
+                               : Kind::checked;
+    }
     // The pools that hold every slot no other pool holds, while an input's
     // pools must have none. Kept from one input to the next (making and
     // destroying them for each such input cost the harness a quarter of its
@@ -262,7 +312,8 @@ private:
     CheckedBacking backing_;
     ziggy::SystemAllocator system_;
     std::optional<ziggy::DebugAllocator> debug_; // (the pool comes after the DebugAllocator)
-    bool over_system_;
+    std::optional<ziggy::UnmanagedMemoryPool> inner_;
+    Kind kind_;
 };
 
 /// A bulk round on `a` (an UnmanagedMemoryPool or a HybridAllocator over
@@ -779,6 +830,7 @@ public:
                 break;
             case 1:
                 checker_.check(name(), pool_, base_.checked(), model.entry_count_of(*this));
+                base_.check_held(name(), pool_, model.entry_count_of(*this));
                 break;
             default: // 2 bulk, 3 reuse, 4 bad frees, 5 thread
                 pool_round(what % 6 - 2, pool_, *this, model, checker_, base_.checked(), in);
@@ -796,6 +848,7 @@ private:
         pool_.clear();
         checker_.check(name(), pool_, base_.checked(), model.entry_count_of(*this),
                        /*cleared=*/true);
+        base_.check_held(name(), pool_, model.entry_count_of(*this));
         base_.check_cleared(name(), model.entry_count_of(*this));
     }
 };
@@ -821,6 +874,7 @@ public:
                 hybrid_.pool().clear();
                 checker_.check(name(), hybrid_.pool(), base_.checked(), model.entry_count_of(*this),
                                /*cleared=*/true);
+                base_.check_held(name(), hybrid_.pool(), model.entry_count_of(*this));
                 base_.check_cleared(name(), model.entry_count_of(*this));
                 break;
             case 1: {
@@ -838,11 +892,13 @@ public:
             default:
                 checker_.check(name(), hybrid_.pool(), base_.checked(),
                                model.entry_count_of(*this));
+                base_.check_held(name(), hybrid_.pool(), model.entry_count_of(*this));
                 break;
         }
     }
     void finish(Model& model) override {
         checker_.check(name(), hybrid_.pool(), base_.checked(), model.entry_count_of(*this));
+        base_.check_held(name(), hybrid_.pool(), model.entry_count_of(*this));
     }
 
 private:
