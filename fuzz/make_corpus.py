@@ -256,7 +256,8 @@ def bad_free_args(class_index, kind, past=False, align_log2=4, at=3):
     """A bad-free round (the pool's special 4, the hybrid's 5): a block of the
     class's size (past the classes: 32 KiB + 1 + that size) at 2^align_log2,
     and a free of a pointer `kind` 0 16-aligned inside it, 1 misaligned
-    inside it, 2 malloc's (`at` picks the offset or malloc's size)."""
+    inside it, 2 malloc's (`at` picks the offset or malloc's size), 3 a block
+    of another pool of the same size and alignment (`at` unused)."""
     return u8(int(past) | (align_log2 << 1) | (kind << 4)) + u8(class_index) + u8(at)
 
 
@@ -318,7 +319,8 @@ def pool_seeds():
                                                        (39, 1, True, 0, False)):
                 p.special(target, reuse, reuse_args(index, edge, typed, align, unsized))
             for index, kind, past, align in ((1, 0, False, 4), (0, 1, False, 4), (5, 0, False, 6),
-                                             (9, 2, False, 0), (30, 0, True, 4), (2, 1, True, 7)):
+                                             (9, 2, False, 0), (30, 0, True, 4), (2, 1, True, 7),
+                                             (8, 3, False, 4), (20, 3, False, 7), (3, 3, True, 0)):
                 p.special(target, reuse + 1, bad_free_args(index, kind, past, align))
             p.special(target, ends[0]).special(target, ends[1])
             seeds[f"rounds-{target}-{cfg}{suffix}"] = p.b

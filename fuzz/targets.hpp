@@ -686,9 +686,13 @@ void buffer_bulk_round(A& a, const char* name, CheckedBacking* backing, Reader& 
 /// A bad-free round on `a` (a pool or a hybrid): a live block of a class's
 /// size (or that plus 32 KiB + 1, past the classes), filled, and a pointer
 /// that is no block of `a`: inside the block (a multiple of 16 bytes in, or
-/// 1 to 255 bytes in, mostly misaligned) or malloc's. `free` throws InvalidFreeError and a sized
-/// free ignores it; the byte count, the block and its bytes stay as they were, and the block then
-/// frees normally.
+/// 1 to 255 bytes in, mostly misaligned), malloc's, or a live block of the
+/// same size and alignment from another pool (over the default allocator;
+/// made while the round's pool lives, so it has a slot when `a`'s pool has
+/// one, and none when `a`'s has none). `free` throws InvalidFreeError and a
+/// sized free ignores it; the byte count, the block and its bytes (and the
+/// other pool's block and count) stay as they were, and the blocks then free
+/// normally.
 template <class A>
 void bad_free_round(A& a, const char* name, Reader& in) {
     const std::uint8_t how = in.u8();
@@ -700,16 +704,25 @@ void bad_free_round(A& a, const char* name, Reader& in) {
     const std::size_t before = a.total_allocated_bytes();
     void* bad = nullptr;
     void* foreign = nullptr;
-    const std::size_t kind = (how >> 4) % 3;
+    std::optional<ziggy::UnmanagedMemoryPool> other;
+    const std::size_t kind = (how >> 4) % 4;
     if (kind == 0 && size >= 32) { // 16-aligned, inside the block
         bad = block + 16 * (1 + in.pick(size / 16 - 1));
     } else if (kind <= 1) { // 1 to 255 bytes in (mostly misaligned)
         bad = block + 1 + in.pick(std::min<std::size_t>(size - 1, 255));
-    } else {
+    } else if (kind == 2) {
         foreign = std::malloc(16 * (1 + in.pick(8)));
         bad = foreign;
+    } else {
+        static_cast<void>(in.u8()); // as the other kinds read one
+        other.emplace();
+        bad = other->allocate_bytes(size, alignment);
+        std::memset(bad, 0xA5, size);
     }
-    const long long offset = foreign != nullptr ? -1 : static_cast<std::uint8_t*>(bad) - block;
+    // -1: malloc's, -2: the other pool's
+    const long long offset = foreign != nullptr ? -1
+                             : other         ? -2
+                                             : static_cast<std::uint8_t*>(bad) - block;
     bool refused = false;
     try {
         a.free(bad);
@@ -718,13 +731,25 @@ void bad_free_round(A& a, const char* name, Reader& in) {
     }
     a.deallocate_bytes(bad, size, alignment);
     ZIGGY_FUZZ_CHECK(refused && a.total_allocated_bytes() == before,
-                     "%s: a free of a pointer %lld bytes into a %zu-byte block (-1: malloc's) "
-                     "was %s, the count %zu, not %zu",
+                     "%s: a free of a pointer %lld bytes into a %zu-byte block (-1: malloc's, "
+                     "-2: another pool's) was %s, the count %zu, not %zu",
                      name, offset, size, refused ? "refused" : "taken", a.total_allocated_bytes(),
                      before);
     ZIGGY_FUZZ_CHECK(block[0] == 0x5A && block[size - 1] == 0x5A,
                      "%s: a refused free changed a live %zu-byte block", name, size);
     std::free(foreign);
+    if (other) {
+        const auto* b = static_cast<const std::uint8_t*>(bad);
+        ZIGGY_FUZZ_CHECK(other->total_allocated_bytes() == size && b[0] == 0xA5 &&
+                             b[size - 1] == 0xA5,
+                         "%s: refusing another pool's %zu-byte block changed it or its pool's "
+                         "count (%zu)",
+                         name, size, other->total_allocated_bytes());
+        other->free(bad);
+        ZIGGY_FUZZ_CHECK(other->total_allocated_bytes() == 0,
+                         "%s: the other pool counts %zu bytes after its block's free", name,
+                         other->total_allocated_bytes());
+    }
     a.free(block);
     ZIGGY_FUZZ_CHECK(a.total_allocated_bytes() == before - size,
                      "%s: the block's free after the refusals left the count at %zu, not %zu", name,
