@@ -721,8 +721,8 @@ void bad_free_round(A& a, const char* name, Reader& in) {
     }
     // -1: malloc's, -2: the other pool's
     const long long offset = foreign != nullptr ? -1
-                             : other         ? -2
-                                             : static_cast<std::uint8_t*>(bad) - block;
+                             : other            ? -2
+                                                : static_cast<std::uint8_t*>(bad) - block;
     bool refused = false;
     try {
         a.free(bad);
@@ -740,11 +740,11 @@ void bad_free_round(A& a, const char* name, Reader& in) {
     std::free(foreign);
     if (other) {
         const auto* b = static_cast<const std::uint8_t*>(bad);
-        ZIGGY_FUZZ_CHECK(other->total_allocated_bytes() == size && b[0] == 0xA5 &&
-                             b[size - 1] == 0xA5,
-                         "%s: refusing another pool's %zu-byte block changed it or its pool's "
-                         "count (%zu)",
-                         name, size, other->total_allocated_bytes());
+        ZIGGY_FUZZ_CHECK(
+            other->total_allocated_bytes() == size && b[0] == 0xA5 && b[size - 1] == 0xA5,
+            "%s: refusing another pool's %zu-byte block changed it or its pool's "
+            "count (%zu)",
+            name, size, other->total_allocated_bytes());
         other->free(bad);
         ZIGGY_FUZZ_CHECK(other->total_allocated_bytes() == 0,
                          "%s: the other pool counts %zu bytes after its block's free", name,
