@@ -274,19 +274,19 @@ def thread_args(hows, sizes):
 
 def pool_seeds():
     # The configuration's top bit picks the pool (clear) or the hybrid (set);
-    # bit 0x40 a SystemAllocator base (set) or a checked one (clear); the low
-    # two bits the pool's retention caps, or the hybrid's thresholds (default,
-    # small, none, unbounded; bits 2-3 its pool's retention caps). The target
-    # byte is still read (one target).
+    # bits 0x40 and 0x10 the base (neither: a checked one; 0x10: a
+    # DebugAllocator over it; 0x40: a SystemAllocator; both: another pool
+    # over the checked one, its caps by bits 2-3); bit 0x20 a pool without a
+    # TLS slot; the low two bits the pool's retention caps, or the hybrid's
+    # thresholds (default, small, none, unbounded; bits 2-3 its pool's
+    # retention caps). The target byte is still read (one target).
     # Specials: the pool's 0 clear, 1 statistics, 2 bulk, 3 reuse, 4 bad
     # free, 5 thread; the hybrid's 0 clear, 1 route, 2 statistics, 3 bulk,
     # 4 reuse, 5 bad free, 6 thread. Each seed stays within the harness's
     # max_len (256): libFuzzer cuts longer inputs when it loads them.
     seeds = {}
-    # Bit 0x20 makes the pool while other pools hold every TLS slot (no slot
-    # of its own: the slow paths by pool id); bit 0x10 alone puts a
-    # DebugAllocator between the pool and its checked backing, 0x50 another
-    # pool (its caps by bits 2-3: 0x08 small ones).
+    # Bases beyond the two above (0x09: the outer pool keeps nothing, the
+    # inner one has small caps).
     bases = [(c, b, s) for c in range(4) for b, s in ((0, ""), (0x40, "-system"))]
     bases += [(0, 0x10, "-debug-base"), (2, 0x10, "-debug-base"), (0, 0x20, "-slotless"),
               (1, 0x60, "-system-slotless"), (3, 0x30, "-debug-base-slotless"),

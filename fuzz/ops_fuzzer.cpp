@@ -3,7 +3,9 @@
 // The input decodes as a program: allocate (element type, count, zeroing; or raw
 // bytes at any power-of-two alignment), reset a buffer, release it and free the
 // raw pointer (unsized or sized), write/read/fill/copy buffer contents, and
-// allocator-specific operations (see targets.hpp). The model knows what every
+// allocator-specific operations (see targets.hpp). The input's first byte
+// configures every allocator (guards, caps, thresholds; the pool's and the
+// hybrid's base and TLS slot, see PoolBase in targets.hpp). The model knows what every
 // live block must contain and how many bytes each allocator must report, and
 // every step is checked: the touched block's contents, no overlap with any other
 // live block, alignment, zeroed memory reads zero, exact total_allocated_bytes;

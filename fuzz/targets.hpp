@@ -125,42 +125,6 @@ private:
 #endif
 
 #ifdef ZIGGY_FUZZ_HAS_POOL
-/// Checks what a pool's statistics promise against what its base saw: over a
-/// checked backing, the base holds exactly the pool's retained blocks and one
-/// block per live buffer (a block lost, or counted retained while handed out,
-/// shows); retention stays within the caps (the depot's, plus each list's
-/// thread cache); counters never go back; after `clear()` nothing is
-/// retained.
-class PoolChecker {
-public:
-    /// One statistics snapshot. `backing`: the checked base (nullptr over a
-    /// SystemAllocator); `live_entries`: the model's live buffers of the
-    /// pool (or of the hybrid around it); `cleared`: right after clear().
-    void check(const char* name, const ziggy::UnmanagedMemoryPool& pool,
-               const CheckedBacking* backing, std::size_t live_entries, bool cleared = false) {
-        const ziggy::PoolStatistics s = pool.statistics();
-        std::uint64_t events = s.direct_allocations;
-        for (const auto& c : s.classes) events += c.hits + c.misses;
-        if (backing != nullptr)
-            ZIGGY_FUZZ_CHECK(backing->live_blocks() == s.retained_blocks + live_entries,
-                             "%s: the base holds %zu blocks, the pool retains %zu and %zu buffers "
-                             "are live",
-                             name, backing->live_blocks(), s.retained_blocks, live_entries);
-        const ziggy::PoolOptions& o = pool.options();
-        const std::size_t cap =
-            o.max_retained_bytes + ziggy::detail::pool_list_count * o.thread_cache_bytes_per_class;
-        ZIGGY_FUZZ_CHECK(s.retained_bytes <= cap, "%s: retains %zu bytes, above the caps' %zu",
-                         name, s.retained_bytes, cap);
-        ZIGGY_FUZZ_CHECK(events >= events_, "%s: hit/miss/direct counters went back", name);
-        ZIGGY_FUZZ_CHECK(!cleared || s.retained_blocks == 0, "%s: clear() left %zu blocks retained",
-                         name, s.retained_blocks);
-        events_ = events;
-    }
-
-private:
-    std::uint64_t events_ = 0;
-};
-
 inline ziggy::PoolOptions pool_options(std::uint8_t config) {
     ziggy::PoolOptions o;
     switch (config % 4) {
@@ -184,18 +148,18 @@ inline ziggy::PoolOptions pool_options(std::uint8_t config) {
 /// - neither: a checked backing;
 /// - 0x10: a DebugAllocator (guards, no quarantine, the abort reaction)
 ///   over the checked backing: a byte the pool writes outside a block it
-///   got, a block it gives back twice or never, stops the harness, and the
-///   blocks it gives back come back to the backing filled with the debug
-///   allocator's freed pattern; the backing still counts exactly the pool's
-///   blocks;
+///   got, a block it gives back twice or never, stops the harness; the
+///   backing still counts exactly the pool's blocks;
 /// - 0x40: a SystemAllocator of its own, whose blocks the pool takes as its
 ///   direct blocks with no header of its own (no failure injection there);
 /// - both: another UnmanagedMemoryPool (retention caps by bits 2-3) over the
 ///   checked backing, so the pool's blocks, pooled and direct, are blocks of
 ///   that pool. The backing then holds exactly the blocks both pools retain
-///   and one per live buffer (PoolBase::check_held); the rounds see no
-///   checked backing there (no failure injection, no second frees, whose
-///   header reads would land in the inner pool's poisoned free blocks).
+///   and one per live buffer (PoolBase::check), and each of the pool's
+///   misses and direct blocks is one allocation of the inner pool; the
+///   rounds see no checked backing there (no failure injection, no second
+///   frees, whose header reads would land in the inner pool's poisoned free
+///   blocks).
 inline constexpr std::uint8_t debug_base_bit = 0x10;
 inline constexpr std::uint8_t over_system_bit = 0x40;
 /// Bit 0x20: the pool is made while other pools hold every TLS slot, so it
@@ -204,12 +168,10 @@ inline constexpr std::uint8_t over_system_bit = 0x40;
 /// 32 live pools runs).
 inline constexpr std::uint8_t slotless_bit = 0x20;
 
-/// The base of a pool or hybrid target (see the bits above). Built before
-/// the pool, so that the pools that hold every slot exist before it (and
-/// stay after it), and an inner pool outlives it. After `clear()`, each
-/// checks what it can: the checked backing holds exactly the blocks of live
-/// buffers (the debug base finds its guards whole; the inner pool is cleared
-/// too); a system allocator with no live buffer holds no byte.
+/// The base of a pool or hybrid target (see the bits above), and the checks
+/// of the pool's statistics against it. Built before the pool, so that the
+/// pools that hold every slot exist before it (and stay after it), and an
+/// inner pool outlives it.
 class PoolBase {
 public:
     enum class Kind { checked, debug, system, pool };
@@ -221,7 +183,7 @@ public:
         if ((config & slotless_bit) != 0)
             hold_every_slot();
         else
-            slot_holders().clear();
+            release_every_slot();
         if (kind_ == Kind::debug) {
             ziggy::DebugOptions o;
             o.quarantine_count = 0; // each free reaches the backing at once
@@ -242,24 +204,71 @@ public:
                 return backing_;
         }
     }
-    /// The checked backing when it counts the pool's blocks alone (the
-    /// rounds' and PoolChecker's checks), else nullptr.
+    /// The checked backing when it counts the pool's blocks alone (failure
+    /// injection, second frees, the rounds' block counts), else nullptr.
     CheckedBacking* checked() noexcept {
         return kind_ == Kind::checked || kind_ == Kind::debug ? &backing_ : nullptr;
     }
-    /// Over an inner pool: the backing holds exactly the blocks both pools
-    /// retain and one per live buffer (each of `pool`'s blocks, retained or
-    /// handed out, is one live block of the inner pool).
-    void check_held(const char* name, const ziggy::UnmanagedMemoryPool& pool,
-                    std::size_t live_entries) const {
-        if (kind_ != Kind::pool) return;
-        const std::size_t outer = pool.statistics().retained_blocks;
-        const std::size_t inner = inner_->statistics().retained_blocks;
-        ZIGGY_FUZZ_CHECK(backing_.live_blocks() == inner + outer + live_entries,
-                         "%s: the backing holds %zu blocks, the inner pool retains %zu, the pool "
-                         "%zu, and %zu buffers are live",
-                         name, backing_.live_blocks(), inner, outer, live_entries);
+
+    /// Checks what `pool`'s statistics (one snapshot) promise against what
+    /// the base saw: it holds exactly the pool's retained blocks and one
+    /// block per live buffer (a block lost, or counted retained while handed
+    /// out, shows; over an inner pool, the backing holds those and the inner
+    /// pool's retained blocks; over a system allocator nothing is counted);
+    /// retention stays within the caps (the depot's, plus each list's thread
+    /// cache); counters never go back; after `clear()` (`cleared`) nothing
+    /// is retained. `live_entries`: the model's live buffers of the pool (or
+    /// of the hybrid around it).
+    void check(const char* name, const ziggy::UnmanagedMemoryPool& pool, std::size_t live_entries,
+               bool cleared = false) {
+        const ziggy::PoolStatistics s = pool.statistics();
+        std::uint64_t events = s.direct_allocations;
+        for (const auto& c : s.classes) events += c.hits + c.misses;
+        if (kind_ == Kind::pool) {
+            const std::size_t inner = inner_->statistics().retained_blocks;
+            ZIGGY_FUZZ_CHECK(backing_.live_blocks() == inner + s.retained_blocks + live_entries,
+                             "%s: the backing holds %zu blocks, the inner pool retains %zu, the "
+                             "pool %zu, and %zu buffers are live",
+                             name, backing_.live_blocks(), inner, s.retained_blocks, live_entries);
+        } else if (kind_ != Kind::system) {
+            ZIGGY_FUZZ_CHECK(backing_.live_blocks() == s.retained_blocks + live_entries,
+                             "%s: the base holds %zu blocks, the pool retains %zu and %zu buffers "
+                             "are live",
+                             name, backing_.live_blocks(), s.retained_blocks, live_entries);
+        }
+        const ziggy::PoolOptions& o = pool.options();
+        const std::size_t cap =
+            o.max_retained_bytes + ziggy::detail::pool_list_count * o.thread_cache_bytes_per_class;
+        ZIGGY_FUZZ_CHECK(s.retained_bytes <= cap, "%s: retains %zu bytes, above the caps' %zu",
+                         name, s.retained_bytes, cap);
+        ZIGGY_FUZZ_CHECK(events >= events_, "%s: hit/miss/direct counters went back", name);
+        ZIGGY_FUZZ_CHECK(!cleared || s.retained_blocks == 0, "%s: clear() left %zu blocks retained",
+                         name, s.retained_blocks);
+        events_ = events;
     }
+
+    /// Whether `requests()` counts: not over a system allocator.
+    bool counts_requests() const noexcept { return kind_ != Kind::system; }
+    /// The requests the pool made of its base so far: blocks the checked
+    /// backing handed out (through the debug allocator, one each), or the
+    /// inner pool's allocations (its hits, misses and direct blocks).
+    std::size_t requests() const {
+        if (kind_ != Kind::pool) return backing_.allocations();
+        const ziggy::PoolStatistics s = inner_->statistics();
+        return s.hits + s.misses + s.direct_allocations;
+    }
+
+    /// `pool.clear()`, then: nothing retained, and the base holds exactly
+    /// the blocks of live buffers (the inner pool cleared too; the debug
+    /// base's guards whole); a system allocator with no live buffer holds
+    /// no byte.
+    void clear(const char* name, ziggy::UnmanagedMemoryPool& pool, std::size_t live_entries) {
+        pool.clear();
+        check(name, pool, live_entries, /*cleared=*/true);
+        check_cleared(name, live_entries);
+    }
+
+private:
     void check_cleared(const char* name, std::size_t live_entries) {
         if (kind_ == Kind::system) {
             ZIGGY_FUZZ_CHECK(live_entries != 0 || system_.total_allocated_bytes() == 0,
@@ -286,7 +295,6 @@ public:
         }
     }
 
-private:
     static Kind kind_of(std::uint8_t config) noexcept {
         const bool system = (config & over_system_bit) != 0;
         const bool debug = (config & debug_base_bit) != 0;
@@ -297,7 +305,7 @@ private:
     }
     // The pools that hold every slot no other pool holds, while an input's
     // pools must have none. Kept from one input to the next (making and
-    // destroying them for each such input cost the harness a quarter of its
+    // destroying them for each such input cost the harness a fifth of its
     // rate) and never destroyed: a leaked static, not torn down while the
     // process exits.
     static std::vector<std::unique_ptr<ziggy::UnmanagedMemoryPool>>& slot_holders() {
@@ -308,16 +316,25 @@ private:
         while (ziggy::detail::pool_free_slot_count() != 0)
             slot_holders().push_back(std::make_unique<ziggy::UnmanagedMemoryPool>());
     }
+    // Newest first: free slots are a stack, so this leaves it as it was
+    // before the holders took them (vector::clear() destroys oldest first,
+    // and the next pool would then take slot 31 instead of slot 0).
+    static void release_every_slot() {
+        auto& holders = slot_holders();
+        while (!holders.empty()) holders.pop_back();
+    }
 
     CheckedBacking backing_;
     ziggy::SystemAllocator system_;
     std::optional<ziggy::DebugAllocator> debug_; // (the pool comes after the DebugAllocator)
     std::optional<ziggy::UnmanagedMemoryPool> inner_;
     Kind kind_;
+    std::uint64_t events_ = 0; // hits, misses and direct allocations at the last check
 };
 
 /// A bulk round on `a` (an UnmanagedMemoryPool or a HybridAllocator over
-/// `backing`, or over a SystemAllocator when that is null): allocate_bulk of up to 79 blocks (a
+/// `backing`; null over a base that does not count the pool's blocks alone,
+/// see PoolBase::checked): allocate_bulk of up to 79 blocks (a
 /// size in or past the classes, an alignment up to 128, with the base failing its next request when
 /// the input says so), each block filled with a pattern of its own and read back (blocks that
 /// overlap each other, or a live buffer, show), then deallocate_bulk in the input's order with a
@@ -445,10 +462,9 @@ struct ListFigures {
     std::size_t block_size = 0;           // the list's class size
     std::size_t class_retained_bytes = 0; // its class's, both alignment sets
     std::size_t retained_bytes = 0;       // the pool's
-    std::size_t base_allocations = 0;     // the checked base's (0 without one)
+    std::size_t base_requests = 0;        // PoolBase::requests() (0 where it does not count)
 
-    ListFigures(const ziggy::UnmanagedMemoryPool& pool, std::size_t list,
-                const CheckedBacking* backing) {
+    ListFigures(const ziggy::UnmanagedMemoryPool& pool, std::size_t list, const PoolBase& base) {
         const ziggy::PoolStatistics s = pool.statistics();
         direct = s.direct_allocations;
         retained_bytes = s.retained_bytes;
@@ -461,7 +477,7 @@ struct ListFigures {
             for (const ziggy::PoolClassStatistics& other : s.classes)
                 if (other.block_size == c.block_size) class_retained_bytes += other.retained_bytes;
         }
-        base_allocations = backing != nullptr ? backing->allocations() : 0;
+        base_requests = base.counts_requests() ? base.requests() : 0;
     }
 };
 
@@ -471,13 +487,14 @@ struct ListFigures {
 /// allocated, written, freed (sized, or raw by `free`) and allocated again.
 /// An allocation its route sends to the pool is exactly one hit or one miss
 /// of its list: a hit takes one of the blocks the list retained and none from
-/// the base, a miss exactly one new block from the checked base. A direct one
-/// is one direct allocation and one block from the base. A free of a pooled
+/// the base, a miss exactly one new request of the base (a block of the checked
+/// backing, or an allocation of the inner pool). A direct one is one direct
+/// allocation and one request of the base. A free of a pooled
 /// block that the caps have room for (its class and the pool retaining less
 /// than their caps less the block) must be retained, and then the next
 /// allocation of that size must be a hit that hands back the same block.
 template <class A>
-void reuse_round(A& a, const char* name, CheckedBacking* backing, Reader& in) {
+void reuse_round(A& a, const char* name, const PoolBase& base, Reader& in) {
     ziggy::UnmanagedMemoryPool& pool = pool_of(a);
     const std::uint8_t how = in.u8();
     const std::size_t edge = ziggy::detail::class_size(in.pick(ziggy::detail::size_class_count));
@@ -510,7 +527,7 @@ void reuse_round(A& a, const char* name, CheckedBacking* backing, Reader& in) {
         const std::uint64_t hits = after.hits - before.hits;
         const std::uint64_t misses = after.misses - before.misses;
         const std::uint64_t direct = after.direct - before.direct;
-        const std::size_t from_base = after.base_allocations - before.base_allocations;
+        const std::size_t from_base = after.base_requests - before.base_requests;
         ZIGGY_FUZZ_CHECK(
             pooled ? hits + misses == 1 && direct == 0 : hits + misses == 0 && direct == 1,
             "%s: a %zu-byte %s allocation (alignment %zu, %s) counted %llu hits, "
@@ -523,24 +540,24 @@ void reuse_round(A& a, const char* name, CheckedBacking* backing, Reader& in) {
                          "retained blocks",
                          name, size, static_cast<unsigned long long>(hits), before.retained,
                          after.retained);
-        ZIGGY_FUZZ_CHECK(backing == nullptr || from_base == misses + direct,
-                         "%s: a %zu-byte allocation (%llu misses, %llu direct) took %zu blocks "
-                         "from the base",
+        ZIGGY_FUZZ_CHECK(!base.counts_requests() || from_base == misses + direct,
+                         "%s: a %zu-byte allocation (%llu misses, %llu direct) made %zu requests "
+                         "of the base",
                          name, size, static_cast<unsigned long long>(misses),
                          static_cast<unsigned long long>(direct), from_base);
         return hits == 1;
     };
 
-    const ListFigures f0(pool, list, backing);
+    const ListFigures f0(pool, list, base);
     std::uint8_t* p = allocate_one();
-    const ListFigures f1(pool, list, backing);
+    const ListFigures f1(pool, list, base);
     counted(f0, f1);
     ZIGGY_FUZZ_CHECK(reinterpret_cast<std::uintptr_t>(p) % alignment == 0,
                      "%s: a %zu-byte block misaligned for %zu", name, size, alignment);
     std::memset(p, 0xA5, size);
     free_one(p);
     if (!pooled) return;
-    const ListFigures f2(pool, list, backing);
+    const ListFigures f2(pool, list, base);
     const ziggy::PoolOptions& o = pool.options();
     const bool room = f1.class_retained_bytes + f1.block_size <= o.max_retained_bytes_per_class &&
                       f1.retained_bytes + f1.block_size <= o.max_retained_bytes;
@@ -550,7 +567,7 @@ void reuse_round(A& a, const char* name, CheckedBacking* backing, Reader& in) {
                      name, size, f2.retained, f1.retained);
     if (f2.retained != f1.retained + 1) return;
     std::uint8_t* q = allocate_one();
-    const ListFigures f3(pool, list, backing);
+    const ListFigures f3(pool, list, base);
     ZIGGY_FUZZ_CHECK(counted(f2, f3) && q == p,
                      "%s: a %zu-byte allocation after its block was retained was not a hit "
                      "handing it back (%p, then %p)",
@@ -767,8 +784,7 @@ void bad_free_round(A& a, const char* name, Reader& in) {
 /// are used by one thread at a time. Afterwards the byte count is exact and
 /// the base holds exactly the retained blocks and one per live buffer.
 template <class A>
-void thread_round(A& a, Target& t, Model& model, PoolChecker& checker, CheckedBacking* backing,
-                  Reader& in) {
+void thread_round(A& a, Target& t, Model& model, PoolBase& base, Reader& in) {
     struct Free {
         Entry* entry;
         std::uint8_t how; // bit 0: through the Buffer (or the pmr resource); else bit 1: unsized
@@ -810,15 +826,15 @@ void thread_round(A& a, Target& t, Model& model, PoolChecker& checker, CheckedBa
     ZIGGY_FUZZ_CHECK(a.total_allocated_bytes() == t.live_bytes,
                      "%s: after a thread round total_allocated_bytes() is %zu, the model says %zu",
                      t.name(), a.total_allocated_bytes(), t.live_bytes);
-    checker.check(t.name(), pool_of(a), backing, model.entry_count_of(t));
+    base.check(t.name(), pool_of(a), model.entry_count_of(t));
 }
 
 /// The rounds a pool and a hybrid target share, by number: 0 a bulk round
 /// (raw or, by the next byte, through `Buffer`s), 1 reuse, 2 bad frees, 3 a
 /// thread round.
 template <class A>
-void pool_round(int round, A& a, Target& t, Model& model, PoolChecker& checker,
-                CheckedBacking* backing, Reader& in) {
+void pool_round(int round, A& a, Target& t, Model& model, PoolBase& base, Reader& in) {
+    CheckedBacking* const backing = base.checked();
     switch (round) {
         case 0:
             if (in.flag())
@@ -827,20 +843,20 @@ void pool_round(int round, A& a, Target& t, Model& model, PoolChecker& checker,
                 buffer_bulk_round(a, t.name(), backing, in);
             break;
         case 1:
-            reuse_round(a, t.name(), backing, in);
+            reuse_round(a, t.name(), base, in);
             break;
         case 2:
             bad_free_round(a, t.name(), in);
             break;
         default:
-            thread_round(a, t, model, checker, backing, in);
+            thread_round(a, t, model, base, in);
             break;
     }
 }
 
-/// UnmanagedMemoryPool over a checked backing (or a SystemAllocator, see
-/// PoolBase): exact live bytes; `clear()` gives every pooled block back, so
-/// the backing then holds exactly the blocks of live buffers.
+/// UnmanagedMemoryPool over one of PoolBase's bases: exact live bytes;
+/// `clear()` gives every pooled block back, so the backing then holds
+/// exactly the blocks of live buffers.
 class PoolTarget final : public TargetOf<ziggy::UnmanagedMemoryPool> {
 public:
     explicit PoolTarget(std::uint8_t config)
@@ -851,37 +867,27 @@ public:
     void special(std::uint8_t what, Reader& in, Model& model) override {
         switch (what % 6) {
             case 0:
-                clear(model);
+                base_.clear(name(), pool_, model.entry_count_of(*this));
                 break;
             case 1:
-                checker_.check(name(), pool_, base_.checked(), model.entry_count_of(*this));
-                base_.check_held(name(), pool_, model.entry_count_of(*this));
+                base_.check(name(), pool_, model.entry_count_of(*this));
                 break;
             default: // 2 bulk, 3 reuse, 4 bad frees, 5 thread
-                pool_round(what % 6 - 2, pool_, *this, model, checker_, base_.checked(), in);
+                pool_round(what % 6 - 2, pool_, *this, model, base_, in);
                 break;
         }
     }
-    void finish(Model& model) override { clear(model); }
+    void finish(Model& model) override { base_.clear(name(), pool_, model.entry_count_of(*this)); }
 
 private:
     PoolBase base_;
     ziggy::UnmanagedMemoryPool pool_;
-    PoolChecker checker_;
-
-    void clear(Model& model) {
-        pool_.clear();
-        checker_.check(name(), pool_, base_.checked(), model.entry_count_of(*this),
-                       /*cleared=*/true);
-        base_.check_held(name(), pool_, model.entry_count_of(*this));
-        base_.check_cleared(name(), model.entry_count_of(*this));
-    }
 };
 #endif
 
 #ifdef ZIGGY_FUZZ_HAS_HYBRID
-/// HybridAllocator over a checked backing (or a SystemAllocator, see
-/// PoolBase): exact live bytes, and every typed
+/// HybridAllocator over one of PoolBase's bases: exact live bytes, and every
+/// typed
 /// request takes the route its thresholds promise (checked on the internal
 /// pool's direct-allocation counter).
 class HybridTarget final : public TargetOf<ziggy::HybridAllocator> {
@@ -896,11 +902,7 @@ public:
     void special(std::uint8_t what, Reader& in, Model& model) override {
         switch (what % 7) {
             case 0:
-                hybrid_.pool().clear();
-                checker_.check(name(), hybrid_.pool(), base_.checked(), model.entry_count_of(*this),
-                               /*cleared=*/true);
-                base_.check_held(name(), hybrid_.pool(), model.entry_count_of(*this));
-                base_.check_cleared(name(), model.entry_count_of(*this));
+                base_.clear(name(), hybrid_.pool(), model.entry_count_of(*this));
                 break;
             case 1: {
                 const auto type = static_cast<ElementType>(in.u8() % element_type_count);
@@ -912,18 +914,15 @@ public:
             case 4: // 4 reuse,
             case 5: // 5 bad frees,
             case 6: // 6 thread
-                pool_round(what % 7 - 3, hybrid_, *this, model, checker_, base_.checked(), in);
+                pool_round(what % 7 - 3, hybrid_, *this, model, base_, in);
                 break;
             default:
-                checker_.check(name(), hybrid_.pool(), base_.checked(),
-                               model.entry_count_of(*this));
-                base_.check_held(name(), hybrid_.pool(), model.entry_count_of(*this));
+                base_.check(name(), hybrid_.pool(), model.entry_count_of(*this));
                 break;
         }
     }
     void finish(Model& model) override {
-        checker_.check(name(), hybrid_.pool(), base_.checked(), model.entry_count_of(*this));
-        base_.check_held(name(), hybrid_.pool(), model.entry_count_of(*this));
+        base_.check(name(), hybrid_.pool(), model.entry_count_of(*this));
     }
 
 private:
@@ -1005,7 +1004,6 @@ private:
 
     PoolBase base_;
     ziggy::HybridAllocator hybrid_;
-    PoolChecker checker_;
 };
 #endif
 
