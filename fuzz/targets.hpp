@@ -12,6 +12,7 @@
 
 #include "ops_model.hpp"
 
+#include <ziggy/detail/sanitizer.hpp>
 #include <ziggy/errors.hpp>
 #include <ziggy/system_allocator.hpp>
 
@@ -728,8 +729,20 @@ void bad_free_round(A& a, const char* name, Reader& in) {
     } else if (kind <= 1) { // 1 to 255 bytes in (mostly misaligned)
         bad = block + 1 + in.pick(std::min<std::size_t>(size - 1, 255));
     } else if (kind == 2) {
-        foreign = std::malloc(16 * (1 + in.pick(8)));
+        const std::size_t bytes = 16 * (1 + in.pick(8));
+#if ZIGGY_TSAN
+        // `free` reads the 16 bytes in front of any 16-aligned pointer for a
+        // header, which for malloc's pointer is malloc's own memory, freed as
+        // far as ThreadSanitizer knows (the sanitized variant's ASan build
+        // refuses such a pointer before reading it; a TSan build cannot tell):
+        // here a pointer 16 bytes into a block malloc handed out.
+        foreign = std::malloc(bytes + 16);
+        std::memset(foreign, 0, 16); // no header's magic
+        bad = static_cast<std::uint8_t*>(foreign) + 16;
+#else
+        foreign = std::malloc(bytes);
         bad = foreign;
+#endif
     } else {
         static_cast<void>(in.u8()); // as the other kinds read one
         other.emplace();

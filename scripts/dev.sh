@@ -10,7 +10,8 @@
 #   scripts/dev.sh fuzz oss-fuzz-project URL EMAIL DIR  write DIR/projects/ziggyalloc for an OSS-Fuzz submission
 #   scripts/dev.sh bench [filter] run the benchmarks and print ratios against peers
 #   scripts/dev.sh docs           API reference with Doxygen (build/docs/html/index.html)
-#   scripts/dev.sh tsan           ThreadSanitizer build (build-tsan) running the test suites
+#   scripts/dev.sh tsan           ThreadSanitizer build (build-tsan) running the test suites and
+#                                 the pool_fuzzer and ops_fuzzer seeds
 #   scripts/dev.sh heap-front     a -Dpool_tls_front=false build (build-heap-front): pool suites, ABI link check,
 #                                 installed consumers, dlopen
 #   scripts/dev.sh valgrind       the release test suites under Valgrind memcheck, and the
@@ -235,12 +236,20 @@ cmd_docs() {
 cmd_tsan() {
     ensure_packages "${BASE_PACKAGES[@]}"
     BUILD_DIR=${BUILD_DIR_TSAN:-build-tsan}
-    MESON_ARGS="${MESON_ARGS:-} -Db_sanitize=thread -Dsanitized_variant=false -Dbenchmarks=disabled -Dexamples=disabled -Dfuzzing=disabled"
+    MESON_ARGS="${MESON_ARGS:-} -Db_sanitize=thread -Dsanitized_variant=false -Dbenchmarks=disabled -Dexamples=disabled -Dfuzzing=enabled"
     configure
+    # (A build directory made before the replays joined this command.)
+    meson configure "$BUILD_DIR" -Dfuzzing=enabled >/dev/null
     # The suites of the thread-safe allocators and the stress test.
     local tests=(system_allocator contract stress unmanaged_memory_pool hybrid_allocator
                  debug_allocator failing_allocator)
     release_suites "test suites under ThreadSanitizer" "${tests[@]}" -- "$@"
+    # The seeds of the harnesses that drive the pool and the hybrid, whose
+    # thread rounds free and allocate on a worker thread that then exits.
+    meson compile -C "$BUILD_DIR" -j "$(jobs)" fuzz/pool_fuzzer fuzz/ops_fuzzer
+    log "pool_fuzzer and ops_fuzzer seeds under ThreadSanitizer"
+    meson test -C "$BUILD_DIR" --no-rebuild --print-errorlogs --num-processes "$(jobs)" \
+        --suite fuzz pool_fuzzer ops_fuzzer
 }
 
 # Builds the release suites named before `--` in $BUILD_DIR, logs the label,
