@@ -209,6 +209,17 @@ def ops_seeds():
     p.allocate("hybrid", "u32", 513).special("hybrid", 1, route_args("u32", 513, 4))
     p.special("hybrid", 0)
     seeds["pool-hybrid"] = p.b
+    # Thread rounds on the pool (its special 5) and the hybrid (6): a worker
+    # frees buffers the main thread allocated and allocates its own, over
+    # the default bases, another pool (0x50) or without TLS slots (0x20).
+    for cfg, suffix in ((0, ""), (0x50, "-pool-base"), (0x20, "-slotless")):
+        p = OpsProgram(ALL_TARGETS, config=cfg)
+        p.allocate("pool", "u8", 64).allocate("pool", "u32", 100).allocate("pool", "line", 2)
+        p.allocate("hybrid", "u64", 8).allocate("hybrid", "u8", 5000)
+        p.special("pool", 5, thread_args([5, 4, 6], [64, 32800, 16]))
+        p.special("hybrid", 6, thread_args([4, 5], [100, 4096, 32770]))
+        p.special("pool", 1).special("hybrid", 2).special("pool", 0).special("hybrid", 0)
+        seeds[f"threads{suffix}"] = p.b
     p = OpsProgram(ALL_TARGETS)
     p.defer("open").defer_push(0).defer_push(1).defer_push(2).defer_push(3)
     p.defer_allocate("pool", "u32", 16).defer_allocate("scoped", "u8", 1).defer("run")
@@ -285,8 +296,9 @@ def pool_seeds():
     # 4 reuse, 5 bad free, 6 thread. Each seed stays within the harness's
     # max_len (256): libFuzzer cuts longer inputs when it loads them.
     seeds = {}
-    # Bases beyond the two above (0x09: the outer pool keeps nothing, the
-    # inner one has small caps).
+    # Bases beyond the two above (0x09 over another pool: for the pool, it
+    # keeps nothing and the inner pool has small caps; for the hybrid, small
+    # thresholds, and both its pool and the inner one small caps).
     bases = [(c, b, s) for c in range(4) for b, s in ((0, ""), (0x40, "-system"))]
     bases += [(0, 0x10, "-debug-base"), (2, 0x10, "-debug-base"), (0, 0x20, "-slotless"),
               (1, 0x60, "-system-slotless"), (3, 0x30, "-debug-base-slotless"),

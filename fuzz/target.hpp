@@ -106,6 +106,19 @@ private:
 /// same whichever targets it happens to build.
 class Targets {
 public:
+    Targets() = default;
+    Targets(Targets&&) noexcept = default;
+    Targets& operator=(Targets&&) noexcept = default;
+    Targets(const Targets&) = delete;
+    Targets& operator=(const Targets&) = delete;
+    /// Destroys the targets in the reverse of the order they were built: a
+    /// pool gives its TLS slot back onto a stack of free slots, so the next
+    /// input's pools then take the slots they would take in a process of
+    /// their own (a found input replays alike).
+    ~Targets() {
+        for (auto i = built_.rbegin(); i != built_.rend(); ++i) slots_[*i].target.reset();
+    }
+
     /// Adds a target built as `T(config)` (or `T()` when T takes no
     /// configuration) the first time `get` asks for it.
     template <class T>
@@ -117,7 +130,11 @@ public:
     /// Target `i` (< size()), built now if it was not yet.
     Target& get(std::size_t i) {
         Slot& s = slots_[i];
-        if (!s.target) s.target = s.make(s.config);
+        if (!s.target) {
+            built_.reserve(slots_.size());
+            s.target = s.make(s.config);
+            built_.push_back(i);
+        }
         return *s.target;
     }
     /// Calls `f(Target&)` for every target built so far, in index order.
@@ -142,6 +159,7 @@ private:
     }
 
     std::vector<Slot> slots_;
+    std::vector<std::size_t> built_; // indexes into slots_, in the order built
 };
 
 } // namespace ziggy_fuzz

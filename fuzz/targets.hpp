@@ -205,8 +205,8 @@ public:
                 return backing_;
         }
     }
-    /// The checked backing when it counts the pool's blocks alone (failure
-    /// injection, second frees, the rounds' block counts), else nullptr.
+    /// The checked backing when it counts the pool's blocks alone (for the
+    /// rounds' failure injection and second frees), else nullptr.
     CheckedBacking* checked() noexcept {
         return kind_ == Kind::checked || kind_ == Kind::debug ? &backing_ : nullptr;
     }
@@ -732,10 +732,11 @@ void bad_free_round(A& a, const char* name, Reader& in) {
         const std::size_t bytes = 16 * (1 + in.pick(8));
 #if ZIGGY_TSAN
         // `free` reads the 16 bytes in front of any 16-aligned pointer for a
-        // header, which for malloc's pointer is malloc's own memory, freed as
-        // far as ThreadSanitizer knows (the sanitized variant's ASan build
-        // refuses such a pointer before reading it; a TSan build cannot tell):
-        // here a pointer 16 bytes into a block malloc handed out.
+        // header, which in front of malloc's pointer may be the tail of a
+        // neighbouring block ThreadSanitizer saw freed (the sanitized
+        // variant's ASan build refuses such a pointer before reading it; a
+        // TSan build cannot tell): here a pointer 16 bytes into a block
+        // malloc handed out.
         foreign = std::malloc(bytes + 16);
         std::memset(foreign, 0, 16); // no header's magic
         bad = static_cast<std::uint8_t*>(foreign) + 16;
@@ -900,9 +901,8 @@ private:
 
 #ifdef ZIGGY_FUZZ_HAS_HYBRID
 /// HybridAllocator over one of PoolBase's bases: exact live bytes, and every
-/// typed
-/// request takes the route its thresholds promise (checked on the internal
-/// pool's direct-allocation counter).
+/// typed request takes the route its thresholds promise (checked on the
+/// internal pool's direct-allocation counter).
 class HybridTarget final : public TargetOf<ziggy::HybridAllocator> {
 public:
     explicit HybridTarget(std::uint8_t config)

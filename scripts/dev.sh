@@ -237,15 +237,19 @@ cmd_tsan() {
     ensure_packages "${BASE_PACKAGES[@]}"
     BUILD_DIR=${BUILD_DIR_TSAN:-build-tsan}
     MESON_ARGS="${MESON_ARGS:-} -Db_sanitize=thread -Dsanitized_variant=false -Dbenchmarks=disabled -Dexamples=disabled -Dfuzzing=enabled"
+    # A build directory made before the replays joined this command has
+    # the harnesses disabled.
+    if [ -f "$BUILD_DIR/build.ninja" ]; then
+        meson configure "$BUILD_DIR" -Dfuzzing=enabled >/dev/null
+    fi
     configure
-    # (A build directory made before the replays joined this command.)
-    meson configure "$BUILD_DIR" -Dfuzzing=enabled >/dev/null
     # The suites of the thread-safe allocators and the stress test.
     local tests=(system_allocator contract stress unmanaged_memory_pool hybrid_allocator
                  debug_allocator failing_allocator)
     release_suites "test suites under ThreadSanitizer" "${tests[@]}" -- "$@"
     # The seeds of the harnesses that drive the pool and the hybrid, whose
-    # thread rounds free and allocate on a worker thread that then exits.
+    # thread rounds free and allocate on a worker thread that then exits
+    # (the command's extra `meson test` arguments go to the suites above).
     meson compile -C "$BUILD_DIR" -j "$(jobs)" fuzz/pool_fuzzer fuzz/ops_fuzzer
     log "pool_fuzzer and ops_fuzzer seeds under ThreadSanitizer"
     meson test -C "$BUILD_DIR" --no-rebuild --print-errorlogs --num-processes "$(jobs)" \
