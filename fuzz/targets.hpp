@@ -179,8 +179,8 @@ public:
 
     explicit PoolBase(const char* name, std::uint8_t config)
         : backing_(name), kind_(kind_of(config)) {
-        // A pool that takes a slot is made with every slot free, so that it
-        // gets the slot it would get in a process of its own.
+        // A pool that takes a slot is made with no slot held by the holders,
+        // so that it gets the slot it would get in a process of its own.
         if ((config & slotless_bit) != 0)
             hold_every_slot();
         else
