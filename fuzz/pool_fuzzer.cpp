@@ -23,7 +23,8 @@
 // handed back by a hit; reuse_round in targets.hpp), a bulk round may free
 // every block a second time, which must be refused (bulk_round; its Buffer
 // form, buffer_bulk_round, checks bad counts and a failing base), a
-// bad-free round refuses pointers that are no block (bad_free_round), and a
+// bad-free round refuses pointers that are no block of it, another pool's
+// block among them (bad_free_round), and a
 // thread round frees buffers on a worker thread that then exits
 // (thread_round).
 #include "ops_engine.hpp"
