@@ -527,12 +527,9 @@ void UnmanagedMemoryPool::free_for(void* pointer, const char* who, const char* w
     if (system_base_ != nullptr && release_if_system_direct(pointer)) return;
     detail::PoolHeader* h = detail::pool_header_of(pointer);
     detail::unpoison_defined(h, detail::pool_header_size);
-    const std::uint64_t info = h->info;
-    const bool ours = detail::pool_marked(h, owner_mark_);
+    const std::uint64_t info = detail::pool_live_info(h, owner_mark_);
     detail::poison(h, detail::pool_header_size);
-    const std::uint64_t route = detail::pool_info_route(info);
-    if (detail::pool_info_magic(info) != detail::pool_magic || !ours ||
-        (route >= detail::pool_list_count && (route & detail::pool_direct_route) == 0)) [[unlikely]]
+    if (info == 0) [[unlikely]]
         throw_not_ours(who, what);
     deallocate_inline(pointer);
 }
@@ -631,7 +628,7 @@ std::size_t UnmanagedMemoryPool::take_cached(detail::PoolThreadCache& cache, std
     // not wait on one another (nor on the pointer loads above).
     const std::uint64_t info = detail::pool_info(bytes, list);
     for (std::size_t i = 0; i < k; ++i) {
-        detail::pool_mark_allocated<false>(out[i], info, owner_mark_);
+        detail::pool_mark_allocated<true>(out[i], info, owner_mark_);
         detail::unpoison(out[i], bytes);
         if (zero) std::memset(out[i], 0, bytes);
     }
@@ -712,7 +709,7 @@ void UnmanagedMemoryPool::deallocate_bulk(std::span<void* const> blocks, std::si
             detail::PoolHeader* h = detail::pool_header_if(p, info, mark);
             if (h == nullptr) return false;
             hot = reinterpret_cast<std::uintptr_t>(p);
-            detail::pool_mark_freed<false>(h, list);
+            detail::pool_mark_freed(h, list);
             ++pushed;
             return true;
         };
@@ -786,9 +783,8 @@ void UnmanagedMemoryPool::deallocate_slow(void* user) noexcept {
     if (system_base_ != nullptr && release_if_system_direct(user)) return;
     detail::PoolHeader* h = detail::pool_header_of(user);
     detail::unpoison_defined(h, detail::pool_header_size);
-    const std::uint64_t info = h->info;
-    if (detail::pool_info_magic(info) != detail::pool_magic || !detail::pool_marked(h, owner_mark_))
-        [[unlikely]] {
+    const std::uint64_t info = detail::pool_live_info(h, owner_mark_);
+    if (info == 0) [[unlikely]] {
         // Already pooled (a second sized free, which cannot throw), or
         // another pool's: ignored, so the block is not listed twice nor
         // taken from its pool. free(void*) throws instead.

@@ -193,34 +193,81 @@ TEST(PoolHeaderTest, LiveWordsTellPoolsAndSizesApart) {
     EXPECT_EQ(count, marks.size() * pool_list_count * 2);
 }
 
-// The fast paths write a header's two words with one store
-// (`pool_store_header`): each word lands whole, in its place.
-TEST(PoolHeaderTest, StoreHeaderWritesBothWords) {
+// The slow paths write a header's two words (`pool_store_header`); the
+// fast paths' pops write `next` alone, a free nulls it, and the pool reads
+// the info word back from the live word (`pool_live_info`): for a pooled
+// block whatever `info` holds, for a direct block or a pool without a
+// slot only when `info` holds it too; never for a freed block, another
+// slotted pool's block, a size past the list's block, or a link.
+TEST(PoolHeaderTest, LiveInfoIsReadBackFromTheLiveWord) {
     using namespace ziggy::detail;
-    alignas(16) PoolHeader h{};
     const std::uint64_t info = pool_info(60, pool_list_index(60, 16));
     const auto mark = static_cast<std::uintptr_t>(pool_tls_place(pool_tls_key(3)).at);
+    const auto other = static_cast<std::uintptr_t>(pool_tls_place(pool_tls_key(4)).at);
     const std::uintptr_t live = pool_live_word(mark, info);
+    // A header and a block behind it: the marks poison both (ASan builds),
+    // and the test unpoisons them after each.
+    struct alignas(16) {
+        PoolHeader h;
+        unsigned char block[64];
+    } storage{};
+    PoolHeader& h = storage.h;
+    const auto readable = [&] { unpoison_defined(&storage, sizeof storage); };
     pool_store_header(&h, live, info);
     EXPECT_EQ(reinterpret_cast<std::uintptr_t>(h.next), live);
     EXPECT_EQ(h.info, info);
-    pool_store_header(&h, 0, pool_freed_info);
-    EXPECT_EQ(h.next, nullptr);
-    EXPECT_EQ(h.info, pool_freed_info);
-    // The bulk calls' two stores.
-    pool_store_header<false>(&h, live, info);
-    EXPECT_EQ(reinterpret_cast<std::uintptr_t>(h.next), live);
+    EXPECT_EQ(pool_live_info(&h, mark), info);
+    EXPECT_EQ(pool_live_info(&h, other), 0u);
+    // A fast pop's header: `info` stale (here a freed word, or another
+    // size's), the live word current.
+    h.info = pool_freed_info;
+    EXPECT_EQ(pool_live_info(&h, mark), info);
+    h.info = pool_info(17, pool_list_index(17, 16));
+    EXPECT_EQ(pool_live_info(&h, mark), info);
+    pool_mark_allocated<false>(&h + 1, pool_info(48, 2), mark);
+    readable();
+    EXPECT_EQ(pool_live_info(&h, mark), pool_info(48, 2));
+    EXPECT_EQ(h.info, pool_info(17, pool_list_index(17, 16))); // untouched
+    pool_mark_allocated<true>(&h + 1, info, mark);
+    readable();
     EXPECT_EQ(h.info, info);
-#if defined(__x86_64__) && defined(__SSE2__)
-    // Any header, 16-byte aligned or not (a base may align less than asked).
-    alignas(16) unsigned char bytes[sizeof(PoolHeader) + 8] = {};
-    auto* odd = reinterpret_cast<PoolHeader*>(bytes + 8);
-    pool_store_header(odd, live, info);
-    PoolHeader copy{};
-    std::memcpy(&copy, odd, sizeof copy);
-    EXPECT_EQ(reinterpret_cast<std::uintptr_t>(copy.next), live);
-    EXPECT_EQ(copy.info, info);
-#endif
+    // Freed: no live word.
+    pool_mark_freed(&h, pool_list_index(60, 16));
+    readable();
+    EXPECT_EQ(h.next, nullptr);
+    EXPECT_EQ(pool_live_info(&h, mark), 0u);
+    // A depot link (a user-space address) is no live word either.
+    PoolHeader link{};
+    h.next = &link;
+    EXPECT_EQ(pool_live_info(&h, mark), 0u);
+    // A pooled word whose size is past its list's block.
+    const std::size_t list = pool_list_index(64, 16);
+    h.next = reinterpret_cast<PoolHeader*>(pool_live_word(mark, pool_info(65, list)));
+    EXPECT_EQ(pool_live_info(&h, mark), 0u);
+    h.next = reinterpret_cast<PoolHeader*>(pool_live_word(mark, pool_info(64, list)));
+    EXPECT_EQ(pool_live_info(&h, mark), pool_info(64, list));
+    // Every other slot's mark reads this slot's pooled words as no block.
+    for (std::size_t slot = 0; slot < pool_tls_slot_count; ++slot) {
+        const auto m = static_cast<std::uintptr_t>(pool_tls_place(pool_tls_key(slot)).at);
+        if (m != mark) {
+            EXPECT_EQ(pool_live_info(&h, m), 0u) << slot;
+        }
+    }
+    // A direct block's word is taken only when `info` holds it too.
+    const std::uint64_t direct = pool_info(std::size_t{1} << 30, pool_direct_route_of(16));
+    pool_store_header(&h, pool_live_word(mark, direct), direct);
+    EXPECT_EQ(pool_live_info(&h, mark), direct);
+    h.info = pool_freed_info;
+    EXPECT_EQ(pool_live_info(&h, mark), 0u);
+    // A pool without a slot: its pooled words too.
+    const std::uintptr_t slotless = pool_owner_mark({}, 7, false);
+    EXPECT_TRUE(pool_mark_without_slot(slotless));
+    EXPECT_FALSE(pool_mark_without_slot(mark));
+    pool_store_header(&h, pool_live_word(slotless, info), info);
+    EXPECT_EQ(pool_live_info(&h, slotless), info);
+    EXPECT_EQ(pool_live_info(&h, mark), 0u);
+    h.info = pool_info(17, pool_list_index(17, 16));
+    EXPECT_EQ(pool_live_info(&h, slotless), 0u);
 }
 
 // A freed block is handed out again for a request of the same class.

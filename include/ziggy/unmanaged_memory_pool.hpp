@@ -353,9 +353,9 @@ private:
             // through deallocate_slow, which declines it, shadow untouched.
             if (detail::header_looks_poisoned(user, detail::pool_header_size)) [[likely]] {
                 detail::unpoison_defined(h, detail::pool_header_size);
-                const std::uint64_t info = h->info;
-                if (info == detail::pool_info(size, detail::pool_direct_route_of(base_alignment)) &&
-                    detail::pool_marked(h, owner_mark_)) [[likely]] {
+                const std::uint64_t info = detail::pool_live_info(h, owner_mark_);
+                if (info == detail::pool_info(size, detail::pool_direct_route_of(base_alignment)))
+                    [[likely]] {
                     release_direct(user, detail::pool_info_bytes(info),
                                    detail::pool_direct_alignment(detail::pool_info_route(info)));
                     return;
@@ -402,7 +402,7 @@ private:
         const std::size_t gap = detail::front_gap(base_alignment);
         char* raw = static_cast<char*>(user) - gap;
         detail::unpoison(raw, gap + size);
-        detail::pool_store_header<false>(detail::pool_header_of(user), 0, detail::pool_freed_info);
+        detail::pool_store_header(detail::pool_header_of(user), 0, detail::pool_freed_info);
         deallocate_to(base_, raw, gap + size, base_alignment);
     }
 

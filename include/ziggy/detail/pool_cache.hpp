@@ -66,10 +66,7 @@
 #include <cstdint>
 #include <memory>
 #include <new>
-
-#if defined(__x86_64__) && defined(__SSE2__)
-#include <emmintrin.h>
-#endif
+#include <type_traits>
 
 #include <ziggy/detail/front_header.hpp>
 #include <ziggy/detail/sanitizer.hpp>
@@ -99,7 +96,7 @@
 /// ASan hands them out again still poisoned (a false `use-after-poison`);
 /// a ThreadSanitizer build sees none of the uninstrumented side's
 /// synchronisation. Code compiled for another library fails to link (with
-/// --gc-sections too), `pool_abi_1_tls_front_asan` (say) undefined, instead
+/// --gc-sections too), `pool_abi_2_tls_front_asan` (say) undefined, instead
 /// of misreading blocks: an ASan-built program links
 /// `ziggyalloc-sanitized`. The version must go up with any change to what
 /// the inline code and the library share; nothing checks that it did.
@@ -132,7 +129,7 @@
 #define ZIGGY_POOL_ABI_PASTE(a, b, c, d, e) a##b##c##d##e
 #define ZIGGY_POOL_ABI_NAME(a, b, c, d, e) ZIGGY_POOL_ABI_PASTE(a, b, c, d, e)
 #define ZIGGY_POOL_ABI_SYMBOL                                                      \
-    ZIGGY_POOL_ABI_NAME(pool_abi_1, ZIGGY_POOL_ABI_FRONT, ZIGGY_POOL_ABI_MEMCHECK, \
+    ZIGGY_POOL_ABI_NAME(pool_abi_2, ZIGGY_POOL_ABI_FRONT, ZIGGY_POOL_ABI_MEMCHECK, \
                         ZIGGY_POOL_ABI_SANITIZER, ZIGGY_POOL_ABI_STDLIB)
 
 namespace ziggy::detail {
@@ -147,15 +144,20 @@ extern const int ZIGGY_POOL_ABI_SYMBOL; // defined by the library (src/unmanaged
 // NOLINTNEXTLINE(cppcoreguidelines-interfaces-global-init): an address, constant-initialised
 [[gnu::used, gnu::retain]] static const int* const pool_abi_check = &ZIGGY_POOL_ABI_SYMBOL;
 
-/// In front of every block's user pointer. `info` says how the block was
-/// allocated (so `free(void*)` needs no size). `next` links blocks in the
+/// In front of every block's user pointer. `next` links blocks in the
 /// depot; while the block is live it holds `pool_live_word` of the owning
-/// pool's mark (`pool_owner_mark`) and `info`, so that one compare of it
-/// tests both the size and the pool, and a free through another pool is
-/// refused; a freed block's is null or a link, never a live word.
+/// pool's mark (`pool_owner_mark`) and the block's info word, which says
+/// how it was allocated (so `free(void*)` needs no size): one compare of
+/// it tests both the size and the pool, a free through another pool is
+/// refused, and the pool reads the info word back from it
+/// (`pool_live_info`). A freed block's is null or a link, never a live
+/// word. `info` holds the info word where the pool reads it from there
+/// (direct blocks, the blocks of a pool without a TLS slot, and every
+/// block allocated on a slow path); a pooled block popped by a fast path
+/// leaves it as it was, so that a pop and a free each store one word.
 struct PoolHeader {
     PoolHeader* next;
-    std::uint64_t info; // pool_magic << 56 | route << 48 | requested size; freed: pool_freed_info
+    std::uint64_t info; // pool_magic << 56 | route << 48 | requested size, or stale (above)
 };
 inline constexpr std::size_t pool_header_size = front_header_size;
 static_assert(sizeof(PoolHeader) == pool_header_size);
@@ -286,61 +288,55 @@ static_assert(pool_info(3, 5) == ((pool_magic << 8 | 5) << pool_info_size_bits |
 [[nodiscard]] constexpr std::size_t pool_direct_alignment(std::uint64_t route) noexcept {
     return std::size_t{1} << (route & 0x3F);
 }
-/// The info word of a pooled block while it sits on a free list: no
-/// magic (so a second free of it is refused), and a constant that fits an
-/// instruction's 32-bit immediate, so a free stores it without computing
-/// it. (No path reads a freed block's list from its header, since the list
-/// that holds a block knows it.)
+/// The info word a direct block's release stores (with a null `next`): no
+/// magic, so that nothing reads a live block there. (A pooled block's free
+/// stores its `next` alone: see `pool_mark_freed`.)
 inline constexpr std::uint64_t pool_freed_info = 0x5A5A5A5A;
 static_assert(pool_info_magic(pool_freed_info) != pool_magic);
 [[nodiscard]] inline PoolHeader* pool_header_of(void* user) noexcept {
     return front_header_of<PoolHeader>(user);
 }
-/// Writes both words of header `h` (unpoisoned) with one 16-byte store on
-/// x86-64. Why: an Intel core (family 6, model 167) ran a model loop of the
-/// pair, whose pop and free each write both words, in 2.20 ns with two
-/// 8-byte stores a side and 1.43 with one 16-byte store a side (also 2.15-2.25 with three
-/// 8-byte stores to the header a pair, and 1.40 with two):
-/// docs/performance-history.md, stop 39. `OneStore = false` keeps two
-/// 8-byte stores, for the bulk calls' loops over many blocks, where the
-/// 16-byte store made the bulk batch of 1000 slower (2.53-2.59 us against
-/// 2.42-2.46 for stop 38's build in the same rounds; with two stores
-/// 2.37-2.42 against 2.38-2.43). An unaligned store (`movups`), as fast as
-/// the aligned one on an aligned address, so that a base allocator that
-/// aligns less than it is asked cannot make it fault.
-template <bool OneStore = true>
+/// Writes both words of header `h` (unpoisoned): `next` (a live word, or
+/// null) and `info`.
 [[gnu::always_inline]] inline void pool_store_header(PoolHeader* h, std::uintptr_t next,
                                                      std::uint64_t info) noexcept {
-#if defined(__x86_64__) && defined(__SSE2__)
-    if constexpr (OneStore) {
-        _mm_storeu_si128(
-            reinterpret_cast<__m128i*>(h),
-            _mm_set_epi64x(static_cast<long long>(info), static_cast<long long>(next)));
-        return;
-    }
-#endif
     // NOLINTNEXTLINE(performance-no-int-to-ptr): a live word or null, never followed
     h->next = reinterpret_cast<PoolHeader*>(next);
     h->info = info;
 }
-/// Marks pooled block `user` of the pool of mark `mark` allocated: its
-/// header's info word becomes `info` (`pool_info` of the request's size and
-/// the block's list) and its `next` the live word of both, the header
-/// poisoned again afterwards (ASan builds).
-template <bool OneStore = true>
+/// Marks pooled block `user` of the pool of mark `mark` allocated, its
+/// header poisoned again afterwards (ASan builds): its `next` becomes the
+/// live word of `mark` and `info` (`pool_info` of the request's size and
+/// the block's list), and with `BothWords` its info word becomes `info`.
+/// The fast paths' pops (of a pool with a TLS slot) store `next` alone;
+/// the slow paths' and the bulk calls' store both words. Why one word: a
+/// pair's header stores, a pop's and a free's, are each loaded by the next
+/// step (the free compares `next`, the pop after it reads the hot slot the
+/// free wrote), and on Zen 5 (family 26 model 2) the 64 B `Buffer` pair
+/// ran 1.12-1.14 ns with one 8-byte store a side, against 1.48-1.54 with
+/// stop 39's one 16-byte store a side, in interleaved rounds of the
+/// benchmark binaries (docs/performance-history.md, stop 46). An Intel core
+/// (family 6, model 167) ran stop 39's model pair in 1.40 ns with one
+/// 8-byte store a side and 1.43 with one 16-byte store, 2.20 with two
+/// 8-byte stores a side.
+template <bool BothWords>
 [[gnu::always_inline]] inline void pool_mark_allocated(void* user, std::uint64_t info,
                                                        std::uintptr_t mark) noexcept {
     PoolHeader* h = pool_header_of(user);
     unpoison_defined(h, pool_header_size);
-    pool_store_header<OneStore>(h, pool_live_word(mark, info), info);
+    if constexpr (BothWords)
+        pool_store_header(h, pool_live_word(mark, info), info);
+    else
+        // NOLINTNEXTLINE(performance-no-int-to-ptr): a live word, never followed
+        h->next = reinterpret_cast<PoolHeader*>(pool_live_word(mark, info));
     poison(h, pool_header_size);
 }
-/// Marks the block of header `h` (unpoisoned), of `list`, freed: a second
-/// free of it then fails the header test (the sized free's of `next`, the
-/// others' of `info`). Poisons the header and the block (ASan builds).
-template <bool OneStore = true>
+/// Marks the block of header `h` (unpoisoned), of `list`, freed: its `next`
+/// becomes null, no live word, so that a second free of it fails the
+/// header test (the sized free's compare of `next`, the others'
+/// `pool_live_info`). Poisons the header and the block (ASan builds).
 [[gnu::always_inline]] inline void pool_mark_freed(PoolHeader* h, std::size_t list) noexcept {
-    pool_store_header<OneStore>(h, 0, pool_freed_info);
+    h->next = nullptr;
     poison(h, pool_header_size + pool_list_block_size(list));
 }
 
@@ -675,11 +671,33 @@ struct PoolTlsPlace {
     return has_slot ? static_cast<std::uintptr_t>(place.at)
                     : static_cast<std::uintptr_t>(pool_id << 6 | 0x3F);
 }
-/// Whether the block of header `h` (unpoisoned) is live and carries `mark`,
-/// whatever its info word.
-[[nodiscard, gnu::always_inline]] inline bool pool_marked(const PoolHeader* h,
-                                                          std::uintptr_t mark) noexcept {
-    return reinterpret_cast<std::uintptr_t>(h->next) == pool_live_word(mark, h->info);
+/// Whether `mark` is a pool's without a TLS slot (its low six bits all
+/// set; never a place's): the info words of its blocks' headers are always
+/// written (`PoolHeader`).
+[[nodiscard]] constexpr bool pool_mark_without_slot(std::uintptr_t mark) noexcept {
+    return (mark & 0x3F) == 0x3F;
+}
+/// The info word of the block of header `h` (unpoisoned) when it is a live
+/// block of the pool of mark `mark`; else 0 (no info word is 0). Read back
+/// from the live word in `next`, and taken when it is one this pool
+/// writes: a pooled block's (its list's, and a size within the list's
+/// block); a direct block's, whose header's `info` must then hold it too
+/// (a direct block's size reaches the bits that tell marks apart); for a
+/// pool without a slot, either, its `info` holding it too. The marks of
+/// pools with a TLS slot differ only in bits 3-31 (`pool_live_word`), so
+/// another such pool's live word reads back with a size of 2^19 or more,
+/// past every class (`max_class_size`), or a direct block's that `info`
+/// does not hold; a null `next` or a link reads back without the magic.
+[[nodiscard, gnu::always_inline]] inline std::uint64_t pool_live_info(
+    const PoolHeader* h, std::uintptr_t mark) noexcept {
+    const std::uint64_t info = reinterpret_cast<std::uintptr_t>(h->next) ^ mark << 16;
+    const std::uint64_t list = pool_info_list(info);
+    if (list < pool_list_count && !pool_mark_without_slot(mark))
+        return pool_info_bytes(info) <= pool_list_block_size(list) ? info : 0;
+    const bool ours = pool_info_magic(info) == pool_magic &&
+                      (list < pool_list_count ? pool_info_bytes(info) <= pool_list_block_size(list)
+                                              : (pool_info_route(info) & pool_direct_route) != 0);
+    return ours && h->info == info ? info : 0;
 }
 /// Makes the block of header `h` (unpoisoned, its info word written) live
 /// in the pool of mark `mark`.
@@ -964,7 +982,8 @@ template <bool CountInfo, class Front>
             return nullptr;
         fl.top.store(top - 1, std::memory_order_relaxed);
     }
-    pool_mark_allocated(user, info, mark);
+    // The fast paths' own front stores `next` alone (PoolHeader).
+    pool_mark_allocated<!std::is_same_v<Front, PoolFrontAt>>(user, info, mark);
     front.count_hit(list);
     // The typed paths count the info word as the block's bytes: its low 48
     // bits are the request's size, and the counters' difference is taken
@@ -1004,12 +1023,14 @@ template <bool CountInfo, class Front>
     const PoolFrontAt front{place};
     PoolHeader* h = pool_header_of(user);
     unpoison_defined(h, pool_header_size);
-    const std::uint64_t info = h->info;
-    // Direct blocks (route >= 0x80), blocks already freed and words without
-    // the magic are no list (`pool_info_list`): they take the declining
-    // list, which is closed and full in every cache. (The mark is not
-    // tested here: the caller, `free`, has, and `deallocate_inline`'s
-    // precondition is a block of its pool.)
+    // The info word, read back from the live word (`pool_live_info`). Direct
+    // blocks (route >= 0x80) and blocks already freed (a null `next` or a
+    // link reads back without the magic) are no list (`pool_info_list`):
+    // they take the declining list, which is closed and full in every
+    // cache. (The mark is not tested here: the caller, `free`, has, and
+    // `deallocate_inline`'s precondition is a block of its pool.)
+    const std::uint64_t info =
+        reinterpret_cast<std::uintptr_t>(h->next) ^ static_cast<std::uintptr_t>(place.at) << 16;
     const std::uint64_t route_list = pool_info_list(info);
     const std::size_t list = route_list < pool_list_count ? route_list : pool_declining_list;
     const std::uintptr_t hot = front.hot(list);
