@@ -96,8 +96,8 @@ TEST(SizeClassesTest, ListIndexIsTheClassInItsAlignmentSet) {
 }
 
 // A block header's info word gives back the size, magic and route it was
-// made of, at every size a request may have and every route; a freed word
-// is none of them (a second free is refused by the magic).
+// made of, at every size a request may have and every route; the word a
+// direct block's release stores is none of them.
 TEST(PoolHeaderTest, InfoWordKeepsSizeMagicAndRoute) {
     using namespace ziggy::detail;
     for (std::uint64_t route :
@@ -1505,6 +1505,22 @@ TEST(UnmanagedMemoryPoolTest, SizedFreeWithWrongSizeUsesHeader) {
     EXPECT_EQ(pool.total_allocated_bytes(), 0u);
     EXPECT_EQ(pool.allocate_bytes(33), p); // back in the 48-byte class
     pool.deallocate_bytes(p, 33);
+    EXPECT_EQ(pool.total_allocated_bytes(), 0u);
+    // A fast pop stores the live word alone: the header's info word still
+    // names an earlier request (40 bytes, or 33), and each path that reads
+    // the header takes the size from the live word.
+    EXPECT_EQ(pool.allocate_bytes(45), p);
+    EXPECT_EQ(pool.total_allocated_bytes(), 45u);
+    pool.deallocate_bytes(p, 8); // another class: by the header
+    EXPECT_EQ(pool.total_allocated_bytes(), 0u);
+    EXPECT_EQ(pool.allocate_bytes(47), p);
+    pool.free(p); // unsized, checked
+    EXPECT_EQ(pool.total_allocated_bytes(), 0u);
+    EXPECT_THROW(pool.free(p), ziggy::InvalidFreeError); // a second free is refused
+    EXPECT_EQ(pool.allocate_bytes(41), p);
+    pool.deallocate_inline(p);
+    EXPECT_EQ(pool.total_allocated_bytes(), 0u);
+    pool.deallocate_bytes(p, 41); // a second sized free: ignored
     EXPECT_EQ(pool.total_allocated_bytes(), 0u);
 }
 

@@ -226,15 +226,14 @@ public:
         //   minimum: that was with the old test, whose `count - 1` took
         //   the register the list now has.)
         // - The header's info word is computed with the list, and the pop
-        //   stores it and counts the bytes from it (detail::pool_pop_typed):
-        //   in a loop over one count g++ then keeps the word in a register
-        //   instead of building it on every pair, and the hot loop no
-        //   longer uses the size (until stop 35, below, it still reloaded
-        //   the list and part of the word from the stack for the free).
-        //   Stop 33: pooled in-turn cells over four mallocs above 1.10x went from 16-17 of 72 to 3
-        //   in scratch rounds and the final build's report run (1-byte
-        //   elements over jemalloc, by code placement), to 0 in two report
-        //   runs of another build (0.92-1.09x).
+        //   stores the live word made from it and counts the bytes from it
+        //   (detail::pool_pop_typed): in a loop over one count g++ then keeps the word in a
+        //   register instead of building it on every pair, and the hot loop no longer uses the size
+        //   (until stop 35, below, it still reloaded the list and part of the word from the stack
+        //   for the free). Stop 33: pooled in-turn cells over four mallocs above 1.10x went from
+        //   16-17 of 72 to 3 in scratch rounds and the final build's report run (1-byte elements
+        //   over jemalloc, by code placement), to 0 in two report runs of another build
+        //   (0.92-1.09x).
         // - One return for every path (Allocator::make_buffer), the empty
         //   Buffer of a count of zero included: the Buffer's size is then
         //   `count` on every path, so g++ merges the free's size class

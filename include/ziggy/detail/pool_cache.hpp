@@ -312,10 +312,12 @@ static_assert(pool_info_magic(pool_freed_info) != pool_magic);
 /// the slow paths' and the bulk calls' store both words. Why one word: a
 /// pair's header stores, a pop's and a free's, are each loaded by the next
 /// step (the free compares `next`, the pop after it reads the hot slot the
-/// free wrote), and on Zen 5 (family 26 model 2) the 64 B `Buffer` pair
-/// ran 1.12-1.14 ns with one 8-byte store a side, against 1.48-1.54 with
-/// stop 39's one 16-byte store a side, in interleaved rounds of the
-/// benchmark binaries (docs/performance-history.md, stop 46). An Intel core
+/// free wrote), and on Zen 5 (family 26 model 2), the byte counters in
+/// their `add` form, the 64 B `Buffer` pair ran 1.12-1.14 ns with one
+/// 8-byte store a side, against 1.30-1.35 with two a side and 1.38 with a
+/// 16-byte store on the pop's side (and 1.35 with stop 39's 16-byte store
+/// a side), in interleaved rounds of the benchmark binaries
+/// (docs/performance-history.md, stop 46). An Intel core
 /// (family 6, model 167) ran stop 39's model pair in 1.40 ns with one
 /// 8-byte store a side and 1.43 with one 16-byte store, 2.20 with two
 /// 8-byte stores a side.
@@ -348,7 +350,7 @@ template <bool BothWords>
 /// counted on another thread: the user's hand-over of the block between the
 /// threads (a release and an acquire, or a lock, which are also compiler
 /// barriers) orders them, and x86 keeps each thread's stores in order.
-/// Why this shape: the two machines this was measured on disagree. On Zen 4
+/// Why this shape: the machines this was measured on disagree. On Zen 4
 /// (the CI machine until stop 20) the `add` into memory, addressed off the cache pointer,
 /// is the faster form: against a load, an `lea` and a store through a base
 /// register (which costs an extra address add, as the asm needs the address
@@ -357,11 +359,10 @@ template <bool BothWords>
 /// Buffers 5.12 against 5.42 us. An Intel core with memory renaming (family
 /// 6, model 167) forwards the `lea` form's stored value to the next load of
 /// the counter without waiting, and there that form made the sized batch
-/// 27% faster (3.71-3.84 -> 2.70-2.80 us; pairs unchanged). The fast
-/// paths' byte counters, since stop 39, take the `lea` form where they are
-/// asm (ZIGGY_POOL_FRONT_ASM: x86-64 Linux, the front in TLS, no TSan;
-/// PoolFrontAt::add_at says why); the slow paths and other builds keep
-/// this one.
+/// 27% faster (3.71-3.84 -> 2.70-2.80 us; pairs unchanged). On Zen 5
+/// (family 26 model 2) the fast paths' `lea` form (stops 39 to 45) cost
+/// more than it gained there: PoolFrontAt::add_at, which since stop 46 is
+/// this form again.
 /// ThreadSanitizer builds and other targets keep the atomic operations.
 template <class T>
 [[gnu::always_inline]] inline void bump(std::atomic<T>& counter, T delta) noexcept {
@@ -684,10 +685,13 @@ struct PoolTlsPlace {
 /// block); a direct block's, whose header's `info` must then hold it too
 /// (a direct block's size reaches the bits that tell marks apart); for a
 /// pool without a slot, either, its `info` holding it too. The marks of
-/// pools with a TLS slot differ only in bits 3-31 (`pool_live_word`), so
-/// another such pool's live word reads back with a size of 2^19 or more,
-/// past every class (`max_class_size`), or a direct block's that `info`
-/// does not hold; a null `next` or a link reads back without the magic.
+/// pools with a TLS slot differ only in bits 3-31 on x86-64 Linux
+/// (`pool_live_word`), in bits 0-5 elsewhere (places 1 to 33), so another
+/// such pool's live word reads back with a size of 2^16 or more (2^19 on
+/// x86-64 Linux), past every class (`max_class_size`, asserted below), or
+/// as a direct block's that `info` does not hold; a null `next` or a link
+/// (a user-space address) reads back without the magic.
+static_assert(max_class_size < std::size_t{1} << 16);
 [[nodiscard, gnu::always_inline]] inline std::uint64_t pool_live_info(
     const PoolHeader* h, std::uintptr_t mark) noexcept {
     const std::uint64_t info = reinterpret_cast<std::uintptr_t>(h->next) ^ mark << 16;
@@ -777,8 +781,8 @@ struct PoolTlsPlace {
 
 /// The front of the calling thread's cache in the slot at `place`, as the
 /// fast paths reach it: on x86-64 Linux (with the front in TLS) each access
-/// is addressed %fs-relative, off the place (the byte counters: three
-/// instructions, see add_at) or off the place plus the list's stride (a
+/// is one instruction addressed %fs-relative, off the place (the byte
+/// counters: see add_at) or off the place plus the list's stride (a
 /// list's hot slot and hit count: see list_base). The asm names
 /// no memory, so the compiler does not know it touches a front: what else
 /// touches one in a function that runs these is an out-of-line call (the
@@ -832,12 +836,17 @@ struct PoolFrontAt {
                      :
                      : "r"(list_base(list)), "i"(pops_at));
     }
-    // The byte counters: a load, an `lea` and a store, not an `add` into
-    // memory. On the Intel core above, an `add` of a register into memory
-    // (or a load, an `add` and a store) waits for the previous store to
-    // the counter, 2.02 ns a step in a model loop, where the `lea` form
-    // takes 0.28 (the core renames it); a pair counts twice, so the `add`
-    // form chained each pair to the one before it.
+    // The byte counters: one `add` of a register into memory. Stops 39 to
+    // 45 took a load, an `lea` and a store: on an Intel core (family 6,
+    // model 167) an `add` of a register into memory waits for the previous
+    // store to the counter, 2.02 ns a step in a model loop, where the `lea`
+    // form takes 0.28 (the core renames it), and the 64 B `Buffer` pair ran
+    // 2.03-2.06 ns with the `lea` form against 2.10 with the `add`. On
+    // Zen 5 (family 26 model 2) the `lea` form is the slow one: with
+    // stop 46's header, in interleaved rounds of the benchmark binaries
+    // (best of 15), the pair 1.17 ns with the `add` against 1.33, the
+    // unsized free's pair 1.29 against 1.45, the per-call sized batch of
+    // 1000 2.58 us against 3.51 (docs/performance-history.md, stop 46).
     [[gnu::always_inline]] void count_allocated(std::uint64_t bytes) const noexcept {
         add_at<allocated_at>(bytes);
     }
@@ -846,13 +855,9 @@ struct PoolFrontAt {
     }
     template <std::size_t At>
     [[gnu::always_inline]] void add_at(std::uint64_t bytes) const noexcept {
-        std::uint64_t v = 0; // written by the asm below
-        asm volatile(
-            "{movq %%fs:%c3(%1), %0\n\tleaq (%0,%2), %0\n\tmovq %0, %%fs:%c3(%1)|"
-            "mov %0, qword ptr fs:[%1+%c3]\n\tlea %0, [%0+%2]\n\t"
-            "mov qword ptr fs:[%1+%c3], %0}"
-            : "=&r"(v)
-            : "r"(place.at), "r"(bytes), "i"(At));
+        asm volatile("{addq %0, %%fs:%c2(%1)|add qword ptr fs:[%1+%c2], %0}"
+                     :
+                     : "er"(bytes), "r"(place.at), "i"(At));
     }
 #else
 #if ZIGGY_POOL_TLS_FRONT
