@@ -696,12 +696,14 @@ static_assert(max_class_size < std::size_t{1} << 16);
     const PoolHeader* h, std::uintptr_t mark) noexcept {
     const std::uint64_t info = reinterpret_cast<std::uintptr_t>(h->next) ^ mark << 16;
     const std::uint64_t list = pool_info_list(info);
-    if (list < pool_list_count && !pool_mark_without_slot(mark))
-        return pool_info_bytes(info) <= pool_list_block_size(list) ? info : 0;
-    const bool ours = pool_info_magic(info) == pool_magic &&
-                      (list < pool_list_count ? pool_info_bytes(info) <= pool_list_block_size(list)
-                                              : (pool_info_route(info) & pool_direct_route) != 0);
-    return ours && h->info == info ? info : 0;
+    if (list < pool_list_count) { // a pooled word (pool_info_list tests the magic)
+        if (pool_info_bytes(info) > pool_list_block_size(list)) return 0;
+        if (!pool_mark_without_slot(mark)) return info;
+    } else if (pool_info_magic(info) != pool_magic ||
+               (pool_info_route(info) & pool_direct_route) == 0) {
+        return 0;
+    }
+    return h->info == info ? info : 0;
 }
 /// Makes the block of header `h` (unpoisoned, its info word written) live
 /// in the pool of mark `mark`.
