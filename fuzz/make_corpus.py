@@ -348,8 +348,9 @@ def pool_seeds():
     # byte first for the raw one): `how` bit 0
     # a size past the classes (else 1 + u16 % 4096), bits 1-3 log2 of the
     # alignment, 0x10 the base's next request fails, 0x20 zeroed, 0x40 freed
-    # in reverse; then the count and where the null pointer goes among the
-    # frees. The hybrid's configuration's low bits 1 set its small thresholds
+    # in reverse, 0x80 every block freed a second time (refused; over the
+    # checked base and the DebugAllocator over it only); then the count and
+    # where the null pointer goes among the frees. The hybrid's configuration's low bits 1 set its small thresholds
     # (bytes up to 64 pooled), so 100 and 300 bytes go direct there though
     # within the classes.
     for target, bulk, ends, configs in (
@@ -371,6 +372,9 @@ def pool_seeds():
             p.special(target, bulk, raw + u8(0x41) + u8(5) + u8(12) + u8(6))     # past the classes
             p.special(target, bulk, raw + u8(0x18) + u16(299) + u8(70) + u8(1))  # 300 B: base fails
             p.special(target, bulk, raw + u8(0x08) + u16(47) + u8(3) + u8(1))    # decoded after it
+            p.special(target, bulk, raw + u8(0x88) + u16(63) + u8(24) + u8(4))   # freed twice
+            p.special(target, bulk, raw + u8(0xC2) + u16(15) + u8(17) + u8(17))  # 16 B, twice, reversed
+            p.special(target, bulk, raw + u8(0x81) + u8(9) + u8(5) + u8(2))      # direct, twice
             p.special(target, ends[0]).special(target, ends[1])
             seeds[f"bulk-{target}{suffix}"] = p.b
             # Buffer bulk rounds: buffers already held, zeroed, past the
