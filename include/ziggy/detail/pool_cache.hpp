@@ -308,8 +308,8 @@ static_assert(pool_info_magic(pool_freed_info) != pool_magic);
 /// header poisoned again afterwards (ASan builds): its `next` becomes the
 /// live word of `mark` and `info` (`pool_info` of the request's size and
 /// the block's list), and with `BothWords` its info word becomes `info`.
-/// The fast paths' pops (of a pool with a TLS slot) store `next` alone;
-/// the slow paths' and the bulk calls' store both words. Why one word: a
+/// The fast paths' pops and the bulk allocation's (of a pool with a TLS
+/// slot) store `next` alone; the slow paths' store both words. Why one word: a
 /// pair's header stores, a pop's and a free's, are each loaded by the next
 /// step (the free compares `next`, the pop after it reads the hot slot the
 /// free wrote), and on Zen 5 (family 26 model 2), the byte counters in
