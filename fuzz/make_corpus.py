@@ -345,14 +345,15 @@ def pool_seeds():
         p.special("hybrid", 0).special("hybrid", 2)
         seeds[f"routes-hybrid-{cfg}{suffix}"] = p.b
     # Bulk rounds (the pool's special 2, the hybrid's special 3; an odd flag
-    # byte first for the raw one): `how` bit 0
-    # a size past the classes (else 1 + u16 % 4096), bits 1-3 log2 of the
-    # alignment, 0x10 the base's next request fails, 0x20 zeroed, 0x40 freed
-    # in reverse, 0x80 every block freed a second time (refused; over the
-    # checked base and the DebugAllocator over it only); then the count and
-    # where the null pointer goes among the frees. The hybrid's configuration's low bits 1 set its small thresholds
-    # (bytes up to 64 pooled), so 100 and 300 bytes go direct there though
-    # within the classes.
+    # byte first for the raw one): `how` bit 0 a size past the classes (then
+    # a u8 past the largest class; else 1 + u16 % 4096), bits 1-3 log2 of
+    # the alignment, 0x10 the base's next request fails, 0x20 zeroed, 0x40
+    # freed in reverse, 0x80 every block freed a second time (refused; over
+    # the checked base and the DebugAllocator over it only); then the count
+    # and where the null pointer goes among the frees. The hybrid's
+    # configuration's low bits 1 set its small thresholds (bytes up to 64
+    # pooled), so 100 and 300 bytes go direct there though within the
+    # classes.
     for target, bulk, ends, configs in (
             ("pool", 2, (1, 0), ((0, 0, ""), (2, 0, "-small-caps"), (0, 0x40, "-system"),
                                  (0, 0x10, "-debug-base"), (0, 0x20, "-slotless"),

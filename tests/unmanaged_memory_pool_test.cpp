@@ -2329,6 +2329,20 @@ TEST(UnmanagedMemoryPoolTest, BulkOfBuffers) {
     pool.allocate_bulk<float>(bufs, 0);             // frees what was there; all empty
     for (const auto& b : bufs) EXPECT_TRUE(b.empty() && !b.valid());
     EXPECT_EQ(pool.total_allocated_bytes(), 0u);
+    // Buffers held only far into the span (after empty ones) are freed
+    // first too: the held block is the first one handed out again.
+    bufs[299] = pool.allocate<float>(16);
+    void* const held = bufs[299].data();
+    view_memory[2] = 7.0f;
+    bufs[200] = ziggy::wrap_existing(view_memory, 4);
+    pool.allocate_bulk<float>(bufs, 16);
+    EXPECT_EQ(static_cast<void*>(bufs[0].data()), held);
+    EXPECT_EQ(pool.total_allocated_bytes(), 300u * 64);
+    EXPECT_EQ(bufs[200].allocator(), &pool);
+    EXPECT_EQ(view_memory[2], 7.0f);
+    pool.deallocate_bulk<float>(bufs);
+    EXPECT_EQ(pool.total_allocated_bytes(), 0u);
+    EXPECT_EQ(base.allocation_calls(), 300u);
     // const elements: allocated and freed in bulk as any other.
     std::vector<ziggy::Buffer<const float>> read_only(3);
     pool.allocate_bulk<const float>(read_only, 16);

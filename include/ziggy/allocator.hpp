@@ -285,17 +285,24 @@ protected:
             if (detail::zero_or_too_many<T>(count)) detail::throw_bad_array_new_length();
             if (count * sizeof(T) >= detail::pool_max_request) detail::throw_bad_alloc();
         }
-        for (Buffer<T>& b : out)
-            if (b.valid()) b.reset(); // owning or a view; one without memory: no stores
-        if (count == 0 || out.empty()) return;
+        // Owning or a view; one without memory: no stores. A loop of loads
+        // alone (no call in it) finds the first buffer to empty, as most
+        // spans come back empty.
+        Buffer<T>* const all = out.data();
+        const std::size_t n = out.size();
+        std::size_t held = 0;
+        while (held < n && !all[held].valid()) ++held;
+        for (; held < n; ++held)
+            if (all[held].valid()) all[held].reset();
+        if (count == 0 || n == 0) return;
         void* blocks[bulk_chunk];
         std::size_t done = 0;
         try {
-            while (done < out.size()) {
-                const std::size_t m = std::min(bulk_chunk, out.size() - done);
+            while (done < n) {
+                const std::size_t m = std::min(bulk_chunk, n - done);
                 allocate_blocks(std::span<void*>(blocks, m));
                 for (std::size_t i = 0; i < m; ++i)
-                    adopt_into(out[done + i], static_cast<T*>(blocks[i]), count);
+                    adopt_into(all[done + i], static_cast<T*>(blocks[i]), count);
                 done += m;
             }
         } catch (...) {
@@ -308,25 +315,40 @@ protected:
     /// `free_blocks(std::span<void* const>, bytes)` (at most `bulk_chunk` at
     /// a time, freed as allocated with `alignof(T)`); any other buffer
     /// (another allocator's, or not owning) is reset on its own.
+    ///
+    /// A run is gathered in a loop of loads alone, then its buffers are
+    /// emptied in a loop of stores alone, then its blocks are freed: with
+    /// each buffer released as it was gathered, the 64 B typed bulk batch
+    /// (allocation included) ran 3.79 us against 3.26 (Zen 5, stop 47).
     template <Unmanaged T, class FreeBlocks>
     void deallocate_buffers_in_bulk(std::span<Buffer<T>> buffers,
                                     FreeBlocks&& free_blocks) noexcept {
         void* blocks[bulk_chunk];
-        std::size_t m = 0;
-        std::size_t bytes = 0;
-        for (Buffer<T>& b : buffers) {
-            if (b.allocator() != this || b.empty()) {
-                b.reset();
+        Buffer<T>* const all = buffers.data();
+        const std::size_t n = buffers.size();
+        std::size_t i = 0;
+        while (i < n) {
+            // An owning buffer always has memory (see Buffer::reset).
+            if (all[i].owner_ != this || all[i].size_ == 0) {
+                all[i].reset();
+                ++i;
                 continue;
             }
-            if (m == bulk_chunk || (m != 0 && b.size_bytes() != bytes)) {
-                free_blocks(std::span<void* const>(blocks, m), bytes);
-                m = 0;
+            const std::size_t count = all[i].size_;
+            const std::size_t end = i + std::min(bulk_chunk, n - i);
+            std::size_t j = i;
+            do {
+                blocks[j - i] = const_cast<std::remove_cv_t<T>*>(all[j].data_);
+                ++j;
+            } while (j < end && all[j].owner_ == this && all[j].size_ == count);
+            for (std::size_t k = i; k < j; ++k) {
+                all[k].data_ = nullptr;
+                all[k].size_ = 0;
+                all[k].owner_ = nullptr;
             }
-            bytes = b.size_bytes();
-            blocks[m++] = const_cast<std::remove_cv_t<T>*>(b.release());
+            free_blocks(std::span<void* const>(blocks, j - i), count * sizeof(T));
+            i = j;
         }
-        free_blocks(std::span<void* const>(blocks, m), bytes);
     }
 
     /// For allocators whose blocks live in an UnmanagedMemoryPool (the pool

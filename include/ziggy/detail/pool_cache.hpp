@@ -154,7 +154,9 @@ extern const int ZIGGY_POOL_ABI_SYMBOL; // defined by the library (src/unmanaged
 /// word. `info` holds the info word where the pool reads it from there
 /// (direct blocks, the blocks of a pool without a TLS slot, and every
 /// block allocated on a slow path); a pooled block popped by a fast path
-/// leaves it as it was, so that a pop and a free each store one word.
+/// or by the bulk allocation (of a pool with a TLS slot, the only kind
+/// those pops serve) leaves it as it was, so that a pop and a free each
+/// store one word.
 struct PoolHeader {
     PoolHeader* next;
     std::uint64_t info; // pool_magic << 56 | route << 48 | requested size, or stale (above)
@@ -308,8 +310,8 @@ static_assert(pool_info_magic(pool_freed_info) != pool_magic);
 /// header poisoned again afterwards (ASan builds): its `next` becomes the
 /// live word of `mark` and `info` (`pool_info` of the request's size and
 /// the block's list), and with `BothWords` its info word becomes `info`.
-/// The fast paths' pops and the bulk allocation's (of a pool with a TLS
-/// slot) store `next` alone; the slow paths' store both words. Why one word: a
+/// The fast paths' pops and the bulk allocation's (which serve only pools
+/// with a TLS slot) store `next` alone; the slow paths' store both words. Why one word: a
 /// pair's header stores, a pop's and a free's, are each loaded by the next
 /// step (the free compares `next`, the pop after it reads the hot slot the
 /// free wrote), and on Zen 5 (family 26 model 2), the byte counters in
