@@ -314,12 +314,12 @@ static_assert(pool_info_magic(pool_freed_info) != pool_magic);
 /// with a TLS slot) store `next` alone; the slow paths' store both words.
 /// Why one word: a pair's header stores, a pop's and a free's, are each
 /// loaded by the next step (the free compares `next`, the pop after it
-/// reads the hot slot the free wrote), and on Zen 5 (family 26 model 2), the byte counters in
-/// their `add` form, the 64 B `Buffer` pair ran 1.12-1.14 ns with one
-/// 8-byte store a side, against 1.30-1.35 with two a side and 1.38 with a
-/// 16-byte store on the pop's side (and 1.35 with stop 39's 16-byte store
-/// a side), in interleaved rounds of the benchmark binaries
-/// (docs/performance-history.md, stop 46). An Intel core
+/// reads the hot slot the free wrote), and on Zen 5 (family 26 model 2),
+/// the byte counters in their `add` form, the 64 B `Buffer` pair ran
+/// 1.12-1.14 ns with one 8-byte store a side, against 1.30-1.35 with two
+/// a side and 1.38 with a 16-byte store on the pop's side (and 1.35 with
+/// stop 39's 16-byte store a side), in interleaved rounds of the
+/// benchmark binaries (docs/performance-history.md, stop 46). An Intel core
 /// (family 6, model 167) ran stop 39's model pair in 1.40 ns with one
 /// 8-byte store a side and 1.43 with one 16-byte store, 2.20 with two
 /// 8-byte stores a side.
