@@ -1,8 +1,8 @@
 // Loads the library named on the command line with dlopen(), as a plugin
 // host would, after the program has started (scripts/dev.sh install_test).
-// The default build keeps 42 KiB of initial-exec TLS for the pools, more
+// The default build keeps 86 KiB of initial-exec TLS for the pools, more
 // than glibc sets aside for libraries loaded late, so it loads only with
-// GLIBC_TUNABLES=glibc.rtld.optional_static_tls=65536 (or more); a build
+// GLIBC_TUNABLES=glibc.rtld.optional_static_tls=131072 (or more); a build
 // with -Dpool_tls_front=false loads without it.
 #include <dlfcn.h>
 

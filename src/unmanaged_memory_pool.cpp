@@ -281,7 +281,7 @@ detail::PoolHeader* nth(detail::PoolHeader* head, std::size_t n) noexcept {
 /// the hot slot's block). False without memory (the stack then holds nothing).
 bool install_slots(detail::PoolThreadCache& cache, std::size_t list,
                    std::size_t capacity) noexcept {
-    detail::PoolFreeList& fl = cache.lists[list];
+    detail::PoolFrontList& fl = cache.front->lists[list];
     if (fl.end != detail::pool_empty_stack + 1) return true;
     void** slots = static_cast<void**>(
         ::operator new[](detail::pool_slots_bytes(capacity + 1),
@@ -295,7 +295,7 @@ bool install_slots(detail::PoolThreadCache& cache, std::size_t list,
 }
 
 /// Takes the newest `n` blocks (n >= 1) off a list as a chain, newest first.
-detail::PoolHeader* unlist(detail::PoolFreeList& fl, std::size_t n,
+detail::PoolHeader* unlist(detail::PoolFrontList& fl, std::size_t n,
                            detail::PoolHeader*& tail) noexcept {
     void** top = fl.top.load(std::memory_order_relaxed);
     detail::PoolHeader* head = nullptr;
@@ -327,18 +327,18 @@ struct UnmanagedMemoryPool::Depot {
 template <class Take>
 void UnmanagedMemoryPool::drain_cache(detail::PoolThreadCache& cache, Take&& take) noexcept {
     for (std::size_t list = 0; list < detail::pool_list_count; ++list) {
-        detail::PoolFreeList& fl = cache.lists[list];
+        detail::PoolFrontList& fl = cache.front->lists[list];
         const std::size_t n = cache.count(list);
         if (n == 0) continue;
         // A chain newest first: the hot block's, then the stack's.
         detail::PoolHeader* head = nullptr;
         detail::PoolHeader* tail = nullptr;
-        const std::uintptr_t hot = cache.front->hot[list].load(std::memory_order_relaxed);
+        const std::uintptr_t hot = fl.hot.load(std::memory_order_relaxed);
         const bool hot_holds = detail::pool_hot_holds(hot);
         if (const std::size_t stacked = n - (hot_holds ? 1 : 0); stacked != 0)
             head = unlist(fl, stacked, tail);
         if (hot_holds) {
-            cache.front->hot[list].store(detail::pool_hot_empty, std::memory_order_relaxed);
+            fl.hot.store(detail::pool_hot_empty, std::memory_order_relaxed);
             detail::PoolHeader* h = detail::pool_header_of(detail::pool_hot_block(hot));
             write_next(h, head);
             if (tail == nullptr) tail = h;
@@ -361,7 +361,7 @@ bool detail::PoolLink::retire(PoolThreadCache* cache) noexcept {
                                std::size_t n) { pool->spill(head, tail, n, list); });
             for (std::size_t i = 0; i < pool_list_count; ++i) {
                 pool->depots_[i].hits.fetch_add(
-                    cache->front->pops[i].load(std::memory_order_relaxed),
+                    cache->front->lists[i].pops.load(std::memory_order_relaxed),
                     std::memory_order_relaxed);
                 pool->depots_[i].misses.fetch_add(cache->misses[i].load(std::memory_order_relaxed),
                                                   std::memory_order_relaxed);
@@ -463,8 +463,8 @@ detail::PoolThreadCache* UnmanagedMemoryPool::find_thread_cache() noexcept {
         // Lists the caps keep out of the caches: their frees must decline.
         for (std::size_t list = 0; list < detail::pool_list_count; ++list)
             if (cache_limits_[list] == 0)
-                cache->own_front.hot[list].store(detail::pool_hot_closed,
-                                                 std::memory_order_relaxed);
+                cache->own_front.lists[list].hot.store(detail::pool_hot_closed,
+                                                       std::memory_order_relaxed);
         cache->pool_id = tag_.pool_id;
         cache->link = link_;
         // The front moves to this thread's slot for the pool (before other
@@ -474,8 +474,9 @@ detail::PoolThreadCache* UnmanagedMemoryPool::find_thread_cache() noexcept {
             detail::PoolFront& front = detail::pool_tls_slots[tag_.slot].front;
             detail::pool_close_front(front);
             for (std::size_t list = 0; list < detail::pool_list_count; ++list)
-                front.hot[list].store(cache->own_front.hot[list].load(std::memory_order_relaxed),
-                                      std::memory_order_relaxed);
+                front.lists[list].hot.store(
+                    cache->own_front.lists[list].hot.load(std::memory_order_relaxed),
+                    std::memory_order_relaxed);
             cache->front = &front;
             opened = &front;
         }
@@ -557,7 +558,7 @@ void* UnmanagedMemoryPool::allocate_slow_at(std::size_t bytes, std::size_t align
     if (cache != nullptr) [[likely]] {
         // The cache may just have been found (by id, for a pool without a slot).
         if (cache->count(list) != 0 || refill(cache, list) != 0) {
-            void* p = detail::pool_pop<false>(detail::PoolFrontOf{cache}, list, bytes,
+            void* p = detail::pool_pop<false>(detail::PoolFrontRef{cache->front}, list, bytes,
                                               detail::pool_info(bytes, list), owner_mark_);
             if (zero) std::memset(p, 0, bytes);
             return p;
@@ -602,15 +603,15 @@ void* UnmanagedMemoryPool::allocate_slow_at(std::size_t bytes, std::size_t align
 std::size_t UnmanagedMemoryPool::take_cached(detail::PoolThreadCache& cache, std::size_t list,
                                              std::size_t bytes, bool zero, void** out,
                                              std::size_t n) noexcept {
-    detail::PoolFreeList& fl = cache.lists[list];
+    detail::PoolFrontList& fl = cache.front->lists[list];
     std::size_t k = 0;
     // The pops of detail::pool_pop, without their header writes: the hot slot's
     // block, then the stack's from the newest down to its null slot. The
     // declining cache's lists hold nothing, so it is never written.
     detail::PoolFront& front = *cache.front;
-    if (const std::uintptr_t hot = front.hot[list].load(std::memory_order_relaxed);
+    if (const std::uintptr_t hot = fl.hot.load(std::memory_order_relaxed);
         n != 0 && detail::pool_hot_holds(hot)) {
-        front.hot[list].store(detail::pool_hot_empty, std::memory_order_relaxed);
+        fl.hot.store(detail::pool_hot_empty, std::memory_order_relaxed);
         out[k++] = detail::pool_hot_block(hot);
     }
     void** top = fl.top.load(std::memory_order_relaxed);
@@ -638,7 +639,7 @@ std::size_t UnmanagedMemoryPool::take_cached(detail::PoolThreadCache& cache, std
         detail::unpoison(out[i], bytes);
         if (zero) std::memset(out[i], 0, bytes);
     }
-    detail::bump(front.pops[list], static_cast<std::uint64_t>(k));
+    detail::bump(fl.pops, static_cast<std::uint64_t>(k));
     detail::bump(front.allocated_bytes, static_cast<std::uint64_t>(k * bytes));
     return k;
 }
@@ -702,9 +703,9 @@ void UnmanagedMemoryPool::deallocate_bulk(std::span<void* const> blocks, std::si
         // the one it held onto the stack. The declining cache's lists (and
         // closed ones) are full, so the pass takes nothing from them.
         detail::PoolThreadCache& cache = *detail::pool_tls_cache_at(tls_place_);
-        detail::PoolFreeList& fl = cache.lists[list];
         detail::PoolFront& front = *cache.front;
-        std::uintptr_t hot = front.hot[list].load(std::memory_order_relaxed);
+        detail::PoolFrontList& fl = front.lists[list];
+        std::uintptr_t hot = fl.hot.load(std::memory_order_relaxed);
         void** top = fl.top.load(std::memory_order_relaxed);
         std::size_t pushed = 0;
         // Frees the block at i into the hot slot (`hot` names the block that
@@ -739,7 +740,7 @@ void UnmanagedMemoryPool::deallocate_bulk(std::span<void* const> blocks, std::si
         if (pushed != 0) {
             detail::bump(front.freed_bytes, static_cast<std::uint64_t>(pushed * size));
             fl.top.store(top, std::memory_order_relaxed);
-            front.hot[list].store(hot, std::memory_order_relaxed);
+            fl.hot.store(hot, std::memory_order_relaxed);
         }
         if (i == n) return;
         // The block the pass could not take: the one-block path decides
@@ -816,8 +817,8 @@ void UnmanagedMemoryPool::deallocate_slow(void* user) noexcept {
     // array short of its capacity), spill its newest blocks to the depot
     // first, down to half the capacity.
     detail::bump(cache->front->freed_bytes, static_cast<std::uint64_t>(bytes));
-    detail::PoolFreeList& fl = cache->lists[list];
-    std::atomic<std::uintptr_t>& hot = cache->front->hot[list];
+    detail::PoolFrontList& fl = cache->front->lists[list];
+    std::atomic<std::uintptr_t>& hot = fl.hot;
     if (hot.load(std::memory_order_relaxed) == detail::pool_hot_empty) {
         hot.store(reinterpret_cast<std::uintptr_t>(user), std::memory_order_relaxed);
         return;
@@ -885,7 +886,7 @@ void UnmanagedMemoryPool::spill(detail::PoolHeader* head, detail::PoolHeader* ta
 }
 
 std::size_t UnmanagedMemoryPool::refill(detail::PoolThreadCache* cache, std::size_t list) noexcept {
-    detail::PoolFreeList& fl = cache->lists[list];
+    detail::PoolFrontList& fl = cache->front->lists[list];
     // Called with the list empty (its hot slot too) and its limit non-zero:
     // the newest block goes to the hot slot, up to half the limit less one
     // onto the stack.
@@ -904,8 +905,7 @@ std::size_t UnmanagedMemoryPool::refill(detail::PoolThreadCache* cache, std::siz
     }
     // The blocks keep their links (never a live word) until a pop makes
     // them live.
-    cache->front->hot[list].store(reinterpret_cast<std::uintptr_t>(h + 1),
-                                  std::memory_order_relaxed);
+    fl.hot.store(reinterpret_cast<std::uintptr_t>(h + 1), std::memory_order_relaxed);
     void** top = fl.top.load(std::memory_order_relaxed);
     for (std::size_t i = 1; i < k; ++i) {
         h = read_next(h);
@@ -967,7 +967,7 @@ PoolStatistics UnmanagedMemoryPool::statistics() const {
             c.retained_blocks = depot.count;
         }
         for (const detail::PoolThreadCache* cache : link_->caches) {
-            c.hits += cache->front->pops[list].load(std::memory_order_relaxed);
+            c.hits += cache->front->lists[list].pops.load(std::memory_order_relaxed);
             c.misses += cache->misses[list].load(std::memory_order_relaxed);
             c.retained_blocks += cache->count(list);
         }

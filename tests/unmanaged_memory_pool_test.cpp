@@ -489,15 +489,16 @@ TEST(UnmanagedMemoryPoolTest, TheDecliningCacheIsNeverWritten) {
         })
             .join();
     }
-    for (const d::PoolFreeList& fl : d::pool_declining_cache.lists) {
-        EXPECT_EQ(fl.top.load(), d::pool_empty_stack + 1);
-        EXPECT_EQ(fl.end, d::pool_empty_stack + 1);
-    }
     // Its front is its own, and so is the front of the slot of pools
-    // without one, in this thread and in others: closed and zero.
+    // without one, in this thread and in others: closed (every stack
+    // empty and full) and zero.
     const auto expect_closed = [](const d::PoolFront& front) {
-        for (const auto& hot : front.hot) EXPECT_EQ(hot.load(), d::pool_hot_closed);
-        for (const auto& pops : front.pops) EXPECT_EQ(pops.load(), 0u);
+        for (const d::PoolFrontList& l : front.lists) {
+            EXPECT_EQ(l.hot.load(), d::pool_hot_closed);
+            EXPECT_EQ(l.top.load(), d::pool_empty_stack + 1);
+            EXPECT_EQ(l.end, d::pool_empty_stack + 1);
+            EXPECT_EQ(l.pops.load(), 0u);
+        }
         EXPECT_EQ(front.allocated_bytes.load(), 0u);
         EXPECT_EQ(front.freed_bytes.load(), 0u);
     };
@@ -2474,7 +2475,7 @@ TEST(UnmanagedMemoryPoolTest, TlsSlotsAgreeBetweenLibraryAndCaller) {
         for (std::size_t slot = 0; slot < d::pool_tls_slot_count; ++slot)
             if (const auto* c = d::pool_tls_slots[slot].cache.load();
                 c != &d::pool_declining_cache &&
-                c->front->hot[d::pool_list_index(16, alignof(int))].load() ==
+                c->front->lists[d::pool_list_index(16, alignof(int))].hot.load() ==
                     reinterpret_cast<std::uintptr_t>(block)) {
                 cache = c;
 #if ZIGGY_POOL_TLS_FRONT
@@ -2493,7 +2494,7 @@ TEST(UnmanagedMemoryPoolTest, TlsSlotsAgreeBetweenLibraryAndCaller) {
         EXPECT_EQ(d::pool_counted_bytes(allocated, freed), 0u);
         auto again = pool.allocate<int>(4); // a hit
         EXPECT_EQ(static_cast<void*>(again.data()), block);
-        EXPECT_EQ(cache->front->pops[d::pool_list_index(16, alignof(int))].load(), 1u);
+        EXPECT_EQ(cache->front->lists[d::pool_list_index(16, alignof(int))].pops.load(), 1u);
         EXPECT_EQ(pool.statistics().hits, 1u);
     }
     EXPECT_EQ(slots_naming_a_cache(), before);

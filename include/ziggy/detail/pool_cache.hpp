@@ -6,9 +6,10 @@
 //   block   one allocation from the base allocator: [gap][user bytes]. The gap
 //           is 16 bytes (64 for 64-byte-aligned lists) and ends with a Header.
 //   list    a (size class, alignment set) pair; index < pool_list_count.
-//           In a cache, a list holds its newest block in a hot slot (in
-//           the cache's front, PoolFront, in the thread's TLS slot for the
-//           pool) and the others on a stack of slots (PoolFreeList).
+//           In a cache, a list holds its newest block in a hot slot and
+//           the others on a stack of slots, both named by the list's entry
+//           (PoolFrontList) in the cache's front (PoolFront, in the
+//           thread's TLS slot for the pool).
 //   cache   one thread's free lists for one pool (PoolThreadCache); only that
 //           thread touches its lists, so pops and pushes take no lock.
 //   depot   the pool's shared, mutex-guarded free lists; caches refill from it
@@ -73,7 +74,7 @@
 #include <ziggy/detail/size_classes.hpp>
 
 /// 1 (the default): each pool's per-thread front (PoolFront) is in the
-/// thread's static TLS, 42 KiB a thread, and the library cannot be loaded
+/// thread's static TLS, 86 KiB a thread, and the library cannot be loaded
 /// with dlopen() after the program has started. 0 (Meson option
 /// `-Dpool_tls_front=false`, which passes it to every user of the library):
 /// the front is in the heap cache, 329 bytes of TLS in all, a library dlopen() can
@@ -96,7 +97,7 @@
 /// ASan hands them out again still poisoned (a false `use-after-poison`);
 /// a ThreadSanitizer build sees none of the uninstrumented side's
 /// synchronisation. Code compiled for another library fails to link (with
-/// --gc-sections too), `pool_abi_2_tls_front_asan` (say) undefined, instead
+/// --gc-sections too), `pool_abi_3_tls_front_asan` (say) undefined, instead
 /// of misreading blocks: an ASan-built program links
 /// `ziggyalloc-sanitized`. The version must go up with any change to what
 /// the inline code and the library share; nothing checks that it did.
@@ -129,7 +130,7 @@
 #define ZIGGY_POOL_ABI_PASTE(a, b, c, d, e) a##b##c##d##e
 #define ZIGGY_POOL_ABI_NAME(a, b, c, d, e) ZIGGY_POOL_ABI_PASTE(a, b, c, d, e)
 #define ZIGGY_POOL_ABI_SYMBOL                                                      \
-    ZIGGY_POOL_ABI_NAME(pool_abi_2, ZIGGY_POOL_ABI_FRONT, ZIGGY_POOL_ABI_MEMCHECK, \
+    ZIGGY_POOL_ABI_NAME(pool_abi_3, ZIGGY_POOL_ABI_FRONT, ZIGGY_POOL_ABI_MEMCHECK, \
                         ZIGGY_POOL_ABI_SANITIZER, ZIGGY_POOL_ABI_STDLIB)
 
 namespace ziggy::detail {
@@ -433,14 +434,20 @@ inline constinit void* pool_empty_stack[1] = {nullptr};
 /// one of these: empty (a free may fill it) or closed (never holds a block:
 /// every list of the declining cache and of a TLS slot no cache of the
 /// thread holds, the declining list of every cache, and lists whose caps
-/// keep blocks out of the thread caches). Closed is 0, the default, so that
-/// the declining cache and the TLS slots are constant-initialised (zero)
-/// without a value per list.
+/// keep blocks out of the thread caches). Closed is 0, a list entry's
+/// default (PoolFrontList).
 inline constexpr std::uintptr_t pool_hot_closed = 0;
 inline constexpr std::uintptr_t pool_hot_empty = 1;
 
-/// One list's stack in one thread's cache, 16 bytes: the user pointers of
-/// the list's pooled blocks but the hot slot's (PoolFront), over a null slot.
+/// One list's entry in a cache's front, 32 bytes (in one cache line): its
+/// hot slot, its stack's `top` and `end`, and its hit count. The stack holds
+/// the user pointers of the list's pooled blocks but the hot slot's, over a
+/// null slot; its slots' base is in the cache (`PoolThreadCache::bases`).
+/// A list of the declining cache, of a TLS slot that no cache holds, and
+/// the declining list of every cache: hot slot closed, stack empty (`top`
+/// on the null slot of `pool_empty_stack`) and full (`end` there too).
+/// These defaults make `pool_tls_slots`' initial image (.tdata, copied into
+/// each thread as it starts) rather than zeroes.
 ///
 /// Why the stack is an array and not a chain through the blocks: a pop from
 /// a chain must load the next block's header before the following pop can
@@ -452,14 +459,29 @@ inline constexpr std::uintptr_t pool_hot_empty = 1;
 /// the hot slot full), as many as the pool's limit for the list less the
 /// hot slot's one (never moved, so a statistics reader can subtract the
 /// base from `top`).
-struct PoolFreeList {
+///
+/// Why the four together: a push onto the stack stores `top` and the hot slot, a
+/// pop from it `top` and the hit count, and Zen 5 (family 26 model 2), like
+/// Zen 4, commits two stores in a cycle when they are next to each other in
+/// program order and in one cache line. With `top` and `end` in the heap
+/// cache (until stop 48) and the hot slots and hit counts in two arrays, a
+/// model of the 1000-block batch (pops, then sized pushes, header and
+/// counters as the pool's) ran 2.28-2.46 us, and 2.01-2.10 with this entry;
+/// with `top` in the front but in an array of its own 2.20-2.32; the pair,
+/// which pushes into the hot slot, 1.00-1.10 ns in every layout
+/// (docs/performance-history.md, stop 48). It also spares the stack's
+/// pops and pushes the load of the cache's pointer.
+struct alignas(32) PoolFrontList {
+    std::atomic<std::uintptr_t> hot{0};             // pool_hot_closed until a cache opens it
     std::atomic<void**> top{pool_empty_stack + 1}; // one past the newest stacked block
-    void** end = pool_empty_stack + 1;             // a push at `end` is slow
+    void** end = pool_empty_stack + 1;              // a push at `end` is slow
+    std::atomic<std::uint64_t> pops{0};             // allocations served: hits
 };
+static_assert(sizeof(PoolFrontList) == 32);
 
 /// What an allocate-free pair of one thread reads and writes besides the
-/// block's header: each list's hot slot and hit count, and the thread's
-/// byte counters for the pool. A cache's front is in the thread's TLS slot
+/// block's header: each list's entry (hot slot, stack, hit count), and the
+/// thread's byte counters for the pool. A cache's front is in the thread's TLS slot
 /// for the pool (PoolTlsSlot::front), so that the fast paths reach it
 /// %fs-relative, at an address that waits on one load (the pool's place)
 /// instead of two (the place, then the cache's pointer in the slot).
@@ -484,9 +506,7 @@ struct PoolFreeList {
 /// The counters are the owning thread's alone (see `bump`); other threads
 /// read them (statistics, total_allocated_bytes) under the pool's link
 /// mutex, which the thread's exit takes before its TLS goes away.
-struct PoolFront {
-    std::atomic<std::uintptr_t> hot[pool_list_count + 1] = {}; // and pool_declining_list
-    std::atomic<std::uint64_t> pops[pool_list_count] = {};     // allocations served: hits
+struct alignas(32) PoolFront {
     /// User bytes allocated and freed through this cache, as sums of info
     /// words and byte counts that wrap (each is its block's size modulo
     /// 2^48: `pool_counted_bytes`). Two counters, not one difference:
@@ -495,13 +515,19 @@ struct PoolFront {
     /// allocated).
     std::atomic<std::uint64_t> allocated_bytes{0};
     std::atomic<std::uint64_t> freed_bytes{0};
+    PoolFrontList lists[pool_list_count + 1]; // and pool_declining_list (whose hit count is unused)
 };
 
-/// Closes every hot slot of `front` and zeroes its counters: the state of a
-/// TLS slot that no cache holds (PoolTlsSlot).
+/// Closes every hot slot of `front`, empties its stacks (no slots, no room)
+/// and zeroes its counters: the state of a TLS slot that no cache holds
+/// (PoolTlsSlot).
 inline void pool_close_front(PoolFront& front) noexcept {
-    for (auto& h : front.hot) h.store(pool_hot_closed, std::memory_order_relaxed);
-    for (auto& p : front.pops) p.store(0, std::memory_order_relaxed);
+    for (PoolFrontList& l : front.lists) {
+        l.hot.store(pool_hot_closed, std::memory_order_relaxed);
+        l.top.store(pool_empty_stack + 1, std::memory_order_relaxed);
+        l.end = pool_empty_stack + 1;
+        l.pops.store(0, std::memory_order_relaxed);
+    }
     front.allocated_bytes.store(0, std::memory_order_relaxed);
     front.freed_bytes.store(0, std::memory_order_relaxed);
 }
@@ -538,7 +564,7 @@ struct alignas(64) PoolThreadCache { // own cache lines: no false sharing betwee
     /// A cache whose every hot slot is empty but the declining list's.
     PoolThreadCache() noexcept {
         for (std::size_t list = 0; list < pool_list_count; ++list)
-            own_front.hot[list].store(pool_hot_empty, std::memory_order_relaxed);
+            own_front.lists[list].hot.store(pool_hot_empty, std::memory_order_relaxed);
     }
     /// The declining cache: every hot slot closed, every stack empty and full.
     struct Declining {};
@@ -561,17 +587,16 @@ struct alignas(64) PoolThreadCache { // own cache lines: no false sharing betwee
     /// `top - nullptr`).
     [[nodiscard]] std::size_t count(std::size_t list) const noexcept {
         const std::size_t hot =
-            pool_hot_holds(front->hot[list].load(std::memory_order_relaxed)) ? 1 : 0;
-        void** t = lists[list].top.load(std::memory_order_acquire);
+            pool_hot_holds(front->lists[list].hot.load(std::memory_order_relaxed)) ? 1 : 0;
+        void** t = front->lists[list].top.load(std::memory_order_acquire);
         void** base = bases[list].load(std::memory_order_relaxed);
         if (t == pool_empty_stack + 1 || base == nullptr) return hot;
         return hot + static_cast<std::size_t>(t - base);
     }
 
     PoolFront* front = &own_front;
-    PoolFreeList lists[pool_list_count + 1]; // and pool_declining_list
-    /// Each list's oldest stack slot (nullptr until its slots are allocated). Not in PoolFreeList:
-    /// only the slow paths and statistics read it.
+    /// Each list's oldest stack slot (nullptr until its slots are allocated). Not in the
+    /// front's entry (PoolFrontList): only the slow paths and statistics read it.
     std::atomic<void**> bases[pool_list_count] = {};
     std::atomic<std::uint64_t> misses[pool_list_count] = {}; // per list
     std::atomic<std::uint64_t> direct_allocations{0};
@@ -600,9 +625,10 @@ inline constinit PoolThreadCache pool_declining_cache{PoolThreadCache::Declining
 /// names the declining cache: their operations take the slow path, which
 /// finds the thread's cache by pool id.
 ///
-/// The price: 33 slots of 1,312 bytes, 42 KiB (43,296 bytes) of static TLS
-/// in every thread of a process that links the library (it was 264 bytes
-/// before stop 32), and, as initial-exec TLS of that size, a library that
+/// The price: 33 slots of 2,656 bytes, 86 KiB (87,648 bytes) of static TLS
+/// in every thread of a process that links the library, an initial image
+/// each thread copies as it starts (it was 264 bytes before stop 32, 42 KiB
+/// of zeroes before stop 48 put the stacks' `top` and `end` there), and, as initial-exec TLS of that size, a library that
 /// cannot be loaded by `dlopen` after the program has started (glibc keeps
 /// a little over 1 KiB of static TLS for such libraries). The library is
 /// meant to be linked (as is Debian's jemalloc, whose libjemalloc.so.2
@@ -777,6 +803,31 @@ static_assert(max_class_size < std::size_t{1} << 16);
     return cache == &pool_declining_cache ? nullptr : cache;
 }
 
+/// A front reached through its pointer: the slow paths' (the thread's TLS
+/// slot's front, or the cache's own for a pool without a slot), and the
+/// fast paths' in ThreadSanitizer builds and on other targets.
+struct PoolFrontRef {
+    PoolFront* f;
+
+    [[nodiscard]] PoolFrontList& entry(std::size_t list) const noexcept { return f->lists[list]; }
+    [[nodiscard]] std::uintptr_t hot(std::size_t list) const noexcept {
+        return entry(list).hot.load(std::memory_order_relaxed);
+    }
+    void set_hot(std::size_t list, std::uintptr_t v) const noexcept {
+        entry(list).hot.store(v, std::memory_order_relaxed);
+    }
+    [[nodiscard]] void** top(std::size_t list) const noexcept {
+        return entry(list).top.load(std::memory_order_relaxed);
+    }
+    void set_top(std::size_t list, void** v) const noexcept {
+        entry(list).top.store(v, std::memory_order_relaxed);
+    }
+    [[nodiscard]] void** end(std::size_t list) const noexcept { return entry(list).end; }
+    void count_hit(std::size_t list) const noexcept { bump_one(entry(list).pops); }
+    void count_allocated(std::uint64_t bytes) const noexcept { bump(f->allocated_bytes, bytes); }
+    void count_freed(std::uint64_t bytes) const noexcept { bump(f->freed_bytes, bytes); }
+};
+
 #if defined(__x86_64__) && defined(__linux__) && !ZIGGY_TSAN && ZIGGY_POOL_TLS_FRONT
 #define ZIGGY_POOL_FRONT_ASM 1
 #else
@@ -800,40 +851,60 @@ struct PoolFrontAt {
     PoolTlsPlace place;
 
 #if ZIGGY_POOL_FRONT_ASM
-    static constexpr std::size_t hot_at = offsetof(PoolTlsSlot, front) + offsetof(PoolFront, hot);
-    static constexpr std::size_t pops_at = offsetof(PoolTlsSlot, front) + offsetof(PoolFront, pops);
+    static constexpr std::size_t lists_at =
+        offsetof(PoolTlsSlot, front) + offsetof(PoolFront, lists);
+    static constexpr std::size_t hot_at = lists_at + offsetof(PoolFrontList, hot);
+    static constexpr std::size_t top_at = lists_at + offsetof(PoolFrontList, top);
+    static constexpr std::size_t end_at = lists_at + offsetof(PoolFrontList, end);
+    static constexpr std::size_t pops_at = lists_at + offsetof(PoolFrontList, pops);
     static constexpr std::size_t allocated_at =
         offsetof(PoolTlsSlot, front) + offsetof(PoolFront, allocated_bytes);
     static constexpr std::size_t freed_at =
         offsetof(PoolTlsSlot, front) + offsetof(PoolFront, freed_bytes);
 
-    /// The base register of `list`'s hot slot and hit count: the place
-    /// plus the list's stride, so that each access is `%fs:disp(base)`,
-    /// without an index register. Why: an Intel core with memory renaming
-    /// (family 6, model 167) hands a stored value to a later load of the
-    /// same `disp(base)` without waiting, but not when the address has an
-    /// index. The hot slot, which a free stores and the next pop loads,
-    /// then carried each pair through a store-to-load forward (model loop:
-    /// 1.42 ns a round trip indexed, 0.28 with a base alone), and the hit
-    /// count's `add` to memory, one per pop, through a chain of 2.06 ns
-    /// an `add` indexed against 0.28 with a base alone
-    /// (docs/performance-history.md, stop 39).
-    static_assert(sizeof(PoolFront::hot[0]) == sizeof(std::uint64_t) &&
-                  sizeof(PoolFront::pops[0]) == sizeof(std::uint64_t));
+    /// The base register of `list`'s entry: the place plus the list's
+    /// stride, so that each access is `%fs:disp(base)`, without an index
+    /// register. Why: an Intel core with memory renaming (family 6, model
+    /// 167) hands a stored value to a later load of the same `disp(base)`
+    /// without waiting, but not when the address has an index. The hot
+    /// slot, which a free stores and the next pop loads, then carried each
+    /// pair through a store-to-load forward (model loop: 1.42 ns a round
+    /// trip indexed, 0.28 with a base alone), and the hit count's `add` to
+    /// memory, one per pop, through a chain of 2.06 ns an `add` indexed
+    /// against 0.28 with a base alone (docs/performance-history.md, stop 39).
     [[nodiscard, gnu::always_inline]] std::ptrdiff_t list_base(std::size_t list) const noexcept {
-        return place.at + static_cast<std::ptrdiff_t>(list * sizeof(std::uint64_t));
+        return place.at + static_cast<std::ptrdiff_t>(list * sizeof(PoolFrontList));
     }
-    [[nodiscard, gnu::always_inline]] std::uintptr_t hot(std::size_t list) const noexcept {
+    template <std::size_t At>
+    [[nodiscard, gnu::always_inline]] std::uintptr_t load_at(std::size_t list) const noexcept {
         std::uintptr_t v = 0; // written by the asm below
         asm volatile("{movq %%fs:%c2(%1), %0|mov %0, qword ptr fs:[%1+%c2]}"
                      : "=r"(v)
-                     : "r"(list_base(list)), "i"(hot_at));
+                     : "r"(list_base(list)), "i"(At));
         return v;
     }
-    [[gnu::always_inline]] void set_hot(std::size_t list, std::uintptr_t v) const noexcept {
+    template <std::size_t At>
+    [[gnu::always_inline]] void store_at(std::size_t list, std::uintptr_t v) const noexcept {
         asm volatile("{movq %0, %%fs:%c2(%1)|mov qword ptr fs:[%1+%c2], %0}"
                      :
-                     : "er"(v), "r"(list_base(list)), "i"(hot_at));
+                     : "er"(v), "r"(list_base(list)), "i"(At));
+    }
+    [[nodiscard, gnu::always_inline]] std::uintptr_t hot(std::size_t list) const noexcept {
+        return load_at<hot_at>(list);
+    }
+    [[gnu::always_inline]] void set_hot(std::size_t list, std::uintptr_t v) const noexcept {
+        store_at<hot_at>(list, v);
+    }
+    [[nodiscard, gnu::always_inline]] void** top(std::size_t list) const noexcept {
+        // NOLINTNEXTLINE(performance-no-int-to-ptr): the slot holds a pointer
+        return reinterpret_cast<void**>(load_at<top_at>(list));
+    }
+    [[gnu::always_inline]] void set_top(std::size_t list, void** v) const noexcept {
+        store_at<top_at>(list, reinterpret_cast<std::uintptr_t>(v));
+    }
+    [[nodiscard, gnu::always_inline]] void** end(std::size_t list) const noexcept {
+        // NOLINTNEXTLINE(performance-no-int-to-ptr): the slot holds a pointer
+        return reinterpret_cast<void**>(load_at<end_at>(list));
     }
     [[gnu::always_inline]] void count_hit(std::size_t list) const noexcept {
         asm volatile("{addq $1, %%fs:%c1(%0)|add qword ptr fs:[%0+%c1], 1}"
@@ -871,40 +942,28 @@ struct PoolFrontAt {
     [[nodiscard]] PoolFront& front() const noexcept { return pool_tls_cache_at(place)->own_front; }
 #endif
     [[nodiscard]] std::uintptr_t hot(std::size_t list) const noexcept {
-        return front().hot[list].load(std::memory_order_relaxed);
+        return PoolFrontRef{&front()}.hot(list);
     }
     void set_hot(std::size_t list, std::uintptr_t v) const noexcept {
-        front().hot[list].store(v, std::memory_order_relaxed);
+        PoolFrontRef{&front()}.set_hot(list, v);
     }
-    void count_hit(std::size_t list) const noexcept { bump_one(front().pops[list]); }
+    [[nodiscard]] void** top(std::size_t list) const noexcept {
+        return PoolFrontRef{&front()}.top(list);
+    }
+    void set_top(std::size_t list, void** v) const noexcept {
+        PoolFrontRef{&front()}.set_top(list, v);
+    }
+    [[nodiscard]] void** end(std::size_t list) const noexcept {
+        return PoolFrontRef{&front()}.end(list);
+    }
+    void count_hit(std::size_t list) const noexcept { PoolFrontRef{&front()}.count_hit(list); }
     void count_allocated(std::uint64_t bytes) const noexcept {
-        bump(front().allocated_bytes, bytes);
+        PoolFrontRef{&front()}.count_allocated(bytes);
     }
-    void count_freed(std::uint64_t bytes) const noexcept { bump(front().freed_bytes, bytes); }
+    void count_freed(std::uint64_t bytes) const noexcept {
+        PoolFrontRef{&front()}.count_freed(bytes);
+    }
 #endif
-    /// The cache, for its stacks.
-    [[nodiscard, gnu::always_inline]] PoolThreadCache& cache() const noexcept {
-        return *pool_tls_cache_at(place);
-    }
-};
-
-/// The front of a cache found by the slow paths (through its pointer: the
-/// thread's TLS slot's, or the cache's own for a pool without a slot).
-struct PoolFrontOf {
-    PoolThreadCache* of;
-
-    [[nodiscard]] std::uintptr_t hot(std::size_t list) const noexcept {
-        return of->front->hot[list].load(std::memory_order_relaxed);
-    }
-    void set_hot(std::size_t list, std::uintptr_t v) const noexcept {
-        of->front->hot[list].store(v, std::memory_order_relaxed);
-    }
-    void count_hit(std::size_t list) const noexcept { bump_one(of->front->pops[list]); }
-    void count_allocated(std::uint64_t bytes) const noexcept {
-        bump(of->front->allocated_bytes, bytes);
-    }
-    void count_freed(std::uint64_t bytes) const noexcept { bump(of->front->freed_bytes, bytes); }
-    [[nodiscard]] PoolThreadCache& cache() const noexcept { return *of; }
 };
 
 /// The header of block `user`, unpoisoned, when its info word is `info` and
@@ -940,9 +999,9 @@ template <class Front>
 }
 
 /// Puts `user` (header `h`, unpoisoned, checked) in the hot slot of `list`
-/// of `front`, which held block `hot`, and `hot` on the stack of `fl` (the
-/// list's in the front's cache), whose top slot was `top` (below `end`);
-/// counts the bytes `info` records freed. So the newest block is always the
+/// of `front`, which held block `hot`, and `hot` on the list's stack, whose
+/// top slot was `top` (below its `end`); counts the bytes `info` records
+/// freed. So the newest block is always the
 /// hot slot's, and blocks are reused newest first.
 ///
 /// The order of the stores: Zen 4 commits two stores in one cycle only when
@@ -952,12 +1011,11 @@ template <class Front>
 /// eight stores alone ran in 5.4 cycles in this order against 8.0, and the
 /// pair, which branches bound first on Zen 4, within the noise).
 template <class Front>
-[[gnu::always_inline]] inline void pool_push_checked(Front front, PoolFreeList& fl,
-                                                     std::size_t list, void* user, PoolHeader* h,
-                                                     std::uintptr_t hot, void** top,
+[[gnu::always_inline]] inline void pool_push_checked(Front front, std::size_t list, void* user,
+                                                     PoolHeader* h, std::uintptr_t hot, void** top,
                                                      std::uint64_t info) noexcept {
     front.count_freed(info); // the header's word: see pool_pop
-    fl.top.store(top + 1, std::memory_order_relaxed);
+    front.set_top(list, top + 1); // next to the hot slot's store, in its line (PoolFrontList)
     front.set_hot(list, reinterpret_cast<std::uintptr_t>(user));
     *top = pool_hot_block(hot);
     pool_mark_freed(h, list);
@@ -984,12 +1042,11 @@ template <bool CountInfo, class Front>
         front.set_hot(list, pool_hot_empty);
         user = pool_hot_block(hot);
     } else {
-        PoolFreeList& fl = front.cache().lists[list];
-        void** top = fl.top.load(std::memory_order_relaxed);
+        void** top = front.top(list);
         user = top[-1];
         if (user == nullptr) [[unlikely]] // the null slot under the stack
             return nullptr;
-        fl.top.store(top - 1, std::memory_order_relaxed);
+        front.set_top(list, top - 1);
     }
     // The fast paths' own front stores `next` alone (PoolHeader).
     pool_mark_allocated<!std::is_same_v<Front, PoolFrontAt>>(user, info, mark);
@@ -1047,13 +1104,12 @@ template <bool CountInfo, class Front>
         pool_fill_hot(front, list, user, h, info);
         return true;
     }
-    PoolFreeList& fl = front.cache().lists[list];
-    void** top = fl.top.load(std::memory_order_relaxed);
-    if (top == fl.end) [[unlikely]] { // also for a closed hot slot
+    void** top = front.top(list);
+    if (top == front.end(list)) [[unlikely]] { // also for a closed hot slot
         poison(h, pool_header_size);
         return false;
     }
-    pool_push_checked(front, fl, list, user, h, hot, top, info);
+    pool_push_checked(front, list, user, h, hot, top, info);
     return true;
 }
 
@@ -1080,14 +1136,13 @@ template <bool CountInfo, class Front>
         pool_fill_hot(front, list, user, h, info);
         return true;
     }
-    PoolFreeList& fl = front.cache().lists[list];
-    void** top = fl.top.load(std::memory_order_relaxed);
-    if (top == fl.end) [[unlikely]] // also for a closed hot slot
+    void** top = front.top(list);
+    if (top == front.end(list)) [[unlikely]] // also for a closed hot slot
         return false;
     PoolHeader* h = pool_header_if(user, info, static_cast<std::uintptr_t>(place.at));
     if (h == nullptr) [[unlikely]]
         return false;
-    pool_push_checked(front, fl, list, user, h, hot, top, info);
+    pool_push_checked(front, list, user, h, hot, top, info);
     return true;
 }
 
