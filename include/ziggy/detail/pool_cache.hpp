@@ -472,10 +472,10 @@ inline constexpr std::uintptr_t pool_hot_empty = 1;
 /// (docs/performance-history.md, stop 48). It also spares the stack's
 /// pops and pushes the load of the cache's pointer.
 struct alignas(32) PoolFrontList {
-    std::atomic<std::uintptr_t> hot{0};             // pool_hot_closed until a cache opens it
+    std::atomic<std::uintptr_t> hot{0};            // pool_hot_closed until a cache opens it
     std::atomic<void**> top{pool_empty_stack + 1}; // one past the newest stacked block
-    void** end = pool_empty_stack + 1;              // a push at `end` is slow
-    std::atomic<std::uint64_t> pops{0};             // allocations served: hits
+    void** end = pool_empty_stack + 1;             // a push at `end` is slow
+    std::atomic<std::uint64_t> pops{0};            // allocations served: hits
 };
 static_assert(sizeof(PoolFrontList) == 32);
 
@@ -628,11 +628,10 @@ inline constinit PoolThreadCache pool_declining_cache{PoolThreadCache::Declining
 /// The price: 33 slots of 2,656 bytes, 86 KiB (87,648 bytes) of static TLS
 /// in every thread of a process that links the library, an initial image
 /// each thread copies as it starts (it was 264 bytes before stop 32, 42 KiB
-/// of zeroes before stop 48 put the stacks' `top` and `end` there), and, as initial-exec TLS of that size, a library that
-/// cannot be loaded by `dlopen` after the program has started (glibc keeps
-/// a little over 1 KiB of static TLS for such libraries). The library is
-/// meant to be linked (as is Debian's jemalloc, whose libjemalloc.so.2
-/// dlopen() refuses in the same way).
+/// of zeroes before stop 48 put the stacks' `top` and `end` there), and, as initial-exec TLS of
+/// that size, a library that cannot be loaded by `dlopen` after the program has started (glibc
+/// keeps a little over 1 KiB of static TLS for such libraries). The library is meant to be linked
+/// (as is Debian's jemalloc, whose libjemalloc.so.2 dlopen() refuses in the same way).
 struct PoolTlsSlot {
     std::atomic<PoolThreadCache*> cache{&pool_declining_cache};
 #if ZIGGY_POOL_TLS_FRONT
@@ -1014,7 +1013,7 @@ template <class Front>
 [[gnu::always_inline]] inline void pool_push_checked(Front front, std::size_t list, void* user,
                                                      PoolHeader* h, std::uintptr_t hot, void** top,
                                                      std::uint64_t info) noexcept {
-    front.count_freed(info); // the header's word: see pool_pop
+    front.count_freed(info);      // the header's word: see pool_pop
     front.set_top(list, top + 1); // next to the hot slot's store, in its line (PoolFrontList)
     front.set_hot(list, reinterpret_cast<std::uintptr_t>(user));
     *top = pool_hot_block(hot);
