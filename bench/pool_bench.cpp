@@ -416,7 +416,9 @@ BENCHMARK(BM_FoonathanPoolBatch)->Arg(64);
 // BM_PoolSizedBatch's loops over a model of the pool's thread cache as it
 // was until stop 31 (a hot slot and an array stack over a null slot, 32
 // bytes a list, the hot slot and counters in the cache; since stop 32 those
-// are in the thread's TLS slot, see detail::PoolFront), the cache found by
+// are in the thread's TLS slot, and since stop 48 a list's hot slot, stack
+// and hit count are again one 32-byte entry, there: detail::PoolFrontList),
+// the cache found by
 // one load a call (the pool's is %fs-relative; here a volatile pointer),
 // the list by the pool's own size-class lookup, the counters by the pool's
 // own `bump`. No slow path: the stack holds the whole batch. Each piece the

@@ -460,17 +460,20 @@ inline constexpr std::uintptr_t pool_hot_empty = 1;
 /// hot slot's one (never moved, so a statistics reader can subtract the
 /// base from `top`).
 ///
-/// Why the four together: a push onto the stack stores `top` and the hot slot, a
-/// pop from it `top` and the hit count, and Zen 5 (family 26 model 2), like
-/// Zen 4, commits two stores in a cycle when they are next to each other in
-/// program order and in one cache line. With `top` and `end` in the heap
-/// cache (until stop 48) and the hot slots and hit counts in two arrays, a
-/// model of the 1000-block batch (pops, then sized pushes, header and
-/// counters as the pool's) ran 2.28-2.46 us, and 2.01-2.10 with this entry;
-/// with `top` in the front but in an array of its own 2.20-2.32; the pair,
-/// which pushes into the hot slot, 1.00-1.10 ns in every layout
-/// (docs/performance-history.md, stop 48). It also spares the stack's
-/// pops and pushes the load of the cache's pointer.
+/// Why the four together: a push onto the stack stores `top` and the hot
+/// slot, a pop from it `top` and the hit count, and Zen 5 (family 26 model
+/// 2), like Zen 4, commits two stores in a cycle when they are next to each
+/// other in program order and in one cache line. With `top` and `end` in
+/// the heap cache (until stop 48) and the hot slots and hit counts in two
+/// arrays, a model of the 1000-block batch (pops, then sized pushes, header
+/// and counters as the pool's) ran 2.28-2.46 us; with `top` in an array of
+/// its own in the front no faster; with `top` and the hot slot in a 16-byte
+/// entry 2.20-2.32; with this entry 2.01-2.10; the pair, which pushes into
+/// the hot slot, 1.00-1.10 ns in every layout. In the pool's benchmarks
+/// (best of 15 interleaved rounds) the per-call sized batch then ran 2.21
+/// us against 2.57, the batch of `Buffer`s 3.31 against 3.97
+/// (docs/performance-history.md, stop 48). The entry also spares the
+/// stack's pops and pushes the load of the cache's pointer.
 struct alignas(32) PoolFrontList {
     std::atomic<std::uintptr_t> hot{0};            // pool_hot_closed until a cache opens it
     std::atomic<void**> top{pool_empty_stack + 1}; // one past the newest stacked block
